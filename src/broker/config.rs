@@ -1,0 +1,94 @@
+//! Everything `strom serve` can be told. The CLI fills it from flags, the
+//! environment and a config file; tests build it directly.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::log::FlushPolicy;
+
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub data_dir: PathBuf,
+    /// Where clients connect (native and Kafka protocol, told apart per connection).
+    pub listen: String,
+    /// The address put in metadata responses; defaults to the bound address.
+    pub advertised_listener: Option<String>,
+    /// An optional second listener (same protocols), e.g. a dedicated Kafka port.
+    pub kafka_listen: Option<String>,
+    pub node_id: i32,
+    pub defaults: TopicDefaults,
+    pub auto_create_topics: bool,
+    pub max_frame_bytes: usize,
+    pub max_connections: usize,
+    pub offsets_partitions: i32,
+    pub group_initial_rebalance_delay: Duration,
+    pub group_min_session_timeout_ms: i32,
+    pub group_max_session_timeout_ms: i32,
+    /// How often retention and time-based segment rolls are checked.
+    pub retention_check_interval: Duration,
+}
+
+/// Broker-wide defaults for topic configs a topic does not override.
+#[derive(Debug, Clone)]
+pub struct TopicDefaults {
+    pub partitions: i32,
+    pub replication_factor: i16,
+    /// -1 keeps records forever.
+    pub retention_ms: i64,
+    /// -1 means no size limit.
+    pub retention_bytes: i64,
+    pub segment_bytes: u64,
+    pub segment_ms: i64,
+    pub max_message_bytes: u32,
+    pub flush_policy: FlushPolicy,
+    pub min_insync_replicas: i32,
+}
+
+impl Default for TopicDefaults {
+    fn default() -> Self {
+        TopicDefaults {
+            partitions: 1,
+            replication_factor: 1,
+            retention_ms: 7 * 24 * 3600 * 1000,
+            retention_bytes: -1,
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 3600 * 1000,
+            // Kafka's default message.max.bytes (1 MiB plus batch overhead).
+            max_message_bytes: 1_048_588,
+            flush_policy: FlushPolicy::EveryAppend,
+            min_insync_replicas: 1,
+        }
+    }
+}
+
+impl BrokerConfig {
+    /// A single node on 127.0.0.1:9092 with everything at its default.
+    pub fn new(data_dir: PathBuf) -> Self {
+        BrokerConfig {
+            data_dir,
+            listen: "127.0.0.1:9092".into(),
+            advertised_listener: None,
+            kafka_listen: None,
+            node_id: 1,
+            defaults: TopicDefaults::default(),
+            auto_create_topics: true,
+            max_frame_bytes: 100 * 1024 * 1024,
+            max_connections: 10_000,
+            offsets_partitions: 8,
+            group_initial_rebalance_delay: Duration::from_millis(3000),
+            group_min_session_timeout_ms: 6000,
+            group_max_session_timeout_ms: 1_800_000,
+            retention_check_interval: Duration::from_secs(60),
+        }
+    }
+
+    /// `$XDG_DATA_HOME/strom`, else `~/.local/share/strom`, else `./strom-data`.
+    pub fn default_data_dir() -> PathBuf {
+        if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+            return PathBuf::from(x).join("strom");
+        }
+        if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            return PathBuf::from(home).join(".local/share/strom");
+        }
+        PathBuf::from("strom-data")
+    }
+}

@@ -1,0 +1,68 @@
+//! Domain errors of the broker, each mapped to a protocol error code with a
+//! message that tells the client what went wrong.
+use crate::log::LogError;
+use crate::proto::messages::Status;
+use crate::proto::ErrorCode;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BrokerError {
+    #[error("unknown topic or partition: {0}")]
+    UnknownTopicOrPartition(String),
+    #[error("topic '{0}' already exists")]
+    TopicExists(String),
+    #[error("invalid topic name '{name}': {reason}")]
+    InvalidTopic { name: String, reason: String },
+    #[error("invalid partition count {0}: must be between 1 and 100000")]
+    InvalidPartitions(i32),
+    #[error("{0}")]
+    InvalidPartitionChange(String),
+    #[error("invalid replication factor {0}: this broker is a single node, so only 1 is possible")]
+    InvalidReplicationFactor(i16),
+    #[error("invalid config: {0}")]
+    InvalidConfig(String),
+    #[error("invalid required acks {0}: use 0, 1 or -1 (all)")]
+    InvalidAcks(i16),
+    #[error("record batch of {size} bytes is larger than max.message.bytes={max}")]
+    MessageTooLarge { size: usize, max: usize },
+    #[error("{0}")]
+    Log(#[from] LogError),
+    #[error("storage error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("topic '{0}' is internal and cannot be changed this way")]
+    InternalTopic(String),
+    #[error("the broker is shutting down")]
+    ShuttingDown,
+}
+
+impl BrokerError {
+    pub fn code(&self) -> ErrorCode {
+        use BrokerError::*;
+        match self {
+            UnknownTopicOrPartition(_) => ErrorCode::UnknownTopicOrPartition,
+            TopicExists(_) => ErrorCode::TopicAlreadyExists,
+            InvalidTopic { .. } | InternalTopic(_) => ErrorCode::InvalidTopicException,
+            InvalidPartitions(_) | InvalidPartitionChange(_) => ErrorCode::InvalidPartitions,
+            InvalidReplicationFactor(_) => ErrorCode::InvalidReplicationFactor,
+            InvalidConfig(_) => ErrorCode::InvalidConfig,
+            InvalidAcks(_) => ErrorCode::InvalidRequiredAcks,
+            MessageTooLarge { .. } => ErrorCode::MessageTooLarge,
+            Log(e) => log_error_code(e),
+            Io(_) => ErrorCode::KafkaStorageError,
+            ShuttingDown => ErrorCode::NotLeaderOrFollower,
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        Status::error(self.code(), self.to_string())
+    }
+}
+
+pub fn log_error_code(e: &LogError) -> ErrorCode {
+    match e {
+        LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
+        LogError::Record(_) => ErrorCode::CorruptMessage,
+        LogError::BatchTooLarge { .. } => ErrorCode::MessageTooLarge,
+        _ => ErrorCode::KafkaStorageError,
+    }
+}

@@ -1,0 +1,99 @@
+//! The coordinator's storage: ordinary partitions of `__consumer_offsets`.
+//! Each append is one record batch, fdatasync'ed before it returns, because
+//! a commit that was answered must survive a crash.
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+
+use super::group::{GroupStore, StoreError, StoreRecord};
+use super::server::now_ms;
+use super::state::OFFSETS_TOPIC;
+use super::topics::TopicManager;
+use crate::record::{self, BatchBuilder};
+
+pub struct LogGroupStore {
+    topics: Arc<TopicManager>,
+}
+
+impl LogGroupStore {
+    pub fn new(topics: Arc<TopicManager>) -> Self {
+        LogGroupStore { topics }
+    }
+}
+
+fn unavailable(partition: i32, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable {
+        partition,
+        reason: e.to_string(),
+    }
+}
+
+impl GroupStore for LogGroupStore {
+    fn append(
+        &self,
+        partition: i32,
+        records: Vec<StoreRecord>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + '_>> {
+        Box::pin(async move {
+            if records.is_empty() {
+                return Ok(());
+            }
+            let part = self
+                .topics
+                .partition(OFFSETS_TOPIC, partition)
+                .map_err(|e| unavailable(partition, e))?;
+            let now = now_ms();
+            let mut builder = BatchBuilder::new(now);
+            for (key, value) in &records {
+                builder.push(now, Some(key), value.as_deref(), &[]);
+            }
+            let mut batch: BytesMut = builder.finish();
+            let info = part
+                .append(&mut batch)
+                .map_err(|e| unavailable(partition, e))?;
+            part.wait_durable(info.last_offset + 1)
+                .await
+                .map_err(|e| StoreError::Io(e.to_string()))
+        })
+    }
+
+    fn replay(&self, partition: i32) -> Result<Vec<StoreRecord>, StoreError> {
+        let part = self
+            .topics
+            .partition(OFFSETS_TOPIC, partition)
+            .map_err(|e| unavailable(partition, e))?;
+        let (start, _, end) = part.offsets();
+        let mut out = Vec::new();
+        let mut offset = start;
+        while offset < end {
+            let mut buf = BytesMut::new();
+            part.read_into(offset, 1 << 20, &mut buf)
+                .map_err(|e| StoreError::Io(e.to_string()))?;
+            if buf.is_empty() {
+                break;
+            }
+            let buf: Bytes = buf.freeze();
+            let mut pos = 0usize;
+            for batch in record::batches(&buf) {
+                let batch = batch.map_err(|e| StoreError::Io(e.to_string()))?;
+                let len = batch.len();
+                let bytes = buf.slice(pos..pos + len);
+                pos += len;
+                for rec in record::decode_records(&bytes).map_err(|e| StoreError::Io(e.to_string()))? {
+                    if rec.offset < offset {
+                        continue;
+                    }
+                    if let Some(key) = rec.key {
+                        out.push((key, rec.value));
+                    }
+                    offset = rec.offset + 1;
+                }
+                let header = record::BatchHeader::parse(&bytes).map_err(|e| StoreError::Io(e.to_string()))?;
+                offset = offset.max(header.next_offset());
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,81 @@
+//! The dispatch: header checks, then one handler per API.
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+
+use super::{admin, fetch, groups, list_offsets, metadata, produce, status_frame, Reply};
+use crate::broker::state::Broker;
+use crate::proto::codec::{Decoder, ProtoError};
+use crate::proto::frame::FrameHeader;
+use crate::proto::{ApiKey, ErrorCode, Wire};
+
+/// Decodes a request body, or says precisely why it could not.
+pub fn decode<T: Wire>(api: ApiKey, correlation_id: i32, body: BytesMut) -> Result<T, Reply> {
+    let mut d = Decoder::new(body);
+    let res: Result<T, ProtoError> = T::decode(&mut d).and_then(|m| d.finish().map(|_| m));
+    res.map_err(|e| {
+        Reply::Now(status_frame(
+            correlation_id,
+            ErrorCode::InvalidRequest,
+            format!("malformed {api} request: {e}"),
+        ))
+    })
+}
+
+pub async fn dispatch(broker: &Arc<Broker>, mut body: BytesMut, peer: SocketAddr) -> Reply {
+    let header = match FrameHeader::parse(&mut body) {
+        Ok(h) => h,
+        Err(e) => {
+            return Reply::Now(status_frame(-1, ErrorCode::InvalidRequest, e.to_string()));
+        }
+    };
+    let cid = header.correlation_id;
+    let Some(api) = ApiKey::from_code(header.api_key) else {
+        tracing::debug!(%peer, api_key = header.api_key, "unknown api key");
+        return Reply::Now(status_frame(
+            cid,
+            ErrorCode::InvalidRequest,
+            format!("unknown api key {}", header.api_key),
+        ));
+    };
+    if header.api_version > api.max_version() {
+        return Reply::Now(status_frame(
+            cid,
+            ErrorCode::UnsupportedVersion,
+            format!(
+                "{api} version {} is not supported (max {})",
+                header.api_version,
+                api.max_version()
+            ),
+        ));
+    }
+    macro_rules! run {
+        ($handler:path) => {
+            match decode(api, cid, body) {
+                Ok(req) => $handler(broker, cid, req, peer).await,
+                Err(reply) => reply,
+            }
+        };
+    }
+    match api {
+        ApiKey::Produce => run!(produce::handle),
+        ApiKey::Fetch => run!(fetch::handle),
+        ApiKey::ListOffsets => run!(list_offsets::handle),
+        ApiKey::Metadata => run!(metadata::handle),
+        ApiKey::CreateTopics => run!(admin::create_topics),
+        ApiKey::DeleteTopics => run!(admin::delete_topics),
+        ApiKey::DescribeConfigs => run!(admin::describe_configs),
+        ApiKey::AlterTopic => run!(admin::alter_topic),
+        ApiKey::FindCoordinator => run!(groups::find_coordinator),
+        ApiKey::JoinGroup => run!(groups::join_group),
+        ApiKey::SyncGroup => run!(groups::sync_group),
+        ApiKey::Heartbeat => run!(groups::heartbeat),
+        ApiKey::LeaveGroup => run!(groups::leave_group),
+        ApiKey::OffsetCommit => run!(groups::offset_commit),
+        ApiKey::OffsetFetch => run!(groups::offset_fetch),
+        ApiKey::ListGroups => run!(groups::list_groups),
+        ApiKey::DescribeGroups => run!(groups::describe_groups),
+        ApiKey::DeleteGroups => run!(groups::delete_groups),
+    }
+}

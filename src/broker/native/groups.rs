@@ -1,0 +1,266 @@
+//! Group APIs: translate native messages to coordinator calls and back.
+//! Joins and syncs wait for the rest of the group, so they answer Later.
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::{frame, Reply};
+use crate::broker::group::{self, GroupError};
+use crate::broker::state::Broker;
+use crate::proto::messages::groups::*;
+use crate::proto::messages::Status;
+use crate::proto::ErrorCode;
+
+fn group_status(e: &GroupError) -> Status {
+    Status::error(ErrorCode::from_code(e.kafka_code()), e.to_string())
+}
+
+fn result_status(r: &Result<(), GroupError>) -> Status {
+    match r {
+        Ok(()) => Status::ok(),
+        Err(e) => group_status(e),
+    }
+}
+
+pub async fn find_coordinator(broker: &Arc<Broker>, cid: i32, _req: FindCoordinatorRequest, _peer: SocketAddr) -> Reply {
+    // A single node coordinates every group; the cluster will pick the
+    // leader of the group's __consumer_offsets partition.
+    Reply::Now(frame(
+        cid,
+        &FindCoordinatorResponse {
+            status: Status::ok(),
+            node_id: broker.config.node_id,
+            host: broker.advertised.0.clone(),
+            port: broker.advertised.1,
+        },
+    ))
+}
+
+pub async fn join_group(broker: &Arc<Broker>, cid: i32, req: JoinGroupRequest, peer: SocketAddr) -> Reply {
+    let groups = broker.groups.clone();
+    Reply::Later(Box::pin(async move {
+        let join = group::JoinGroup {
+            group_id: req.group_id,
+            member_id: req.member_id,
+            group_instance_id: req.group_instance_id,
+            client_id: req.client_id,
+            client_host: peer.ip().to_string(),
+            session_timeout_ms: req.session_timeout_ms,
+            rebalance_timeout_ms: req.rebalance_timeout_ms,
+            protocol_type: req.protocol_type,
+            protocols: req.protocols.into_iter().map(|p| (p.name, p.metadata)).collect(),
+            require_known_member_id: false,
+        };
+        let resp = match groups.join_group(join).await {
+            Ok(r) => JoinGroupResponse {
+                status: Status::ok(),
+                generation_id: r.generation_id,
+                protocol_name: r.protocol_name,
+                leader: r.leader_id,
+                member_id: r.member_id,
+                members: r
+                    .members
+                    .into_iter()
+                    .map(|m| JoinGroupMember {
+                        member_id: m.member_id,
+                        group_instance_id: m.group_instance_id,
+                        metadata: m.metadata,
+                    })
+                    .collect(),
+            },
+            Err(e) => JoinGroupResponse {
+                status: group_status(&e),
+                generation_id: -1,
+                member_id: match &e {
+                    GroupError::MemberIdRequired(id) => id.clone(),
+                    _ => String::new(),
+                },
+                ..Default::default()
+            },
+        };
+        frame(cid, &resp)
+    }))
+}
+
+pub async fn sync_group(broker: &Arc<Broker>, cid: i32, req: SyncGroupRequest, _peer: SocketAddr) -> Reply {
+    let groups = broker.groups.clone();
+    Reply::Later(Box::pin(async move {
+        let assignments = req
+            .assignments
+            .into_iter()
+            .map(|a| (a.member_id, a.assignment))
+            .collect();
+        let resp = match groups
+            .sync_group(
+                &req.group_id,
+                req.generation_id,
+                &req.member_id,
+                req.group_instance_id.as_deref(),
+                assignments,
+            )
+            .await
+        {
+            Ok(assignment) => SyncGroupResponse {
+                status: Status::ok(),
+                assignment,
+            },
+            Err(e) => SyncGroupResponse {
+                status: group_status(&e),
+                assignment: Default::default(),
+            },
+        };
+        frame(cid, &resp)
+    }))
+}
+
+pub async fn heartbeat(broker: &Arc<Broker>, cid: i32, req: HeartbeatRequest, _peer: SocketAddr) -> Reply {
+    let r = broker
+        .groups
+        .heartbeat(&req.group_id, req.generation_id, &req.member_id)
+        .await;
+    Reply::Now(frame(cid, &HeartbeatResponse { status: result_status(&r) }))
+}
+
+pub async fn leave_group(broker: &Arc<Broker>, cid: i32, req: LeaveGroupRequest, _peer: SocketAddr) -> Reply {
+    let resp = match broker.groups.leave_group(&req.group_id, req.member_ids).await {
+        Ok(members) => LeaveGroupResponse {
+            status: Status::ok(),
+            members: members
+                .into_iter()
+                .map(|(member_id, r)| MemberStatus {
+                    member_id,
+                    status: result_status(&r),
+                })
+                .collect(),
+        },
+        Err(e) => LeaveGroupResponse {
+            status: group_status(&e),
+            members: vec![],
+        },
+    };
+    Reply::Now(frame(cid, &resp))
+}
+
+pub async fn offset_commit(broker: &Arc<Broker>, cid: i32, req: OffsetCommitRequest, _peer: SocketAddr) -> Reply {
+    let groups = broker.groups.clone();
+    Reply::Later(Box::pin(async move {
+        let offsets = req
+            .offsets
+            .into_iter()
+            .map(|o| group::OffsetCommit {
+                topic: o.topic,
+                partition: o.partition,
+                offset: o.offset,
+                leader_epoch: -1,
+                metadata: o.metadata,
+            })
+            .collect();
+        let resp = match groups
+            .commit_offsets(&req.group_id, req.generation_id, &req.member_id, offsets)
+            .await
+        {
+            Ok(parts) => OffsetCommitResponse {
+                status: Status::ok(),
+                partitions: parts
+                    .into_iter()
+                    .map(|(topic, partition, r)| PartitionStatus {
+                        topic,
+                        partition,
+                        status: result_status(&r),
+                    })
+                    .collect(),
+            },
+            Err(e) => OffsetCommitResponse {
+                status: group_status(&e),
+                partitions: vec![],
+            },
+        };
+        frame(cid, &resp)
+    }))
+}
+
+pub async fn offset_fetch(broker: &Arc<Broker>, cid: i32, req: OffsetFetchRequest, _peer: SocketAddr) -> Reply {
+    let parts = req
+        .partitions
+        .map(|ps| ps.into_iter().map(|p| (p.topic, p.partition)).collect());
+    let resp = match broker.groups.fetch_offsets(&req.group_id, parts).await {
+        Ok(offsets) => OffsetFetchResponse {
+            status: Status::ok(),
+            offsets: offsets
+                .into_iter()
+                .map(|o| CommittedOffset {
+                    topic: o.topic,
+                    partition: o.partition,
+                    offset: o.offset,
+                    metadata: Some(o.metadata),
+                })
+                .collect(),
+        },
+        Err(e) => OffsetFetchResponse {
+            status: group_status(&e),
+            offsets: vec![],
+        },
+    };
+    Reply::Now(frame(cid, &resp))
+}
+
+pub async fn list_groups(broker: &Arc<Broker>, cid: i32, _req: ListGroupsRequest, _peer: SocketAddr) -> Reply {
+    let groups = broker
+        .groups
+        .list_groups()
+        .await
+        .into_iter()
+        .map(|g| GroupListing {
+            group_id: g.group_id,
+            protocol_type: g.protocol_type,
+            state: g.state.as_str().to_string(),
+        })
+        .collect();
+    Reply::Now(frame(cid, &ListGroupsResponse { status: Status::ok(), groups }))
+}
+
+pub async fn describe_groups(broker: &Arc<Broker>, cid: i32, req: DescribeGroupsRequest, _peer: SocketAddr) -> Reply {
+    let mut groups = Vec::with_capacity(req.group_ids.len());
+    for id in req.group_ids {
+        groups.push(match broker.groups.describe_group(&id).await {
+            Ok(g) => GroupDescription {
+                status: Status::ok(),
+                group_id: g.group_id,
+                state: g.state.as_str().to_string(),
+                protocol_type: g.protocol_type,
+                protocol: g.protocol,
+                members: g
+                    .members
+                    .into_iter()
+                    .map(|m| MemberDescription {
+                        member_id: m.member_id,
+                        group_instance_id: m.group_instance_id,
+                        client_id: m.client_id,
+                        client_host: m.client_host,
+                        metadata: m.metadata,
+                        assignment: m.assignment,
+                    })
+                    .collect(),
+            },
+            Err(e) => GroupDescription {
+                status: group_status(&e),
+                group_id: id,
+                ..Default::default()
+            },
+        });
+    }
+    Reply::Now(frame(cid, &DescribeGroupsResponse { status: Status::ok(), groups }))
+}
+
+pub async fn delete_groups(broker: &Arc<Broker>, cid: i32, req: DeleteGroupsRequest, _peer: SocketAddr) -> Reply {
+    let groups = broker
+        .groups
+        .delete_groups(req.group_ids)
+        .await
+        .into_iter()
+        .map(|(group_id, r)| GroupStatus {
+            group_id,
+            status: result_status(&r),
+        })
+        .collect();
+    Reply::Now(frame(cid, &DeleteGroupsResponse { status: Status::ok(), groups }))
+}

@@ -1,0 +1,165 @@
+//! The native protocol on one connection.
+//!
+//! The reader parses frames in order and starts each request at once, so
+//! appends from one connection happen in the order they were sent. What a
+//! request then waits for (an fdatasync, a long-poll, a rebalance) becomes a
+//! [`Reply::Later`] future; the writer awaits replies in order and writes
+//! them, so answers come back in request order while waits overlap.
+pub(crate) mod admin;
+pub(crate) mod dispatch;
+pub(crate) mod fetch;
+pub(crate) mod groups;
+pub(crate) mod list_offsets;
+pub(crate) mod metadata;
+pub(crate) mod produce;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::shutdown::Shutdown;
+use super::state::Broker;
+use crate::proto::frame::{check_frame, check_preamble, ResponseHeader, PREAMBLE_LEN};
+use crate::proto::messages::Status;
+use crate::proto::{ErrorCode, Wire};
+
+/// How many requests one connection may have started but not answered.
+const MAX_IN_FLIGHT: usize = 64;
+
+pub enum Reply {
+    Now(BytesMut),
+    Later(Pin<Box<dyn Future<Output = BytesMut> + Send>>),
+    /// acks=0 produce: nothing goes back.
+    None,
+}
+
+/// Encodes a whole response frame.
+pub fn frame<T: Wire>(correlation_id: i32, body: &T) -> BytesMut {
+    let mut out = BytesMut::with_capacity(128);
+    let start = ResponseHeader { correlation_id }.begin(&mut out);
+    body.encode(&mut out);
+    ResponseHeader::finish(&mut out, start);
+    out
+}
+
+/// A response that is only a status: every response body starts with one,
+/// so any client can read it whatever it asked.
+pub fn status_frame(correlation_id: i32, code: ErrorCode, message: impl Into<String>) -> BytesMut {
+    frame(correlation_id, &Status::error(code, message))
+}
+
+pub async fn serve(
+    broker: Arc<Broker>,
+    socket: TcpStream,
+    peer: SocketAddr,
+    mut buf: BytesMut,
+    mut shutdown: Shutdown,
+) {
+    let (mut rd, wr) = socket.into_split();
+    let (tx, rx) = mpsc::channel::<Reply>(MAX_IN_FLIGHT);
+    let writer = tokio::spawn(write_loop(wr, rx));
+    let max = broker.config.max_frame_bytes;
+
+    'conn: loop {
+        if buf.len() >= PREAMBLE_LEN {
+            break;
+        }
+        tokio::select! {
+            r = rd.read_buf(&mut buf) => match r { Ok(0) | Err(_) => break 'conn, Ok(_) => {} },
+            _ = shutdown.recv() => break 'conn,
+        }
+    }
+    if buf.len() >= PREAMBLE_LEN {
+        match check_preamble(&buf[..PREAMBLE_LEN]) {
+            Ok(_) => buf.advance(PREAMBLE_LEN),
+            Err(e) => {
+                tracing::info!(%peer, error = %e, "refused connection");
+                let _ = tx
+                    .send(Reply::Now(status_frame(-1, ErrorCode::UnsupportedVersion, e.to_string())))
+                    .await;
+                drop(tx);
+                let _ = writer.await;
+                return;
+            }
+        }
+    }
+
+    'conn: while !shutdown.is_shutdown() {
+        loop {
+            match check_frame(&buf, max) {
+                Ok(Some(len)) => {
+                    let mut body = buf.split_to(4 + len);
+                    body.advance(4);
+                    let reply = dispatch::dispatch(&broker, body, peer).await;
+                    if tx.send(reply).await.is_err() {
+                        break 'conn;
+                    }
+                }
+                Ok(None) => {
+                    if buf.len() >= 4 {
+                        let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+                        buf.reserve(4 + len - buf.len());
+                    } else {
+                        buf.reserve(64 * 1024);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    // The stream cannot be resynchronised past a frame we
+                    // will not read: say why, then close.
+                    tracing::info!(%peer, error = %e, "closing connection");
+                    let _ = tx
+                        .send(Reply::Now(status_frame(-1, ErrorCode::InvalidRequest, e.to_string())))
+                        .await;
+                    break 'conn;
+                }
+            }
+        }
+        tokio::select! {
+            r = rd.read_buf(&mut buf) => match r {
+                Ok(0) => {
+                    if !buf.is_empty() {
+                        tracing::debug!(%peer, bytes = buf.len(), "connection closed inside a frame");
+                    }
+                    break 'conn;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "read failed");
+                    break 'conn;
+                }
+            },
+            _ = shutdown.recv() => break 'conn,
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}
+
+async fn write_loop(wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Reply>) {
+    let mut wr = BufWriter::with_capacity(256 * 1024, wr);
+    while let Some(reply) = rx.recv().await {
+        let bytes = match reply {
+            Reply::Now(b) => b,
+            Reply::Later(f) => f.await,
+            Reply::None => continue,
+        };
+        if wr.write_all(&bytes).await.is_err() {
+            return;
+        }
+        // Flush when nothing else is queued, so pipelined answers share
+        // one syscall.
+        if rx.is_empty() && wr.flush().await.is_err() {
+            return;
+        }
+    }
+    let _ = wr.flush().await;
+    let _ = wr.shutdown().await;
+}

@@ -1,0 +1,190 @@
+//! The listener: accepts connections up to a limit, runs background duties
+//! (retention, interval flushes) and shuts down in a fixed order: stop
+//! accepting, let connections finish what they read, flush every log.
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{broadcast, mpsc, Semaphore};
+
+use super::config::BrokerConfig;
+use super::connection;
+use super::shutdown::Shutdown;
+use super::state::Broker;
+
+/// Runs a broker until SIGINT or SIGTERM.
+pub fn run_blocking(config: BrokerConfig) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("strom-broker")
+        .build()?;
+    runtime.block_on(run(config, shutdown_signal()))
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+fn split_host_port(addr: &str) -> anyhow::Result<(String, i32)> {
+    let (host, port) = addr
+        .rsplit_once(':')
+        .ok_or_else(|| anyhow::anyhow!("advertised listener '{addr}' must be HOST:PORT"))?;
+    let port: u16 = port
+        .parse()
+        .map_err(|_| anyhow::anyhow!("advertised listener '{addr}': bad port"))?;
+    Ok((host.trim_matches(['[', ']']).to_string(), port as i32))
+}
+
+async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+}
+
+pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<()> {
+    let listener = bind(&config.listen).await?;
+    let local = listener.local_addr()?;
+    let extra = match &config.kafka_listen {
+        Some(a) => Some(bind(a).await?),
+        None => None,
+    };
+    let advertised = match &config.advertised_listener {
+        Some(a) => split_host_port(a)?,
+        None => (local.ip().to_string(), local.port() as i32),
+    };
+    let broker = Broker::open(config.clone(), advertised)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open data dir {}: {e}", config.data_dir.display()))?;
+
+    let (notify_shutdown, _) = broadcast::channel::<()>(1);
+    let (shutdown_complete_tx, mut shutdown_complete_rx) = mpsc::channel::<()>(1);
+    let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
+
+    let mut listening = format!("{local}");
+    if let Some(l) = &extra {
+        listening.push_str(&format!(" and {}", l.local_addr()?));
+    }
+    tracing::info!(data_dir = %config.data_dir.display(), "broker ready");
+    // The one line scripts and tests wait for.
+    eprintln!("strom: listening on {listening} (native and kafka)");
+
+    let housekeeping = tokio::spawn(housekeeping(
+        broker.clone(),
+        Shutdown::new(notify_shutdown.subscribe()),
+        shutdown_complete_tx.clone(),
+    ));
+    let mut accepts = vec![tokio::spawn(accept_loop(
+        listener,
+        broker.clone(),
+        limit.clone(),
+        notify_shutdown.clone(),
+        shutdown_complete_tx.clone(),
+    ))];
+    if let Some(l) = extra {
+        accepts.push(tokio::spawn(accept_loop(
+            l,
+            broker.clone(),
+            limit.clone(),
+            notify_shutdown.clone(),
+            shutdown_complete_tx.clone(),
+        )));
+    }
+
+    shutdown.await;
+    tracing::info!("shutting down: finishing requests in flight");
+    for a in &accepts {
+        a.abort();
+    }
+    drop(notify_shutdown);
+    drop(shutdown_complete_tx);
+    // Every connection and task holds a sender; recv returns None once all
+    // of them finished their in-flight work and dropped it.
+    let _ = tokio::time::timeout(Duration::from_secs(30), shutdown_complete_rx.recv()).await;
+    let _ = housekeeping.await;
+    broker.close();
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    broker: Arc<Broker>,
+    limit: Arc<Semaphore>,
+    notify_shutdown: broadcast::Sender<()>,
+    shutdown_complete: mpsc::Sender<()>,
+) {
+    let mut backoff = Duration::from_millis(10);
+    loop {
+        let permit = match limit.clone().acquire_owned().await {
+            Ok(p) => p,
+            Err(_) => return,
+        };
+        let (socket, peer): (TcpStream, SocketAddr) = match listener.accept().await {
+            Ok(s) => {
+                backoff = Duration::from_millis(10);
+                s
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: back off, keep serving.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let _ = socket.set_nodelay(true);
+        let broker = broker.clone();
+        let shutdown = Shutdown::new(notify_shutdown.subscribe());
+        let done = shutdown_complete.clone();
+        tokio::spawn(async move {
+            connection::handle(broker, socket, peer, shutdown).await;
+            drop(permit);
+            drop(done);
+        });
+    }
+}
+
+/// Retention, time-based rolls and interval flushes.
+async fn housekeeping(broker: Arc<Broker>, mut shutdown: Shutdown, _done: mpsc::Sender<()>) {
+    let mut retention = tokio::time::interval(broker.config.retention_check_interval);
+    let mut flush = tokio::time::interval(Duration::from_millis(100));
+    retention.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.recv() => return,
+            _ = retention.tick() => {
+                let topics = broker.topics.clone();
+                let now = now_ms();
+                let _ = tokio::task::spawn_blocking(move || topics.enforce_retention(now)).await;
+            }
+            _ = flush.tick() => {
+                let topics = broker.topics.clone();
+                let now = now_ms();
+                let _ = tokio::task::spawn_blocking(move || topics.flush_due(now)).await;
+            }
+        }
+    }
+}
+
+/// Wall-clock milliseconds, for record timestamps and retention (not for
+/// timeouts, which use tokio's clock).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,78 @@
+//! The broker's shared state: one per process, handed to every connection.
+use std::fs::File;
+use std::sync::Arc;
+
+use super::config::BrokerConfig;
+use super::error::BrokerError;
+use super::group::{GroupConfig, GroupCoordinator};
+use super::group_store::LogGroupStore;
+use super::topics::TopicManager;
+
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+pub struct Broker {
+    pub config: BrokerConfig,
+    pub topics: Arc<TopicManager>,
+    pub groups: Arc<GroupCoordinator>,
+    /// host and port put in metadata; set once the listener is bound.
+    pub advertised: (String, i32),
+    /// Held for the life of the process so a second broker cannot open the
+    /// same data dir.
+    _dir_lock: File,
+}
+
+impl Broker {
+    /// Opens the data dir, recovers every log and rebuilds group state.
+    pub async fn open(
+        config: BrokerConfig,
+        advertised: (String, i32),
+    ) -> Result<Arc<Broker>, BrokerError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let lock = File::create(config.data_dir.join(".broker.lock"))?;
+        if lock.try_lock().is_err() {
+            return Err(BrokerError::Io(std::io::Error::other(format!(
+                "data dir {} is in use by another strom process",
+                config.data_dir.display()
+            ))));
+        }
+        let topics = Arc::new(TopicManager::open(
+            &config.data_dir,
+            config.defaults.clone(),
+        )?);
+        if topics.get(OFFSETS_TOPIC).is_none() {
+            // Offsets must outlive any retention: they are the group's memory.
+            let mut cfg = std::collections::BTreeMap::new();
+            cfg.insert("retention.ms".to_string(), "-1".to_string());
+            cfg.insert("segment.bytes".to_string(), (64u64 << 20).to_string());
+            cfg.insert("flush.policy".to_string(), "every-append".to_string());
+            topics.create(OFFSETS_TOPIC, config.offsets_partitions, 1, cfg, true)?;
+        }
+        let store = Arc::new(LogGroupStore::new(topics.clone()));
+        let group_config = GroupConfig {
+            offsets_partitions: topics
+                .get(OFFSETS_TOPIC)
+                .map(|t| t.partition_count())
+                .unwrap_or(config.offsets_partitions),
+            initial_rebalance_delay: config.group_initial_rebalance_delay,
+            min_session_timeout_ms: config.group_min_session_timeout_ms,
+            max_session_timeout_ms: config.group_max_session_timeout_ms,
+        };
+        let groups = GroupCoordinator::new(group_config, store);
+        groups
+            .load()
+            .await
+            .map_err(|e| BrokerError::Io(std::io::Error::other(format!("loading groups: {e}"))))?;
+        Ok(Arc::new(Broker {
+            config,
+            topics,
+            groups,
+            advertised,
+            _dir_lock: lock,
+        }))
+    }
+
+    /// Flushes every log; called once on shutdown after connections drained.
+    pub fn close(&self) {
+        self.topics.flush_all();
+    }
+}

@@ -1,0 +1,395 @@
+//! The topic manager: which topics exist, their configs and partitions.
+//!
+//! Layout under the data dir:
+//! - `meta/topics/<name>.json`: partition count, replication factor and the
+//!   config overrides, written atomically (temp file, fsync, rename).
+//! - `data/<name>-<partition>/`: one partition log each.
+//!
+//! A topic exists exactly when its meta file does, so a crash half-way
+//! through a create or delete leaves either the old or the new state.
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use super::config::TopicDefaults;
+use super::error::BrokerError;
+use super::partition::Partition;
+use super::topic_config::{validate_topic_name, TopicConfig};
+
+pub const MAX_PARTITIONS: i32 = 100_000;
+
+pub struct Topic {
+    pub name: Arc<str>,
+    pub internal: bool,
+    pub replication_factor: i16,
+    config: RwLock<TopicConfig>,
+    partitions: RwLock<Vec<Arc<Partition>>>,
+}
+
+impl Topic {
+    pub fn config(&self) -> TopicConfig {
+        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    pub fn partitions(&self) -> Vec<Arc<Partition>> {
+        self.partitions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+    pub fn partition_count(&self) -> i32 {
+        self.partitions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .len() as i32
+    }
+    pub fn partition(&self, index: i32) -> Option<Arc<Partition>> {
+        let parts = self.partitions.read().unwrap_or_else(|p| p.into_inner());
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| parts.get(i).cloned())
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct TopicMeta {
+    name: String,
+    partitions: i32,
+    replication_factor: i16,
+    #[serde(default)]
+    internal: bool,
+    configs: BTreeMap<String, String>,
+}
+
+pub struct TopicManager {
+    data_dir: PathBuf,
+    defaults: TopicDefaults,
+    topics: RwLock<HashMap<String, Arc<Topic>>>,
+    appended: watch::Sender<u64>,
+    /// Serialises create/delete/alter so two admins cannot race on the files.
+    admin: std::sync::Mutex<()>,
+}
+
+impl TopicManager {
+    /// Opens every topic found under the data dir, recovering each log.
+    pub fn open(data_dir: &Path, defaults: TopicDefaults) -> Result<TopicManager, BrokerError> {
+        fs::create_dir_all(data_dir.join("meta/topics"))?;
+        fs::create_dir_all(data_dir.join("data"))?;
+        let (appended, _) = watch::channel(0u64);
+        let mgr = TopicManager {
+            data_dir: data_dir.to_path_buf(),
+            defaults,
+            topics: RwLock::new(HashMap::new()),
+            appended,
+            admin: std::sync::Mutex::new(()),
+        };
+        for entry in fs::read_dir(mgr.meta_dir())? {
+            let path = entry?.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let raw = fs::read(&path)?;
+            let meta: TopicMeta = serde_json::from_slice(&raw).map_err(|e| {
+                BrokerError::Io(std::io::Error::other(format!(
+                    "corrupt topic metadata {}: {e}",
+                    path.display()
+                )))
+            })?;
+            let topic = mgr.open_topic(meta)?;
+            mgr.write_topics().insert(topic.name.to_string(), topic);
+        }
+        Ok(mgr)
+    }
+
+    fn meta_dir(&self) -> PathBuf {
+        self.data_dir.join("meta/topics")
+    }
+
+    fn partition_dir(&self, topic: &str, p: i32) -> PathBuf {
+        self.data_dir.join("data").join(format!("{topic}-{p}"))
+    }
+
+    fn write_topics(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Topic>>> {
+        self.topics.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A receiver that changes whenever any partition is appended to.
+    pub fn subscribe_appends(&self) -> watch::Receiver<u64> {
+        self.appended.subscribe()
+    }
+
+    pub fn defaults(&self) -> &TopicDefaults {
+        &self.defaults
+    }
+
+    fn open_topic(&self, meta: TopicMeta) -> Result<Arc<Topic>, BrokerError> {
+        let config = TopicConfig::new(meta.configs, &self.defaults)?;
+        let name: Arc<str> = Arc::from(meta.name.as_str());
+        let mut partitions = Vec::with_capacity(meta.partitions as usize);
+        for p in 0..meta.partitions {
+            partitions.push(Arc::new(Partition::open(
+                name.clone(),
+                p,
+                &self.partition_dir(&name, p),
+                config.log_config(),
+                self.appended.clone(),
+            )?));
+        }
+        Ok(Arc::new(Topic {
+            name,
+            internal: meta.internal,
+            replication_factor: meta.replication_factor,
+            config: RwLock::new(config),
+            partitions: RwLock::new(partitions),
+        }))
+    }
+
+    fn write_meta(&self, meta: &TopicMeta) -> Result<(), BrokerError> {
+        let path = self.meta_dir().join(format!("{}.json", meta.name));
+        let tmp = path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(meta)
+            .map_err(|e| BrokerError::Io(std::io::Error::other(e)))?;
+        {
+            let mut f = fs::File::create(&tmp)?;
+            f.write_all(&body)?;
+            f.sync_all()?;
+        }
+        fs::rename(&tmp, &path)?;
+        fs::File::open(self.meta_dir())?.sync_all()?;
+        Ok(())
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Topic>> {
+        self.topics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    pub fn partition(&self, topic: &str, partition: i32) -> Result<Arc<Partition>, BrokerError> {
+        self.get(topic)
+            .and_then(|t| t.partition(partition))
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition(format!("{topic}-{partition}")))
+    }
+
+    /// Every topic, sorted by name.
+    pub fn list(&self) -> Vec<Arc<Topic>> {
+        let mut v: Vec<_> = self
+            .topics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// Checks everything a create would check, without creating.
+    pub fn validate_create(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<(i32, i16), BrokerError> {
+        validate_topic_name(name)?;
+        let partitions = if partitions == -1 {
+            self.defaults.partitions
+        } else {
+            partitions
+        };
+        if !(1..=MAX_PARTITIONS).contains(&partitions) {
+            return Err(BrokerError::InvalidPartitions(partitions));
+        }
+        let rf = if replication_factor == -1 {
+            self.defaults.replication_factor
+        } else {
+            replication_factor
+        };
+        if rf != 1 {
+            return Err(BrokerError::InvalidReplicationFactor(rf));
+        }
+        TopicConfig::new(configs.clone(), &self.defaults)?;
+        if self.get(name).is_some() {
+            return Err(BrokerError::TopicExists(name.to_string()));
+        }
+        Ok((partitions, rf))
+    }
+
+    pub fn create(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: BTreeMap<String, String>,
+        internal: bool,
+    ) -> Result<Arc<Topic>, BrokerError> {
+        let _admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        let (partitions, rf) =
+            self.validate_create(name, partitions, replication_factor, &configs)?;
+        let meta = TopicMeta {
+            name: name.to_string(),
+            partitions,
+            replication_factor: rf,
+            internal,
+            configs,
+        };
+        // Stale data dirs from an interrupted delete must not leak into the
+        // new topic.
+        for p in 0..partitions {
+            let dir = self.partition_dir(name, p);
+            if dir.exists() {
+                fs::remove_dir_all(&dir)?;
+            }
+        }
+        let topic = self.open_topic(TopicMeta {
+            name: meta.name.clone(),
+            partitions: meta.partitions,
+            replication_factor: meta.replication_factor,
+            internal: meta.internal,
+            configs: meta.configs.clone(),
+        })?;
+        self.write_meta(&meta)?;
+        self.write_topics().insert(name.to_string(), topic.clone());
+        tracing::info!(topic = name, partitions, "created topic");
+        Ok(topic)
+    }
+
+    pub fn delete(&self, name: &str) -> Result<(), BrokerError> {
+        let _admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        let topic = self
+            .get(name)
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition(name.to_string()))?;
+        if topic.internal {
+            return Err(BrokerError::InternalTopic(name.to_string()));
+        }
+        fs::remove_file(self.meta_dir().join(format!("{name}.json")))?;
+        self.write_topics().remove(name);
+        // Requests in flight may still hold the partitions; their files stay
+        // readable until they finish, and the directories go now.
+        for p in 0..topic.partition_count() {
+            let dir = self.partition_dir(name, p);
+            if let Err(e) = fs::remove_dir_all(&dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not remove partition dir");
+            }
+        }
+        tracing::info!(topic = name, "deleted topic");
+        Ok(())
+    }
+
+    /// Grows the partition count and/or changes config overrides.
+    pub fn alter(
+        &self,
+        name: &str,
+        new_partitions: i32,
+        set: BTreeMap<String, String>,
+        delete: Vec<String>,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
+        let _admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        let topic = self
+            .get(name)
+            .ok_or_else(|| BrokerError::UnknownTopicOrPartition(name.to_string()))?;
+        let current = topic.partition_count();
+        if new_partitions != -1 {
+            if new_partitions < current {
+                return Err(BrokerError::InvalidPartitionChange(format!(
+                    "topic '{name}' has {current} partitions; the count can only grow"
+                )));
+            }
+            if new_partitions > MAX_PARTITIONS {
+                return Err(BrokerError::InvalidPartitions(new_partitions));
+            }
+        }
+        let mut overrides = topic.config().overrides;
+        for key in &delete {
+            overrides.remove(key);
+        }
+        overrides.extend(set);
+        let config = TopicConfig::new(overrides.clone(), &self.defaults)?;
+        if validate_only {
+            return Ok(());
+        }
+        let target = if new_partitions == -1 {
+            current
+        } else {
+            new_partitions
+        };
+        let mut added = Vec::new();
+        for p in current..target {
+            added.push(Arc::new(Partition::open(
+                topic.name.clone(),
+                p,
+                &self.partition_dir(name, p),
+                config.log_config(),
+                self.appended.clone(),
+            )?));
+        }
+        self.write_meta(&TopicMeta {
+            name: name.to_string(),
+            partitions: target,
+            replication_factor: topic.replication_factor,
+            internal: topic.internal,
+            configs: overrides,
+        })?;
+        for p in topic.partitions() {
+            p.log().set_config(config.log_config());
+        }
+        topic
+            .partitions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(added);
+        *topic.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        Ok(())
+    }
+
+    /// Deletes expired segments and rolls old ones on every partition.
+    pub fn enforce_retention(&self, now_ms: i64) {
+        for topic in self.list() {
+            for p in topic.partitions() {
+                let mut log = p.log();
+                if let Err(e) = log.maybe_roll(now_ms) {
+                    tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "segment roll failed");
+                }
+                match log.apply_retention(now_ms) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(topic = %topic.name, partition = p.index, segments = n, "retention deleted segments")
+                    }
+                    Err(e) => {
+                        tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "retention failed")
+                    }
+                }
+            }
+        }
+    }
+
+    /// fdatasyncs partitions whose interval flush is due.
+    pub fn flush_due(&self, now_ms: i64) {
+        for topic in self.list() {
+            for p in topic.partitions() {
+                if let Err(e) = p.flush_if_due(now_ms) {
+                    tracing::error!(topic = %topic.name, partition = p.index, error = %e, "interval flush failed");
+                }
+            }
+        }
+    }
+
+    /// fdatasyncs every partition (clean shutdown).
+    pub fn flush_all(&self) {
+        for topic in self.list() {
+            for p in topic.partitions() {
+                if let Err(e) = p.log().flush() {
+                    tracing::error!(topic = %topic.name, partition = p.index, error = %e, "flush failed");
+                }
+            }
+        }
+    }
+}

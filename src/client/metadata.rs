@@ -1,0 +1,427 @@
+//! The shared core of producer, consumer and admin: bootstrap, the cluster
+//! metadata cache and one connection per broker node (per lane).
+//!
+//! Requests are routed by partition leader, so the same code serves a
+//! single node today and a cluster later. The cache is refreshed when a
+//! caller reports a stale leader or an unknown topic.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::connection::{Connection, ConnectionConfig};
+use super::error::{ClientError, Result};
+use crate::proto::messages::metadata::{MetadataRequest, MetadataResponse, TopicMetadata};
+use crate::proto::{ApiKey, ErrorCode};
+
+/// Default bootstrap address, shared with the CLI's default.
+pub const DEFAULT_BOOTSTRAP: &str = "localhost:9092";
+
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Comma-separated `HOST:PORT` list; the first reachable one is used.
+    pub bootstrap: String,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_frame_bytes: usize,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            bootstrap: DEFAULT_BOOTSTRAP.to_string(),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            max_frame_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+impl ClientConfig {
+    pub fn new(bootstrap: impl Into<String>) -> ClientConfig {
+        ClientConfig {
+            bootstrap: bootstrap.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Which connection to a node: fetches long-poll, so they get their own
+/// socket and never delay produce, admin or group requests behind them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    Default,
+    Fetch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionInfo {
+    pub partition: i32,
+    /// -1 when the partition has no leader right now.
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub error: ErrorCode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub name: String,
+    pub internal: bool,
+    /// Sorted by partition id; index == partition id for healthy topics.
+    pub partitions: Vec<PartitionInfo>,
+}
+
+impl TopicInfo {
+    pub fn partition_count(&self) -> i32 {
+        self.partitions.len() as i32
+    }
+
+    pub fn partition(&self, id: i32) -> Option<&PartitionInfo> {
+        self.partitions.iter().find(|p| p.partition == id)
+    }
+
+    fn from_wire(t: &TopicMetadata) -> TopicInfo {
+        let mut partitions: Vec<PartitionInfo> = t
+            .partitions
+            .iter()
+            .map(|p| PartitionInfo {
+                partition: p.partition,
+                leader: p.leader,
+                leader_epoch: p.leader_epoch,
+                replicas: p.replicas.clone(),
+                isr: p.isr.clone(),
+                error: p.status.error_code(),
+            })
+            .collect();
+        partitions.sort_by_key(|p| p.partition);
+        TopicInfo {
+            name: t.name.clone(),
+            internal: t.internal,
+            partitions,
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    brokers: HashMap<i32, String>,
+    conns: HashMap<(i32, Lane), Arc<Connection>>,
+    bootstrap_conn: Option<Arc<Connection>>,
+    topics: HashMap<String, Arc<TopicInfo>>,
+}
+
+struct Inner {
+    config: ClientConfig,
+    bootstrap: Vec<String>,
+    conn_config: ConnectionConfig,
+    state: Mutex<State>,
+    /// Serialises connection attempts so concurrent callers share one.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+/// A handle to the cluster; cheap to clone, shared by every client object.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+/// Splits `a:1,b:2` into addresses; a bare host gets port 9092.
+pub fn parse_bootstrap(list: &str) -> Result<Vec<String>> {
+    let addrs: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+                s.to_string()
+            } else {
+                format!("{s}:9092")
+            }
+        })
+        .collect();
+    if addrs.is_empty() {
+        return Err(ClientError::BadBootstrap(list.to_string()));
+    }
+    Ok(addrs)
+}
+
+impl Client {
+    /// Parses the bootstrap list and connects to the first reachable
+    /// address, so an unreachable cluster is reported right away.
+    pub async fn connect(config: ClientConfig) -> Result<Client> {
+        let bootstrap = parse_bootstrap(&config.bootstrap)?;
+        let conn_config = ConnectionConfig {
+            connect_timeout: config.connect_timeout,
+            max_frame_bytes: config.max_frame_bytes,
+        };
+        let client = Client {
+            inner: Arc::new(Inner {
+                config,
+                bootstrap,
+                conn_config,
+                state: Mutex::new(State::default()),
+                connecting: tokio::sync::Mutex::new(()),
+            }),
+        };
+        client.bootstrap_connection().await?;
+        Ok(client)
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        self.inner.config.request_timeout
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding this lock leaves plain data behind; keep going.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A live connection to any bootstrap broker.
+    pub async fn bootstrap_connection(&self) -> Result<Arc<Connection>> {
+        if let Some(c) = self.state().bootstrap_conn.clone() {
+            if !c.is_closed() {
+                return Ok(c);
+            }
+        }
+        let _guard = self.inner.connecting.lock().await;
+        if let Some(c) = self.state().bootstrap_conn.clone() {
+            if !c.is_closed() {
+                return Ok(c);
+            }
+        }
+        let mut last = None;
+        for addr in &self.inner.bootstrap {
+            match Connection::connect(addr, &self.inner.conn_config).await {
+                Ok(c) => {
+                    self.state().bootstrap_conn = Some(c.clone());
+                    return Ok(c);
+                }
+                Err(e) => {
+                    tracing::debug!(%addr, error = %e, "bootstrap connect failed");
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| ClientError::BadBootstrap(self.inner.config.bootstrap.clone())))
+    }
+
+    /// A live connection to broker `node` on `lane`.
+    pub async fn connection(&self, node: i32, lane: Lane) -> Result<Arc<Connection>> {
+        if let Some(c) = self.state().conns.get(&(node, lane)).cloned() {
+            if !c.is_closed() {
+                return Ok(c);
+            }
+        }
+        let (addr, single) = {
+            let st = self.state();
+            (st.brokers.get(&node).cloned(), st.brokers.len() <= 1)
+        };
+        // With a single broker the bootstrap socket already reaches it; reuse
+        // it for the default lane so a mis-advertised address cannot hurt.
+        if single && lane == Lane::Default {
+            let c = self.bootstrap_connection().await?;
+            self.state().conns.insert((node, lane), c.clone());
+            return Ok(c);
+        }
+        let addr = match addr {
+            Some(a) => a,
+            None if single => self
+                .inner
+                .bootstrap
+                .first()
+                .cloned()
+                .ok_or_else(|| ClientError::BadBootstrap(self.inner.config.bootstrap.clone()))?,
+            None => {
+                return Err(ClientError::broker(
+                    ErrorCode::LeaderNotAvailable,
+                    Some(&format!("broker {node} is not in the cluster metadata")),
+                ))
+            }
+        };
+        let _guard = self.inner.connecting.lock().await;
+        if let Some(c) = self.state().conns.get(&(node, lane)).cloned() {
+            if !c.is_closed() {
+                return Ok(c);
+            }
+        }
+        let conn = match Connection::connect(&addr, &self.inner.conn_config).await {
+            Ok(c) => c,
+            // An advertised address may not be routable from here; with one
+            // broker the bootstrap address is known to work.
+            Err(e) if single => {
+                tracing::debug!(%addr, error = %e, "advertised address failed, using bootstrap");
+                let mut last = e;
+                let mut found = None;
+                for b in &self.inner.bootstrap {
+                    match Connection::connect(b, &self.inner.conn_config).await {
+                        Ok(c) => {
+                            found = Some(c);
+                            break;
+                        }
+                        Err(e) => last = e,
+                    }
+                }
+                found.ok_or(last)?
+            }
+            Err(e) => return Err(e),
+        };
+        self.state().conns.insert((node, lane), conn.clone());
+        Ok(conn)
+    }
+
+    /// Fetches metadata for `topics` (None: all) and updates the cache.
+    pub async fn fetch_metadata(
+        &self,
+        topics: Option<Vec<String>>,
+        allow_auto_create: bool,
+    ) -> Result<MetadataResponse> {
+        let conn = self.bootstrap_connection().await?;
+        let req = MetadataRequest {
+            topics: topics.clone(),
+            allow_auto_create,
+        };
+        let resp: MetadataResponse = match conn
+            .call(ApiKey::Metadata, &req, self.request_timeout())
+            .await
+        {
+            Ok(r) => r,
+            Err(e @ ClientError::Disconnected { .. }) => {
+                // One reconnect: the broker may have restarted since.
+                tracing::debug!(error = %e, "metadata connection lost, reconnecting");
+                let conn = self.bootstrap_connection().await?;
+                conn.call(ApiKey::Metadata, &req, self.request_timeout())
+                    .await?
+            }
+            Err(e) => return Err(e),
+        };
+        if !resp.status.is_ok() {
+            return Err(ClientError::broker(
+                resp.status.error_code(),
+                resp.status.message.as_deref(),
+            ));
+        }
+        let mut st = self.state();
+        if !resp.brokers.is_empty() {
+            st.brokers = resp
+                .brokers
+                .iter()
+                .map(|b| (b.node_id, format!("{}:{}", b.host, b.port)))
+                .collect();
+        }
+        if topics.is_none() {
+            st.topics.clear();
+        }
+        for t in &resp.topics {
+            if t.status.is_ok() && !t.partitions.is_empty() {
+                st.topics
+                    .insert(t.name.clone(), Arc::new(TopicInfo::from_wire(t)));
+            } else {
+                st.topics.remove(&t.name);
+            }
+        }
+        Ok(resp)
+    }
+
+    /// The cached topic, without any I/O.
+    pub fn cached_topic(&self, name: &str) -> Option<Arc<TopicInfo>> {
+        self.state().topics.get(name).cloned()
+    }
+
+    /// Forgets a topic so the next lookup asks the broker.
+    pub fn invalidate(&self, name: &str) {
+        self.state().topics.remove(name);
+    }
+
+    /// The topic's partitions, from the cache or the broker. Retries while
+    /// the broker reports a retriable state (e.g. leader election right
+    /// after auto-creation) until the request timeout.
+    pub async fn topic(&self, name: &str, allow_auto_create: bool) -> Result<Arc<TopicInfo>> {
+        if let Some(t) = self.cached_topic(name) {
+            return Ok(t);
+        }
+        self.refresh_topic(name, allow_auto_create).await
+    }
+
+    /// Like [`Client::topic`] but always asks the broker.
+    pub async fn refresh_topic(&self, name: &str, allow_auto_create: bool) -> Result<Arc<TopicInfo>> {
+        let deadline = tokio::time::Instant::now() + self.request_timeout();
+        let mut backoff = Duration::from_millis(20);
+        loop {
+            let resp = self
+                .fetch_metadata(Some(vec![name.to_string()]), allow_auto_create)
+                .await?;
+            let t = resp.topics.iter().find(|t| t.name == name);
+            let err = match t {
+                None => ClientError::UnknownTopic(name.to_string()),
+                Some(t) if t.status.error_code() == ErrorCode::UnknownTopicOrPartition => {
+                    ClientError::UnknownTopic(name.to_string())
+                }
+                Some(t) if !t.status.is_ok() => {
+                    ClientError::broker(t.status.error_code(), t.status.message.as_deref())
+                }
+                Some(t) => {
+                    let info = TopicInfo::from_wire(t);
+                    let leaderless = info.partitions.iter().any(|p| p.leader < 0);
+                    if !info.partitions.is_empty() && !leaderless {
+                        return Ok(Arc::new(info));
+                    }
+                    ClientError::broker(
+                        ErrorCode::LeaderNotAvailable,
+                        Some(&format!("topic {name} has partitions without a leader")),
+                    )
+                }
+            };
+            // An unknown topic stays unknown unless the broker is creating it.
+            let retry = err.is_retriable() && !matches!(err, ClientError::UnknownTopic(_));
+            if !retry || tokio::time::Instant::now() + backoff > deadline {
+                return Err(err);
+            }
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    /// The leader node of a partition, from the cache or the broker.
+    pub async fn leader(&self, topic: &str, partition: i32) -> Result<i32> {
+        let t = self.topic(topic, false).await?;
+        match t.partition(partition) {
+            Some(p) if p.leader >= 0 => Ok(p.leader),
+            Some(_) => Err(ClientError::broker(
+                ErrorCode::LeaderNotAvailable,
+                Some(&format!("{topic}-{partition} has no leader")),
+            )),
+            None => Err(ClientError::UnknownPartition {
+                topic: topic.to_string(),
+                partition,
+            }),
+        }
+    }
+
+    /// Known broker addresses by node id.
+    pub fn brokers(&self) -> HashMap<i32, String> {
+        self.state().brokers.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_list_parsing() {
+        assert_eq!(
+            parse_bootstrap("a:1, b ,c:3").unwrap(),
+            vec!["a:1", "b:9092", "c:3"]
+        );
+        assert!(parse_bootstrap(" , ").is_err());
+        assert_eq!(parse_bootstrap("[::1]:9000").unwrap(), vec!["[::1]:9000"]);
+    }
+}

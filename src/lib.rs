@@ -1,0 +1,13 @@
+//! strom: a Kafka-class streaming platform in one binary.
+//!
+//! Layers run one way:
+//! `cli → commands → client → proto → record` and
+//! `broker → {log, proto, record}`. `record`, `log` and `proto` never touch
+//! tokio or sockets, so they can be tested, fuzzed and benchmarked alone.
+pub mod broker;
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod log;
+pub mod proto;
+pub mod record;
