@@ -12,7 +12,12 @@ use super::shutdown::Shutdown;
 use super::state::Broker;
 use crate::proto::frame::PREAMBLE_MAGIC;
 
-pub async fn handle(broker: Arc<Broker>, mut socket: TcpStream, peer: SocketAddr, mut shutdown: Shutdown) {
+pub async fn handle(
+    broker: Arc<Broker>,
+    mut socket: TcpStream,
+    peer: SocketAddr,
+    mut shutdown: Shutdown,
+) {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     while buf.len() < 4 {
         tokio::select! {

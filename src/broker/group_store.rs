@@ -47,7 +47,9 @@ impl GroupStore for LogGroupStore {
             let now = now_ms();
             let mut builder = BatchBuilder::new(now);
             for (key, value) in &records {
-                builder.push(now, Some(key), value.as_deref(), &[]);
+                builder
+                    .push(now, Some(key), value.as_deref(), &[])
+                    .map_err(|e| unavailable(partition, e))?;
             }
             let mut batch: BytesMut = builder.finish();
             let info = part
@@ -81,7 +83,9 @@ impl GroupStore for LogGroupStore {
                 let len = batch.len();
                 let bytes = buf.slice(pos..pos + len);
                 pos += len;
-                for rec in record::decode_records(&bytes).map_err(|e| StoreError::Io(e.to_string()))? {
+                for rec in
+                    record::decode_records(&bytes).map_err(|e| StoreError::Io(e.to_string()))?
+                {
                     if rec.offset < offset {
                         continue;
                     }
@@ -90,7 +94,8 @@ impl GroupStore for LogGroupStore {
                     }
                     offset = rec.offset + 1;
                 }
-                let header = record::BatchHeader::parse(&bytes).map_err(|e| StoreError::Io(e.to_string()))?;
+                let header = record::BatchHeader::parse(&bytes)
+                    .map_err(|e| StoreError::Io(e.to_string()))?;
                 offset = offset.max(header.next_offset());
             }
         }

@@ -1,3 +1,21 @@
-//! The broker (being assembled; modules switched on as their dependencies land).
-#[cfg(strom_wip)]
-pub mod wip {}
+//! The broker: accepts connections, tells the native protocol from Kafka's
+//! by the first frame, and turns requests into calls on the topic manager,
+//! the partition logs and the group coordinator. Those domain modules never
+//! see wire types; the handlers under `native/` (and `kafka/`) translate.
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod group;
+pub mod group_store;
+pub mod kafka;
+pub mod native;
+pub mod partition;
+pub mod server;
+pub mod shutdown;
+pub mod state;
+pub mod topic_config;
+pub mod topics;
+
+pub use config::BrokerConfig;
+pub use server::{run, run_blocking};
+pub use state::Broker;

@@ -56,6 +56,7 @@ impl Broker {
             initial_rebalance_delay: config.group_initial_rebalance_delay,
             min_session_timeout_ms: config.group_min_session_timeout_ms,
             max_session_timeout_ms: config.group_max_session_timeout_ms,
+            ..GroupConfig::default()
         };
         let groups = GroupCoordinator::new(group_config, store);
         groups

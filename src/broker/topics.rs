@@ -33,7 +33,10 @@ pub struct Topic {
 
 impl Topic {
     pub fn config(&self) -> TopicConfig {
-        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
     pub fn partitions(&self) -> Vec<Arc<Partition>> {
         self.partitions

@@ -69,7 +69,9 @@ pub struct Connection {
 
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connection").field("addr", &self.addr).finish()
+        f.debug_struct("Connection")
+            .field("addr", &self.addr)
+            .finish()
     }
 }
 
@@ -118,18 +120,17 @@ impl Connection {
             addr: addr.to_string(),
             cause,
         };
-        let stream = match tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr))
-            .await
-        {
-            Err(_) => {
-                return Err(unreachable(format!(
-                    "no answer within {} ms",
-                    config.connect_timeout.as_millis()
-                )))
-            }
-            Ok(Err(e)) => return Err(unreachable(describe_io(&e))),
-            Ok(Ok(s)) => s,
-        };
+        let stream =
+            match tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr)).await {
+                Err(_) => {
+                    return Err(unreachable(format!(
+                        "no answer within {} ms",
+                        config.connect_timeout.as_millis()
+                    )))
+                }
+                Ok(Err(e)) => return Err(unreachable(describe_io(&e))),
+                Ok(Ok(s)) => s,
+            };
         // Small requests (metadata, heartbeats) must not wait for Nagle.
         stream
             .set_nodelay(true)
@@ -203,8 +204,7 @@ impl Connection {
             Reply::Written(reply_tx)
         };
         let addr: Arc<str> = Arc::from(self.addr.as_str());
-        if self.closed.load(Ordering::Acquire) || self.tx.send(Outgoing { frame, reply }).is_err()
-        {
+        if self.closed.load(Ordering::Acquire) || self.tx.send(Outgoing { frame, reply }).is_err() {
             return ResponseFuture {
                 addr,
                 rx: None,
@@ -250,7 +250,7 @@ impl Connection {
     pub fn decode<Resp: Wire>(&self, body: BytesMut) -> Result<Resp> {
         crate::proto::codec::from_bytes(body).map_err(|source| ClientError::Protocol {
             addr: self.addr.clone(),
-            source,
+            source: Arc::new(source),
         })
     }
 }
@@ -351,7 +351,7 @@ async fn read_frames(
             Err(source) => {
                 return ClientError::Protocol {
                     addr: addr.to_string(),
-                    source,
+                    source: Arc::new(source),
                 }
             }
             Ok(Some(len)) => len,
@@ -388,17 +388,17 @@ async fn read_frames(
             Err(source) => {
                 return ClientError::Protocol {
                     addr: addr.to_string(),
-                    source,
+                    source: Arc::new(source),
                 }
             }
         };
         let Ok(p) = pending.try_recv() else {
             return ClientError::Protocol {
                 addr: addr.to_string(),
-                source: crate::proto::ProtoError::InvalidValue {
+                source: Arc::new(crate::proto::ProtoError::InvalidValue {
                     what: "unsolicited response correlation id",
                     value: header.correlation_id as i64,
-                },
+                }),
             };
         };
         if p.correlation_id != header.correlation_id {

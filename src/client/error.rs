@@ -3,6 +3,7 @@
 //! Every variant carries enough context to print a single useful line, and
 //! [`ClientError::hint`] says what the user can do about it, so the CLI never
 //! has to guess from a message string.
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::proto::{ErrorCode, ProtoError};
@@ -23,13 +24,18 @@ pub enum ClientError {
     #[error("protocol error from {addr}: {source}")]
     Protocol {
         addr: String,
+        // Shared so the error stays cheap to clone to every waiting batch.
         #[source]
-        source: ProtoError,
+        source: Arc<ProtoError>,
     },
 
     /// A response arrived for a request we did not send next.
     #[error("response out of order from {addr}: expected correlation id {expected}, got {got}")]
-    CorrelationMismatch { addr: String, expected: i32, got: i32 },
+    CorrelationMismatch {
+        addr: String,
+        expected: i32,
+        got: i32,
+    },
 
     /// Record batch bytes could not be built or decoded.
     #[error("bad record data: {0}")]
@@ -90,9 +96,7 @@ impl ClientError {
     /// A short, actionable suggestion for a human, if there is one.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            ClientError::Unreachable { .. } => {
-                Some("Is strom serve running? Set the address with -b/--bootstrap-server")
-            }
+            ClientError::Unreachable { .. } => Some("Is strom serve running?"),
             ClientError::Disconnected { .. } => Some("Check the broker's log"),
             ClientError::UnknownTopic(_) => {
                 Some("Create it with strom topics create, or list topics with strom topics list")
@@ -101,9 +105,9 @@ impl ClientError {
                 Some("See the partitions with strom topics describe")
             }
             ClientError::Broker { code, .. } => match code {
-                ErrorCode::UnknownTopicOrPartition => {
-                    Some("Create it with strom topics create, or list topics with strom topics list")
-                }
+                ErrorCode::UnknownTopicOrPartition => Some(
+                    "Create it with strom topics create, or list topics with strom topics list",
+                ),
                 ErrorCode::TopicAlreadyExists => Some("Use --if-not-exists to ignore this"),
                 ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => {
                     Some("Raise the broker's --max-frame-bytes or send smaller records")

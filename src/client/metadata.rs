@@ -133,7 +133,9 @@ pub fn parse_bootstrap(list: &str) -> Result<Vec<String>> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            if s.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+            if s.rsplit_once(':')
+                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+            {
                 s.to_string()
             } else {
                 format!("{s}:9092")
@@ -231,21 +233,19 @@ impl Client {
             self.state().conns.insert((node, lane), c.clone());
             return Ok(c);
         }
-        let addr = match addr {
-            Some(a) => a,
-            None if single => self
-                .inner
-                .bootstrap
-                .first()
-                .cloned()
-                .ok_or_else(|| ClientError::BadBootstrap(self.inner.config.bootstrap.clone()))?,
-            None => {
-                return Err(ClientError::broker(
-                    ErrorCode::LeaderNotAvailable,
-                    Some(&format!("broker {node} is not in the cluster metadata")),
-                ))
-            }
-        };
+        let addr =
+            match addr {
+                Some(a) => a,
+                None if single => self.inner.bootstrap.first().cloned().ok_or_else(|| {
+                    ClientError::BadBootstrap(self.inner.config.bootstrap.clone())
+                })?,
+                None => {
+                    return Err(ClientError::broker(
+                        ErrorCode::LeaderNotAvailable,
+                        Some(&format!("broker {node} is not in the cluster metadata")),
+                    ))
+                }
+            };
         let _guard = self.inner.connecting.lock().await;
         if let Some(c) = self.state().conns.get(&(node, lane)).cloned() {
             if !c.is_closed() {
@@ -351,7 +351,11 @@ impl Client {
     }
 
     /// Like [`Client::topic`] but always asks the broker.
-    pub async fn refresh_topic(&self, name: &str, allow_auto_create: bool) -> Result<Arc<TopicInfo>> {
+    pub async fn refresh_topic(
+        &self,
+        name: &str,
+        allow_auto_create: bool,
+    ) -> Result<Arc<TopicInfo>> {
         let deadline = tokio::time::Instant::now() + self.request_timeout();
         let mut backoff = Duration::from_millis(20);
         loop {

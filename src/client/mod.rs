@@ -1,1 +1,24 @@
-//! placeholder
+//! The async client library (tokio) and its blocking facade.
+//!
+//! [`Client`] owns bootstrap, metadata and connections; [`Producer`],
+//! [`Consumer`] and [`Admin`] are built on it. The CLI uses
+//! [`blocking`], which owns a small runtime.
+pub mod admin;
+pub mod assignor;
+pub mod blocking;
+pub mod connection;
+pub mod consumer;
+pub mod error;
+pub mod metadata;
+pub mod partitioner;
+pub mod producer;
+
+pub use admin::{Admin, NewTopic, OffsetSpec, PartitionOffset, TopicAlteration, TopicDescription};
+pub use connection::Connection;
+pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, FetchedPartition, StartOffset};
+pub use error::ClientError;
+pub use metadata::{Client, ClientConfig, Lane, PartitionInfo, TopicInfo, DEFAULT_BOOTSTRAP};
+pub use producer::{
+    Acks, BatchReport, DeliveryCallback, DeliveryFuture, Producer, ProducerConfig, ProducerRecord,
+    RecordMetadata,
+};

@@ -163,7 +163,11 @@ impl DeliveryFuture {
             Ok(base) => Ok(RecordMetadata {
                 topic: self.outcome.topic.clone(),
                 partition: self.outcome.partition,
-                offset: if *base < 0 { -1 } else { base + i64::from(self.index) },
+                offset: if *base < 0 {
+                    -1
+                } else {
+                    base + i64::from(self.index)
+                },
             }),
             Err(e) => Err(e.clone()),
         }
@@ -310,7 +314,9 @@ impl Producer {
             .entry(topic.to_string())
             .or_insert_with(|| TopicAcc {
                 name: Arc::from(topic),
-                slots: (0..info.partitions.len()).map(|_| Slot::default()).collect(),
+                slots: (0..info.partitions.len())
+                    .map(|_| Slot::default())
+                    .collect(),
                 info,
                 sticky: None,
             });
@@ -318,7 +324,10 @@ impl Producer {
     }
 
     /// Appends a record to its partition's batch without blocking.
-    pub fn try_send(&self, rec: &ProducerRecord<'_>) -> std::result::Result<DeliveryFuture, TrySendError> {
+    pub fn try_send(
+        &self,
+        rec: &ProducerRecord<'_>,
+    ) -> std::result::Result<DeliveryFuture, TrySendError> {
         let cfg = &self.inner.config;
         let mut acc = self.inner.lock();
         if acc.closed {
@@ -358,17 +367,16 @@ impl Producer {
 
         let estimate = {
             let slot = &t.slots[partition as usize];
-            match &slot.open {
-                Some(ob) => Some(ob.builder.record_size_estimate(rec.key, rec.value, rec.headers)),
-                None => None,
-            }
+            slot.open.as_ref().map(|ob| {
+                ob.builder
+                    .record_size_estimate(rec.key, rec.value, rec.headers)
+            })
         };
         if let Some(est) = estimate {
             let slot = &mut t.slots[partition as usize];
-            let full = slot
-                .open
-                .as_ref()
-                .is_some_and(|ob| !ob.builder.is_empty() && ob.builder.size_bytes() + est > cfg.batch_size);
+            let full = slot.open.as_ref().is_some_and(|ob| {
+                !ob.builder.is_empty() && ob.builder.size_bytes() + est > cfg.batch_size
+            });
             if full {
                 if let Some(ob) = slot.open.take() {
                     slot.hot = true;
@@ -390,7 +398,11 @@ impl Producer {
             let est = 64
                 + rec.key.map_or(0, <[u8]>::len)
                 + rec.value.map_or(0, <[u8]>::len)
-                + rec.headers.iter().map(|(k, v)| 16 + k.len() + v.map_or(0, <[u8]>::len)).sum::<usize>();
+                + rec
+                    .headers
+                    .iter()
+                    .map(|(k, v)| 16 + k.len() + v.map_or(0, <[u8]>::len))
+                    .sum::<usize>();
             let cap = if slot.hot {
                 cfg.batch_size.max(est + 128)
             } else {
@@ -525,7 +537,10 @@ fn seal(topic: &Arc<str>, partition: i32, ob: OpenBatch) -> Batch {
 }
 
 enum Collected {
-    Send { node: i32, batches: Vec<Batch> },
+    Send {
+        node: i32,
+        batches: Vec<Batch>,
+    },
     /// These topics need fresh metadata before their batches can be routed.
     Refresh(Vec<String>),
     Wait(Option<Instant>),
@@ -706,7 +721,11 @@ async fn run_sender(inner: Arc<Inner>) {
                 Collected::Done => return,
                 Collected::Refresh(topics) => {
                     for t in topics {
-                        match inner.client.refresh_topic(&t, inner.config.auto_create_topics).await {
+                        match inner
+                            .client
+                            .refresh_topic(&t, inner.config.auto_create_topics)
+                            .await
+                        {
                             Ok(info) => inner.update_topic(info),
                             Err(e) => fail_topic(&inner, &t, e),
                         }
@@ -746,7 +765,12 @@ fn fail_topic(inner: &Inner, topic: &str, err: ClientError) {
     inner.signal_progress();
 }
 
-async fn send_request(inner: &Arc<Inner>, node: i32, batches: Vec<Batch>, permit: OwnedSemaphorePermit) {
+async fn send_request(
+    inner: &Arc<Inner>,
+    node: i32,
+    batches: Vec<Batch>,
+    permit: OwnedSemaphorePermit,
+) {
     let cfg = &inner.config;
     let conn = match inner.client.connection(node, Lane::Default).await {
         Ok(c) => c,
@@ -820,8 +844,10 @@ async fn handle_response(
         }
         return;
     }
-    let mut results: HashMap<(&str, i32), &crate::proto::messages::produce::ProducePartitionResponse> =
-        HashMap::new();
+    let mut results: HashMap<
+        (&str, i32),
+        &crate::proto::messages::produce::ProducePartitionResponse,
+    > = HashMap::new();
     for t in &resp.topics {
         for p in &t.partitions {
             results.insert((t.name.as_str(), p.partition), p);
@@ -874,7 +900,11 @@ mod tests {
 
     #[test]
     fn hand_encoded_produce_matches_the_wire_struct() {
-        let batches = vec![batch("a", 0, b"xyz"), batch("b", 2, b"q"), batch("a", 1, b"")];
+        let batches = vec![
+            batch("a", 0, b"xyz"),
+            batch("b", 2, b"q"),
+            batch("a", 1, b""),
+        ];
         let mut mine = BytesMut::new();
         encode_produce(&mut mine, -1, 3000, &batches);
         let want = ProduceRequest {

@@ -1,1 +1,59 @@
-//! placeholder
+//! One module per command; each takes its parsed arguments from
+//! `cli::args` and returns `anyhow::Result`. Exit codes are decided in
+//! `cli` from the error: [`UsageError`] is 2, anything else 1, and a closed
+//! stdout pipe is a quiet 0.
+pub mod consume;
+pub mod envelope;
+pub mod format;
+pub mod output;
+pub mod perf;
+pub mod produce;
+pub mod progress;
+pub mod serve;
+pub mod topics;
+
+use std::sync::Arc;
+
+use crate::cli::args::ConnectArgs;
+use crate::client::blocking::{BlockingClient, Runtime};
+use crate::client::ClientConfig;
+
+/// A mistake in how the command was called, found after parsing (exit 2).
+#[derive(Debug)]
+pub struct UsageError {
+    pub message: String,
+    pub hint: Option<&'static str>,
+}
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> UsageError {
+        UsageError {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(message: impl Into<String>, hint: &'static str) -> UsageError {
+        UsageError {
+            message: message.into(),
+            hint: Some(hint),
+        }
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Starts a runtime and connects to the bootstrap servers.
+pub fn connect(args: &ConnectArgs) -> anyhow::Result<BlockingClient> {
+    let rt: Arc<Runtime> = Runtime::new()?;
+    Ok(BlockingClient::connect(
+        rt,
+        ClientConfig::new(args.bootstrap_server.clone()),
+    )?)
+}

@@ -10,7 +10,11 @@ use crate::record::RecordError;
 pub enum LogError {
     /// Requested offset is outside `[start, end]` (end = log end offset).
     #[error("offset {requested} out of range [{start}, {end}]")]
-    OffsetOutOfRange { requested: i64, start: i64, end: i64 },
+    OffsetOutOfRange {
+        requested: i64,
+        start: i64,
+        end: i64,
+    },
     /// A batch in an append failed validation; nothing was written.
     #[error("invalid record batch: {0}")]
     Record(#[from] RecordError),

@@ -70,10 +70,7 @@ pub(crate) fn recover_segment(
     let mut pos = 0u64;
     let mut expected = seg.base;
     let mut last_epoch: Option<i32> = None;
-    loop {
-        let Some(prefix) = reader.get(pos, 12)? else {
-            break;
-        };
+    while let Some(prefix) = reader.get(pos, 12)? {
         let len = match batch_len(prefix) {
             Ok(n) if (n as u64) <= max_batch => n,
             _ => break,

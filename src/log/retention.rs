@@ -25,7 +25,7 @@ pub(crate) fn segments_to_delete(
     let mut n = 0;
     for s in &segments[..deletable] {
         let expired = retention_ms.is_some_and(|ms| s.max_timestamp < now_ms.saturating_sub(ms));
-        let oversize = retention_bytes.is_some_and(|max| total.saturating_sub(s.size) >= max && total > max);
+        let oversize = retention_bytes.is_some_and(|max| total.saturating_sub(s.size) >= max);
         if !(expired || oversize) {
             break;
         }

@@ -76,8 +76,16 @@ impl Segment {
             max_timestamp: i64::MIN,
             offset_of_max_timestamp: base,
             first_timestamp: None,
-            offset_index: OffsetIndex::create(&dir.join(file_name(base, "index")), base, MAX_INDEX_BYTES)?,
-            time_index: TimeIndex::create(&dir.join(file_name(base, "timeindex")), base, MAX_INDEX_BYTES)?,
+            offset_index: OffsetIndex::create(
+                &dir.join(file_name(base, "index")),
+                base,
+                MAX_INDEX_BYTES,
+            )?,
+            time_index: TimeIndex::create(
+                &dir.join(file_name(base, "timeindex")),
+                base,
+                MAX_INDEX_BYTES,
+            )?,
             bytes_since_index: 0,
         })
     }
@@ -171,8 +179,16 @@ impl Segment {
             max_timestamp: i64::MIN,
             offset_of_max_timestamp: base,
             first_timestamp: None,
-            offset_index: OffsetIndex::create(&dir.join(file_name(base, "index")), base, MAX_INDEX_BYTES)?,
-            time_index: TimeIndex::create(&dir.join(file_name(base, "timeindex")), base, MAX_INDEX_BYTES)?,
+            offset_index: OffsetIndex::create(
+                &dir.join(file_name(base, "index")),
+                base,
+                MAX_INDEX_BYTES,
+            )?,
+            time_index: TimeIndex::create(
+                &dir.join(file_name(base, "timeindex")),
+                base,
+                MAX_INDEX_BYTES,
+            )?,
             bytes_since_index: 0,
         })
     }
@@ -201,7 +217,8 @@ impl Segment {
         self.log.read_exact_at(&mut b, pos)?;
         let h = BatchHeader::parse(&b)?;
         let len = i64::from(h.batch_length) + 12;
-        if len < BATCH_HEADER_LEN as i64 || pos + len as u64 > self.size || h.last_offset_delta < 0 {
+        if len < BATCH_HEADER_LEN as i64 || pos + len as u64 > self.size || h.last_offset_delta < 0
+        {
             return Err(self.corrupt(format!("bad batch length {len} at {pos}")));
         }
         Ok(h)

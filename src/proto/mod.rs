@@ -5,6 +5,7 @@
 //! broker; both share [`ErrorCode`] so a failure means the same on either.
 pub mod api;
 pub mod codec;
+pub mod consumer_protocol;
 pub mod error_code;
 pub mod frame;
 pub mod messages;

@@ -24,7 +24,11 @@ pub(super) struct Env {
 }
 
 impl Env {
-    pub fn new(me: Weak<GroupCoordinator>, config: GroupConfig, store: Arc<dyn GroupStore>) -> Self {
+    pub fn new(
+        me: Weak<GroupCoordinator>,
+        config: GroupConfig,
+        store: Arc<dyn GroupStore>,
+    ) -> Self {
         let partitions = config.offsets_partitions.max(1) as usize;
         let seed = config.member_id_seed.unwrap_or_else(random_seed);
         Env {

@@ -194,10 +194,7 @@ impl Group {
         }
         self.pending_sync.remove(member_id);
         if self.is_leader(member_id) {
-            self.leader = self
-                .members_by_join_order()
-                .first()
-                .map(|m| m.id.clone());
+            self.leader = self.members_by_join_order().first().map(|m| m.id.clone());
         }
         Some(member)
     }
@@ -242,7 +239,10 @@ impl Group {
 
     /// The group metadata record, with `assignments` overriding the members'
     /// current ones (used before the leader's assignment is applied).
-    pub fn metadata_value(&self, assignments: Option<&HashMap<String, Bytes>>) -> GroupMetadataValue {
+    pub fn metadata_value(
+        &self,
+        assignments: Option<&HashMap<String, Bytes>>,
+    ) -> GroupMetadataValue {
         let protocol = self.protocol.clone().unwrap_or_default();
         GroupMetadataValue {
             protocol_type: self.protocol_type.clone().unwrap_or_default(),

@@ -1,20 +1,45 @@
-//! The Kafka wire protocol adapter (placeholder until it lands): for now a
-//! Kafka client is told, in Kafka's own framing, that the API is unsupported.
-use std::net::SocketAddr;
-use std::sync::Arc;
+//! The Kafka wire protocol: the same thin translation onto topics,
+//! partitions and the group coordinator as `native/`, with Kafka's wire
+//! types from the `kafka-protocol` crate.
+//!
+//! As in the native adapter, the reader decodes frames in order and starts
+//! each request at once (so appends from one connection keep their order);
+//! what a request then waits for becomes a [`Reply::Later`] that the writer
+//! awaits in order, so answers come back in request order.
+mod api_versions;
+mod connection;
+mod dispatch;
+mod fetch;
+mod groups;
+mod init_producer_id;
+mod list_offsets;
+mod metadata;
+mod produce;
+mod request;
+mod topics;
+mod unsupported;
+pub(crate) mod versions;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::pin::Pin;
 
 use bytes::BytesMut;
-use tokio::net::TcpStream;
 
-use super::shutdown::Shutdown;
-use super::state::Broker;
+pub use connection::serve;
 
-pub async fn serve(
-    _broker: Arc<Broker>,
-    _socket: TcpStream,
-    peer: SocketAddr,
-    _buf: BytesMut,
-    _shutdown: Shutdown,
-) {
-    tracing::info!(%peer, "closing connection: not a strom client and the Kafka protocol is not enabled yet");
+/// What the writer sends back for one request.
+pub enum Reply {
+    /// A whole response frame, ready now.
+    Now(BytesMut),
+    /// A frame that needs waiting for (fdatasync, long-poll, rebalance);
+    /// `None` closes the connection.
+    Later(Pin<Box<dyn Future<Output = Option<BytesMut>> + Send>>),
+    /// acks=0 produce: Kafka sends nothing back.
+    None,
+    /// The request cannot be answered in a form the client could read
+    /// (unknown API, undecodable header): Kafka closes the connection.
+    Close,
 }

@@ -13,7 +13,10 @@ fn config_map(entries: Vec<ConfigEntry>) -> Result<BTreeMap<String, String>, Bro
     let mut map = BTreeMap::new();
     for e in entries {
         if map.insert(e.key.clone(), e.value).is_some() {
-            return Err(BrokerError::InvalidConfig(format!("'{}' given twice", e.key)));
+            return Err(BrokerError::InvalidConfig(format!(
+                "'{}' given twice",
+                e.key
+            )));
         }
     }
     Ok(map)
@@ -26,7 +29,12 @@ fn status_of(r: Result<(), BrokerError>) -> Status {
     }
 }
 
-pub async fn create_topics(broker: &Arc<Broker>, cid: i32, req: CreateTopicsRequest, _peer: SocketAddr) -> Reply {
+pub async fn create_topics(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: CreateTopicsRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let mut topics = Vec::with_capacity(req.topics.len());
     for t in req.topics {
         let result = config_map(t.configs).and_then(|configs| {
@@ -47,10 +55,21 @@ pub async fn create_topics(broker: &Arc<Broker>, cid: i32, req: CreateTopicsRequ
             status: status_of(result),
         });
     }
-    Reply::Now(frame(cid, &CreateTopicsResponse { status: Status::ok(), topics }))
+    Reply::Now(frame(
+        cid,
+        &CreateTopicsResponse {
+            status: Status::ok(),
+            topics,
+        },
+    ))
 }
 
-pub async fn delete_topics(broker: &Arc<Broker>, cid: i32, req: DeleteTopicsRequest, _peer: SocketAddr) -> Reply {
+pub async fn delete_topics(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: DeleteTopicsRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let topics = req
         .names
         .into_iter()
@@ -59,10 +78,21 @@ pub async fn delete_topics(broker: &Arc<Broker>, cid: i32, req: DeleteTopicsRequ
             TopicStatus { name, status }
         })
         .collect();
-    Reply::Now(frame(cid, &DeleteTopicsResponse { status: Status::ok(), topics }))
+    Reply::Now(frame(
+        cid,
+        &DeleteTopicsResponse {
+            status: Status::ok(),
+            topics,
+        },
+    ))
 }
 
-pub async fn describe_configs(broker: &Arc<Broker>, cid: i32, req: DescribeConfigsRequest, _peer: SocketAddr) -> Reply {
+pub async fn describe_configs(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: DescribeConfigsRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let topics = req
         .names
         .into_iter()
@@ -74,7 +104,11 @@ pub async fn describe_configs(broker: &Arc<Broker>, cid: i32, req: DescribeConfi
                     .config()
                     .entries()
                     .into_iter()
-                    .map(|(key, value, is_default)| ConfigValue { key, value, is_default })
+                    .map(|(key, value, is_default)| ConfigValue {
+                        key,
+                        value,
+                        is_default,
+                    })
                     .collect(),
             },
             None => TopicConfigs {
@@ -84,14 +118,34 @@ pub async fn describe_configs(broker: &Arc<Broker>, cid: i32, req: DescribeConfi
             },
         })
         .collect();
-    Reply::Now(frame(cid, &DescribeConfigsResponse { status: Status::ok(), topics }))
+    Reply::Now(frame(
+        cid,
+        &DescribeConfigsResponse {
+            status: Status::ok(),
+            topics,
+        },
+    ))
 }
 
-pub async fn alter_topic(broker: &Arc<Broker>, cid: i32, req: AlterTopicRequest, _peer: SocketAddr) -> Reply {
+pub async fn alter_topic(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: AlterTopicRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let result = config_map(req.set_configs).and_then(|set| {
-        broker
-            .topics
-            .alter(&req.name, req.partitions, set, req.delete_configs, req.validate_only)
+        broker.topics.alter(
+            &req.name,
+            req.partitions,
+            set,
+            req.delete_configs,
+            req.validate_only,
+        )
     });
-    Reply::Now(frame(cid, &AlterTopicResponse { status: status_of(result) }))
+    Reply::Now(frame(
+        cid,
+        &AlterTopicResponse {
+            status: status_of(result),
+        },
+    ))
 }

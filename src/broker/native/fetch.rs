@@ -50,7 +50,10 @@ pub async fn handle(broker: &Arc<Broker>, cid: i32, req: FetchRequest, _peer: So
 /// the frame, the record bytes it holds and whether any partition failed.
 fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> (BytesMut, usize, bool) {
     let mut out = BytesMut::with_capacity(1024);
-    let start = ResponseHeader { correlation_id: cid }.begin(&mut out);
+    let start = ResponseHeader {
+        correlation_id: cid,
+    }
+    .begin(&mut out);
     Status::ok().encode(&mut out);
     let mut budget = if req.max_bytes <= 0 {
         usize::MAX
@@ -89,10 +92,12 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> (BytesMut, usize, 
                 };
                 match read {
                     Ok(data) => {
-                        out[meta_at..meta_at + 8].copy_from_slice(&data.high_watermark.to_be_bytes());
+                        out[meta_at..meta_at + 8]
+                            .copy_from_slice(&data.high_watermark.to_be_bytes());
                         out[meta_at + 8..meta_at + 16]
                             .copy_from_slice(&data.log_start_offset.to_be_bytes());
-                        out[len_at..len_at + 4].copy_from_slice(&(data.bytes_read as u32).to_be_bytes());
+                        out[len_at..len_at + 4]
+                            .copy_from_slice(&(data.bytes_read as u32).to_be_bytes());
                         Ok(data.bytes_read)
                     }
                     Err(e) => {

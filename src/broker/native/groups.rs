@@ -21,7 +21,12 @@ fn result_status(r: &Result<(), GroupError>) -> Status {
     }
 }
 
-pub async fn find_coordinator(broker: &Arc<Broker>, cid: i32, _req: FindCoordinatorRequest, _peer: SocketAddr) -> Reply {
+pub async fn find_coordinator(
+    broker: &Arc<Broker>,
+    cid: i32,
+    _req: FindCoordinatorRequest,
+    _peer: SocketAddr,
+) -> Reply {
     // A single node coordinates every group; the cluster will pick the
     // leader of the group's __consumer_offsets partition.
     Reply::Now(frame(
@@ -35,7 +40,12 @@ pub async fn find_coordinator(broker: &Arc<Broker>, cid: i32, _req: FindCoordina
     ))
 }
 
-pub async fn join_group(broker: &Arc<Broker>, cid: i32, req: JoinGroupRequest, peer: SocketAddr) -> Reply {
+pub async fn join_group(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: JoinGroupRequest,
+    peer: SocketAddr,
+) -> Reply {
     let groups = broker.groups.clone();
     Reply::Later(Box::pin(async move {
         let join = group::JoinGroup {
@@ -47,7 +57,11 @@ pub async fn join_group(broker: &Arc<Broker>, cid: i32, req: JoinGroupRequest, p
             session_timeout_ms: req.session_timeout_ms,
             rebalance_timeout_ms: req.rebalance_timeout_ms,
             protocol_type: req.protocol_type,
-            protocols: req.protocols.into_iter().map(|p| (p.name, p.metadata)).collect(),
+            protocols: req
+                .protocols
+                .into_iter()
+                .map(|p| (p.name, p.metadata))
+                .collect(),
             require_known_member_id: false,
         };
         let resp = match groups.join_group(join).await {
@@ -81,7 +95,12 @@ pub async fn join_group(broker: &Arc<Broker>, cid: i32, req: JoinGroupRequest, p
     }))
 }
 
-pub async fn sync_group(broker: &Arc<Broker>, cid: i32, req: SyncGroupRequest, _peer: SocketAddr) -> Reply {
+pub async fn sync_group(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: SyncGroupRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let groups = broker.groups.clone();
     Reply::Later(Box::pin(async move {
         let assignments = req
@@ -112,16 +131,35 @@ pub async fn sync_group(broker: &Arc<Broker>, cid: i32, req: SyncGroupRequest, _
     }))
 }
 
-pub async fn heartbeat(broker: &Arc<Broker>, cid: i32, req: HeartbeatRequest, _peer: SocketAddr) -> Reply {
+pub async fn heartbeat(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: HeartbeatRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let r = broker
         .groups
         .heartbeat(&req.group_id, req.generation_id, &req.member_id)
         .await;
-    Reply::Now(frame(cid, &HeartbeatResponse { status: result_status(&r) }))
+    Reply::Now(frame(
+        cid,
+        &HeartbeatResponse {
+            status: result_status(&r),
+        },
+    ))
 }
 
-pub async fn leave_group(broker: &Arc<Broker>, cid: i32, req: LeaveGroupRequest, _peer: SocketAddr) -> Reply {
-    let resp = match broker.groups.leave_group(&req.group_id, req.member_ids).await {
+pub async fn leave_group(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: LeaveGroupRequest,
+    _peer: SocketAddr,
+) -> Reply {
+    let resp = match broker
+        .groups
+        .leave_group(&req.group_id, req.member_ids)
+        .await
+    {
         Ok(members) => LeaveGroupResponse {
             status: Status::ok(),
             members: members
@@ -140,7 +178,12 @@ pub async fn leave_group(broker: &Arc<Broker>, cid: i32, req: LeaveGroupRequest,
     Reply::Now(frame(cid, &resp))
 }
 
-pub async fn offset_commit(broker: &Arc<Broker>, cid: i32, req: OffsetCommitRequest, _peer: SocketAddr) -> Reply {
+pub async fn offset_commit(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: OffsetCommitRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let groups = broker.groups.clone();
     Reply::Later(Box::pin(async move {
         let offsets = req
@@ -178,7 +221,12 @@ pub async fn offset_commit(broker: &Arc<Broker>, cid: i32, req: OffsetCommitRequ
     }))
 }
 
-pub async fn offset_fetch(broker: &Arc<Broker>, cid: i32, req: OffsetFetchRequest, _peer: SocketAddr) -> Reply {
+pub async fn offset_fetch(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: OffsetFetchRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let parts = req
         .partitions
         .map(|ps| ps.into_iter().map(|p| (p.topic, p.partition)).collect());
@@ -203,11 +251,15 @@ pub async fn offset_fetch(broker: &Arc<Broker>, cid: i32, req: OffsetFetchReques
     Reply::Now(frame(cid, &resp))
 }
 
-pub async fn list_groups(broker: &Arc<Broker>, cid: i32, _req: ListGroupsRequest, _peer: SocketAddr) -> Reply {
+pub async fn list_groups(
+    broker: &Arc<Broker>,
+    cid: i32,
+    _req: ListGroupsRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let groups = broker
         .groups
         .list_groups()
-        .await
         .into_iter()
         .map(|g| GroupListing {
             group_id: g.group_id,
@@ -215,13 +267,24 @@ pub async fn list_groups(broker: &Arc<Broker>, cid: i32, _req: ListGroupsRequest
             state: g.state.as_str().to_string(),
         })
         .collect();
-    Reply::Now(frame(cid, &ListGroupsResponse { status: Status::ok(), groups }))
+    Reply::Now(frame(
+        cid,
+        &ListGroupsResponse {
+            status: Status::ok(),
+            groups,
+        },
+    ))
 }
 
-pub async fn describe_groups(broker: &Arc<Broker>, cid: i32, req: DescribeGroupsRequest, _peer: SocketAddr) -> Reply {
+pub async fn describe_groups(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: DescribeGroupsRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let mut groups = Vec::with_capacity(req.group_ids.len());
     for id in req.group_ids {
-        groups.push(match broker.groups.describe_group(&id).await {
+        groups.push(match broker.groups.describe_group(&id) {
             Ok(g) => GroupDescription {
                 status: Status::ok(),
                 group_id: g.group_id,
@@ -248,10 +311,21 @@ pub async fn describe_groups(broker: &Arc<Broker>, cid: i32, req: DescribeGroups
             },
         });
     }
-    Reply::Now(frame(cid, &DescribeGroupsResponse { status: Status::ok(), groups }))
+    Reply::Now(frame(
+        cid,
+        &DescribeGroupsResponse {
+            status: Status::ok(),
+            groups,
+        },
+    ))
 }
 
-pub async fn delete_groups(broker: &Arc<Broker>, cid: i32, req: DeleteGroupsRequest, _peer: SocketAddr) -> Reply {
+pub async fn delete_groups(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: DeleteGroupsRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let groups = broker
         .groups
         .delete_groups(req.group_ids)
@@ -262,5 +336,11 @@ pub async fn delete_groups(broker: &Arc<Broker>, cid: i32, req: DeleteGroupsRequ
             status: result_status(&r),
         })
         .collect();
-    Reply::Now(frame(cid, &DeleteGroupsResponse { status: Status::ok(), groups }))
+    Reply::Now(frame(
+        cid,
+        &DeleteGroupsResponse {
+            status: Status::ok(),
+            groups,
+        },
+    ))
 }

@@ -8,7 +8,12 @@ use crate::broker::state::Broker;
 use crate::proto::messages::list_offsets::*;
 use crate::proto::messages::Status;
 
-pub async fn handle(broker: &Arc<Broker>, cid: i32, req: ListOffsetsRequest, _peer: SocketAddr) -> Reply {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: ListOffsetsRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let topics = req
         .topics
         .into_iter()
@@ -16,20 +21,22 @@ pub async fn handle(broker: &Arc<Broker>, cid: i32, req: ListOffsetsRequest, _pe
             partitions: t
                 .partitions
                 .iter()
-                .map(|p| match lookup(broker, &t.name, p.partition, p.timestamp) {
-                    Ok((timestamp, offset)) => ListOffsetsPartitionResponse {
-                        partition: p.partition,
-                        status: Status::ok(),
-                        timestamp,
-                        offset,
+                .map(
+                    |p| match lookup(broker, &t.name, p.partition, p.timestamp) {
+                        Ok((timestamp, offset)) => ListOffsetsPartitionResponse {
+                            partition: p.partition,
+                            status: Status::ok(),
+                            timestamp,
+                            offset,
+                        },
+                        Err(e) => ListOffsetsPartitionResponse {
+                            partition: p.partition,
+                            status: e.status(),
+                            timestamp: -1,
+                            offset: -1,
+                        },
                     },
-                    Err(e) => ListOffsetsPartitionResponse {
-                        partition: p.partition,
-                        status: e.status(),
-                        timestamp: -1,
-                        offset: -1,
-                    },
-                })
+                )
                 .collect(),
             name: t.name,
         })
@@ -44,7 +51,12 @@ pub async fn handle(broker: &Arc<Broker>, cid: i32, req: ListOffsetsRequest, _pe
 }
 
 /// Resolves one (topic, partition, timestamp) to (timestamp, offset).
-pub fn lookup(broker: &Broker, topic: &str, partition: i32, timestamp: i64) -> Result<(i64, i64), BrokerError> {
+pub fn lookup(
+    broker: &Broker,
+    topic: &str,
+    partition: i32,
+    timestamp: i64,
+) -> Result<(i64, i64), BrokerError> {
     let part = broker.topics.partition(topic, partition)?;
     let (start, hw, _) = part.offsets();
     Ok(match timestamp {

@@ -8,9 +8,19 @@ use crate::broker::topics::Topic;
 use crate::proto::messages::metadata::*;
 use crate::proto::messages::Status;
 
-pub async fn handle(broker: &Arc<Broker>, cid: i32, req: MetadataRequest, _peer: SocketAddr) -> Reply {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: MetadataRequest,
+    _peer: SocketAddr,
+) -> Reply {
     let topics = match req.topics {
-        None => broker.topics.list().iter().map(|t| describe(broker, t)).collect(),
+        None => broker
+            .topics
+            .list()
+            .iter()
+            .map(|t| describe(broker, t))
+            .collect(),
         Some(names) => names
             .iter()
             .map(|name| {

@@ -82,7 +82,11 @@ pub async fn serve(
             Err(e) => {
                 tracing::info!(%peer, error = %e, "refused connection");
                 let _ = tx
-                    .send(Reply::Now(status_frame(-1, ErrorCode::UnsupportedVersion, e.to_string())))
+                    .send(Reply::Now(status_frame(
+                        -1,
+                        ErrorCode::UnsupportedVersion,
+                        e.to_string(),
+                    )))
                     .await;
                 drop(tx);
                 let _ = writer.await;
@@ -116,7 +120,11 @@ pub async fn serve(
                     // will not read: say why, then close.
                     tracing::info!(%peer, error = %e, "closing connection");
                     let _ = tx
-                        .send(Reply::Now(status_frame(-1, ErrorCode::InvalidRequest, e.to_string())))
+                        .send(Reply::Now(status_frame(
+                            -1,
+                            ErrorCode::InvalidRequest,
+                            e.to_string(),
+                        )))
                         .await;
                     break 'conn;
                 }

@@ -11,7 +11,12 @@ use crate::log::FlushPolicy;
 use crate::proto::messages::produce::*;
 use crate::proto::messages::Status;
 
-pub async fn handle(broker: &Arc<Broker>, cid: i32, req: ProduceRequest, _peer: SocketAddr) -> Reply {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: ProduceRequest,
+    _peer: SocketAddr,
+) -> Reply {
     if ![ACKS_NONE, ACKS_LEADER, ACKS_ALL].contains(&req.acks) {
         return Reply::Now(frame(
             cid,

@@ -1,0 +1,99 @@
+//! Header checks, then one handler per API.
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::Decodable;
+
+use super::request::Ctx;
+use super::{
+    api_versions, fetch, groups, init_producer_id, list_offsets, metadata, produce, topics,
+    unsupported, versions, Reply,
+};
+use crate::broker::state::Broker;
+
+pub async fn dispatch(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -> Reply {
+    // api key, api version, correlation id: the part of every request
+    // header that does not depend on the header version.
+    if body.len() < 8 {
+        tracing::info!(%peer, len = body.len(), "closing Kafka connection: request shorter than its header");
+        return Reply::Close;
+    }
+    let key = i16::from_be_bytes([body[0], body[1]]);
+    let version = i16::from_be_bytes([body[2], body[3]]);
+    let Ok(api) = ApiKey::try_from(key) else {
+        tracing::info!(%peer, api_key = key, "closing Kafka connection: unknown API key");
+        return Reply::Close;
+    };
+    let header = match RequestHeader::decode(&mut body, api.request_header_version(version)) {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::info!(%peer, api = ?api, version, error = %e, "closing Kafka connection: malformed request header");
+            return Reply::Close;
+        }
+    };
+    let ctx = Ctx {
+        api,
+        version,
+        correlation_id: header.correlation_id,
+        client_id: header.client_id.map(|s| s.to_string()).unwrap_or_default(),
+        peer,
+    };
+    let Some((min, max)) = versions::range(api) else {
+        // Clients only send what ApiVersions listed; Kafka closes too.
+        tracing::info!(%peer, api = ?api, version, "closing Kafka connection: API not supported");
+        return Reply::Close;
+    };
+    if version < min || version > max {
+        tracing::debug!(%peer, api = ?api, version, "unsupported API version");
+        return unsupported::respond(broker, &ctx, body);
+    }
+
+    macro_rules! run {
+        ($req:ty, $handler:path) => {
+            match <$req>::decode(&mut body, version) {
+                Ok(req) => $handler(broker, &ctx, req).await,
+                Err(e) => malformed(&ctx, e),
+            }
+        };
+    }
+    match api {
+        ApiKey::ApiVersions => run!(ApiVersionsRequest, api_versions::handle),
+        ApiKey::Produce if version < versions::PRODUCE_MIN_DECODABLE => {
+            produce::refuse_legacy(&ctx, body)
+        }
+        ApiKey::Produce => run!(ProduceRequest, produce::handle),
+        ApiKey::Fetch => run!(FetchRequest, fetch::handle),
+        ApiKey::ListOffsets => run!(ListOffsetsRequest, list_offsets::handle),
+        ApiKey::Metadata => run!(MetadataRequest, metadata::handle),
+        ApiKey::CreateTopics => run!(CreateTopicsRequest, topics::create),
+        ApiKey::DeleteTopics => run!(DeleteTopicsRequest, topics::delete),
+        ApiKey::DescribeConfigs => run!(DescribeConfigsRequest, topics::describe_configs),
+        ApiKey::FindCoordinator => run!(FindCoordinatorRequest, groups::find_coordinator),
+        ApiKey::JoinGroup => run!(JoinGroupRequest, groups::join),
+        ApiKey::SyncGroup => run!(SyncGroupRequest, groups::sync),
+        ApiKey::Heartbeat => run!(HeartbeatRequest, groups::heartbeat),
+        ApiKey::LeaveGroup => run!(LeaveGroupRequest, groups::leave),
+        ApiKey::OffsetCommit => run!(OffsetCommitRequest, groups::offset_commit),
+        ApiKey::OffsetFetch => run!(OffsetFetchRequest, groups::offset_fetch),
+        ApiKey::DescribeGroups => run!(DescribeGroupsRequest, groups::describe),
+        ApiKey::ListGroups => run!(ListGroupsRequest, groups::list),
+        ApiKey::InitProducerId => run!(InitProducerIdRequest, init_producer_id::handle),
+        _ => Reply::Close,
+    }
+}
+
+/// A body the header promised but the bytes do not hold. Without a decoded
+/// request there is nothing to shape a response from, so (like Kafka) the
+/// connection is closed.
+fn malformed(ctx: &Ctx, e: anyhow::Error) -> Reply {
+    tracing::info!(
+        peer = %ctx.peer,
+        api = ?ctx.api,
+        version = ctx.version,
+        error = %e,
+        "closing Kafka connection: malformed request"
+    );
+    Reply::Close
+}

@@ -1,0 +1,126 @@
+//! Fetch: the stored batches pass through untouched; long-poll until
+//! `min_bytes` are there or `max_wait_ms` passed. No fetch sessions
+//! (KIP-227): session id 0 in the answer tells the client to keep sending
+//! full requests.
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse};
+
+use super::request::Ctx;
+use super::Reply;
+use crate::broker::state::Broker;
+
+/// Longest a fetch may wait, whatever the client asks.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+const FETCH_SESSION_ID_NOT_FOUND: i16 = 70;
+
+pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: FetchRequest) -> Reply {
+    if req.session_id != 0 {
+        // We never hand out a session id, so the client's one is not ours.
+        let mut resp = FetchResponse::default();
+        resp.error_code = FETCH_SESSION_ID_NOT_FOUND;
+        return ctx.respond(&resp);
+    }
+    // Subscribe before the first read so an append in between is not missed.
+    let mut appended = broker.topics.subscribe_appends();
+    appended.borrow_and_update();
+    let (resp, bytes, failed) = read_all(broker, &req);
+    let min = usize::try_from(req.min_bytes).unwrap_or(0).max(1);
+    if bytes >= min || req.max_wait_ms <= 0 || failed {
+        return ctx.respond(&resp);
+    }
+    let broker = broker.clone();
+    let ctx = ctx.clone();
+    Reply::Later(Box::pin(async move {
+        let wait = Duration::from_millis(req.max_wait_ms as u64).min(MAX_WAIT);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            tokio::select! {
+                changed = appended.changed() => {
+                    if changed.is_err() { break; }
+                    let (resp, bytes, failed) = read_all(&broker, &req);
+                    if bytes >= min || failed {
+                        return ctx.frame(&resp);
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        ctx.frame(&read_all(&broker, &req).0)
+    }))
+}
+
+/// Reads every requested partition within the partition and response
+/// limits. Returns the response, the record bytes in it and whether any
+/// partition failed (a failure is answered at once, like Kafka does).
+fn read_all(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool) {
+    let mut budget = usize::try_from(req.max_bytes)
+        .ok()
+        .filter(|&b| b > 0)
+        .unwrap_or(usize::MAX);
+    let mut total = 0usize;
+    let mut failed = false;
+    let mut resp = FetchResponse::default();
+    for topic in &req.topics {
+        let mut out = FetchableTopicResponse::default()
+            .with_topic(topic.topic.clone())
+            .with_topic_id(topic.topic_id);
+        for p in &topic.partitions {
+            let mut data = PartitionData::default().with_partition_index(p.partition);
+            let limit = usize::try_from(p.partition_max_bytes)
+                .unwrap_or(0)
+                .min(budget);
+            let read = broker
+                .topics
+                .partition(&topic.topic.0, p.partition)
+                .and_then(|part| {
+                    let mut records = BytesMut::new();
+                    if limit == 0 && total > 0 {
+                        // Response budget spent: later partitions get
+                        // nothing this time (the first batch of the
+                        // response is always whole, Kafka's rule).
+                        let (start, hw, _) = part.offsets();
+                        return Ok((hw, start, records));
+                    }
+                    let f = part.read_into(p.fetch_offset, limit.max(1), &mut records)?;
+                    Ok((f.high_watermark, f.log_start_offset, records))
+                });
+            match read {
+                Ok((hw, start, records)) => {
+                    total += records.len();
+                    budget = budget.saturating_sub(records.len());
+                    data.high_watermark = hw;
+                    // No transactions: everything below the high
+                    // watermark is stable.
+                    data.last_stable_offset = hw;
+                    data.log_start_offset = start;
+                    data.records = Some(records.freeze());
+                }
+                Err(e) => {
+                    failed = true;
+                    tracing::debug!(topic = %topic.topic.0, partition = p.partition, offset = p.fetch_offset, error = %e, "fetch refused");
+                    data.error_code = e.code().code();
+                    // The offsets let a client reset after
+                    // OFFSET_OUT_OF_RANGE without another round trip.
+                    let (start, hw) = broker
+                        .topics
+                        .partition(&topic.topic.0, p.partition)
+                        .map(|part| {
+                            let (s, hw, _) = part.offsets();
+                            (s, hw)
+                        })
+                        .unwrap_or((-1, -1));
+                    data.high_watermark = hw;
+                    data.last_stable_offset = hw;
+                    data.log_start_offset = start;
+                }
+            }
+            out.partitions.push(data);
+        }
+        resp.responses.push(out);
+    }
+    (resp, total, failed)
+}

@@ -1,0 +1,39 @@
+//! InitProducerId: idempotent producers (the default in kafka-python 3 and
+//! librdkafka's `enable.idempotence`) need a producer id before their first
+//! produce. Ids come from a counter seeded with the wall clock, so ids
+//! handed out after a restart do not repeat earlier ones. Transactional
+//! producers are refused: strom has no transactions.
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
+
+use super::request::Ctx;
+use super::Reply;
+use crate::broker::group::system_clock_ms;
+use crate::broker::state::Broker;
+use crate::proto::ErrorCode;
+
+static NEXT_ID: OnceLock<AtomicI64> = OnceLock::new();
+
+pub fn next_producer_id() -> i64 {
+    NEXT_ID
+        .get_or_init(|| AtomicI64::new(system_clock_ms().max(0)))
+        .fetch_add(1, Ordering::Relaxed)
+}
+
+pub async fn handle(_broker: &Arc<Broker>, ctx: &Ctx, req: InitProducerIdRequest) -> Reply {
+    let mut resp = InitProducerIdResponse::default();
+    if req.transactional_id.is_some() {
+        tracing::debug!(peer = %ctx.peer, "refusing a transactional producer");
+        resp.error_code = ErrorCode::InvalidRequest.code();
+        resp.producer_id = ProducerId(-1);
+        resp.producer_epoch = -1;
+        return ctx.respond(&resp);
+    }
+    // A producer that bumps its epoch (v3+, after a fatal send error)
+    // simply gets a fresh id: with no transactions there is nothing to fence.
+    resp.producer_id = ProducerId(next_producer_id());
+    resp.producer_epoch = 0;
+    ctx.respond(&resp)
+}

@@ -1,0 +1,213 @@
+//! Topic administration: CreateTopics, DeleteTopics, DescribeConfigs.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult,
+};
+use kafka_protocol::messages::*;
+
+use super::request::{msg, str, Ctx};
+use super::Reply;
+use crate::broker::error::BrokerError;
+use crate::broker::state::Broker;
+use crate::broker::topic_config::TopicConfig;
+
+const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
+const INVALID_REQUEST: i16 = 42;
+const UNKNOWN_TOPIC_ID: i16 = 100;
+const RESOURCE_TOPIC: i8 = 2;
+const RESOURCE_BROKER: i8 = 4;
+/// ConfigSource values of DescribeConfigs v1+.
+const SOURCE_TOPIC: i8 = 1;
+const SOURCE_DEFAULT: i8 = 5;
+
+pub async fn create(broker: &Arc<Broker>, ctx: &Ctx, req: CreateTopicsRequest) -> Reply {
+    let mut resp = CreateTopicsResponse::default();
+    for t in req.topics {
+        let mut r = CreatableTopicResult::default().with_name(t.name.clone());
+        r.error_message = None;
+        match create_one(broker, &t, req.validate_only) {
+            Ok((partitions, rf, config)) => {
+                r.num_partitions = partitions;
+                r.replication_factor = rf;
+                r.configs = Some(
+                    config
+                        .entries()
+                        .into_iter()
+                        .map(|(key, value, is_default)| {
+                            CreatableTopicConfigs::default()
+                                .with_name(str(key))
+                                .with_value(Some(str(value)))
+                                .with_config_source(source(is_default))
+                        })
+                        .collect(),
+                );
+            }
+            Err((code, message)) => {
+                tracing::debug!(topic = %t.name.0, code, %message, "create topic refused");
+                r.error_code = code;
+                r.error_message = Some(str(message));
+            }
+        }
+        resp.topics.push(r);
+    }
+    ctx.respond(&resp)
+}
+
+/// Creates (or with `validate_only` checks) one topic: (partitions,
+/// replication factor, resulting config) or (error code, message).
+fn create_one(
+    broker: &Broker,
+    t: &CreatableTopic,
+    validate_only: bool,
+) -> Result<(i32, i16, TopicConfig), (i16, String)> {
+    let name = t.name.0.as_str();
+    let mut configs = BTreeMap::new();
+    for c in &t.configs {
+        // A null value asks for the default, which is what leaving it out does.
+        let Some(value) = &c.value else { continue };
+        if configs
+            .insert(c.name.to_string(), value.to_string())
+            .is_some()
+        {
+            return Err(broker_err(BrokerError::InvalidConfig(format!(
+                "'{}' given twice",
+                c.name
+            ))));
+        }
+    }
+    let (mut partitions, mut rf) = (t.num_partitions, t.replication_factor);
+    if !t.assignments.is_empty() {
+        if partitions != -1 || rf != -1 {
+            return Err((
+                INVALID_REQUEST,
+                "give either a replica assignment or partitions and replication factor".into(),
+            ));
+        }
+        let node = broker.config.node_id;
+        let mut indexes: Vec<i32> = t.assignments.iter().map(|a| a.partition_index).collect();
+        indexes.sort_unstable();
+        let dense = indexes.iter().enumerate().all(|(i, &p)| p == i as i32);
+        let local = t
+            .assignments
+            .iter()
+            .all(|a| a.broker_ids.len() == 1 && a.broker_ids[0].0 == node);
+        if !dense || !local {
+            return Err((
+                INVALID_REPLICA_ASSIGNMENT,
+                format!("this is a single node: every partition 0..n must be assigned to broker {node} alone"),
+            ));
+        }
+        partitions = i32::try_from(indexes.len()).unwrap_or(i32::MAX);
+        rf = 1;
+    }
+    let (partitions, rf) = broker
+        .topics
+        .validate_create(name, partitions, rf, &configs)
+        .map_err(broker_err)?;
+    let config = if validate_only {
+        TopicConfig::new(configs, broker.topics.defaults()).map_err(broker_err)?
+    } else {
+        broker
+            .topics
+            .create(name, partitions, rf, configs, false)
+            .map_err(broker_err)?
+            .config()
+    };
+    Ok((partitions, rf, config))
+}
+
+fn broker_err(e: BrokerError) -> (i16, String) {
+    (e.code().code(), e.to_string())
+}
+
+fn source(is_default: bool) -> i8 {
+    if is_default {
+        SOURCE_DEFAULT
+    } else {
+        SOURCE_TOPIC
+    }
+}
+
+pub async fn delete(broker: &Arc<Broker>, ctx: &Ctx, req: DeleteTopicsRequest) -> Reply {
+    let mut resp = DeleteTopicsResponse::default();
+    // v0-5 name topics in `topic_names`, v6 in `topics` (by name or id).
+    let named = req
+        .topic_names
+        .into_iter()
+        .map(|n| (Some(n), Default::default()));
+    let v6 = req.topics.into_iter().map(|t| (t.name, t.topic_id));
+    for (name, id) in named.chain(v6) {
+        let mut r = DeletableTopicResult::default().with_topic_id(id);
+        match &name {
+            Some(n) => {
+                if let Err(e) = broker.topics.delete(&n.0) {
+                    tracing::debug!(topic = %n.0, error = %e, "delete topic refused");
+                    r.error_code = e.code().code();
+                    if ctx.version >= 5 {
+                        r.error_message = msg(&e);
+                    }
+                }
+            }
+            None => r.error_code = UNKNOWN_TOPIC_ID,
+        }
+        r.name = name;
+        resp.responses.push(r);
+    }
+    ctx.respond(&resp)
+}
+
+pub async fn describe_configs(
+    broker: &Arc<Broker>,
+    ctx: &Ctx,
+    req: DescribeConfigsRequest,
+) -> Reply {
+    let mut resp = DescribeConfigsResponse::default();
+    for res in req.resources {
+        let mut r = DescribeConfigsResult::default()
+            .with_resource_type(res.resource_type)
+            .with_resource_name(res.resource_name.clone());
+        r.error_message = None;
+        match res.resource_type {
+            RESOURCE_TOPIC => match broker.topics.get(&res.resource_name) {
+                Some(t) => {
+                    let wanted = res.configuration_keys.as_ref();
+                    r.configs = t
+                        .config()
+                        .entries()
+                        .into_iter()
+                        .filter(|(key, _, _)| {
+                            wanted.is_none_or(|w| w.iter().any(|k| k.as_str() == key))
+                        })
+                        .map(|(key, value, is_default)| {
+                            DescribeConfigsResourceResult::default()
+                                .with_name(str(key))
+                                .with_value(Some(str(value)))
+                                .with_config_source(source(is_default))
+                        })
+                        .collect();
+                }
+                None => {
+                    let e = BrokerError::UnknownTopicOrPartition(res.resource_name.to_string());
+                    r.error_code = e.code().code();
+                    r.error_message = msg(&e);
+                }
+            },
+            // Broker configs are not exposed through Kafka's names; an
+            // empty list lets admin tools that look carry on.
+            RESOURCE_BROKER => {}
+            other => {
+                r.error_code = INVALID_REQUEST;
+                r.error_message = Some(str(format!("resource type {other} is not supported")));
+            }
+        }
+        resp.results.push(r);
+    }
+    ctx.respond(&resp)
+}

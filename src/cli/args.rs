@@ -1,0 +1,624 @@
+//! The one clap definition of every command and flag. Help, man pages,
+//! completions and the REPL are all generated from these types, so a flag
+//! is documented exactly once, here.
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+use crate::client::DEFAULT_BOOTSTRAP;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "strom",
+    version,
+    about = "A Kafka-class streaming platform in one binary",
+    long_about = "A Kafka-class streaming platform in one binary.\n\n\
+        Run a broker with `strom serve`, then produce, consume and manage \
+        topics against it. Client commands take -b/--bootstrap-server \
+        (env STROM_BOOTSTRAP_SERVER, default localhost:9092).",
+    after_help = "Exit status: 0 success, 1 runtime failure, 2 usage error.",
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every top-level command. Adding one is one variant here and one arm in
+/// `cli::dispatch`.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a broker
+    Serve(ServeArgs),
+    /// Write records from stdin or a file to a topic
+    Produce(ProduceArgs),
+    /// Print records of a topic to stdout
+    Consume(ConsumeArgs),
+    /// Create, list, describe, alter and delete topics
+    #[command(subcommand)]
+    Topics(TopicsCommand),
+    /// Measure produce and consume throughput
+    #[command(subcommand)]
+    Perf(PerfCommand),
+}
+
+/// How to reach the cluster; flattened into every client command.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// Broker(s) to bootstrap from
+    #[arg(
+        short = 'b',
+        long = "bootstrap-server",
+        env = "STROM_BOOTSTRAP_SERVER",
+        default_value = DEFAULT_BOOTSTRAP,
+        value_name = "HOST:PORT[,HOST:PORT...]"
+    )]
+    pub bootstrap_server: String,
+}
+
+/// Kafka's topic name rule, checked before anything is sent.
+pub fn topic_name(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.len() > 249 {
+        return Err("topic names are 1 to 249 characters".into());
+    }
+    if s == "." || s == ".." {
+        return Err("topic name cannot be \".\" or \"..\"".into());
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "illegal character {c:?}: topic names use only a-z A-Z 0-9 . _ -"
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// `KEY=VALUE`, split at the first `=`.
+pub fn key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AcksArg {
+    #[value(name = "0")]
+    Zero,
+    #[value(name = "1")]
+    One,
+    #[value(name = "all", alias = "-1")]
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum InputFormat {
+    /// One record per line
+    #[default]
+    Plain,
+    /// One JSON envelope per line (see --help)
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum RecordOutput {
+    /// The value (or --format / --property layout) per line
+    #[default]
+    Plain,
+    /// One JSON envelope per line
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum TableOutput {
+    /// Kafka's text layout
+    #[default]
+    Plain,
+    /// An aligned table
+    Table,
+    /// JSON
+    Json,
+}
+
+pub const JSON_ENVELOPE_HELP: &str =
+    "JSON envelope (produce --input json, consume --output json), one object per line:\n  \
+{\"topic\":\"t\",\"partition\":0,\"offset\":7,\"timestamp\":1700000000000,\n   \
+\"key\":\"k\",\"value\":\"v\",\"headers\":[{\"key\":\"h\",\"value\":\"x\"}]}\n\
+key, value and header values are a JSON string when the bytes are valid UTF-8, \
+{\"base64\":\"...\"} otherwise, and null for null. So binary data round-trips \
+exactly through `consume --output json | produce --input json`. On input only \
+key and value are needed; timestamp and headers are kept; topic, partition and \
+offset are ignored (use -t and -p), except that --keep-partition honours \"partition\".";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = JSON_ENVELOPE_HELP)]
+pub struct ProduceArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Topic to write to
+    #[arg(short, long, value_parser = topic_name)]
+    pub topic: String,
+
+    /// Read records from FILE instead of stdin
+    #[arg(short = 'l', long = "file", value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Split each line into key and value at the first SEP
+    #[arg(short = 'K', long = "key-separator", value_name = "SEP")]
+    pub key_separator: Option<String>,
+
+    /// Kafka console-producer property: parse.key=true, key.separator=SEP,
+    /// null.marker=STR
+    #[arg(long = "property", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub properties: Vec<(String, String)>,
+
+    /// Add a header to every record (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub headers: Vec<(String, String)>,
+
+    /// Write every record to this partition
+    #[arg(short, long)]
+    pub partition: Option<i32>,
+
+    /// Acknowledgements to wait for
+    #[arg(long, value_enum, default_value = "all")]
+    pub acks: AcksArg,
+
+    /// A value equal to STR is sent as null (a tombstone)
+    #[arg(long, value_name = "STR")]
+    pub null_marker: Option<String>,
+
+    /// Input layout
+    #[arg(long, value_enum, default_value_t)]
+    pub input: InputFormat,
+
+    /// With --input json, send each record to its envelope's "partition"
+    #[arg(long)]
+    pub keep_partition: bool,
+
+    /// How long a batch waits for more records
+    #[arg(long, value_name = "MS", default_value_t = 5)]
+    pub linger_ms: u64,
+}
+
+/// Where `consume` starts, as given by `-o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetArg {
+    Beginning,
+    End,
+    /// An absolute offset.
+    At(i64),
+    /// N records before the end.
+    FromEnd(i64),
+    /// First record at or after this time (ms since the epoch).
+    Timestamp(i64),
+}
+
+pub fn offset_arg(s: &str) -> Result<OffsetArg, String> {
+    let bad = || format!("expected beginning, end, N, -N or @TIMESTAMP_MS, got {s:?}");
+    match s {
+        "beginning" | "earliest" => Ok(OffsetArg::Beginning),
+        "end" | "latest" => Ok(OffsetArg::End),
+        _ => {
+            if let Some(ts) = s.strip_prefix('@') {
+                return ts.parse().map(OffsetArg::Timestamp).map_err(|_| bad());
+            }
+            let n: i64 = s.parse().map_err(|_| bad())?;
+            Ok(if n < 0 {
+                OffsetArg::FromEnd(-n)
+            } else {
+                OffsetArg::At(n)
+            })
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Format tokens (-f): %t topic, %p partition, %o offset, %k key, %s value, \
+    %T timestamp, %h headers (k=v,...), %K key length, %S value length, \\n newline, \\t tab, %% percent.\n\n\
+    Kafka properties (--property): print.key, print.value, print.timestamp, print.partition, \
+    print.offset, print.headers (true|false), key.separator, headers.separator, line.separator, \
+    null.literal.\n\n"
+)]
+pub struct ConsumeArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Topic to read
+    #[arg(short, long, value_parser = topic_name)]
+    pub topic: String,
+
+    /// Start at the oldest record (same as -o beginning)
+    #[arg(long, conflicts_with = "offset")]
+    pub from_beginning: bool,
+
+    /// Start at: beginning, end, N, -N (N before the end) or @TIMESTAMP_MS
+    #[arg(short, long, value_parser = offset_arg, default_value = "end", allow_hyphen_values = true)]
+    pub offset: OffsetArg,
+
+    /// Read only this partition (repeatable; default all)
+    #[arg(short, long)]
+    pub partition: Vec<i32>,
+
+    /// Exit once the end of every partition is reached
+    #[arg(short, long)]
+    pub exit_at_end: bool,
+
+    /// Exit after N records
+    #[arg(long, value_name = "N")]
+    pub max_messages: Option<u64>,
+
+    /// Exit when no record arrives for MS milliseconds
+    #[arg(long, value_name = "MS")]
+    pub timeout_ms: Option<u64>,
+
+    /// kcat-style output format, e.g. '%k\t%s\n'
+    #[arg(short, long, value_name = "FMT", conflicts_with = "output")]
+    pub format: Option<String>,
+
+    /// Kafka console-consumer property, e.g. print.key=true
+    #[arg(long = "property", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub properties: Vec<(String, String)>,
+
+    /// Output layout
+    #[arg(long, value_enum, default_value_t)]
+    pub output: RecordOutput,
+
+    /// Consume as part of a consumer group (not yet supported)
+    #[arg(short, long, value_name = "GROUP")]
+    pub group: Option<String>,
+}
+
+/// A topic given as a positional NAME or, as kafka-topics spells it, --topic.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct TopicArg {
+    /// Topic name
+    #[arg(value_parser = topic_name, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Topic name (kafka-topics spelling)
+    #[arg(long = "topic", value_parser = topic_name, value_name = "NAME")]
+    pub topic: Option<String>,
+}
+
+impl TopicArg {
+    pub fn get(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.topic.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Create a topic
+    Create(TopicsCreateArgs),
+    /// List topic names
+    List(TopicsListArgs),
+    /// Describe partitions, leaders and configs
+    Describe(TopicsDescribeArgs),
+    /// Add partitions or change configs
+    Alter(TopicsAlterArgs),
+    /// Delete a topic
+    Delete(TopicsDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsCreateArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub topic: TopicArg,
+    /// Number of partitions (default: the broker's)
+    #[arg(long)]
+    pub partitions: Option<i32>,
+    /// Copies of each partition (default: the broker's)
+    #[arg(long)]
+    pub replication_factor: Option<i16>,
+    /// Topic config override (repeatable), e.g. retention.ms=3600000
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub configs: Vec<(String, String)>,
+    /// Succeed if the topic already exists
+    #[arg(long)]
+    pub if_not_exists: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsListArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Include internal topics
+    #[arg(long)]
+    pub internal: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: TableOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsDescribeArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Topic to describe (default: all)
+    #[arg(value_parser = topic_name, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Topic to describe (kafka-topics spelling)
+    #[arg(long = "topic", value_parser = topic_name, value_name = "NAME", conflicts_with = "name")]
+    pub topic: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: TableOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsAlterArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub topic: TopicArg,
+    /// New, larger partition count
+    #[arg(long)]
+    pub partitions: Option<i32>,
+    /// Set a topic config (repeatable)
+    #[arg(long = "config", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub configs: Vec<(String, String)>,
+    /// Remove a topic config override (repeatable)
+    #[arg(long = "delete-config", value_name = "KEY")]
+    pub delete_configs: Vec<String>,
+    /// Succeed if the topic does not exist
+    #[arg(long)]
+    pub if_exists: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsDeleteArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub topic: TopicArg,
+    /// Succeed if the topic does not exist
+    #[arg(long)]
+    pub if_exists: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PerfCommand {
+    /// Produce synthetic records as fast as allowed (kafka-producer-perf-test)
+    Produce(PerfProduceArgs),
+    /// Read records as fast as possible (kafka-consumer-perf-test)
+    Consume(PerfConsumeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PerfProduceArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[arg(long, value_parser = topic_name)]
+    pub topic: String,
+    /// Records to send
+    #[arg(long, value_name = "N")]
+    pub num_records: u64,
+    /// Value size in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 100)]
+    pub record_size: usize,
+    /// Records per second cap; -1 for no limit
+    #[arg(long, value_name = "N", default_value_t = -1.0, allow_hyphen_values = true)]
+    pub throughput: f64,
+    /// Producer settings: acks=, linger.ms=, batch.size=, max.in.flight.requests.per.connection=,
+    /// buffer.memory=, retries=
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = key_value)]
+    pub producer_props: Vec<(String, String)>,
+    /// Acknowledgements (overrides producer-props acks)
+    #[arg(long, value_enum)]
+    pub acks: Option<AcksArg>,
+    /// Milliseconds between progress lines
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub reporting_interval: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct PerfConsumeArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[arg(long, value_parser = topic_name)]
+    pub topic: String,
+    /// Records to read
+    #[arg(long, value_name = "N")]
+    pub messages: u64,
+    /// Print a line per reporting interval
+    #[arg(long)]
+    pub show_detailed_stats: bool,
+    /// Milliseconds between detailed lines
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub reporting_interval: u64,
+    /// Give up after MS milliseconds without data
+    #[arg(long, value_name = "MS", default_value_t = 10000)]
+    pub timeout: u64,
+    /// Start at the end instead of the beginning
+    #[arg(long)]
+    pub from_latest: bool,
+    /// Hide the header line
+    #[arg(long)]
+    pub hide_header: bool,
+}
+
+/// `strom serve` flags. Every flag can also come from the environment
+/// (`STROM_<FLAG>`) and from `--config FILE` (TOML, keys are the long flag
+/// names). Precedence: flag > env > file > default, so nothing here has a
+/// clap default: `None` means "not given", and `commands::serve` resolves
+/// the rest.
+#[derive(Debug, Clone, Default, Args)]
+#[command(
+    after_long_help = "Each flag also reads STROM_<NAME> (e.g. STROM_DATA_DIR) and the \
+    --config TOML file (e.g. data-dir = \"/var/lib/strom\"). Precedence: flag, env, file, default."
+)]
+pub struct ServeArgs {
+    /// TOML file of settings, keys named like the long flags
+    #[arg(long, env = "STROM_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Where logs and metadata live [default: $XDG_DATA_HOME/strom or ~/.local/share/strom]
+    #[arg(long, env = "STROM_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Address to listen on, native and Kafka protocol [default: 127.0.0.1:9092]
+    #[arg(long, env = "STROM_LISTEN", value_name = "HOST:PORT")]
+    pub listen: Option<String>,
+
+    /// Address clients are told to use [default: the bound address]
+    #[arg(long, env = "STROM_ADVERTISED_LISTENER", value_name = "HOST:PORT")]
+    pub advertised_listener: Option<String>,
+
+    /// An extra listener, e.g. a separate port for Kafka clients
+    #[arg(long, env = "STROM_KAFKA_LISTEN", value_name = "HOST:PORT")]
+    pub kafka_listen: Option<String>,
+
+    /// This broker's id [default: 1]
+    #[arg(long, env = "STROM_NODE_ID", value_name = "ID")]
+    pub node_id: Option<i32>,
+
+    /// Partitions of a topic created without a count [default: 1]
+    #[arg(long, env = "STROM_DEFAULT_PARTITIONS", value_name = "N")]
+    pub default_partitions: Option<i32>,
+
+    /// Replication factor of a topic created without one [default: 1]
+    #[arg(long, env = "STROM_DEFAULT_REPLICATION_FACTOR", value_name = "N")]
+    pub default_replication_factor: Option<i16>,
+
+    /// Default retention.ms; -1 keeps records forever [default: 604800000]
+    #[arg(
+        long,
+        env = "STROM_RETENTION_MS",
+        value_name = "MS",
+        allow_hyphen_values = true
+    )]
+    pub retention_ms: Option<i64>,
+
+    /// Default retention.bytes per partition; -1 for no limit [default: -1]
+    #[arg(
+        long,
+        env = "STROM_RETENTION_BYTES",
+        value_name = "BYTES",
+        allow_hyphen_values = true
+    )]
+    pub retention_bytes: Option<i64>,
+
+    /// Default segment.bytes [default: 1073741824]
+    #[arg(long, env = "STROM_SEGMENT_BYTES", value_name = "BYTES")]
+    pub segment_bytes: Option<u64>,
+
+    /// When appends reach the disk: every-append, interval:MS or os [default: every-append]
+    #[arg(long, env = "STROM_FLUSH_POLICY", value_name = "POLICY", value_parser = flush_policy)]
+    pub flush_policy: Option<String>,
+
+    /// Create topics on first use [default: true]
+    #[arg(
+        long,
+        env = "STROM_AUTO_CREATE_TOPICS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        action = ArgAction::Set
+    )]
+    pub auto_create_topics: Option<bool>,
+
+    /// Do not create topics on first use
+    #[arg(long, conflicts_with = "auto_create_topics")]
+    pub no_auto_create_topics: bool,
+
+    /// Largest request frame accepted [default: 104857600]
+    #[arg(long, env = "STROM_MAX_FRAME_BYTES", value_name = "BYTES")]
+    pub max_frame_bytes: Option<usize>,
+
+    /// Open connections allowed at once [default: 10000]
+    #[arg(long, env = "STROM_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Partitions of the consumer-offsets topic [default: 8]
+    #[arg(long, env = "STROM_OFFSETS_PARTITIONS", value_name = "N")]
+    pub offsets_partitions: Option<i32>,
+
+    /// Wait for more members before a new group's first rebalance [default: 3000]
+    #[arg(
+        long,
+        env = "STROM_GROUP_INITIAL_REBALANCE_DELAY_MS",
+        value_name = "MS"
+    )]
+    pub group_initial_rebalance_delay_ms: Option<u64>,
+
+    /// Shortest session timeout a group member may ask for [default: 6000]
+    #[arg(long, env = "STROM_GROUP_MIN_SESSION_TIMEOUT_MS", value_name = "MS")]
+    pub group_min_session_timeout_ms: Option<i32>,
+}
+
+/// Checks a flush policy's syntax; the broker parses it again.
+pub fn flush_policy(s: &str) -> Result<String, String> {
+    match s {
+        "every-append" | "os" => Ok(s.to_string()),
+        _ => match s.strip_prefix("interval:").map(str::parse::<u64>) {
+            Some(Ok(_)) => Ok(s.to_string()),
+            _ => Err("expected every-append, interval:MS or os".into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn topic_names() {
+        assert!(topic_name("orders.v1_x-2").is_ok());
+        for bad in ["", ".", "..", "a/b", "a b", "ü", &"x".repeat(250)] {
+            assert!(topic_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(topic_name(&"x".repeat(249)).is_ok());
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(offset_arg("beginning"), Ok(OffsetArg::Beginning));
+        assert_eq!(offset_arg("-5"), Ok(OffsetArg::FromEnd(5)));
+        assert_eq!(offset_arg("42"), Ok(OffsetArg::At(42)));
+        assert_eq!(offset_arg("@1700"), Ok(OffsetArg::Timestamp(1700)));
+        assert!(offset_arg("soon").is_err());
+    }
+
+    #[test]
+    fn serve_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "strom",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--auto-create-topics=false",
+            "--retention-ms",
+            "-1",
+            "--flush-policy",
+            "interval:100",
+        ])
+        .unwrap();
+        let Command::Serve(s) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(s.listen.as_deref(), Some("127.0.0.1:0"));
+        assert_eq!(s.auto_create_topics, Some(false));
+        assert_eq!(s.retention_ms, Some(-1));
+        assert!(Cli::try_parse_from(["strom", "serve", "--flush-policy", "sometimes"]).is_err());
+    }
+}

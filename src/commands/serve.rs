@@ -1,0 +1,228 @@
+//! `strom serve`: resolves the broker settings (flag > env > config file >
+//! default) and hands them to the broker.
+//!
+//! clap already applied flag > env (every `ServeArgs` field is an `Option`
+//! with no clap default), so here the file fills what is still `None`, and
+//! then the built-in defaults fill the rest.
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use super::UsageError;
+use crate::cli::args::{flush_policy, ServeArgs};
+
+/// The `--config` TOML file: keys are the long flag names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct FileSettings {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    advertised_listener: Option<String>,
+    kafka_listen: Option<String>,
+    node_id: Option<i32>,
+    default_partitions: Option<i32>,
+    default_replication_factor: Option<i16>,
+    retention_ms: Option<i64>,
+    retention_bytes: Option<i64>,
+    segment_bytes: Option<u64>,
+    flush_policy: Option<String>,
+    auto_create_topics: Option<bool>,
+    max_frame_bytes: Option<usize>,
+    max_connections: Option<usize>,
+    offsets_partitions: Option<i32>,
+    group_initial_rebalance_delay_ms: Option<u64>,
+    group_min_session_timeout_ms: Option<i32>,
+}
+
+/// Every serve setting with its final value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeSettings {
+    pub data_dir: PathBuf,
+    pub listen: String,
+    pub advertised_listener: Option<String>,
+    pub kafka_listen: Option<String>,
+    pub node_id: i32,
+    pub default_partitions: i32,
+    pub default_replication_factor: i16,
+    pub retention_ms: i64,
+    pub retention_bytes: i64,
+    pub segment_bytes: u64,
+    /// `every-append`, `interval:MS` or `os` (syntax already checked).
+    pub flush_policy: String,
+    pub auto_create_topics: bool,
+    pub max_frame_bytes: usize,
+    pub max_connections: usize,
+    pub offsets_partitions: i32,
+    pub group_initial_rebalance_delay_ms: u64,
+    pub group_min_session_timeout_ms: i32,
+}
+
+/// `$XDG_DATA_HOME/strom`, else `~/.local/share/strom`, else `./strom-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("strom");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(home).join(".local/share/strom");
+    }
+    PathBuf::from("strom-data")
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileSettings> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        UsageError::new(format!("config file {}: {}", path.display(), e.message())).into()
+    })
+}
+
+/// Applies flag > env > file > default.
+pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
+    let file = match &args.config {
+        Some(p) => read_file(p)?,
+        None => FileSettings::default(),
+    };
+    let flush = args
+        .flush_policy
+        .clone()
+        .or(file.flush_policy)
+        .unwrap_or_else(|| "every-append".into());
+    flush_policy(&flush).map_err(|e| UsageError::new(format!("flush-policy {flush:?}: {e}")))?;
+    let auto_create = if args.no_auto_create_topics {
+        Some(false)
+    } else {
+        args.auto_create_topics
+    };
+    Ok(ServeSettings {
+        data_dir: args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(default_data_dir),
+        listen: args
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:9092".into()),
+        advertised_listener: args
+            .advertised_listener
+            .clone()
+            .or(file.advertised_listener),
+        kafka_listen: args.kafka_listen.clone().or(file.kafka_listen),
+        node_id: args.node_id.or(file.node_id).unwrap_or(1),
+        default_partitions: args
+            .default_partitions
+            .or(file.default_partitions)
+            .unwrap_or(1),
+        default_replication_factor: args
+            .default_replication_factor
+            .or(file.default_replication_factor)
+            .unwrap_or(1),
+        retention_ms: args
+            .retention_ms
+            .or(file.retention_ms)
+            .unwrap_or(604_800_000),
+        retention_bytes: args.retention_bytes.or(file.retention_bytes).unwrap_or(-1),
+        segment_bytes: args.segment_bytes.or(file.segment_bytes).unwrap_or(1 << 30),
+        flush_policy: flush,
+        auto_create_topics: auto_create.or(file.auto_create_topics).unwrap_or(true),
+        max_frame_bytes: args
+            .max_frame_bytes
+            .or(file.max_frame_bytes)
+            .unwrap_or(104_857_600),
+        max_connections: args
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(10_000),
+        offsets_partitions: args
+            .offsets_partitions
+            .or(file.offsets_partitions)
+            .unwrap_or(8),
+        group_initial_rebalance_delay_ms: args
+            .group_initial_rebalance_delay_ms
+            .or(file.group_initial_rebalance_delay_ms)
+            .unwrap_or(3000),
+        group_min_session_timeout_ms: args
+            .group_min_session_timeout_ms
+            .or(file.group_min_session_timeout_ms)
+            .unwrap_or(6000),
+    })
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = resolve(&args)?;
+    start(settings)
+}
+
+/// Hands the settings to the broker and runs it until SIGINT/SIGTERM.
+fn start(settings: ServeSettings) -> anyhow::Result<()> {
+    tracing::debug!(?settings, "serve settings");
+    let mut config = crate::broker::BrokerConfig::new(settings.data_dir);
+    config.listen = settings.listen;
+    config.advertised_listener = settings.advertised_listener;
+    config.kafka_listen = settings.kafka_listen;
+    config.node_id = settings.node_id;
+    config.defaults.partitions = settings.default_partitions;
+    config.defaults.replication_factor = settings.default_replication_factor;
+    config.defaults.retention_ms = settings.retention_ms;
+    config.defaults.retention_bytes = settings.retention_bytes;
+    config.defaults.segment_bytes = settings.segment_bytes;
+    config.defaults.flush_policy = settings
+        .flush_policy
+        .parse()
+        .map_err(|e| UsageError::new(format!("flush-policy: {e}")))?;
+    config.auto_create_topics = settings.auto_create_topics;
+    config.max_frame_bytes = settings.max_frame_bytes;
+    config.max_connections = settings.max_connections;
+    config.offsets_partitions = settings.offsets_partitions;
+    config.group_initial_rebalance_delay =
+        std::time::Duration::from_millis(settings.group_initial_rebalance_delay_ms);
+    config.group_min_session_timeout_ms = settings.group_min_session_timeout_ms;
+    crate::broker::run_blocking(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn serve_args(argv: &[&str]) -> ServeArgs {
+        let mut full = vec!["strom", "serve"];
+        full.extend_from_slice(argv);
+        match crate::cli::Cli::try_parse_from(full).map(|c| c.command) {
+            Ok(crate::cli::args::Command::Serve(a)) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn flag_beats_file_beats_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("strom.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:1\"\nnode-id = 7\nauto-create-topics = false\nretention-ms = 5\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let s = resolve(&serve_args(&["--config", p, "--node-id", "3"])).unwrap();
+        assert_eq!(s.node_id, 3);
+        assert_eq!(s.listen, "0.0.0.0:1");
+        assert!(!s.auto_create_topics);
+        assert_eq!(s.retention_ms, 5);
+        assert_eq!(s.segment_bytes, 1 << 30);
+        assert_eq!(s.flush_policy, "every-append");
+        let s = resolve(&serve_args(&["--config", p, "--auto-create-topics"])).unwrap();
+        assert!(s.auto_create_topics);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_usage_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        let err = resolve(&serve_args(&["--config", path.to_str().unwrap()])).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some());
+    }
+}

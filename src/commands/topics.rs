@@ -1,0 +1,210 @@
+//! `strom topics create|list|describe|alter|delete`, printing what
+//! kafka-topics prints.
+use std::collections::HashMap;
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::output::{print_json, print_table, stdout};
+use super::UsageError;
+use crate::cli::args::{
+    TableOutput, TopicsAlterArgs, TopicsCreateArgs, TopicsDeleteArgs, TopicsDescribeArgs,
+    TopicsListArgs,
+};
+use crate::client::admin::ConfigSetting;
+use crate::client::{ClientError, NewTopic, TopicAlteration, TopicDescription};
+use crate::proto::ErrorCode;
+
+fn is_code(e: &ClientError, code: ErrorCode) -> bool {
+    e.code() == Some(code)
+}
+
+pub fn create(args: TopicsCreateArgs) -> anyhow::Result<()> {
+    let name = args.topic.get().to_string();
+    if args.partitions.is_some_and(|p| p < 1) {
+        return Err(UsageError::new("--partitions must be at least 1").into());
+    }
+    if args.replication_factor.is_some_and(|r| r < 1) {
+        return Err(UsageError::new("--replication-factor must be at least 1").into());
+    }
+    let client = super::connect(&args.connect)?;
+    let admin = client.admin();
+    let result = client.run(admin.create_topic(
+        NewTopic {
+            name: name.clone(),
+            partitions: args.partitions,
+            replication_factor: args.replication_factor,
+            configs: args.configs,
+        },
+        false,
+    ));
+    let mut out = stdout();
+    match result {
+        Ok(()) => writeln!(out, "Created topic {name}.")?,
+        Err(e) if args.if_not_exists && is_code(&e, ErrorCode::TopicAlreadyExists) => {}
+        Err(e) => return Err(e.into()),
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn list(args: TopicsListArgs) -> anyhow::Result<()> {
+    let client = super::connect(&args.connect)?;
+    let admin = client.admin();
+    let names = client.run(admin.list_topics(args.internal))?;
+    let mut out = stdout();
+    match args.output {
+        TableOutput::Plain => {
+            for n in &names {
+                writeln!(out, "{n}")?;
+            }
+        }
+        TableOutput::Table => print_table(
+            &mut out,
+            &["TOPIC"],
+            names.into_iter().map(|n| vec![n]).collect(),
+        )?,
+        TableOutput::Json => print_json(&mut out, &names)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn join(ids: &[i32]) -> String {
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Topic overrides only, like kafka-topics' `Configs:` column.
+fn overrides(configs: Option<&Vec<ConfigSetting>>) -> Vec<&ConfigSetting> {
+    configs
+        .map(|c| c.iter().filter(|c| !c.is_default).collect())
+        .unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct DescribedTopic<'a> {
+    #[serde(flatten)]
+    topic: &'a TopicDescription,
+    replication_factor: usize,
+    configs: HashMap<&'a str, &'a str>,
+}
+
+pub fn describe(args: TopicsDescribeArgs) -> anyhow::Result<()> {
+    let name = args.name.clone().or(args.topic.clone());
+    let client = super::connect(&args.connect)?;
+    let admin = client.admin();
+    let topics = client.run(admin.describe_topics(name.map(|n| vec![n])))?;
+    let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
+    let configs = if names.is_empty() {
+        HashMap::new()
+    } else {
+        client.run(admin.describe_configs(names))?
+    };
+    let mut out = stdout();
+    match args.output {
+        TableOutput::Plain => {
+            for t in &topics {
+                let cfg = overrides(configs.get(&t.name))
+                    .iter()
+                    .map(|c| format!("{}={}", c.key, c.value))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                writeln!(
+                    out,
+                    "Topic: {}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}",
+                    t.name,
+                    t.partitions.len(),
+                    t.replication_factor(),
+                    cfg
+                )?;
+                for p in &t.partitions {
+                    writeln!(
+                        out,
+                        "\tTopic: {}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}",
+                        t.name,
+                        p.partition,
+                        p.leader,
+                        join(&p.replicas),
+                        join(&p.isr)
+                    )?;
+                }
+            }
+        }
+        TableOutput::Table => {
+            let rows = topics
+                .iter()
+                .flat_map(|t| {
+                    t.partitions.iter().map(move |p| {
+                        vec![
+                            t.name.clone(),
+                            p.partition.to_string(),
+                            p.leader.to_string(),
+                            join(&p.replicas),
+                            join(&p.isr),
+                        ]
+                    })
+                })
+                .collect();
+            print_table(
+                &mut out,
+                &["TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR"],
+                rows,
+            )?;
+        }
+        TableOutput::Json => {
+            let described: Vec<DescribedTopic<'_>> = topics
+                .iter()
+                .map(|t| DescribedTopic {
+                    topic: t,
+                    replication_factor: t.replication_factor(),
+                    configs: overrides(configs.get(&t.name))
+                        .into_iter()
+                        .map(|c| (c.key.as_str(), c.value.as_str()))
+                        .collect(),
+                })
+                .collect();
+            print_json(&mut out, &described)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+pub fn alter(args: TopicsAlterArgs) -> anyhow::Result<()> {
+    if args.partitions.is_none() && args.configs.is_empty() && args.delete_configs.is_empty() {
+        return Err(UsageError::with_hint(
+            "nothing to change",
+            "Give --partitions, --config or --delete-config",
+        )
+        .into());
+    }
+    let name = args.topic.get().to_string();
+    let client = super::connect(&args.connect)?;
+    let admin = client.admin();
+    let result = client.run(admin.alter_topic(
+        TopicAlteration {
+            name: name.clone(),
+            partitions: args.partitions,
+            set_configs: args.configs,
+            delete_configs: args.delete_configs,
+        },
+        false,
+    ));
+    match result {
+        Ok(()) => {}
+        Err(e) if args.if_exists && is_code(&e, ErrorCode::UnknownTopicOrPartition) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+pub fn delete(args: TopicsDeleteArgs) -> anyhow::Result<()> {
+    let name = args.topic.get().to_string();
+    let client = super::connect(&args.connect)?;
+    let admin = client.admin();
+    match client.run(admin.delete_topic(&name)) {
+        Ok(()) => Ok(()),
+        Err(e) if args.if_exists && is_code(&e, ErrorCode::UnknownTopicOrPartition) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,696 @@
+//! The partition log: an ordered set of segments in one directory.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::checkpoint::{
+    read_i64, sync_dir, write_i64, CLEAN_SHUTDOWN_FILE, LOCK_FILE, LOG_START_FILE,
+    RECOVERY_POINT_FILE, TMP_SUFFIX,
+};
+use super::epoch_cache::EpochCache;
+use super::recovery::recover_segment;
+use super::retention::{segments_to_delete, SegmentInfo};
+use super::segment::Segment;
+use super::{LogConfig, LogError};
+use crate::record::{batches, stamp, validate_batch, BatchHeader};
+
+/// Recovery accepts batches up to this size even if `max_batch_bytes` is
+/// lower now (it may have been lowered after they were written).
+const RECOVERY_MAX_BATCH: u64 = 64 << 20;
+
+/// Result of a successful append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    pub max_timestamp: i64,
+    pub record_count: i64,
+    pub bytes: usize,
+}
+
+/// A byte range of whole batches in a segment file, ready for
+/// pread/sendfile without decoding.
+#[derive(Debug, Clone)]
+pub struct FileSlice {
+    pub file: Arc<File>,
+    pub position: u64,
+    pub len: usize,
+}
+
+/// What a read returns: slices in offset order plus the log's bounds.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    pub slices: Vec<FileSlice>,
+    pub log_start_offset: i64,
+    pub high_watermark: i64,
+    pub log_end_offset: i64,
+}
+
+impl ReadResult {
+    /// Total bytes across slices.
+    pub fn len(&self) -> usize {
+        self.slices.iter().map(|s| s.len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slices.is_empty()
+    }
+}
+
+/// Files to fdatasync to make everything up to `offset` durable. Holds
+/// its own handles, so `sync` runs without the log's lock (group commit).
+#[derive(Debug, Clone)]
+pub struct FlushTarget {
+    files: Vec<Arc<File>>,
+    offset: i64,
+}
+
+impl FlushTarget {
+    /// fdatasyncs the files; returns the offset now durable (exclusive:
+    /// all offsets below it), to pass to [`PartitionLog::mark_durable`].
+    pub fn sync(&self) -> Result<i64, LogError> {
+        for f in &self.files {
+            f.sync_data()?;
+        }
+        Ok(self.offset)
+    }
+
+    pub fn offset(&self) -> i64 {
+        self.offset
+    }
+}
+
+/// A partition's log. See `docs/storage.md` for the on-disk format.
+#[derive(Debug)]
+pub struct PartitionLog {
+    dir: PathBuf,
+    config: LogConfig,
+    /// Held (flock) for the lifetime of the handle; released on drop.
+    _lock: File,
+    /// Keyed by base offset; never empty; the last one is active.
+    segments: BTreeMap<i64, Segment>,
+    log_start: i64,
+    high_watermark: i64,
+    durable: i64,
+    epochs: EpochCache,
+}
+
+fn lock_dir(dir: &Path) -> Result<File, LogError> {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(LOCK_FILE))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(TryLockError::WouldBlock) => Err(LogError::Locked(dir.to_owned())),
+        Err(TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+/// Base offsets of `.log` files; removes leftovers (temp files, indexes
+/// without a log) from interrupted operations.
+fn scan_dir(dir: &Path) -> Result<Vec<i64>, LogError> {
+    let mut logs = Vec::new();
+    let mut indexes = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.ends_with(TMP_SUFFIX) {
+            std::fs::remove_file(entry.path())?;
+            continue;
+        }
+        let Some((stem, ext)) = name.split_once('.') else {
+            continue;
+        };
+        if stem.len() != 20 || !stem.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(base) = stem.parse::<i64>() else {
+            continue;
+        };
+        match ext {
+            "log" => logs.push(base),
+            "index" | "timeindex" => indexes.push((base, entry.path())),
+            _ => {}
+        }
+    }
+    logs.sort_unstable();
+    for (base, path) in indexes {
+        if logs.binary_search(&base).is_err() {
+            std::fs::remove_file(path)?;
+        }
+    }
+    Ok(logs)
+}
+
+impl PartitionLog {
+    /// Opens (creating if needed) the log in `dir`: takes the directory
+    /// lock, then recovers. After an unclean shutdown every segment at or
+    /// after the recovery point is scanned and cut at the first bad batch.
+    pub fn open(dir: &Path, config: LogConfig) -> Result<Self, LogError> {
+        std::fs::create_dir_all(dir)?;
+        let lock = lock_dir(dir)?;
+        let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
+        let clean = clean_marker.exists();
+        if clean {
+            // Must be gone durably before we write anything, or a later
+            // crash would be mistaken for a clean shutdown.
+            std::fs::remove_file(&clean_marker)?;
+            sync_dir(dir)?;
+        }
+        let bases = scan_dir(dir)?;
+        let recovery_point = if clean {
+            i64::MAX
+        } else {
+            read_i64(dir, RECOVERY_POINT_FILE).unwrap_or(0)
+        };
+        let mut epochs = EpochCache::load(dir);
+        let mut segments = BTreeMap::new();
+        let mut expected: Option<i64> = None;
+        let mut cut = false;
+        let last_base = bases.last().copied();
+        for &base in &bases {
+            if cut || expected.is_some_and(|e| e != base) {
+                // Everything after a damaged or discontinuous point goes:
+                // serving it would leave a hole in the offsets.
+                tracing::warn!(dir = %dir.display(), base, "deleting segment after damaged log point");
+                Segment::open_for_recovery(dir, base)?.delete()?;
+                cut = true;
+                continue;
+            }
+            let is_last = Some(base) == last_base;
+            let trusted = clean || (base < recovery_point && !is_last);
+            let seg = if trusted {
+                Segment::open_trusted(dir, base)?
+            } else {
+                None
+            };
+            let seg = match seg {
+                Some(s) => s,
+                None => {
+                    let mut s = Segment::open_for_recovery(dir, base)?;
+                    let r =
+                        recover_segment(&mut s, config.index_interval_bytes, RECOVERY_MAX_BATCH)?;
+                    for (e, o) in r.epochs {
+                        epochs.assign(e, o);
+                    }
+                    if r.truncated_bytes > 0 {
+                        cut = true;
+                    }
+                    if !is_last {
+                        s.seal()?;
+                    }
+                    s
+                }
+            };
+            expected = Some(seg.next_offset);
+            segments.insert(base, seg);
+        }
+        let start_ckpt = read_i64(dir, LOG_START_FILE).unwrap_or(0);
+        if segments.is_empty() {
+            let base = start_ckpt.max(0);
+            segments.insert(base, Segment::create(dir, base)?);
+            sync_dir(dir)?;
+        }
+        let mut log = PartitionLog {
+            dir: dir.to_owned(),
+            config,
+            _lock: lock,
+            segments,
+            log_start: 0,
+            high_watermark: 0,
+            durable: 0,
+            epochs,
+        };
+        let leo = log.log_end_offset();
+        let first_base = log.segments.keys().next().copied().unwrap_or(leo);
+        log.log_start = start_ckpt.max(first_base).min(leo);
+        log.active_mut().make_active()?;
+        if log.epochs.truncate_from(leo) || !clean {
+            log.epochs.save(dir)?;
+        }
+        // Whatever recovery kept may only be in the page cache; make it
+        // durable once so `durable_offset` is truthful from the start.
+        log.active().log.sync_data()?;
+        log.durable = leo;
+        log.high_watermark = leo;
+        Ok(log)
+    }
+
+    fn active(&self) -> &Segment {
+        // Invariant: `segments` is never empty.
+        match self.segments.last_key_value() {
+            Some((_, s)) => s,
+            None => unreachable!("partition log always has an active segment"),
+        }
+    }
+
+    fn active_mut(&mut self) -> &mut Segment {
+        match self.segments.last_entry() {
+            Some(e) => e.into_mut(),
+            None => unreachable!("partition log always has an active segment"),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start
+    }
+
+    pub fn log_end_offset(&self) -> i64 {
+        self.active().next_offset
+    }
+
+    pub fn high_watermark(&self) -> i64 {
+        self.high_watermark
+    }
+
+    /// Sets the high watermark, clamped to `[log_start, log_end]`.
+    /// It is not persisted: `open` starts with hw = log end offset.
+    pub fn set_high_watermark(&mut self, hw: i64) {
+        self.high_watermark = hw.clamp(self.log_start, self.log_end_offset());
+    }
+
+    pub fn config(&self) -> &LogConfig {
+        &self.config
+    }
+
+    /// Replaces the config; applies to subsequent appends/rolls/retention.
+    pub fn set_config(&mut self, config: LogConfig) {
+        self.config = config;
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.values().map(|s| s.size).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Splits and validates every batch; nothing is written on error.
+    fn validate_all(&self, buf: &[u8]) -> Result<Vec<BatchHeader>, LogError> {
+        let max = self.config.max_batch_bytes as usize;
+        let mut headers = Vec::new();
+        for b in batches(buf) {
+            let b = b?;
+            if b.len() > max {
+                return Err(LogError::BatchTooLarge { size: b.len(), max });
+            }
+            headers.push(validate_batch(b)?);
+        }
+        if headers.is_empty() {
+            return Err(LogError::EmptyAppend);
+        }
+        Ok(headers)
+    }
+
+    /// Leader append: validates every batch, assigns offsets from the log
+    /// end offset, stamps `leader_epoch`, and writes all batches with one
+    /// write. Returns once the bytes are in the OS (survive kill -9);
+    /// durability against power loss is the caller's `FlushTarget` job.
+    pub fn append(&mut self, buf: &mut [u8], leader_epoch: i32) -> Result<AppendInfo, LogError> {
+        let mut headers = self.validate_all(buf)?;
+        let base = self.log_end_offset();
+        let mut next = base;
+        let mut pos = 0usize;
+        for h in &mut headers {
+            let len = h.total_len();
+            stamp(&mut buf[pos..pos + len], next, leader_epoch);
+            h.base_offset = next;
+            h.partition_leader_epoch = leader_epoch;
+            next = h.next_offset();
+            pos += len;
+        }
+        if self.epochs.assign(leader_epoch, base) {
+            self.epochs.save(&self.dir)?;
+        }
+        self.write(buf, &headers)
+    }
+
+    /// Replica append: batches keep their offsets and epochs, and must
+    /// continue the log exactly.
+    pub fn append_as_follower(&mut self, buf: &mut [u8]) -> Result<AppendInfo, LogError> {
+        let headers = self.validate_all(buf)?;
+        let mut expected = self.log_end_offset();
+        for h in &headers {
+            if h.base_offset != expected {
+                return Err(LogError::NonContiguous {
+                    expected,
+                    actual: h.base_offset,
+                });
+            }
+            expected = h.next_offset();
+        }
+        let mut changed = false;
+        for h in &headers {
+            changed |= self.epochs.assign(h.partition_leader_epoch, h.base_offset);
+        }
+        if changed {
+            self.epochs.save(&self.dir)?;
+        }
+        self.write(buf, &headers)
+    }
+
+    fn write(&mut self, buf: &[u8], headers: &[BatchHeader]) -> Result<AppendInfo, LogError> {
+        let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
+            return Err(LogError::EmptyAppend);
+        };
+        let active = self.active();
+        let len = buf.len() as u64;
+        let full = !active.is_empty() && active.size + len > self.config.segment_bytes;
+        if full || !active.can_fit(len, last.next_offset()) {
+            self.roll()?;
+        }
+        let interval = self.config.index_interval_bytes;
+        self.active_mut().append(buf, headers, interval)?;
+        Ok(AppendInfo {
+            base_offset: first.base_offset,
+            last_offset: last.last_offset(),
+            max_timestamp: headers.iter().map(|h| h.max_timestamp).max().unwrap_or(-1),
+            record_count: headers.iter().map(|h| i64::from(h.records_count)).sum(),
+            bytes: buf.len(),
+        })
+    }
+
+    /// Seals the active segment (fsync + trimmed indexes) and starts a new
+    /// one at the log end offset. Syncing here keeps every non-active
+    /// segment durable, so `FlushTarget` only ever covers the active one.
+    fn roll(&mut self) -> Result<(), LogError> {
+        if self.active().is_empty() {
+            return Ok(());
+        }
+        let leo = self.log_end_offset();
+        self.active_mut().seal()?;
+        let seg = Segment::create(&self.dir, leo)?;
+        self.segments.insert(leo, seg);
+        sync_dir(&self.dir)?;
+        self.durable = self.durable.max(leo);
+        // Not fsync'ed: a stale recovery point only means more scanning.
+        write_i64(&self.dir, RECOVERY_POINT_FILE, leo, false)?;
+        Ok(())
+    }
+
+    /// Time-based roll: when the active segment's first batch is older
+    /// than `segment_ms`.
+    pub fn maybe_roll(&mut self, now_ms: i64) -> Result<(), LogError> {
+        let due = self
+            .active()
+            .first_timestamp
+            .is_some_and(|t| now_ms.saturating_sub(t) >= self.config.segment_ms);
+        if due {
+            self.roll()?;
+        }
+        Ok(())
+    }
+
+    /// Forces a roll (tests, admin tools). No-op on an empty segment.
+    pub fn force_roll(&mut self) -> Result<(), LogError> {
+        self.roll()
+    }
+
+    /// Reads whole batches from the one containing `offset`, up to
+    /// `max_bytes` (at least one batch if any exists; Kafka semantics),
+    /// bounded by the log end offset.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult, LogError> {
+        self.read_bounded(offset, max_bytes, self.log_end_offset())
+    }
+
+    /// Like [`read`](Self::read) but never returns batches with offsets at
+    /// or above the high watermark (what consumers may see).
+    pub fn read_committed(&self, offset: i64, max_bytes: usize) -> Result<ReadResult, LogError> {
+        self.read_bounded(offset, max_bytes, self.high_watermark)
+    }
+
+    /// Read with an explicit exclusive upper offset bound: only batches
+    /// whose last offset is below `upper_bound` are returned.
+    pub fn read_bounded(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        upper_bound: i64,
+    ) -> Result<ReadResult, LogError> {
+        let leo = self.log_end_offset();
+        if offset < self.log_start || offset > leo {
+            return Err(LogError::OffsetOutOfRange {
+                requested: offset,
+                start: self.log_start,
+                end: leo,
+            });
+        }
+        let mut result = ReadResult {
+            slices: Vec::new(),
+            log_start_offset: self.log_start,
+            high_watermark: self.high_watermark,
+            log_end_offset: leo,
+        };
+        let upper = upper_bound.min(leo);
+        if offset >= upper {
+            return Ok(result);
+        }
+        let mut budget = max_bytes as u64;
+        let mut first = true;
+        for (_, seg) in self
+            .segments
+            .range(..=offset)
+            .next_back()
+            .into_iter()
+            .chain(self.segments.range(offset + 1..))
+        {
+            if seg.base >= upper || (!first && budget == 0) {
+                break;
+            }
+            let start = if first {
+                match seg.find_batch(offset)? {
+                    Some((p, _)) => p,
+                    None => continue,
+                }
+            } else {
+                0
+            };
+            let end = seg.read_end(start, budget, upper, first)?;
+            if end > start {
+                let len = end - start;
+                result.slices.push(FileSlice {
+                    file: seg.log.clone(),
+                    position: start,
+                    len: len as usize,
+                });
+                budget = budget.saturating_sub(len);
+                first = false;
+            } else if !first {
+                break;
+            }
+            if end < seg.size {
+                break;
+            }
+        }
+        Ok(result)
+    }
+
+    /// Kafka ListOffsets by timestamp: the first record at or after the
+    /// log start with timestamp >= `ts`, as (offset, timestamp).
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
+        for seg in self.segments.values() {
+            if seg.next_offset <= self.log_start {
+                continue;
+            }
+            if let Some(found) = seg.find_by_timestamp(ts, self.log_start)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Removes every batch whose offsets reach `offset` or beyond. A point
+    /// inside a batch removes that whole batch, so the new log end offset
+    /// may be below `offset`. A point below the log start empties the log
+    /// and restarts it at `offset`.
+    pub fn truncate_to(&mut self, offset: i64) -> Result<(), LogError> {
+        if offset >= self.log_end_offset() {
+            return Ok(());
+        }
+        let first_base = self.segments.keys().next().copied().unwrap_or(0);
+        if offset < self.log_start || offset <= first_base {
+            return self.truncate_fully_and_start_at(offset.max(0));
+        }
+        // Drop whole segments above the point, newest first.
+        while let Some((&base, _)) = self.segments.last_key_value() {
+            if base <= offset || self.segments.len() == 1 {
+                break;
+            }
+            if let Some((_, seg)) = self.segments.pop_last() {
+                seg.delete()?;
+            }
+        }
+        let seg = self.active_mut();
+        let (pos, next) = match seg.find_batch(offset)? {
+            Some((p, h)) => (p, h.base_offset),
+            None => (seg.size, seg.next_offset),
+        };
+        seg.truncate_to(pos, next)?;
+        seg.make_active()?;
+        seg.log.sync_data()?;
+        self.after_truncate()
+    }
+
+    fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), LogError> {
+        while let Some((_, seg)) = self.segments.pop_first() {
+            seg.delete()?;
+        }
+        self.segments
+            .insert(offset, Segment::create(&self.dir, offset)?);
+        sync_dir(&self.dir)?;
+        self.log_start = offset;
+        write_i64(&self.dir, LOG_START_FILE, offset, true)?;
+        self.after_truncate()
+    }
+
+    fn after_truncate(&mut self) -> Result<(), LogError> {
+        let leo = self.log_end_offset();
+        self.high_watermark = self.high_watermark.min(leo);
+        self.durable = self.durable.min(leo);
+        if self.log_start > leo {
+            self.log_start = leo;
+            write_i64(&self.dir, LOG_START_FILE, leo, true)?;
+        }
+        write_i64(&self.dir, RECOVERY_POINT_FILE, self.active().base, false)?;
+        if self.epochs.truncate_from(leo) {
+            self.epochs.save(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the log start offset to `offset` (Kafka DeleteRecords) and
+    /// deletes segments entirely below it. Persisted before returning.
+    pub fn delete_records_before(&mut self, offset: i64) -> Result<(), LogError> {
+        let leo = self.log_end_offset();
+        if offset > leo || offset < 0 {
+            return Err(LogError::OffsetOutOfRange {
+                requested: offset,
+                start: self.log_start,
+                end: leo,
+            });
+        }
+        if offset <= self.log_start {
+            return Ok(());
+        }
+        self.log_start = offset;
+        write_i64(&self.dir, LOG_START_FILE, offset, true)?;
+        if offset == leo {
+            // Everything is below the start: roll so the old active
+            // segment can go too.
+            self.roll()?;
+        }
+        while self.segments.len() > 1 {
+            let Some((_, first)) = self.segments.first_key_value() else {
+                break;
+            };
+            if first.next_offset > offset {
+                break;
+            }
+            if let Some((_, seg)) = self.segments.pop_first() {
+                seg.delete()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes whole non-active segments past `retention_ms` (by their
+    /// newest timestamp) or beyond `retention_bytes`. Returns the count.
+    pub fn apply_retention(&mut self, now_ms: i64) -> Result<usize, LogError> {
+        let infos: Vec<SegmentInfo> = self
+            .segments
+            .values()
+            .map(|s| SegmentInfo {
+                size: s.size,
+                max_timestamp: s.max_timestamp,
+            })
+            .collect();
+        let n = segments_to_delete(
+            &infos,
+            now_ms,
+            self.config.retention_ms,
+            self.config.retention_bytes,
+        );
+        for _ in 0..n {
+            if let Some((_, seg)) = self.segments.pop_first() {
+                seg.delete()?;
+            }
+        }
+        if n > 0 {
+            let first = self.segments.keys().next().copied().unwrap_or(0);
+            if first > self.log_start {
+                self.log_start = first;
+                write_i64(&self.dir, LOG_START_FILE, first, false)?;
+            }
+            self.high_watermark = self.high_watermark.max(self.log_start);
+        }
+        Ok(n)
+    }
+
+    /// What to fdatasync to make the log durable up to its end offset, or
+    /// `None` if it already is. Only the active segment can be un-synced
+    /// (rolls sync the segment they seal).
+    pub fn flush_target(&self) -> Option<FlushTarget> {
+        let leo = self.log_end_offset();
+        if self.durable >= leo {
+            return None;
+        }
+        Some(FlushTarget {
+            files: vec![self.active().log.clone()],
+            offset: leo,
+        })
+    }
+
+    /// Records that a `FlushTarget::sync` returned `offset`.
+    pub fn mark_durable(&mut self, offset: i64) {
+        self.durable = self.durable.max(offset.min(self.log_end_offset()));
+    }
+
+    /// All offsets below this are fsync'ed.
+    pub fn durable_offset(&self) -> i64 {
+        self.durable
+    }
+
+    /// Syncs now (interval policy, shutdown, tests).
+    pub fn flush(&mut self) -> Result<(), LogError> {
+        if let Some(t) = self.flush_target() {
+            let off = t.sync()?;
+            self.mark_durable(off);
+        }
+        Ok(())
+    }
+
+    /// KIP-101: largest epoch <= `epoch` and where it ends.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> Option<(i32, i64)> {
+        self.epochs.end_offset_for(epoch, self.log_end_offset())
+    }
+
+    /// Leader epoch of the batch holding `offset`, if known.
+    pub fn epoch_for_offset(&self, offset: i64) -> Option<i32> {
+        self.epochs.epoch_for_offset(offset)
+    }
+
+    pub fn latest_epoch(&self) -> Option<i32> {
+        self.epochs.latest()
+    }
+
+    /// Flushes, trims indexes, writes the clean-shutdown marker, unlocks.
+    pub fn close(mut self) -> Result<(), LogError> {
+        self.active_mut().seal()?;
+        self.durable = self.log_end_offset();
+        let dir = self.dir.clone();
+        write_i64(&dir, RECOVERY_POINT_FILE, self.log_end_offset(), true)?;
+        write_i64(&dir, CLEAN_SHUTDOWN_FILE, 1, true)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,137 @@
+//! `strom topics` through the real binary.
+mod common;
+
+use std::time::Duration;
+
+use common::{run_with_timeout, strom, Broker};
+
+fn exit_code(args: &[&str]) -> (Option<i32>, String) {
+    let mut c = strom();
+    // An unreachable address proves the check happens before any I/O.
+    c.args(args).args(["-b", "127.0.0.1:1"]);
+    let out = run_with_timeout(c, None, Duration::from_secs(30));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn illegal_topic_names_are_usage_errors_before_connecting() {
+    let long = "x".repeat(250);
+    for name in ["a/b", "..", ".", "with space", "ümlaut", long.as_str()] {
+        let (code, err) = exit_code(&["topics", "create", name]);
+        assert_eq!(code, Some(2), "{name:?}: {err}");
+        assert!(!err.contains("cannot reach"), "{err}");
+        let (code, _) = exit_code(&["produce", "-t", name]);
+        assert_eq!(code, Some(2), "{name:?}");
+        let (code, _) = exit_code(&["consume", "-t", name]);
+        assert_eq!(code, Some(2), "{name:?}");
+    }
+    assert_eq!(
+        exit_code(&[
+            "topics",
+            "create",
+            "--topic",
+            "ok.name_1-x",
+            "--partitions",
+            "0"
+        ])
+        .0,
+        Some(2)
+    );
+}
+
+#[test]
+fn help_and_version_exit_zero() {
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["topics", "create", "--help"],
+    ] {
+        let out = run_with_timeout(
+            {
+                let mut c = strom();
+                c.args(args);
+                c
+            },
+            None,
+            Duration::from_secs(30),
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn create_list_describe_alter_delete() {
+    let b = Broker::start();
+    let out = b.ok(
+        &[
+            "topics",
+            "create",
+            "orders",
+            "--partitions",
+            "2",
+            "--config",
+            "retention.ms=3600000",
+        ],
+        None,
+    );
+    assert_eq!(String::from_utf8_lossy(&out), "Created topic orders.\n");
+
+    // Kafka's --if-not-exists: silent success; without it, exit 1.
+    b.ok(&["topics", "create", "orders", "--if-not-exists"], None);
+    let again = b.run(&["topics", "create", "orders"], None);
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    b.create_topic("audit", 1);
+    let list = String::from_utf8(b.ok(&["topics", "list"], None)).expect("utf8");
+    let names: Vec<&str> = list.lines().collect();
+    assert!(
+        names.contains(&"orders") && names.contains(&"audit"),
+        "{list}"
+    );
+
+    let desc = String::from_utf8(b.ok(&["topics", "describe", "orders"], None)).expect("utf8");
+    let lines: Vec<&str> = desc.lines().collect();
+    assert_eq!(lines.len(), 3, "{desc}");
+    assert!(
+        lines[0].starts_with("Topic: orders\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: "),
+        "{desc}"
+    );
+    assert!(lines[0].contains("retention.ms=3600000"), "{desc}");
+    assert_eq!(
+        lines[1],
+        "\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1\tIsr: 1"
+    );
+
+    let json = b.ok(
+        &[
+            "topics", "describe", "--topic", "orders", "--output", "json",
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&json).expect("json");
+    assert_eq!(v[0]["name"], "orders");
+    assert_eq!(v[0]["partitions"].as_array().map(Vec::len), Some(2));
+
+    b.ok(&["topics", "alter", "orders", "--partitions", "4"], None);
+    let desc = String::from_utf8(b.ok(&["topics", "describe", "orders"], None)).expect("utf8");
+    assert!(desc.contains("PartitionCount: 4"), "{desc}");
+
+    b.ok(&["topics", "delete", "orders"], None);
+    let list = String::from_utf8(b.ok(&["topics", "list"], None)).expect("utf8");
+    assert!(!list.lines().any(|l| l == "orders"), "{list}");
+    assert_eq!(
+        b.run(&["topics", "delete", "orders"], None).status.code(),
+        Some(1)
+    );
+    b.ok(&["topics", "delete", "orders", "--if-exists"], None);
+    assert_eq!(
+        b.run(&["topics", "describe", "orders"], None).status.code(),
+        Some(1)
+    );
+}

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Kafka-client compatibility: kcat (librdkafka), kafka-python and
+# confluent-kafka against a real strom broker, plus records crossing between
+# those clients and `strom produce` / `strom consume`.
+#
+#   STROM_BIN=target/debug/strom STROM_TEST_PYTHON=.venv/bin/python tests/kafka/run.sh
+#
+# Starts a broker on an ephemeral port (and restarts it on the same port and
+# data dir half way), runs every case under `timeout`, prints
+# "N passed, N failed" and exits non-zero if anything failed.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+: "${STROM_BIN:?set STROM_BIN to the strom binary}"
+: "${STROM_TEST_PYTHON:?set STROM_TEST_PYTHON to a python with kafka-python and confluent-kafka}"
+PY=$STROM_TEST_PYTHON
+STEP_TIMEOUT=${STROM_TEST_STEP_TIMEOUT:-120}
+
+work=$(mktemp -d)
+data="$work/data"
+broker_pid=""
+port=""
+passed=0
+failed=0
+
+log() { printf '%s\n' "$*" >&2; }
+
+stop_broker() {
+    if [ -n "$broker_pid" ] && kill -0 "$broker_pid" 2>/dev/null; then
+        kill -TERM "$broker_pid" 2>/dev/null
+        for _ in $(seq 1 100); do
+            kill -0 "$broker_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$broker_pid" 2>/dev/null
+        wait "$broker_pid" 2>/dev/null
+    fi
+    broker_pid=""
+}
+
+cleanup() {
+    stop_broker
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# start_broker LISTEN: starts strom and waits (with a deadline) for its
+# "listening on HOST:PORT" line; sets $port and $bs.
+start_broker() {
+    local listen=$1 logf="$work/broker.$(date +%s%N).log"
+    "$STROM_BIN" serve --listen "$listen" --data-dir "$data" \
+        --group-initial-rebalance-delay-ms 0 2>"$logf" &
+    broker_pid=$!
+    local deadline=$((SECONDS + 30))
+    while [ $SECONDS -lt $deadline ]; do
+        local line
+        line=$(grep -m1 -o 'listening on [0-9.]*:[0-9]*' "$logf" 2>/dev/null)
+        if [ -n "$line" ]; then
+            port=${line##*:}
+            bs="127.0.0.1:$port"
+            log "broker up on $bs (pid $broker_pid, log $logf)"
+            return 0
+        fi
+        if ! kill -0 "$broker_pid" 2>/dev/null; then
+            log "broker exited early:"; cat "$logf" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    log "broker did not report its address within 30s:"; cat "$logf" >&2
+    return 1
+}
+
+# check NAME CMD...: runs one case under a timeout and counts it.
+check() {
+    local name=$1; shift
+    local out="$work/case.out"
+    if timeout "$STEP_TIMEOUT" "$@" >"$out" 2>&1; then
+        passed=$((passed + 1))
+        log "PASS $name"
+    else
+        failed=$((failed + 1))
+        log "FAIL $name"
+        tail -n 40 "$out" | sed 's/^/    /' >&2
+    fi
+}
+
+finish() {
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit $?
+}
+
+if ! start_broker 127.0.0.1:0; then
+    failed=$((failed + 1))
+    finish
+fi
+
+# ---------------------------------------------------------------- kcat
+KCAT_N=10000
+seq 1 $KCAT_N | awk '{ printf "key%d:value %d\n", $1, $1 }' >"$work/kcat.in"
+
+kcat_produce() {
+    kcat -b "$bs" -t kcat-lines -P -K: -X acks=all <"$work/kcat.in"
+}
+kcat_read_back() {
+    kcat -b "$bs" -t kcat-lines -C -o beginning -e -q -f '%k:%s\n' >"$work/kcat.out" &&
+        cmp "$work/kcat.in" "$work/kcat.out"
+}
+kcat_list() {
+    local out
+    out=$(kcat -b "$bs" -L) || return 1
+    echo "$out"
+    grep -q "broker 1 at 127.0.0.1:$port" <<<"$out" &&
+        grep -q 'topic "kcat-lines" with 1 partitions' <<<"$out"
+}
+kcat_group() {
+    local n
+    n=$(kcat -b "$bs" -G kcat-group -X auto.offset.reset=earliest -c $KCAT_N -q -f '%s\n' kcat-lines | wc -l)
+    echo "consumed $n"
+    [ "$n" -eq $KCAT_N ]
+}
+check "kcat -P 10000 keyed lines" kcat_produce
+check "kcat -C -o beginning -e reads them back identical" kcat_read_back
+check "kcat -L lists the broker and topics" kcat_list
+check "kcat -G consumes as a group" kcat_group
+
+# ------------------------------------------------- Python clients, part 1
+for client in kafka_python confluent_kafka; do
+    script="$here/test_$client.py"
+    topic="py-$client"
+    check "$client: produce keyed records with headers" "$PY" "$script" "$bs" produce "$topic"
+    check "$client: group consume, commit, close" "$PY" "$script" "$bs" consume-commit "$topic" "group-$client"
+    check "$client: admin create, list, delete topic" "$PY" "$script" "$bs" admin "admin-$client"
+    check "$client: strom consume reads its records intact" bash -c \
+        "'$STROM_BIN' consume -b '$bs' -t '$topic' --from-beginning -e --output json >'$work/$client.json' &&
+         '$PY' '$script' '$bs' verify-json '$work/$client.json'"
+done
+
+# strom produce -> each client
+seq 1 20 | awk '{ printf "sk%d:sv%d\n", $1, $1 }' >"$work/strom.in"
+check "strom produce -K -H" bash -c \
+    "'$STROM_BIN' produce -b '$bs' -t from-strom -K : -H src=strom -H kind=cli <'$work/strom.in'"
+for client in kafka_python confluent_kafka; do
+    check "$client: reads records written by strom produce" \
+        "$PY" "$here/test_$client.py" "$bs" read-strom from-strom
+done
+
+# --------------------------------------- restart, then resume from commits
+stop_broker
+if ! start_broker "127.0.0.1:$port"; then
+    failed=$((failed + 1))
+    finish
+fi
+check "kcat reads back after restart" kcat_read_back
+for client in kafka_python confluent_kafka; do
+    check "$client: resumes from the committed offset after restart" \
+        "$PY" "$here/test_$client.py" "$bs" resume "py-$client" "group-$client"
+done
+
+finish
