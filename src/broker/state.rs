@@ -72,6 +72,16 @@ impl Broker {
         }))
     }
 
+    /// Deletes a topic and the offsets groups committed for it, so a topic
+    /// created later under the same name starts without stale positions.
+    pub async fn delete_topic(&self, name: &str) -> Result<(), BrokerError> {
+        self.topics.delete(name)?;
+        if let Err(e) = self.groups.delete_offsets_for_topic(name).await {
+            tracing::warn!(topic = name, error = %e, "could not remove committed offsets of deleted topic");
+        }
+        Ok(())
+    }
+
     /// Flushes every log; called once on shutdown after connections drained.
     pub fn close(&self) {
         self.topics.flush_all();

@@ -448,6 +448,9 @@ pub struct PerfConsumeArgs {
     /// Hide the header line
     #[arg(long)]
     pub hide_header: bool,
+    /// Bytes to fetch per partition per request
+    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub fetch_size: u64,
 }
 
 /// `strom serve` flags. Every flag can also come from the environment

@@ -47,8 +47,10 @@ impl Default for ConsumerConfig {
         ConsumerConfig {
             max_wait: Duration::from_millis(500),
             min_bytes: 1,
-            fetch_max_bytes: 64 * 1024 * 1024,
-            partition_max_bytes: 16 * 1024 * 1024,
+            // Measured on loopback: 2–4 MiB responses read fastest; larger
+            // ones cost more in fresh-buffer page faults than they save.
+            fetch_max_bytes: 32 * 1024 * 1024,
+            partition_max_bytes: 4 * 1024 * 1024,
         }
     }
 }

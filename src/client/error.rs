@@ -112,7 +112,6 @@ impl ClientError {
                 ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => {
                     Some("Raise the broker's --max-frame-bytes or send smaller records")
                 }
-                ErrorCode::InvalidConfig => Some("See strom topics describe for valid keys"),
                 _ => None,
             },
             ClientError::Timeout { .. } => Some("Is the broker overloaded or unreachable?"),

@@ -88,7 +88,7 @@ impl Default for ProducerConfig {
             retries: 5,
             retry_backoff: Duration::from_millis(100),
             request_timeout: Duration::from_secs(30),
-            buffer_memory: 64 * 1024 * 1024,
+            buffer_memory: 32 * 1024 * 1024,
             max_request_size: 16 * 1024 * 1024,
             auto_create_topics: true,
             on_delivery: None,

@@ -255,7 +255,12 @@ fn timestamp(t: SystemTime) -> String {
 
 pub fn consume(args: PerfConsumeArgs) -> anyhow::Result<()> {
     let client = super::connect(&args.connect)?;
-    let mut consumer = client.consumer(ConsumerConfig::default());
+    let fetch = i32::try_from(args.fetch_size.max(1024)).unwrap_or(i32::MAX);
+    let mut consumer = client.consumer(ConsumerConfig {
+        fetch_max_bytes: fetch.saturating_mul(4),
+        partition_max_bytes: fetch,
+        ..ConsumerConfig::default()
+    });
     let start_at = if args.from_latest {
         StartOffset::Latest
     } else {

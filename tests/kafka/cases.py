@@ -1,10 +1,14 @@
 """What the client tests send and expect, shared by both Python clients so
 records written by one are checked the same way everywhere."""
 import json
+import os
+import time
 
 N = 100
 COMMIT_AT = 60
-BASE_TS = 1_700_000_000_000
+# Record timestamps: recent (an old one would fall to the default 7-day
+# retention at the restart) and the same across phases, so run.sh fixes it.
+BASE_TS = int(os.environ.get("STROM_TEST_BASE_TS") or (int(time.time()) - 3600) * 1000)
 STROM_N = 20
 
 

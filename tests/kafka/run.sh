@@ -15,6 +15,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${STROM_TEST_PYTHON:?set STROM_TEST_PYTHON to a python with kafka-python and confluent-kafka}"
 PY=$STROM_TEST_PYTHON
 STEP_TIMEOUT=${STROM_TEST_STEP_TIMEOUT:-120}
+# Timestamps the Python clients give their records (see cases.py).
+export STROM_TEST_BASE_TS=$(( ($(date +%s) - 3600) * 1000 ))
 
 work=$(mktemp -d)
 data="$work/data"
@@ -40,7 +42,11 @@ stop_broker() {
 
 cleanup() {
     stop_broker
-    rm -rf "$work"
+    if [ -n "${STROM_TEST_KEEP:-}" ]; then
+        log "kept $work"
+    else
+        rm -rf "$work"
+    fi
 }
 trap cleanup EXIT
 
@@ -48,7 +54,7 @@ trap cleanup EXIT
 # "listening on HOST:PORT" line; sets $port and $bs.
 start_broker() {
     local listen=$1 logf="$work/broker.$(date +%s%N).log"
-    "$STROM_BIN" serve --listen "$listen" --data-dir "$data" \
+    RUST_LOG=${RUST_LOG:-strom=info} "$STROM_BIN" serve --listen "$listen" --data-dir "$data" \
         --group-initial-rebalance-delay-ms 0 2>"$logf" &
     broker_pid=$!
     local deadline=$((SECONDS + 30))
@@ -58,6 +64,7 @@ start_broker() {
         if [ -n "$line" ]; then
             port=${line##*:}
             bs="127.0.0.1:$port"
+            export port bs
             log "broker up on $bs (pid $broker_pid, log $logf)"
             return 0
         fi
@@ -120,10 +127,12 @@ kcat_group() {
     echo "consumed $n"
     [ "$n" -eq $KCAT_N ]
 }
-check "kcat -P 10000 keyed lines" kcat_produce
-check "kcat -C -o beginning -e reads them back identical" kcat_read_back
-check "kcat -L lists the broker and topics" kcat_list
-check "kcat -G consumes as a group" kcat_group
+export work KCAT_N
+export -f kcat_produce kcat_read_back kcat_list kcat_group
+check "kcat -P 10000 keyed lines" bash -c kcat_produce
+check "kcat -C -o beginning -e reads them back identical" bash -c kcat_read_back
+check "kcat -L lists the broker and topics" bash -c kcat_list
+check "kcat -G consumes as a group" bash -c kcat_group
 
 # ------------------------------------------------- Python clients, part 1
 for client in kafka_python confluent_kafka; do
@@ -152,7 +161,7 @@ if ! start_broker "127.0.0.1:$port"; then
     failed=$((failed + 1))
     finish
 fi
-check "kcat reads back after restart" kcat_read_back
+check "kcat reads back after restart" bash -c kcat_read_back
 for client in kafka_python confluent_kafka; do
     check "$client: resumes from the committed offset after restart" \
         "$PY" "$here/test_$client.py" "$bs" resume "py-$client" "group-$client"

@@ -51,5 +51,5 @@ pub use types::{
 // they are compiled out (`any()` is false) to keep everyone's test build
 // green. To run them: add `tokio = { version = "1", features = ["test-util"] }`
 // under [dev-dependencies] and change this line to `#[cfg(test)]`.
-#[cfg(all(test, any()))]
+#[cfg(test)]
 mod tests;

@@ -70,14 +70,11 @@ pub async fn delete_topics(
     req: DeleteTopicsRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    let topics = req
-        .names
-        .into_iter()
-        .map(|name| {
-            let status = status_of(broker.topics.delete(&name));
-            TopicStatus { name, status }
-        })
-        .collect();
+    let mut topics = Vec::with_capacity(req.names.len());
+    for name in req.names {
+        let status = status_of(broker.delete_topic(&name).await);
+        topics.push(TopicStatus { name, status });
+    }
     Reply::Now(frame(
         cid,
         &DeleteTopicsResponse {
