@@ -9,6 +9,7 @@ pub mod group;
 pub mod group_store;
 pub mod kafka;
 pub mod native;
+pub mod net;
 pub mod partition;
 pub mod server;
 pub mod shutdown;

@@ -9,7 +9,7 @@ use bytes::{BufMut, BytesMut};
 use tokio::sync::watch;
 
 use super::error::BrokerError;
-use crate::log::{AppendInfo, FlushPolicy, LogConfig, PartitionLog};
+use crate::log::{AppendInfo, FileSlice, FlushPolicy, LogConfig, PartitionLog};
 
 /// The leader epoch stamped into batches. A single node never changes
 /// leader; the cluster will hand in real epochs.
@@ -100,6 +100,25 @@ impl Partition {
             .map_err(|e| BrokerError::Io(std::io::Error::other(e.to_string())))??;
         self.log().mark_durable(durable);
         Ok(())
+    }
+
+    /// Finds whole batches from `offset` (up to the high watermark) as file
+    /// ranges, for a zero-copy send.
+    pub fn read_slices(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<(Vec<FileSlice>, FetchedData), BrokerError> {
+        let result = self.log().read_committed(offset, max_bytes)?;
+        let bytes_read = result.slices.iter().map(|s| s.len).sum();
+        Ok((
+            result.slices,
+            FetchedData {
+                high_watermark: result.high_watermark,
+                log_start_offset: result.log_start_offset,
+                bytes_read,
+            },
+        ))
     }
 
     /// Reads whole batches from `offset` (up to the high watermark) and

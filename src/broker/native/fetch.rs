@@ -1,13 +1,14 @@
-//! Fetch: read whole stored batches from the page cache straight into the
-//! response frame (no decoding, no re-encoding); long-poll until
-//! `min_bytes` are there or `max_wait_ms` passed.
+//! Fetch: stored batches go out as they are, sent from the page cache with
+//! sendfile (no decoding, no re-encoding, no copy through user space);
+//! long-poll until `min_bytes` are there or `max_wait_ms` passed.
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
 
-use super::Reply;
+use super::{Chunk, Reply};
+use crate::broker::partition::FetchedData;
 use crate::broker::state::Broker;
 use crate::proto::frame::ResponseHeader;
 use crate::proto::messages::fetch::*;
@@ -21,10 +22,10 @@ pub async fn handle(broker: &Arc<Broker>, cid: i32, req: FetchRequest, _peer: So
     // Subscribe before the first read so an append in between is not missed.
     let mut appended = broker.topics.subscribe_appends();
     appended.borrow_and_update();
-    let (out, bytes, failed) = read_all(broker, cid, &req);
-    let min = req.min_bytes.max(0) as usize;
-    if bytes >= min.max(1) || req.max_wait_ms <= 0 || failed {
-        return Reply::Now(out);
+    let first = read_all(broker, cid, &req);
+    let min = (req.min_bytes.max(0) as usize).max(1);
+    if first.bytes >= min || req.max_wait_ms <= 0 || first.failed {
+        return first.reply;
     }
     let broker = broker.clone();
     Reply::Later(Box::pin(async move {
@@ -34,27 +35,35 @@ pub async fn handle(broker: &Arc<Broker>, cid: i32, req: FetchRequest, _peer: So
             tokio::select! {
                 changed = appended.changed() => {
                     if changed.is_err() { break; }
-                    let (out, bytes, failed) = read_all(&broker, cid, &req);
-                    if bytes >= min.max(1) || failed {
-                        return out;
+                    let again = read_all(&broker, cid, &req);
+                    if again.bytes >= min || again.failed {
+                        return again.reply;
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
-        read_all(&broker, cid, &req).0
+        read_all(&broker, cid, &req).reply
     }))
 }
 
-/// Encodes the whole response, reading records directly into it. Returns
-/// the frame, the record bytes it holds and whether any partition failed.
-fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> (BytesMut, usize, bool) {
-    let mut out = BytesMut::with_capacity(1024);
+struct Fetched {
+    reply: Reply,
+    /// Record bytes in the response.
+    bytes: usize,
+    /// Whether any partition answered with an error.
+    failed: bool,
+}
+
+/// Builds the response frame: encoded fields interleaved with file ranges.
+fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
+    let mut parts: Vec<Chunk> = Vec::new();
+    let mut cur = BytesMut::with_capacity(256);
     let start = ResponseHeader {
         correlation_id: cid,
     }
-    .begin(&mut out);
-    Status::ok().encode(&mut out);
+    .begin(&mut cur);
+    Status::ok().encode(&mut cur);
     let mut budget = if req.max_bytes <= 0 {
         usize::MAX
     } else {
@@ -62,73 +71,80 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> (BytesMut, usize, 
     };
     let mut total = 0usize;
     let mut failed = false;
-    out.put_u32(req.topics.len() as u32);
+    cur.put_u32(req.topics.len() as u32);
     for topic in &req.topics {
-        topic.name.encode(&mut out);
-        out.put_u32(topic.partitions.len() as u32);
+        topic.name.encode(&mut cur);
+        cur.put_u32(topic.partitions.len() as u32);
         for p in &topic.partitions {
-            p.partition.encode(&mut out);
-            let part = broker.topics.partition(&topic.name, p.partition);
+            p.partition.encode(&mut cur);
             let limit = (p.max_bytes.max(0) as usize).min(budget);
-            // Once the budget is spent, later partitions get nothing this
-            // time (but a first batch is always whole, Kafka's rule).
-            let result = part.and_then(|part| {
-                let status_at = out.len();
-                Status::ok().encode(&mut out);
-                let meta_at = out.len();
-                out.put_i64(0);
-                out.put_i64(0);
-                let len_at = out.len();
-                out.put_u32(0);
-                let read = if limit == 0 && total > 0 {
-                    let (start_off, hw, _) = part.offsets();
-                    Ok(crate::broker::partition::FetchedData {
-                        high_watermark: hw,
-                        log_start_offset: start_off,
-                        bytes_read: 0,
-                    })
-                } else {
-                    part.read_into(p.fetch_offset, limit.max(1), &mut out)
-                };
-                match read {
-                    Ok(data) => {
-                        out[meta_at..meta_at + 8]
-                            .copy_from_slice(&data.high_watermark.to_be_bytes());
-                        out[meta_at + 8..meta_at + 16]
-                            .copy_from_slice(&data.log_start_offset.to_be_bytes());
-                        out[len_at..len_at + 4]
-                            .copy_from_slice(&(data.bytes_read as u32).to_be_bytes());
-                        Ok(data.bytes_read)
+            let read = broker
+                .topics
+                .partition(&topic.name, p.partition)
+                .and_then(|part| {
+                    if limit == 0 && total > 0 {
+                        // Budget spent: report positions, send no records
+                        // (the first batch overall is always sent whole).
+                        let (log_start_offset, high_watermark, _) = part.offsets();
+                        Ok((
+                            Vec::new(),
+                            FetchedData {
+                                high_watermark,
+                                log_start_offset,
+                                bytes_read: 0,
+                            },
+                        ))
+                    } else {
+                        part.read_slices(p.fetch_offset, limit.max(1))
                     }
-                    Err(e) => {
-                        out.truncate(status_at);
-                        Err(e)
+                });
+            match read {
+                Ok((slices, data)) => {
+                    Status::ok().encode(&mut cur);
+                    cur.put_i64(data.high_watermark);
+                    cur.put_i64(data.log_start_offset);
+                    cur.put_u32(data.bytes_read as u32);
+                    if !slices.is_empty() {
+                        parts.push(Chunk::Bytes(cur.split()));
+                        parts.extend(slices.into_iter().map(Chunk::File));
                     }
-                }
-            });
-            match result {
-                Ok(n) => {
-                    total += n;
-                    budget = budget.saturating_sub(n);
+                    total += data.bytes_read;
+                    budget = budget.saturating_sub(data.bytes_read);
                 }
                 Err(e) => {
                     failed = true;
-                    let (hw, start_off) = broker
+                    let (start_off, hw) = broker
                         .topics
                         .partition(&topic.name, p.partition)
                         .map(|part| {
                             let (s, hw, _) = part.offsets();
-                            (hw, s)
+                            (s, hw)
                         })
                         .unwrap_or((-1, -1));
-                    e.status().encode(&mut out);
-                    out.put_i64(hw);
-                    out.put_i64(start_off);
-                    out.put_u32(0);
+                    e.status().encode(&mut cur);
+                    cur.put_i64(hw);
+                    cur.put_i64(start_off);
+                    cur.put_u32(0);
                 }
             }
         }
     }
-    ResponseHeader::finish(&mut out, start);
-    (out, total, failed)
+    parts.push(Chunk::Bytes(cur));
+    // The length prefix covers everything after it, file ranges included.
+    let frame_len: usize = parts
+        .iter()
+        .map(|c| match c {
+            Chunk::Bytes(b) => b.len(),
+            Chunk::File(f) => f.len,
+        })
+        .sum::<usize>()
+        - 4;
+    if let Some(Chunk::Bytes(first)) = parts.first_mut() {
+        first[start..start + 4].copy_from_slice(&(frame_len as u32).to_be_bytes());
+    }
+    Fetched {
+        reply: Reply::Parts(parts),
+        bytes: total,
+        failed,
+    }
 }

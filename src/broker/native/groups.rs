@@ -91,7 +91,7 @@ pub async fn join_group(
                 ..Default::default()
             },
         };
-        frame(cid, &resp)
+        Reply::Now(frame(cid, &resp))
     }))
 }
 
@@ -127,7 +127,7 @@ pub async fn sync_group(
                 assignment: Default::default(),
             },
         };
-        frame(cid, &resp)
+        Reply::Now(frame(cid, &resp))
     }))
 }
 
@@ -217,7 +217,7 @@ pub async fn offset_commit(
                 partitions: vec![],
             },
         };
-        frame(cid, &resp)
+        Reply::Now(frame(cid, &resp))
     }))
 }
 

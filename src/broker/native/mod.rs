@@ -24,8 +24,10 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+use super::net::sendfile::send_file;
 use super::shutdown::Shutdown;
 use super::state::Broker;
+use crate::log::FileSlice;
 use crate::proto::frame::{check_frame, check_preamble, ResponseHeader, PREAMBLE_LEN};
 use crate::proto::messages::Status;
 use crate::proto::{ErrorCode, Wire};
@@ -35,9 +37,17 @@ const MAX_IN_FLIGHT: usize = 64;
 
 pub enum Reply {
     Now(BytesMut),
-    Later(Pin<Box<dyn Future<Output = BytesMut> + Send>>),
+    /// A frame made of encoded bytes and ranges of log files, sent with
+    /// sendfile so record bytes never pass through user space.
+    Parts(Vec<Chunk>),
+    Later(Pin<Box<dyn Future<Output = Reply> + Send>>),
     /// acks=0 produce: nothing goes back.
     None,
+}
+
+pub enum Chunk {
+    Bytes(BytesMut),
+    File(FileSlice),
 }
 
 /// Encodes a whole response frame.
@@ -153,21 +163,46 @@ pub async fn serve(
 
 async fn write_loop(wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Reply>) {
     let mut wr = BufWriter::with_capacity(256 * 1024, wr);
-    while let Some(reply) = rx.recv().await {
-        let bytes = match reply {
-            Reply::Now(b) => b,
-            Reply::Later(f) => f.await,
-            Reply::None => continue,
-        };
-        if wr.write_all(&bytes).await.is_err() {
-            return;
+    while let Some(mut reply) = rx.recv().await {
+        // A Later resolves to another reply (bytes, parts or nothing).
+        while let Reply::Later(f) = reply {
+            reply = f.await;
         }
+        let ok = match reply {
+            Reply::Now(b) => wr.write_all(&b).await.is_ok(),
+            Reply::Parts(parts) => write_parts(&mut wr, parts).await.is_ok(),
+            Reply::None | Reply::Later(_) => continue,
+        };
         // Flush when nothing else is queued, so pipelined answers share
         // one syscall.
-        if rx.is_empty() && wr.flush().await.is_err() {
+        if !ok || (rx.is_empty() && wr.flush().await.is_err()) {
             return;
         }
     }
     let _ = wr.flush().await;
     let _ = wr.shutdown().await;
+}
+
+async fn write_parts(wr: &mut BufWriter<OwnedWriteHalf>, parts: Vec<Chunk>) -> std::io::Result<()> {
+    for part in parts {
+        match part {
+            Chunk::Bytes(b) => wr.write_all(&b).await?,
+            Chunk::File(slice) => {
+                // Small ranges are cheaper copied than a flush plus a syscall.
+                if slice.len < 16 * 1024 {
+                    let mut buf = vec![0u8; slice.len];
+                    std::os::unix::fs::FileExt::read_exact_at(
+                        &*slice.file,
+                        &mut buf,
+                        slice.position,
+                    )?;
+                    wr.write_all(&buf).await?;
+                } else {
+                    wr.flush().await?;
+                    send_file(wr.get_ref().as_ref(), &slice).await?;
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -84,6 +84,6 @@ pub async fn handle(
                 slot.base_offset = -1;
             }
         }
-        frame(cid, &resp)
+        Reply::Now(frame(cid, &resp))
     }))
 }

@@ -1,0 +1,2 @@
+//! Socket helpers shared by both protocol adapters.
+pub mod sendfile;
