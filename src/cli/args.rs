@@ -25,8 +25,13 @@ pub struct Cli {
     #[arg(short, long, action = ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// No command: the REPL on a terminal, a script read from stdin otherwise.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Every top-level command. Adding one is one variant here and one arm in
@@ -45,12 +50,23 @@ pub enum Command {
     /// Measure produce and consume throughput
     #[command(subcommand)]
     Perf(PerfCommand),
+    /// Interactive shell (or script runner) for the commands above
+    Repl(ReplArgs),
+    /// Show the effective client settings and where they came from
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write man pages or shell completions (for packagers)
+    #[command(subcommand, hide = true)]
+    Generate(GenerateCommand),
+    /// List, describe, reset and delete consumer groups
+    #[command(subcommand)]
+    Groups(super::groups_args::GroupsCommand),
 }
 
 /// How to reach the cluster; flattened into every client command.
 #[derive(Debug, Clone, Args)]
 pub struct ConnectArgs {
-    /// Broker(s) to bootstrap from
+    /// Broker(s) to bootstrap from (precedence: flag, env, profile, default)
     #[arg(
         short = 'b',
         long = "bootstrap-server",
@@ -273,9 +289,16 @@ pub struct ConsumeArgs {
     #[arg(long, value_enum, default_value_t)]
     pub output: RecordOutput,
 
-    /// Consume as part of a consumer group (not yet supported)
+    /// Consume as part of a consumer group: resume at its committed offsets
+    /// and share the partitions with its other members
     #[arg(short, long, value_name = "GROUP")]
     pub group: Option<String>,
+
+    /// Kafka consumer property for --group (repeatable), e.g.
+    /// session.timeout.ms=10000, partition.assignment.strategy=roundrobin,
+    /// auto.offset.reset=earliest, auto.commit.interval.ms=5000
+    #[arg(long = "consumer-property", value_name = "KEY=VALUE", value_parser = key_value, requires = "group")]
+    pub consumer_properties: Vec<(String, String)>,
 }
 
 /// A topic given as a positional NAME or, as kafka-topics spells it, --topic.
@@ -451,6 +474,9 @@ pub struct PerfConsumeArgs {
     /// Bytes to fetch per partition per request
     #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
     pub fetch_size: u64,
+    /// Consume as a member of this consumer group (commits as it goes)
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
 }
 
 /// `strom serve` flags. Every flag can also come from the environment
@@ -563,6 +589,67 @@ pub struct ServeArgs {
     pub group_min_session_timeout_ms: Option<i32>,
 }
 
+pub const REPL_HELP: &str = "Each line is one strom command without the leading `strom`, \
+split like a shell splits words ('single' and \"double\" quotes, \\ escapes): \
+`topics list`, `consume -t orders -o -5 -e`. Builtins: help [COMMAND], \
+connect HOST:PORT (the default -b for the following lines), exit, quit.\n\n\
+On a terminal: Tab completes commands, flags, topic and group names; history \
+is kept in $XDG_STATE_HOME/strom/history (~/.local/state/strom/history); Ctrl-C \
+stops a running consume (it prints its total) or clears the line; Ctrl-D exits. \
+`produce` without -l reads records from the terminal until Ctrl-D.\n\n\
+Script mode (stdin is not a terminal, e.g. `strom < script.txt`): one command \
+per line, no prompt, no colour; blank lines and lines starting with # are \
+skipped. A failing line prints `error: line N: ...` and the script goes on \
+with the next line; the exit status is 1 if any line failed, else 0. \
+`produce` needs -l FILE, since stdin is the script. Ctrl-C stops the script \
+(exit status 130).";
+
+/// `strom repl`: what it connects to first.
+#[derive(Debug, Args)]
+#[command(after_long_help = REPL_HELP)]
+pub struct ReplArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective bootstrap server, output and profile, and where
+    /// each came from
+    Show(ConfigShowArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_long_help = "Settings come from, highest first: the flag, the environment \
+    (STROM_BOOTSTRAP_SERVER, STROM_OUTPUT, STROM_PROFILE), the profile, the built-in default.\n\n\
+    The profile file is $XDG_CONFIG_HOME/strom/config.toml (~/.config/strom/config.toml):\n\n  \
+    default-profile = \"local\"\n\n  \
+    [profiles.local]\n  \
+    bootstrap-server = \"localhost:9092\"\n  \
+    output = \"json\"   # plain, table or json; used where the command accepts it"
+)]
+pub struct ConfigShowArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: TableOutput,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Man pages for strom and every subcommand (strom-topics-create.1, ...)
+    Man {
+        /// Directory to write into (created if missing)
+        dir: PathBuf,
+    },
+    /// Bash, zsh and fish completion scripts
+    Completions {
+        /// Directory to write into (created if missing)
+        dir: PathBuf,
+    },
+}
+
 /// Checks a flush policy's syntax; the broker parses it again.
 pub fn flush_policy(s: &str) -> Result<String, String> {
     match s {
@@ -616,10 +703,12 @@ mod tests {
             "interval:100",
         ])
         .unwrap();
-        let Command::Serve(s) = cli.command else {
+        let Some(Command::Serve(s)) = cli.command else {
             panic!("not serve")
         };
         assert_eq!(s.listen.as_deref(), Some("127.0.0.1:0"));
+        let cli = Cli::try_parse_from(["strom"]).unwrap();
+        assert!(cli.command.is_none(), "no command means the REPL");
         assert_eq!(s.auto_create_topics, Some(false));
         assert_eq!(s.retention_ms, Some(-1));
         assert!(Cli::try_parse_from(["strom", "serve", "--flush-policy", "sometimes"]).is_err());

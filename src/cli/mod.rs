@@ -4,14 +4,16 @@
 //! Exit codes: 0 success (also `--help`, `--version`, and a closed stdout
 //! pipe), 1 runtime failure, 2 usage error.
 pub mod args;
+pub mod groups_args;
+pub mod profile;
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 
 pub use args::Cli;
-use args::{Command, PerfCommand, TopicsCommand};
+use args::{Command, ConfigCommand, PerfCommand, TopicsCommand};
 
 use crate::client::ClientError;
 use crate::commands::{self, UsageError};
@@ -33,27 +35,59 @@ pub fn main() -> i32 {
 /// Runs one command line given as words after `strom` (e.g. a REPL line
 /// split into `["topics", "list"]`). Returns the exit code.
 pub fn run_args(args: Vec<String>) -> i32 {
-    run(std::iter::once(OsString::from("strom")).chain(args.into_iter().map(OsString::from)))
+    run_line(args, &profile::Session::default(), None)
+}
+
+/// Like [`run_args`], with a REPL session's defaults (`connect`, profile);
+/// `context` (e.g. "line 3" in a script) prefixes an error line.
+pub fn run_line(args: Vec<String>, session: &profile::Session, context: Option<&str>) -> i32 {
+    let argv = std::iter::once(OsString::from("strom")).chain(args.into_iter().map(OsString::from));
+    run_in(argv, session, context)
 }
 
 fn run<I: IntoIterator<Item = OsString>>(argv: I) -> i32 {
-    let cli = match Cli::try_parse_from(argv) {
-        Ok(cli) => cli,
-        Err(e) => {
-            // Help and version go to stdout and exit 0; mistakes exit 2.
-            // A closed pipe while printing help is not worth reporting.
-            let _ = e.print();
-            return e.exit_code();
-        }
+    run_in(argv, &profile::Session::default(), None)
+}
+
+fn run_in<I: IntoIterator<Item = OsString>>(
+    argv: I,
+    session: &profile::Session,
+    context: Option<&str>,
+) -> i32 {
+    let (cli, settings) = match profile::parse(argv.into_iter().collect(), session) {
+        Ok(parsed) => parsed,
+        Err(profile::ParseError::Clap(e)) => return print_clap_error(&e, context),
+        Err(profile::ParseError::Config(e)) => return report(&e, context),
     };
-    init_tracing(cli.verbose, matches!(cli.command, Command::Serve(_)));
-    match dispatch(cli.command) {
+    init_tracing(cli.verbose, matches!(cli.command, Some(Command::Serve(_))));
+    match dispatch(cli, &settings) {
         Ok(()) => EXIT_OK,
-        Err(err) => report(&err),
+        Err(err) => report(&err, context),
     }
 }
 
-fn dispatch(command: Command) -> anyhow::Result<()> {
+/// Help and version go to stdout and exit 0; mistakes exit 2. A closed
+/// pipe while printing help is not worth reporting. In a script, a mistake
+/// is one line naming the script line instead of clap's usage block.
+fn print_clap_error(e: &clap::Error, context: Option<&str>) -> i32 {
+    match context {
+        Some(c) if e.use_stderr() => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or_default();
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            let _ = writeln!(io::stderr().lock(), "{} {c}: {first}", error_prefix());
+        }
+        _ => {
+            let _ = e.print();
+        }
+    }
+    e.exit_code()
+}
+
+fn dispatch(cli: Cli, settings: &profile::Settings) -> anyhow::Result<()> {
+    let Some(command) = cli.command else {
+        return commands::repl::run(None, cli.profile, settings);
+    };
     match command {
         Command::Serve(a) => commands::serve::run(a),
         Command::Produce(a) => commands::produce::run(a),
@@ -69,6 +103,10 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             PerfCommand::Produce(a) => commands::perf::produce(a),
             PerfCommand::Consume(a) => commands::perf::consume(a),
         },
+        Command::Repl(a) => commands::repl::run(Some(a), cli.profile, settings),
+        Command::Config(ConfigCommand::Show(a)) => commands::config::show(a, settings),
+        Command::Generate(g) => commands::generate::run(g),
+        Command::Groups(g) => commands::groups::run(g),
     }
 }
 
@@ -77,6 +115,7 @@ pub fn color_enabled() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
         && io::stderr().is_terminal()
+        && !commands::repl::script_mode()
 }
 
 fn init_tracing(verbose: u8, serving: bool) {
@@ -101,7 +140,7 @@ fn init_tracing(verbose: u8, serving: bool) {
 }
 
 /// Prints the error as one line and picks the exit code.
-fn report(err: &anyhow::Error) -> i32 {
+fn report(err: &anyhow::Error, context: Option<&str>) -> i32 {
     if commands::output::is_broken_pipe(err) {
         return EXIT_OK;
     }
@@ -110,14 +149,21 @@ fn report(err: &anyhow::Error) -> i32 {
     } else {
         EXIT_FAILURE
     };
-    let line = render(err);
-    let prefix = if color_enabled() {
+    let line = match context {
+        Some(c) => format!("{c}: {}", render(err)),
+        None => render(err),
+    };
+    let _ = writeln!(io::stderr().lock(), "{} {line}", error_prefix());
+    code
+}
+
+/// `error:`, in bold red when stderr may be coloured.
+pub fn error_prefix() -> &'static str {
+    if color_enabled() {
         "\x1b[1;31merror:\x1b[0m"
     } else {
         "error:"
-    };
-    let _ = writeln!(io::stderr().lock(), "{prefix} {line}");
-    code
+    }
 }
 
 /// `cause[: deeper cause...][. hint]` on one line, without repeating a

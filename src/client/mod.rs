@@ -9,6 +9,10 @@ pub mod blocking;
 pub mod connection;
 pub mod consumer;
 pub mod error;
+pub mod group;
+pub mod group_admin;
+pub mod group_config;
+mod group_heartbeat;
 pub mod metadata;
 pub mod partitioner;
 pub mod producer;
@@ -17,6 +21,9 @@ pub use admin::{Admin, NewTopic, OffsetSpec, PartitionOffset, TopicAlteration, T
 pub use connection::Connection;
 pub use consumer::{Consumer, ConsumerConfig, ConsumerRecord, FetchedPartition, StartOffset};
 pub use error::ClientError;
+pub use group::{BlockingGroupConsumer, GroupConsumer};
+pub use group_admin::{GroupAdmin, GroupInfo, GroupSummary};
+pub use group_config::{GroupConfig, OffsetReset};
 pub use metadata::{Client, ClientConfig, Lane, PartitionInfo, TopicInfo, DEFAULT_BOOTSTRAP};
 pub use producer::{
     Acks, BatchReport, DeliveryCallback, DeliveryFuture, Producer, ProducerConfig, ProducerRecord,

@@ -2,13 +2,18 @@
 //! `cli::args` and returns `anyhow::Result`. Exit codes are decided in
 //! `cli` from the error: [`UsageError`] is 2, anything else 1, and a closed
 //! stdout pipe is a quiet 0.
+pub mod config;
 pub mod consume;
 pub mod envelope;
 pub mod format;
+pub mod generate;
+pub mod groups;
+pub mod interrupt;
 pub mod output;
 pub mod perf;
 pub mod produce;
 pub mod progress;
+pub mod repl;
 pub mod serve;
 pub mod topics;
 

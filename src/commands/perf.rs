@@ -267,7 +267,7 @@ pub fn consume(args: PerfConsumeArgs) -> anyhow::Result<()> {
         StartOffset::Earliest
     };
     consumer.assign(&args.topic, None, start_at)?;
-    let stop = client.runtime().stop_on_ctrl_c();
+    let stop = super::interrupt::stop_signal(client.runtime());
 
     let mut out = stdout();
     if args.show_detailed_stats && !args.hide_header {

@@ -94,6 +94,14 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
+    if args.file.is_none() && super::repl::script_mode() {
+        // stdin holds the rest of the script, not records.
+        return Err(UsageError::with_hint(
+            "produce cannot read records from stdin in a script: stdin is the script",
+            "Give the records in a file with -l FILE",
+        )
+        .into());
+    }
     let rules = line_rules(&args)?;
     if args.partition.is_some_and(|p| p < 0) {
         return Err(UsageError::new("--partition must be 0 or more").into());

@@ -191,7 +191,7 @@ mod tests {
         let mut full = vec!["strom", "serve"];
         full.extend_from_slice(argv);
         match crate::cli::Cli::try_parse_from(full).map(|c| c.command) {
-            Ok(crate::cli::args::Command::Serve(a)) => a,
+            Ok(Some(crate::cli::args::Command::Serve(a))) => a,
             other => panic!("{other:?}"),
         }
     }

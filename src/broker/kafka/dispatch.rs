@@ -8,7 +8,7 @@ use kafka_protocol::protocol::Decodable;
 
 use super::request::Ctx;
 use super::{
-    api_versions, fetch, groups, init_producer_id, list_offsets, metadata, produce, topics,
+    api_versions, fetch, groups, guard, init_producer_id, list_offsets, metadata, produce, topics,
     unsupported, versions, Reply,
 };
 use crate::broker::state::Broker;
@@ -33,6 +33,7 @@ pub async fn dispatch(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -
             return Reply::Close;
         }
     };
+    tracing::trace!(%peer, api = ?api, version, "Kafka request");
     let ctx = Ctx {
         api,
         version,
@@ -52,7 +53,7 @@ pub async fn dispatch(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -
 
     macro_rules! run {
         ($req:ty, $handler:path) => {
-            match <$req>::decode(&mut body, version) {
+            match decode::<$req>(api, version, &mut body) {
                 Ok(req) => $handler(broker, &ctx, req).await,
                 Err(e) => malformed(&ctx, e),
             }
@@ -82,6 +83,13 @@ pub async fn dispatch(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -
         ApiKey::InitProducerId => run!(InitProducerIdRequest, init_producer_id::handle),
         _ => Reply::Close,
     }
+}
+
+/// Decodes a request body, after [`guard::check`] made sure decoding
+/// cannot be made to allocate more than the body holds.
+pub fn decode<R: Decodable>(api: ApiKey, version: i16, body: &mut Bytes) -> anyhow::Result<R> {
+    guard::check(api, version, body).map_err(anyhow::Error::msg)?;
+    R::decode(body, version)
 }
 
 /// A body the header promised but the bytes do not hold. Without a decoded

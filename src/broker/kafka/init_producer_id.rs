@@ -25,7 +25,11 @@ pub fn next_producer_id() -> i64 {
 pub async fn handle(_broker: &Arc<Broker>, ctx: &Ctx, req: InitProducerIdRequest) -> Reply {
     let mut resp = InitProducerIdResponse::default();
     // Idempotent producers send a null id; some send an empty one.
-    if req.transactional_id.as_ref().is_some_and(|t| !t.0.is_empty()) {
+    if req
+        .transactional_id
+        .as_ref()
+        .is_some_and(|t| !t.0.is_empty())
+    {
         tracing::debug!(peer = %ctx.peer, "refusing a transactional producer");
         resp.error_code = ErrorCode::InvalidRequest.code();
         resp.producer_id = ProducerId(-1);

@@ -11,6 +11,7 @@ mod connection;
 mod dispatch;
 mod fetch;
 mod groups;
+mod guard;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;

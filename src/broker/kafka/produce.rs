@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
-use kafka_protocol::protocol::Decodable;
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 
+use super::dispatch::decode;
 use super::request::{msg, Ctx};
 use super::Reply;
 use crate::broker::error::BrokerError;
@@ -112,7 +112,7 @@ pub fn refuse_legacy(ctx: &Ctx, body: Bytes) -> Reply {
     let mut v3 = BytesMut::with_capacity(body.len() + 2);
     v3.put_i16(-1);
     v3.put_slice(&body);
-    let req = match ProduceRequest::decode(&mut v3.freeze(), 3) {
+    let req = match decode::<ProduceRequest>(ApiKey::Produce, 3, &mut v3.freeze()) {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(peer = %ctx.peer, version = ctx.version, error = %e, "closing Kafka connection: malformed produce request");

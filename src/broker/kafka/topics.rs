@@ -147,7 +147,7 @@ pub async fn delete(broker: &Arc<Broker>, ctx: &Ctx, req: DeleteTopicsRequest) -
         let mut r = DeletableTopicResult::default().with_topic_id(id);
         match &name {
             Some(n) => {
-                if let Err(e) = broker.topics.delete(&n.0) {
+                if let Err(e) = broker.delete_topic(&n.0).await {
                     tracing::debug!(topic = %n.0, error = %e, "delete topic refused");
                     r.error_code = e.code().code();
                     if ctx.version >= 5 {

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message};
+use kafka_protocol::protocol::{Encodable, HeaderVersion, Message};
 
+use super::dispatch::decode;
 use super::request::Ctx;
 use super::{api_versions, Reply};
 use crate::broker::state::Broker;
@@ -29,7 +30,7 @@ pub fn respond(_broker: &Arc<Broker>, ctx: &Ctx, mut body: Bytes) -> Reply {
     }
     macro_rules! decoded {
         ($req:ty, |$r:ident| $build:expr) => {{
-            match <$req>::decode(&mut body, v) {
+            match decode::<$req>(ctx.api, v, &mut body) {
                 Ok($r) => send(ctx, &$build),
                 Err(_) => close(ctx),
             }

@@ -1,0 +1,321 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_strom_global_optspecs
+    string join \n v/verbose profile= h/help V/version
+end
+
+function __fish_strom_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_strom_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_strom_using_subcommand
+    set -l cmd (__fish_strom_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c strom -n "__fish_strom_needs_command" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_needs_command" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_needs_command" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_needs_command" -f -a "serve" -d 'Run a broker'
+complete -c strom -n "__fish_strom_needs_command" -f -a "produce" -d 'Write records from stdin or a file to a topic'
+complete -c strom -n "__fish_strom_needs_command" -f -a "consume" -d 'Print records of a topic to stdout'
+complete -c strom -n "__fish_strom_needs_command" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c strom -n "__fish_strom_needs_command" -f -a "perf" -d 'Measure produce and consume throughput'
+complete -c strom -n "__fish_strom_needs_command" -f -a "repl" -d 'Interactive shell (or script runner) for the commands above'
+complete -c strom -n "__fish_strom_needs_command" -f -a "config" -d 'Show the effective client settings and where they came from'
+complete -c strom -n "__fish_strom_needs_command" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
+complete -c strom -n "__fish_strom_needs_command" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c strom -n "__fish_strom_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand serve" -l config -d 'TOML file of settings, keys named like the long flags' -r -F
+complete -c strom -n "__fish_strom_using_subcommand serve" -l data-dir -d 'Where logs and metadata live [default: $XDG_DATA_HOME/strom or ~/.local/share/strom]' -r -F
+complete -c strom -n "__fish_strom_using_subcommand serve" -l listen -d 'Address to listen on, native and Kafka protocol [default: 127.0.0.1:9092]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l advertised-listener -d 'Address clients are told to use [default: the bound address]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l kafka-listen -d 'An extra listener, e.g. a separate port for Kafka clients' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l node-id -d 'This broker\'s id [default: 1]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l default-partitions -d 'Partitions of a topic created without a count [default: 1]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l default-replication-factor -d 'Replication factor of a topic created without one [default: 1]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l retention-ms -d 'Default retention.ms; -1 keeps records forever [default: 604800000]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l retention-bytes -d 'Default retention.bytes per partition; -1 for no limit [default: -1]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l segment-bytes -d 'Default segment.bytes [default: 1073741824]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l flush-policy -d 'When appends reach the disk: every-append, interval:MS or os [default: every-append]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l auto-create-topics -d 'Create topics on first use [default: true]' -r -f -a "true\t''
+false\t''"
+complete -c strom -n "__fish_strom_using_subcommand serve" -l max-frame-bytes -d 'Largest request frame accepted [default: 104857600]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l max-connections -d 'Open connections allowed at once [default: 10000]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l offsets-partitions -d 'Partitions of the consumer-offsets topic [default: 8]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l group-initial-rebalance-delay-ms -d 'Wait for more members before a new group\'s first rebalance [default: 3000]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l group-min-session-timeout-ms -d 'Shortest session timeout a group member may ask for [default: 6000]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l no-auto-create-topics -d 'Do not create topics on first use'
+complete -c strom -n "__fish_strom_using_subcommand serve" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand serve" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand produce" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -s t -l topic -d 'Topic to write to' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -s l -l file -d 'Read records from FILE instead of stdin' -r -F
+complete -c strom -n "__fish_strom_using_subcommand produce" -s K -l key-separator -d 'Split each line into key and value at the first SEP' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -l property -d 'Kafka console-producer property: parse.key=true, key.separator=SEP, null.marker=STR' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -s H -l header -d 'Add a header to every record (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -s p -l partition -d 'Write every record to this partition' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -l acks -d 'Acknowledgements to wait for' -r -f -a "0\t''
+1\t''
+all\t''"
+complete -c strom -n "__fish_strom_using_subcommand produce" -l null-marker -d 'A value equal to STR is sent as null (a tombstone)' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -l input -d 'Input layout' -r -f -a "plain\t'One record per line'
+json\t'One JSON envelope per line (see --help)'"
+complete -c strom -n "__fish_strom_using_subcommand produce" -l linger-ms -d 'How long a batch waits for more records' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -l keep-partition -d 'With --input json, send each record to its envelope\'s "partition"'
+complete -c strom -n "__fish_strom_using_subcommand produce" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand produce" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand produce" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand consume" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -s t -l topic -d 'Topic to read' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -s o -l offset -d 'Start at: beginning, end, N, -N (N before the end) or @TIMESTAMP_MS' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -s p -l partition -d 'Read only this partition (repeatable; default all)' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -l max-messages -d 'Exit after N records' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -l timeout-ms -d 'Exit when no record arrives for MS milliseconds' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -s f -l format -d 'kcat-style output format, e.g. \'%k\\t%s\\n\'' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -l property -d 'Kafka console-consumer property, e.g. print.key=true' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -l output -d 'Output layout' -r -f -a "plain\t'The value (or --format / --property layout) per line'
+json\t'One JSON envelope per line'"
+complete -c strom -n "__fish_strom_using_subcommand consume" -s g -l group -d 'Consume as part of a consumer group: resume at its committed offsets and share the partitions with its other members' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -l consumer-property -d 'Kafka consumer property for --group (repeatable), e.g. session.timeout.ms=10000, partition.assignment.strategy=roundrobin, auto.offset.reset=earliest, auto.commit.interval.ms=5000' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -l from-beginning -d 'Start at the oldest record (same as -o beginning)'
+complete -c strom -n "__fish_strom_using_subcommand consume" -s e -l exit-at-end -d 'Exit once the end of every partition is reached'
+complete -c strom -n "__fish_strom_using_subcommand consume" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand consume" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "create" -d 'Create a topic'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "list" -d 'List topic names'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "describe" -d 'Describe partitions, leaders and configs'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "alter" -d 'Add partitions or change configs'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "delete" -d 'Delete a topic'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l topic -d 'Topic name (kafka-topics spelling)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l partitions -d 'Number of partitions (default: the broker\'s)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l replication-factor -d 'Copies of each partition (default: the broker\'s)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l config -d 'Topic config override (repeatable), e.g. retention.ms=3600000' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l if-not-exists -d 'Succeed if the topic already exists'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -l internal -d 'Include internal topics'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l topic -d 'Topic to describe (kafka-topics spelling)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l topic -d 'Topic name (kafka-topics spelling)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l partitions -d 'New, larger partition count' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l config -d 'Set a topic config (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l delete-config -d 'Remove a topic config override (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l if-exists -d 'Succeed if the topic does not exist'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete" -l topic -d 'Topic name (kafka-topics spelling)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete" -l if-exists -d 'Succeed if the topic does not exist'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a topic'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "list" -d 'List topic names'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Describe partitions, leaders and configs'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "alter" -d 'Add partitions or change configs'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a topic'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -f -a "produce" -d 'Produce synthetic records as fast as allowed (kafka-producer-perf-test)'
+complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -f -a "consume" -d 'Read records as fast as possible (kafka-consumer-perf-test)'
+complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l topic -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l num-records -d 'Records to send' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l record-size -d 'Value size in bytes' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l throughput -d 'Records per second cap; -1 for no limit' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l producer-props -d 'Producer settings: acks=, linger.ms=, batch.size=, max.in.flight.requests.per.connection=, buffer.memory=, retries=' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l acks -d 'Acknowledgements (overrides producer-props acks)' -r -f -a "0\t''
+1\t''
+all\t''"
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l reporting-interval -d 'Milliseconds between progress lines' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l topic -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l messages -d 'Records to read' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l reporting-interval -d 'Milliseconds between detailed lines' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l timeout -d 'Give up after MS milliseconds without data' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l fetch-size -d 'Bytes to fetch per partition per request' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l group -d 'Consume as a member of this consumer group (commits as it goes)' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l show-detailed-stats -d 'Print a line per reporting interval'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l from-latest -d 'Start at the end instead of the beginning'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l hide-header -d 'Hide the header line'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from help" -f -a "produce" -d 'Produce synthetic records as fast as allowed (kafka-producer-perf-test)'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from help" -f -a "consume" -d 'Read records as fast as possible (kafka-consumer-perf-test)'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand repl" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand repl" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand repl" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand repl" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand repl" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand config; and not __fish_seen_subcommand_from show help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand config; and not __fish_seen_subcommand_from show help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand config; and not __fish_seen_subcommand_from show help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print the effective bootstrap server, output and profile, and where each came from'
+complete -c strom -n "__fish_strom_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand config; and __fish_seen_subcommand_from show" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand config; and __fish_seen_subcommand_from show" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand config; and __fish_seen_subcommand_from show" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand config; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print the effective bootstrap server, output and profile, and where each came from'
+complete -c strom -n "__fish_strom_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -f -a "man" -d 'Man pages for strom and every subcommand (strom-topics-create.1, ...)'
+complete -c strom -n "__fish_strom_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -f -a "completions" -d 'Bash, zsh and fish completion scripts'
+complete -c strom -n "__fish_strom_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from man" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from man" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from man" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from completions" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from completions" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from completions" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Man pages for strom and every subcommand (strom-topics-create.1, ...)'
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Bash, zsh and fish completion scripts'
+complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "list" -d 'List consumer groups, one per line'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "delete" -d 'Delete consumer groups that have no active members'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from describe" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from describe" -l group -d 'Group to describe (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from describe" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from describe" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from describe" -l all-groups -d 'Describe every group'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from describe" -l members -d 'Show members: GROUP CONSUMER-ID HOST CLIENT-ID #PARTITIONS'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from describe" -l state -d 'Show state: GROUP COORDINATOR (ID) ASSIGNMENT-STRATEGY STATE #MEMBERS'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from describe" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l group -d 'Group whose offsets to move' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l topic -d 'Topic, or topic:P,P,... for some partitions (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l to-offset -d 'To this offset' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l shift-by -d 'Move the committed offset by N (negative moves back)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l to-datetime -d 'To the first record at or after this UTC time, YYYY-MM-DDTHH:mm:SS.sss' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l all-topics -d 'Every topic the group has committed offsets for'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l to-earliest -d 'To the oldest offset still in the log'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l to-latest -d 'To the end of the log'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l dry-run -d 'Only show the new offsets (the default)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l execute -d 'Commit the new offsets'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -l group -d 'Group to delete (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumer groups, one per line'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete consumer groups that have no active members'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "serve" -d 'Run a broker'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "produce" -d 'Write records from stdin or a file to a topic'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "consume" -d 'Print records of a topic to stdout'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "perf" -d 'Measure produce and consume throughput'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "repl" -d 'Interactive shell (or script runner) for the commands above'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "config" -d 'Show the effective client settings and where they came from'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topic names'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Describe partitions, leaders and configs'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "alter" -d 'Add partitions or change configs'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete" -d 'Delete a topic'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from perf" -f -a "produce" -d 'Produce synthetic records as fast as allowed (kafka-producer-perf-test)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from perf" -f -a "consume" -d 'Read records as fast as possible (kafka-consumer-perf-test)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective bootstrap server, output and profile, and where each came from'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'Man pages for strom and every subcommand (strom-topics-create.1, ...)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'Bash, zsh and fish completion scripts'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "list" -d 'List consumer groups, one per line'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete consumer groups that have no active members'

@@ -1,0 +1,232 @@
+//! Flags of `strom groups`, kept beside `args.rs` (which names the command)
+//! so the consumer-group tool reads as one unit. Flag names follow
+//! kafka-consumer-groups.
+use clap::{ArgGroup, Args, Subcommand};
+
+use super::args::{ConnectArgs, TableOutput};
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// List consumer groups, one per line
+    List(GroupsListArgs),
+    /// Show a group's committed offsets and lag, its members (--members) or
+    /// its state (--state)
+    Describe(GroupsDescribeArgs),
+    /// Move a group's committed offsets (a dry run unless --execute)
+    ResetOffsets(GroupsResetArgs),
+    /// Delete consumer groups that have no active members
+    Delete(GroupsDeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GroupsListArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: TableOutput,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["group", "all_groups"])))]
+pub struct GroupsDescribeArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Group to describe (repeatable)
+    #[arg(long, value_name = "GROUP")]
+    pub group: Vec<String>,
+    /// Describe every group
+    #[arg(long)]
+    pub all_groups: bool,
+    /// Show members: GROUP CONSUMER-ID HOST CLIENT-ID #PARTITIONS
+    #[arg(long, conflicts_with = "state")]
+    pub members: bool,
+    /// Show state: GROUP COORDINATOR (ID) ASSIGNMENT-STRATEGY STATE #MEMBERS
+    #[arg(long)]
+    pub state: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: TableOutput,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    group(ArgGroup::new("scope").required(true).args(["topic", "all_topics"])),
+    group(ArgGroup::new("spec").required(true).args([
+        "to_earliest", "to_latest", "to_offset", "shift_by", "to_datetime"
+    ])),
+    after_long_help = "Only a group without active members can be reset. The new offsets are \
+    clamped to each partition's earliest..latest range. --to-datetime is UTC and picks the \
+    first record at or after that time (the end of the partition if there is none)."
+)]
+pub struct GroupsResetArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Group whose offsets to move
+    #[arg(long, value_name = "GROUP")]
+    pub group: String,
+    /// Topic, or topic:P,P,... for some partitions (repeatable)
+    #[arg(long, value_name = "TOPIC[:P,...]", value_parser = topic_partitions)]
+    pub topic: Vec<(String, Option<Vec<i32>>)>,
+    /// Every topic the group has committed offsets for
+    #[arg(long)]
+    pub all_topics: bool,
+    /// To the oldest offset still in the log
+    #[arg(long)]
+    pub to_earliest: bool,
+    /// To the end of the log
+    #[arg(long)]
+    pub to_latest: bool,
+    /// To this offset
+    #[arg(long, value_name = "N")]
+    pub to_offset: Option<i64>,
+    /// Move the committed offset by N (negative moves back)
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub shift_by: Option<i64>,
+    /// To the first record at or after this UTC time, YYYY-MM-DDTHH:mm:SS.sss
+    #[arg(long, value_name = "DATETIME", value_parser = datetime_ms)]
+    pub to_datetime: Option<i64>,
+    /// Only show the new offsets (the default)
+    #[arg(long, conflicts_with = "execute")]
+    pub dry_run: bool,
+    /// Commit the new offsets
+    #[arg(long)]
+    pub execute: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: TableOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct GroupsDeleteArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Group to delete (repeatable)
+    #[arg(long, value_name = "GROUP", required = true)]
+    pub group: Vec<String>,
+}
+
+/// `topic` or `topic:0,2`.
+pub fn topic_partitions(s: &str) -> Result<(String, Option<Vec<i32>>), String> {
+    let (topic, parts) = match s.split_once(':') {
+        None => (s, None),
+        Some((t, p)) => (t, Some(p)),
+    };
+    let topic = super::args::topic_name(topic)?;
+    let parts = match parts {
+        None => None,
+        Some(p) => {
+            let mut v = Vec::new();
+            for n in p.split(',') {
+                match n.trim().parse::<i32>() {
+                    Ok(n) if n >= 0 => v.push(n),
+                    _ => return Err(format!("invalid partition {n:?} in {s:?}")),
+                }
+            }
+            Some(v)
+        }
+    };
+    Ok((topic, parts))
+}
+
+/// `YYYY-MM-DDTHH:mm:SS[.sss][Z]` in UTC → milliseconds since the epoch.
+pub fn datetime_ms(s: &str) -> Result<i64, String> {
+    let bad = || format!("expected YYYY-MM-DDTHH:mm:SS.sss (UTC), got {s:?}");
+    let t = s.strip_suffix('Z').unwrap_or(s);
+    let (date, time) = t.split_once('T').ok_or_else(bad)?;
+    let num = |x: &str, len: usize| -> Result<i64, String> {
+        if x.len() != len || !x.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        x.parse::<i64>().map_err(|_| bad())
+    };
+    let d: Vec<&str> = date.split('-').collect();
+    let [y, mo, da] = d[..] else {
+        return Err(bad());
+    };
+    let (y, mo, da) = (num(y, 4)?, num(mo, 2)?, num(da, 2)?);
+    let (hms, frac) = match time.split_once('.') {
+        Some((a, b)) => (a, Some(b)),
+        None => (time, None),
+    };
+    let h: Vec<&str> = hms.split(':').collect();
+    let [hh, mi, ss] = h[..] else {
+        return Err(bad());
+    };
+    let (hh, mi, ss) = (num(hh, 2)?, num(mi, 2)?, num(ss, 2)?);
+    let ms = match frac {
+        None => 0,
+        Some(f) => num(f, 3)?,
+    };
+    let days_in_month = [
+        31,
+        28 + i64::from(leap(y)),
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo)
+        || da < 1
+        || da > days_in_month[(mo - 1) as usize]
+        || hh > 23
+        || mi > 59
+        || ss > 59
+    {
+        return Err(bad());
+    }
+    Ok(((days_from_civil(y, mo, da) * 24 + hh) * 60 + mi) * 60_000 + ss * 1000 + ms)
+}
+
+fn leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_are_utc_milliseconds() {
+        assert_eq!(datetime_ms("1970-01-01T00:00:00.000"), Ok(0));
+        assert_eq!(
+            datetime_ms("2023-11-14T22:13:20.123"),
+            Ok(1_700_000_000_123)
+        );
+        assert_eq!(datetime_ms("2000-02-29T00:00:00Z"), Ok(951_782_400_000));
+        for bad in [
+            "2023-02-29T00:00:00",
+            "2023-11-14 22:13:20",
+            "2023-1-14T00:00:00",
+            "x",
+        ] {
+            assert!(datetime_ms(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn topic_partition_lists() {
+        assert_eq!(topic_partitions("t"), Ok(("t".into(), None)));
+        assert_eq!(
+            topic_partitions("t:0,2"),
+            Ok(("t".into(), Some(vec![0, 2])))
+        );
+        assert!(topic_partitions("t:x").is_err());
+        assert!(topic_partitions("t:-1").is_err());
+    }
+}

@@ -1,0 +1,85 @@
+//! `strom groups list|describe|reset-offsets|delete`, printing what
+//! kafka-consumer-groups prints.
+mod describe;
+mod reset;
+
+use std::io::Write;
+
+use super::output::{print_json, print_table, stdout};
+use crate::cli::args::TableOutput;
+use crate::cli::groups_args::{GroupsCommand, GroupsDeleteArgs, GroupsListArgs};
+use crate::client::blocking::BlockingClient;
+use crate::client::GroupAdmin;
+
+pub fn run(command: GroupsCommand) -> anyhow::Result<()> {
+    match command {
+        GroupsCommand::List(a) => list(a),
+        GroupsCommand::Describe(a) => describe::run(a),
+        GroupsCommand::ResetOffsets(a) => reset::run(a),
+        GroupsCommand::Delete(a) => delete(a),
+    }
+}
+
+fn group_admin(client: &BlockingClient) -> GroupAdmin {
+    GroupAdmin::new(client.client().clone())
+}
+
+fn list(args: GroupsListArgs) -> anyhow::Result<()> {
+    let client = super::connect(&args.connect)?;
+    let groups = client.run(group_admin(&client).list_groups())?;
+    let mut out = stdout();
+    match args.output {
+        TableOutput::Plain => {
+            for g in &groups {
+                writeln!(out, "{}", g.group)?;
+            }
+        }
+        TableOutput::Table => print_table(
+            &mut out,
+            &["GROUP", "STATE"],
+            groups
+                .iter()
+                .map(|g| vec![g.group.clone(), g.state.clone()])
+                .collect(),
+        )?,
+        TableOutput::Json => print_json(&mut out, &groups)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn quoted(groups: &[&String]) -> String {
+    groups
+        .iter()
+        .map(|g| format!("'{g}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn delete(args: GroupsDeleteArgs) -> anyhow::Result<()> {
+    let client = super::connect(&args.connect)?;
+    let admin = group_admin(&client);
+    let mut deleted = Vec::new();
+    let mut failed = Vec::new();
+    for g in &args.group {
+        match client.run(admin.delete_group(g)) {
+            Ok(()) => deleted.push(g),
+            Err(e) => failed.push((g, e)),
+        }
+    }
+    let mut out = stdout();
+    if !deleted.is_empty() {
+        writeln!(
+            out,
+            "Deletion of requested consumer groups ({}) was successful.",
+            quoted(&deleted)
+        )?;
+    }
+    out.flush()?;
+    match failed.into_iter().next() {
+        None => Ok(()),
+        Some((g, e)) => {
+            Err(anyhow::Error::new(e).context(format!("cannot delete consumer group '{g}'")))
+        }
+    }
+}

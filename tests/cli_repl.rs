@@ -1,0 +1,278 @@
+//! The REPL through the real binary: script mode with piped stdin, and the
+//! interactive shell in a pseudo-terminal driven by tmux.
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{run_with_timeout, strom, strom_bin, Broker, COMMAND_TIMEOUT};
+
+/// Runs `strom ARGS` with `script` on stdin and private XDG dirs.
+fn script(args: &[&str], script: &str, home: &Path) -> std::process::Output {
+    let mut c = strom();
+    c.args(args)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_STATE_HOME", home.join("state"));
+    run_with_timeout(c, Some(script.as_bytes()), COMMAND_TIMEOUT)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn script_mode_runs_every_line() {
+    let broker = Broker::start();
+    let home = tempfile::tempdir().expect("tempdir");
+    let records = home.path().join("records.txt");
+    std::fs::write(&records, "r1\nr2\nr3\nr4\nr5\nr6\nr7\n").expect("write records");
+    let s = format!(
+        "# set up a topic\n\
+         \n\
+         topics create script-t --partitions 1\n\
+         topics list\n\
+         produce -t script-t -l '{}'\n\
+         consume -t script-t -o -5 -e\n",
+        records.display()
+    );
+    let out = script(&["repl", "-b", &broker.addr], &s, home.path());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "status {:?}: {stderr}", out.status);
+    assert!(stdout.contains("Created topic script-t."), "{stdout}");
+    assert!(stdout.lines().any(|l| l == "script-t"), "{stdout}");
+    let consumed: Vec<&str> = stdout.lines().filter(|l| l.starts_with('r')).collect();
+    assert_eq!(consumed, ["r3", "r4", "r5", "r6", "r7"], "{stdout}");
+    assert!(
+        stderr.contains("Processed a total of 5 messages"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\x1b'), "no colour in scripts: {stderr:?}");
+    assert!(!stdout.contains("strom>"), "no prompt in scripts: {stdout}");
+}
+
+#[test]
+fn a_failing_line_is_reported_and_the_script_goes_on_with_exit_1() {
+    let broker = Broker::start();
+    broker.create_topic("fail-t", 1);
+    let home = tempfile::tempdir().expect("tempdir");
+    let s = "topics describe no-such-topic\n\
+             produce -t fail-t\n\
+             topics create 'bad/name'\n\
+             nonsense\n\
+             topics list\n";
+    let out = script(&["repl", "-b", &broker.addr], s, home.path());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: line 1: "), "{stderr}");
+    assert!(
+        stderr.contains("error: line 2: ") && stderr.contains("-l FILE"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: line 3: "), "{stderr}");
+    assert!(stderr.contains("error: line 4: "), "{stderr}");
+    assert!(stderr.contains("4 of 5 script lines failed"), "{stderr}");
+    assert!(
+        stdout.lines().any(|l| l == "fail-t"),
+        "line 5 still ran: {stdout}"
+    );
+}
+
+#[test]
+fn plain_strom_with_piped_stdin_is_a_script_and_connect_switches_brokers() {
+    let broker = Broker::start();
+    let home = tempfile::tempdir().expect("tempdir");
+    let s = format!(
+        "connect {}\ntopics create via-connect\ntopics list --output json\nexit\ntopics list\n",
+        broker.addr
+    );
+    let out = script(&[], &s, home.path());
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let json_start = stdout.find('[').expect("json list");
+    let names: Vec<String> = serde_json::from_str(stdout[json_start..].trim()).expect("json");
+    assert_eq!(names, ["via-connect"]);
+    assert_eq!(
+        stdout.matches("via-connect").count(),
+        2,
+        "exit stops: {stdout}"
+    );
+
+    let bad = script(&[], "connect\nconnect a b\n", home.path());
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad.stdout).contains("localhost:9092"));
+}
+
+#[test]
+fn help_builtin_shows_clap_help() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let out = script(
+        &["repl"],
+        "help topics create\nhelp\nhelp nope\n",
+        home.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("Usage: strom topics create"), "{stdout}");
+    assert!(stdout.contains("--if-not-exists"), "{stdout}");
+    assert!(stdout.contains("REPL builtins"), "{stdout}");
+    assert_eq!(out.status.code(), Some(1), "help nope fails");
+}
+
+// ---- interactive, in tmux ------------------------------------------------
+
+fn tmux_available() -> bool {
+    Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket]);
+        c
+    }
+
+    fn run(&self, args: &[&str]) {
+        let out = self.cmd().args(args).output().expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "repl", "--"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", "repl", "-S", "-200"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until `pred` holds for the screen; panics with the screen.
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = self.screen();
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; screen:\n{s}");
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The last non-blank line of the screen.
+fn last_line(screen: &str) -> &str {
+    screen
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+}
+
+#[test]
+fn interactive_completion_ctrl_c_and_ctrl_d() {
+    if !tmux_available() {
+        eprintln!(
+            "skipping interactive REPL test: tmux is not installed (scripts/test.sh installs it)"
+        );
+        return;
+    }
+    let broker = Broker::start();
+    broker.create_topic("tabtopic-orders", 1);
+    broker.ok(
+        &["produce", "-t", "tabtopic-orders"],
+        Some(b"first\nsecond\nthird\n"),
+    );
+    let home = tempfile::tempdir().expect("tempdir");
+    let state = home.path().join("state");
+    let tmux = Tmux {
+        socket: format!("strom-test-{}", std::process::id()),
+    };
+    let inner = format!(
+        "env -u STROM_BOOTSTRAP_SERVER -u STROM_PROFILE NO_COLOR=1 XDG_STATE_HOME={} \
+         XDG_CONFIG_HOME={} {} repl -b {}; echo REPL-EXITED-$?; sleep 60",
+        sh_quote(&state.to_string_lossy()),
+        sh_quote(&home.path().join("config").to_string_lossy()),
+        sh_quote(&strom_bin().to_string_lossy()),
+        broker.addr
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "repl",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        &inner,
+    ]);
+    let prompt = format!("strom [{}]>", broker.addr);
+    tmux.wait_for("the prompt", |s| s.contains(&prompt));
+
+    // Ctrl-C at the prompt throws the typed line away.
+    tmux.keys(&["bogus-words", "C-c"]);
+    tmux.wait_for("a cleared line", |s| last_line(s).trim_end() == prompt);
+
+    // Tab completes a topic name fetched from the broker.
+    tmux.keys(&["consume -t tabt", "Tab"]);
+    tmux.wait_for("the completed topic", |s| {
+        s.contains("consume -t tabtopic-orders")
+    });
+
+    // A consume without -e runs until Ctrl-C, prints its total, and the
+    // prompt comes back.
+    tmux.keys(&["-o beginning", "Enter"]);
+    tmux.wait_for("the records", |s| s.contains("third"));
+    tmux.keys(&["C-c"]);
+    let screen = tmux.wait_for("the total and a new prompt", |s| {
+        s.contains("Processed a total of 3 messages") && last_line(s).starts_with(&prompt)
+    });
+    assert!(!screen.contains("bogus-words'"), "{screen}");
+
+    // The shell still works after the interrupted consume.
+    tmux.keys(&["topics list", "Enter"]);
+    tmux.wait_for("topics list output", |s| {
+        s.lines().any(|l| l.trim_end() == "tabtopic-orders")
+    });
+
+    // Ctrl-D exits with status 0.
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("the exit", |s| s.contains("REPL-EXITED-0"));
+
+    let history = std::fs::read_to_string(state.join("strom").join("history")).unwrap_or_default();
+    assert!(
+        history.contains("consume -t tabtopic-orders -o beginning"),
+        "history kept: {history}"
+    );
+}
