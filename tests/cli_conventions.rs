@@ -200,7 +200,8 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
         bin.display(),
         dead_addr()
     );
-    let plain = on_terminal(&socket, &cmd);
+    // A server of its own: the first one may still be shutting down.
+    let plain = on_terminal(&format!("{socket}-nc"), &cmd);
     assert!(plain.contains("error:"), "{plain}");
     assert!(!plain.contains('\x1b'), "NO_COLOR: {plain:?}");
 

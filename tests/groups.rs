@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{numbered_lines, strom, wait_with_deadline, Broker};
+use common::{numbered_lines, wait_with_deadline, Broker};
 use serde_json::Value;
 
 const SESSION_MS: u64 = 2000;
@@ -112,13 +112,6 @@ impl Member {
         self.collect()
     }
 
-    /// Waits for a member that exits by itself (e.g. -e).
-    fn finish(mut self) -> Vec<String> {
-        let status = wait_with_deadline(&mut self.child, Duration::from_secs(60));
-        assert!(status.success(), "consumer exited with {status:?}");
-        self.collect()
-    }
-
     fn collect(mut self) -> Vec<String> {
         if let Some(r) = self.reader.take() {
             let _ = r.join();
@@ -135,9 +128,14 @@ impl Drop for Member {
     }
 }
 
+/// JSON output of a command; Null when it fails (e.g. the group does not
+/// exist yet), so waits can poll before the first member joined.
 fn json(b: &Broker, args: &[&str]) -> Value {
-    let out = b.ok(args, None);
-    serde_json::from_slice(&out).expect("JSON output")
+    let out = b.run(args, None);
+    if !out.status.success() {
+        return Value::Null;
+    }
+    serde_json::from_slice(&out.stdout).expect("JSON output")
 }
 
 /// (state, partitions per member, sorted) of a group, from `--members`.
@@ -314,9 +312,11 @@ fn nothing_is_lost_or_skipped_while_members_come_and_go() {
             _ => running.push(Member::start(&b, "churn", "cg", &from_start)),
         }
     }
-    wait_for("the group to commit every record", Duration::from_secs(90), || {
-        all_caught_up(&b, "cg", 4).then_some(())
-    });
+    wait_for(
+        "the group to commit every record",
+        Duration::from_secs(90),
+        || all_caught_up(&b, "cg", 4).then_some(()),
+    );
     for m in running {
         finished.push(m.interrupt());
     }
@@ -389,14 +389,29 @@ fn committed_offsets_survive_a_restart_and_lag_is_end_minus_committed() {
     }
     let plain = String::from_utf8(b.run(&["groups", "describe", "--group", "rc"], None).stdout)
         .expect("utf8");
-    assert!(plain.contains("CURRENT-OFFSET  LOG-END-OFFSET  LAG"), "{plain}");
+    assert!(
+        plain.contains("CURRENT-OFFSET  LOG-END-OFFSET  LAG"),
+        "{plain}"
+    );
 
     b.restart();
-    assert_eq!(offsets(&b, "rc"), before, "committed offsets changed across a restart");
+    assert_eq!(
+        offsets(&b, "rc"),
+        before,
+        "committed offsets changed across a restart"
+    );
 
     // The group resumes right after what it printed: exactly the rest.
     let out = b.run(
-        &["consume", "-t", "commits", "--group", "rc", "--from-beginning", "-e"],
+        &[
+            "consume",
+            "-t",
+            "commits",
+            "--group",
+            "rc",
+            "--from-beginning",
+            "-e",
+        ],
         None,
     );
     assert!(out.status.success());
@@ -413,7 +428,15 @@ fn two_groups_each_get_everything_and_members_of_one_share() {
     let expect: BTreeSet<String> = (0..1000).map(|i| format!("line-{i:06}")).collect();
     for group in ["pub1", "pub2"] {
         let out = b.ok(
-            &["consume", "-t", "shared", "--group", group, "--from-beginning", "-e"],
+            &[
+                "consume",
+                "-t",
+                "shared",
+                "--group",
+                group,
+                "--from-beginning",
+                "-e",
+            ],
             None,
         );
         let got: BTreeSet<String> = String::from_utf8(out)
@@ -554,7 +577,11 @@ mod raw {
                 .expect("commit");
             assert_eq!(old.status.error_code(), ErrorCode::IllegalGeneration);
             let ok: OffsetCommitResponse = c
-                .call(ApiKey::OffsetCommit, &commit("rg", j2.generation_id, &me), T)
+                .call(
+                    ApiKey::OffsetCommit,
+                    &commit("rg", j2.generation_id, &me),
+                    T,
+                )
                 .await
                 .expect("commit");
             assert!(ok.status.is_ok(), "{}", ok.status);
@@ -568,7 +595,15 @@ fn reset_offsets_plans_executes_and_refuses_while_members_are_active() {
     b.create_topic("reset", 1);
     b.ok(&["produce", "-t", "reset"], Some(&numbered_lines(50)));
     b.ok(
-        &["consume", "-t", "reset", "--group", "rg", "--from-beginning", "-e"],
+        &[
+            "consume",
+            "-t",
+            "reset",
+            "--group",
+            "rg",
+            "--from-beginning",
+            "-e",
+        ],
         None,
     );
     let current = |b: &Broker| offsets(b, "rg")[&("reset".to_string(), 0)].0;
@@ -576,7 +611,15 @@ fn reset_offsets_plans_executes_and_refuses_while_members_are_active() {
 
     // Dry run (the default): the plan, in Kafka's layout, and no change.
     let plan = String::from_utf8(b.ok(
-        &["groups", "reset-offsets", "--group", "rg", "--topic", "reset", "--to-earliest"],
+        &[
+            "groups",
+            "reset-offsets",
+            "--group",
+            "rg",
+            "--topic",
+            "reset",
+            "--to-earliest",
+        ],
         None,
     ))
     .expect("utf8");
@@ -598,14 +641,28 @@ fn reset_offsets_plans_executes_and_refuses_while_members_are_active() {
     assert_eq!(reset(&["--shift-by", "10"]), Some(10));
     assert_eq!(reset(&["--shift-by", "-100"]), Some(0));
     assert_eq!(reset(&["--to-offset", "1000"]), Some(50));
-    assert_eq!(reset(&["--to-datetime", "1970-01-01T00:00:00.000"]), Some(0));
+    assert_eq!(
+        reset(&["--to-datetime", "1970-01-01T00:00:00.000"]),
+        Some(0)
+    );
     assert_eq!(reset(&["--to-latest"]), Some(50));
 
     // Exactly one spec, one scope: usage errors.
-    let usage = b.run(&["groups", "reset-offsets", "--group", "rg", "--all-topics"], None);
+    let usage = b.run(
+        &["groups", "reset-offsets", "--group", "rg", "--all-topics"],
+        None,
+    );
     assert_eq!(usage.status.code(), Some(2));
     let usage = b.run(
-        &["groups", "reset-offsets", "--group", "rg", "--to-earliest", "--to-latest", "--all-topics"],
+        &[
+            "groups",
+            "reset-offsets",
+            "--group",
+            "rg",
+            "--to-earliest",
+            "--to-latest",
+            "--all-topics",
+        ],
         None,
     );
     assert_eq!(usage.status.code(), Some(2));
@@ -614,12 +671,23 @@ fn reset_offsets_plans_executes_and_refuses_while_members_are_active() {
     let m = Member::start(&b, "reset", "rg", &[]);
     wait_for_split(&b, "rg", &[1], Duration::from_secs(30));
     let refused = b.run(
-        &["groups", "reset-offsets", "--group", "rg", "--all-topics", "--to-earliest", "--execute"],
+        &[
+            "groups",
+            "reset-offsets",
+            "--group",
+            "rg",
+            "--all-topics",
+            "--to-earliest",
+            "--execute",
+        ],
         None,
     );
     assert_eq!(refused.status.code(), Some(1));
     let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(err.starts_with("error: ") && err.contains("inactive"), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("inactive"),
+        "{err}"
+    );
     assert_eq!(err.lines().count(), 1, "{err}");
     let del = b.run(&["groups", "delete", "--group", "rg"], None);
     assert_eq!(del.status.code(), Some(1));
@@ -647,12 +715,21 @@ fn describe_shows_members_and_state_in_kafkas_layout() {
     let members = text(&["groups", "describe", "--group", "dg", "--members"]);
     let lines: Vec<&str> = members.lines().collect();
     assert_eq!(lines[0], "");
-    assert!(lines[1].starts_with("GROUP           CONSUMER-ID"), "{members}");
-    assert!(lines[2].starts_with("dg ") && lines[2].contains(" 2 "), "{members}");
+    assert!(
+        lines[1].starts_with("GROUP           CONSUMER-ID"),
+        "{members}"
+    );
+    assert!(
+        lines[2].starts_with("dg ") && lines[2].contains(" 2 "),
+        "{members}"
+    );
     let state = text(&["groups", "describe", "--group", "dg", "--state"]);
     assert!(state.contains("COORDINATOR (ID)"), "{state}");
     assert!(
-        state.lines().any(|l| l.starts_with("dg ") && l.contains(" range ") && l.contains(" Stable ") && l.ends_with(" 1")),
+        state.lines().any(|l| l.starts_with("dg ")
+            && l.contains(" range ")
+            && l.contains(" Stable ")
+            && l.ends_with(" 1")),
         "{state}"
     );
     let offsets = text(&["groups", "describe", "--group", "dg"]);
@@ -661,7 +738,9 @@ fn describe_shows_members_and_state_in_kafkas_layout() {
     assert_eq!(list, "dg\n");
     m.interrupt();
     let out = b.run(&["groups", "describe", "--group", "dg"], None);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Consumer group 'dg' has no active members."));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Consumer group 'dg' has no active members.")
+    );
 }
 
 /// Rebalance time after SIGKILL: from the kill until the survivor owns
@@ -713,9 +792,4 @@ fn bench_rebalance_after_kill() {
         median.as_millis(),
         max.as_millis()
     );
-}
-
-#[allow(dead_code)]
-fn unused(_: Command) {
-    let _ = strom();
 }

@@ -25,6 +25,15 @@ pub struct BrokerConfig {
     pub group_max_session_timeout_ms: i32,
     /// How often retention and time-based segment rolls are checked.
     pub retention_check_interval: Duration,
+    /// Where this node's controller listens for the other voters; defaults
+    /// to this node's entry in `voters`.
+    pub controller_listen: Option<String>,
+    /// The metadata quorum (node id, controller address). Empty: a single
+    /// node without Raft, as before.
+    pub voters: Vec<(i32, String)>,
+    /// A broker that has not heartbeated the controller for this long is
+    /// fenced (out of every ISR, leads nothing).
+    pub broker_session_timeout: Duration,
 }
 
 /// Broker-wide defaults for topic configs a topic does not override.
@@ -78,6 +87,9 @@ impl BrokerConfig {
             group_min_session_timeout_ms: 6000,
             group_max_session_timeout_ms: 1_800_000,
             retention_check_interval: Duration::from_secs(60),
+            controller_listen: None,
+            voters: Vec::new(),
+            broker_session_timeout: Duration::from_millis(3000),
         }
     }
 

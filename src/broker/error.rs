@@ -33,6 +33,21 @@ pub enum BrokerError {
     InternalTopic(String),
     #[error("the broker is shutting down")]
     ShuttingDown,
+    /// Replication: this broker does not lead the partition (any more).
+    #[error("{0}")]
+    NotLeader(String),
+    #[error("{0}")]
+    NotEnoughReplicas(String),
+    #[error("{0}")]
+    TimedOut(String),
+    #[error("{0}")]
+    FencedLeaderEpoch(String),
+    #[error("{0}")]
+    UnknownLeaderEpoch(String),
+    #[error("{0}")]
+    OutOfOrderSequence(String),
+    #[error("{0}")]
+    InvalidProducerEpoch(String),
 }
 
 impl BrokerError {
@@ -49,7 +64,13 @@ impl BrokerError {
             MessageTooLarge { .. } => ErrorCode::MessageTooLarge,
             Log(e) => log_error_code(e),
             Io(_) => ErrorCode::KafkaStorageError,
-            ShuttingDown => ErrorCode::NotLeaderOrFollower,
+            ShuttingDown | NotLeader(_) => ErrorCode::NotLeaderOrFollower,
+            NotEnoughReplicas(_) => ErrorCode::NotEnoughReplicas,
+            TimedOut(_) => ErrorCode::RequestTimedOut,
+            FencedLeaderEpoch(_) => ErrorCode::FencedLeaderEpoch,
+            UnknownLeaderEpoch(_) => ErrorCode::UnknownLeaderEpoch,
+            OutOfOrderSequence(_) => ErrorCode::OutOfOrderSequenceNumber,
+            InvalidProducerEpoch(_) => ErrorCode::InvalidProducerEpoch,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod kafka;
 pub mod native;
 pub mod net;
 pub mod partition;
+pub mod replication;
 pub mod server;
 pub mod shutdown;
 pub mod state;

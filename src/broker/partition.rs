@@ -9,6 +9,7 @@ use bytes::{BufMut, BytesMut};
 use tokio::sync::watch;
 
 use super::error::BrokerError;
+use super::replication::ReplicaState;
 use crate::log::{AppendInfo, FileSlice, FlushPolicy, LogConfig, PartitionLog};
 
 /// The leader epoch stamped into batches. A single node never changes
@@ -26,6 +27,9 @@ pub struct Partition {
     last_flush_ms: AtomicI64,
     /// Bumped on every append so waiting fetches re-check.
     appended: watch::Sender<u64>,
+    /// Leader or follower, followers' progress, idempotent producers
+    /// (see `broker::replication`). Standalone on a single node.
+    pub(crate) replica: ReplicaState,
 }
 
 /// What a fetch of one partition found.
@@ -51,6 +55,7 @@ impl Partition {
             sync_lock: tokio::sync::Mutex::new(()),
             last_flush_ms: AtomicI64::new(0),
             appended,
+            replica: ReplicaState::default(),
         })
     }
 
@@ -66,16 +71,36 @@ impl Partition {
     /// order from one connection are appended in that order.
     pub fn append(&self, batches: &mut BytesMut) -> Result<AppendInfo, BrokerError> {
         let info = {
+            // Role first, then the log: a leader change cannot slip in
+            // between the epoch check and the write.
+            let role = self.replica.role();
+            let Some(epoch) = role.append_epoch() else {
+                return Err(self.not_leader(&role));
+            };
+            let mut producers = self.replica.producers();
+            if let Some(original) = producers.check(batches)? {
+                return Ok(original);
+            }
             let mut log = self.log();
-            let info = log.append(batches, SINGLE_NODE_EPOCH)?;
+            let info = log.append(batches, epoch)?;
+            producers.record(batches);
             // Single node: the in-sync replica set is this broker, so the
-            // high watermark is the log end.
+            // high watermark is the log end; a leader waits for its ISR.
             let leo = log.log_end_offset();
-            log.set_high_watermark(leo);
+            if let Some(hw) = role.high_watermark(leo) {
+                if hw > log.high_watermark() {
+                    log.set_high_watermark(hw);
+                }
+            }
             info
         };
-        self.appended.send_modify(|n| *n = n.wrapping_add(1));
+        self.notify_appended();
         Ok(info)
+    }
+
+    /// Wakes long-poll fetches (new records or a higher high watermark).
+    pub(crate) fn notify_appended(&self) {
+        self.appended.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub fn flush_policy(&self) -> FlushPolicy {

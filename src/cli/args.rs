@@ -587,6 +587,18 @@ pub struct ServeArgs {
     /// Shortest session timeout a group member may ask for [default: 6000]
     #[arg(long, env = "STROM_GROUP_MIN_SESSION_TIMEOUT_MS", value_name = "MS")]
     pub group_min_session_timeout_ms: Option<i32>,
+
+    /// Where this node's controller listens for the other voters [default: its --voters entry]
+    #[arg(long, env = "STROM_CONTROLLER_LISTEN", value_name = "HOST:PORT")]
+    pub controller_listen: Option<String>,
+
+    /// The metadata quorum; --node-id must be one of them. Without it the broker runs alone
+    #[arg(long, env = "STROM_VOTERS", value_name = "ID@HOST:PORT[,...]")]
+    pub voters: Option<String>,
+
+    /// A broker silent this long is fenced by the controller [default: 3000]
+    #[arg(long, env = "STROM_BROKER_SESSION_TIMEOUT_MS", value_name = "MS")]
+    pub broker_session_timeout_ms: Option<u64>,
 }
 
 pub const REPL_HELP: &str = "Each line is one strom command without the leading `strom`, \

@@ -66,6 +66,14 @@ fn is_coordinator_error(code: ErrorCode) -> bool {
     )
 }
 
+/// The coordinator no longer counts us in the current generation.
+fn is_membership_error(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::RebalanceInProgress | ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId
+    )
+}
+
 /// Errors worth waiting out: the broker restarting or briefly unreachable.
 fn is_transient(e: &ClientError) -> bool {
     e.is_retriable() || matches!(e, ClientError::Unreachable { .. })
@@ -235,7 +243,16 @@ impl GroupConsumer {
         self.shared.set_target(None);
         let mut result = Ok(());
         if let (Some(g), true) = (self.generation, self.config.enable_auto_commit) {
-            result = self.commit_positions(g, false).await;
+            result = match self.commit_positions(g, false).await {
+                // The group already moved on without us: the partitions'
+                // new owners re-read from the last commit. Nothing is lost,
+                // so this is worth a warning, not a failure.
+                Err(e) if e.code().is_some_and(is_membership_error) => {
+                    tracing::warn!(error = %e, "final commit refused; records since the last commit will be read again");
+                    Ok(())
+                }
+                other => other,
+            };
         }
         // Static members keep their place across restarts (KIP-345).
         if !self.member_id.is_empty() && self.config.group_instance_id.is_none() {
@@ -668,13 +685,7 @@ impl GroupConsumer {
                     reset_member: code == ErrorCode::UnknownMemberId,
                     lost_coordinator: is_coordinator_error(code),
                 };
-                if matches!(
-                    code,
-                    ErrorCode::RebalanceInProgress
-                        | ErrorCode::IllegalGeneration
-                        | ErrorCode::UnknownMemberId
-                ) || is_coordinator_error(code)
-                {
+                if is_membership_error(code) || is_coordinator_error(code) {
                     self.shared.request_rejoin(Some(generation), why);
                 }
             }

@@ -70,8 +70,10 @@ impl Shared {
     pub fn request_rejoin(&self, generation: Option<i32>, why: Rejoin) {
         {
             let mut t = lock(&self.target);
-            if let (Some(g), Some(cur)) = (generation, t.as_ref()) {
-                if cur.generation != g {
+            // A report about a generation the consumer no longer holds
+            // (it is already rejoining, or joined a newer one) is stale.
+            if let Some(g) = generation {
+                if t.as_ref().map(|cur| cur.generation) != Some(g) {
                     return;
                 }
             }

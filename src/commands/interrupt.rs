@@ -105,7 +105,10 @@ fn on_sigint() {
         std::process::exit(EXIT_INTERRUPTED);
     }
     stop.trigger();
-    if !listens {
+    if listens {
+        // The terminal echoed ^C; the command's summary gets its own line.
+        let _ = writeln!(io::stderr().lock());
+    } else {
         let _ = writeln!(
             io::stderr().lock(),
             "\nstrom: this command does not stop on Ctrl-C (Ctrl-D ends typed input); \

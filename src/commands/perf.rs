@@ -266,7 +266,33 @@ pub fn consume(args: PerfConsumeArgs) -> anyhow::Result<()> {
     } else {
         StartOffset::Earliest
     };
-    consumer.assign(&args.topic, None, start_at)?;
+    // With --group the same loop runs as a group member (join, commits,
+    // leave), so the two figures compare directly.
+    let mut group = match &args.group {
+        None => {
+            consumer.assign(&args.topic, None, start_at)?;
+            None
+        }
+        Some(g) => {
+            let mut config = crate::client::GroupConfig::new(g.as_str());
+            config.auto_offset_reset = if args.from_latest {
+                crate::client::OffsetReset::Latest
+            } else {
+                crate::client::OffsetReset::Earliest
+            };
+            let fetch_config = ConsumerConfig {
+                fetch_max_bytes: fetch.saturating_mul(4),
+                partition_max_bytes: fetch,
+                ..ConsumerConfig::default()
+            };
+            Some(crate::client::BlockingGroupConsumer::new(
+                &client,
+                config,
+                fetch_config,
+                vec![args.topic.clone()],
+            ))
+        }
+    };
     let stop = super::interrupt::stop_signal(client.runtime());
 
     let mut out = stdout();
@@ -281,7 +307,11 @@ pub fn consume(args: PerfConsumeArgs) -> anyhow::Result<()> {
     let (mut last_msgs, mut last_bytes, mut last_report) = (0u64, 0u64, start);
     let mut last_data = Instant::now();
     while msgs < args.messages {
-        let Some(parts) = consumer.poll_raw(Some(&stop))? else {
+        let polled = match group.as_mut() {
+            Some(g) => g.poll_raw(Some(&stop))?,
+            None => consumer.poll_raw(Some(&stop))?,
+        };
+        let Some(parts) = polled else {
             break;
         };
         for p in &parts {
@@ -341,6 +371,9 @@ pub fn consume(args: PerfConsumeArgs) -> anyhow::Result<()> {
         )?;
     }
     out.flush()?;
+    if let Some(g) = group.as_mut() {
+        g.close()?;
+    }
     Ok(())
 }
 

@@ -140,7 +140,8 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
     producer.prepare_topic(&args.topic)?;
 
     let progress = if interactive {
-        Progress::bytes(None)
+        // A bar would draw over the `>` prompt and what is being typed.
+        Progress::hidden()
     } else {
         Progress::bytes(size)
     };

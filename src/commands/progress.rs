@@ -25,6 +25,11 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
+    /// No bar at all, e.g. while the user types input on the terminal.
+    pub fn hidden() -> Progress {
+        Progress { bar: None }
+    }
+
     /// Counts records, with a rate and (when the total is known) an ETA.
     pub fn records(total: Option<u64>) -> Progress {
         match total {

@@ -187,18 +187,24 @@ fn run_interactive(mut shell: Shell) -> anyhow::Result<()> {
         .max_history_size(10_000)?
         .history_ignore_dups(true)?
         .build();
-    let mut editor: Editor<ReplHelper, FileHistory> =
-        Editor::with_config(config).context("cannot start the line editor")?;
-    editor.set_helper(Some(ReplHelper::new(
-        shell.names.clone(),
-        cli::color_enabled(),
-    )));
-    let mut history = history::History::load(&mut editor);
+    let helper = ReplHelper::new(shell.names.clone(), cli::color_enabled());
+    let mut lines = FileHistory::with_config(&config);
+    let mut history = history::History::load(&mut lines);
     loop {
-        let prompt = shell.prompt();
-        match editor.readline(&prompt) {
+        // rustyline takes SIGINT over for as long as an editor exists, so
+        // each prompt gets its own and drops it before the command runs:
+        // then Ctrl-C reaches the running command through `interrupt`.
+        let mut editor: Editor<ReplHelper, FileHistory> =
+            Editor::with_history(config.clone(), lines).context("cannot start the line editor")?;
+        editor.set_helper(Some(helper.clone()));
+        let read = editor.readline(&shell.prompt());
+        if let Ok(line) = &read {
+            history.add(editor.history_mut(), line);
+        }
+        lines = std::mem::replace(editor.history_mut(), FileHistory::with_config(&config));
+        drop(editor);
+        match read {
             Ok(line) => {
-                history.add(&mut editor, &line);
                 match words::split(&line) {
                     Err(e) => {
                         fail(None, &e);

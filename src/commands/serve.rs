@@ -33,6 +33,9 @@ struct FileSettings {
     offsets_partitions: Option<i32>,
     group_initial_rebalance_delay_ms: Option<u64>,
     group_min_session_timeout_ms: Option<i32>,
+    controller_listen: Option<String>,
+    voters: Option<String>,
+    broker_session_timeout_ms: Option<u64>,
 }
 
 /// Every serve setting with its final value.
@@ -56,6 +59,10 @@ pub struct ServeSettings {
     pub offsets_partitions: i32,
     pub group_initial_rebalance_delay_ms: u64,
     pub group_min_session_timeout_ms: i32,
+    pub controller_listen: Option<String>,
+    /// Parsed and checked `--voters`; empty without it.
+    pub voters: Vec<(i32, String)>,
+    pub broker_session_timeout_ms: u64,
 }
 
 /// `$XDG_DATA_HOME/strom`, else `~/.local/share/strom`, else `./strom-data`.
@@ -89,6 +96,20 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         .or(file.flush_policy)
         .unwrap_or_else(|| "every-append".into());
     flush_policy(&flush).map_err(|e| UsageError::new(format!("flush-policy {flush:?}: {e}")))?;
+    let node_id = args.node_id.or(file.node_id).unwrap_or(1);
+    let controller_listen = args.controller_listen.clone().or(file.controller_listen);
+    let voters = cluster_flags(
+        node_id,
+        args.voters.clone().or(file.voters).as_deref(),
+        controller_listen.as_deref(),
+    )?;
+    let broker_session_timeout_ms = args
+        .broker_session_timeout_ms
+        .or(file.broker_session_timeout_ms)
+        .unwrap_or(3000);
+    if broker_session_timeout_ms == 0 {
+        return Err(UsageError::new("--broker-session-timeout-ms must be positive").into());
+    }
     let auto_create = if args.no_auto_create_topics {
         Some(false)
     } else {
@@ -110,7 +131,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
             .clone()
             .or(file.advertised_listener),
         kafka_listen: args.kafka_listen.clone().or(file.kafka_listen),
-        node_id: args.node_id.or(file.node_id).unwrap_or(1),
+        node_id,
         default_partitions: args
             .default_partitions
             .or(file.default_partitions)
@@ -147,7 +168,37 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
             .group_min_session_timeout_ms
             .or(file.group_min_session_timeout_ms)
             .unwrap_or(6000),
+        controller_listen,
+        voters,
+        broker_session_timeout_ms,
     })
+}
+
+/// Checks the cluster flags together: `--voters` parses, this node is one
+/// of the voters (brokers that are not voters come later), and
+/// `--controller-listen` is only given with `--voters`.
+fn cluster_flags(
+    node_id: i32,
+    voters: Option<&str>,
+    controller_listen: Option<&str>,
+) -> anyhow::Result<Vec<(i32, String)>> {
+    let Some(voters) = voters else {
+        if controller_listen.is_some() {
+            return Err(UsageError::new("--controller-listen needs --voters").into());
+        }
+        return Ok(Vec::new());
+    };
+    let voters = crate::cluster::voters::parse_voters(voters)
+        .map_err(|e| UsageError::new(format!("--voters: {e}")))?;
+    if !voters.iter().any(|(id, _)| *id == node_id) {
+        let ids: Vec<String> = voters.iter().map(|(id, _)| id.to_string()).collect();
+        return Err(UsageError::new(format!(
+            "--node-id {node_id} is not among --voters ({}); every broker must be a voter in this version",
+            ids.join(", ")
+        ))
+        .into());
+    }
+    Ok(voters)
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -179,6 +230,10 @@ fn start(settings: ServeSettings) -> anyhow::Result<()> {
     config.group_initial_rebalance_delay =
         std::time::Duration::from_millis(settings.group_initial_rebalance_delay_ms);
     config.group_min_session_timeout_ms = settings.group_min_session_timeout_ms;
+    config.controller_listen = settings.controller_listen;
+    config.voters = settings.voters;
+    config.broker_session_timeout =
+        std::time::Duration::from_millis(settings.broker_session_timeout_ms);
     crate::broker::run_blocking(config)
 }
 
@@ -215,6 +270,21 @@ mod tests {
         assert_eq!(s.flush_policy, "every-append");
         let s = resolve(&serve_args(&["--config", p, "--auto-create-topics"])).unwrap();
         assert!(s.auto_create_topics);
+    }
+
+    #[test]
+    fn cluster_flags_are_checked() {
+        let v = "1@127.0.0.1:9192,2@127.0.0.1:9193";
+        let s = resolve(&serve_args(&["--node-id", "2", "--voters", v])).unwrap();
+        assert_eq!(s.voters.len(), 2);
+        for bad in [
+            vec!["--node-id", "3", "--voters", v],
+            vec!["--voters", "1@nohost"],
+            vec!["--controller-listen", "127.0.0.1:1"],
+        ] {
+            let err = resolve(&serve_args(&bad)).unwrap_err();
+            assert!(err.downcast_ref::<UsageError>().is_some(), "{bad:?}");
+        }
     }
 
     #[test]

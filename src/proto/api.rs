@@ -38,6 +38,9 @@ api_keys! {
     ListGroups = 17, "ListGroups";
     DescribeGroups = 18, "DescribeGroups";
     DeleteGroups = 19, "DeleteGroups";
+    ReplicaFetch = 20, "ReplicaFetch";
+    OffsetForLeaderEpoch = 21, "OffsetForLeaderEpoch";
+    InitProducerId = 22, "InitProducerId";
 }
 
 impl ApiKey {

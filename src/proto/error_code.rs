@@ -58,10 +58,15 @@ error_codes! {
     InvalidConfig = 40, "INVALID_CONFIG", false;
     InvalidRequest = 42, "INVALID_REQUEST", false;
     PolicyViolation = 44, "POLICY_VIOLATION", false;
+    OutOfOrderSequenceNumber = 45, "OUT_OF_ORDER_SEQUENCE_NUMBER", false;
+    DuplicateSequenceNumber = 46, "DUPLICATE_SEQUENCE_NUMBER", false;
+    InvalidProducerEpoch = 47, "INVALID_PRODUCER_EPOCH", false;
     KafkaStorageError = 56, "KAFKA_STORAGE_ERROR", true;
     NonEmptyGroup = 68, "NON_EMPTY_GROUP", false;
     GroupIdNotFound = 69, "GROUP_ID_NOT_FOUND", false;
     MemberIdRequired = 79, "MEMBER_ID_REQUIRED", false;
+    FencedLeaderEpoch = 74, "FENCED_LEADER_EPOCH", true;
+    UnknownLeaderEpoch = 75, "UNKNOWN_LEADER_EPOCH", true;
     FencedInstanceId = 82, "FENCED_INSTANCE_ID", false;
     InvalidRecord = 87, "INVALID_RECORD", false;
 }

@@ -77,6 +77,7 @@ fn read_all(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool)
                 .topics
                 .partition(&topic.topic.0, p.partition)
                 .and_then(|part| {
+                    part.ensure_leader()?;
                     let mut records = BytesMut::new();
                     if limit == 0 && total > 0 {
                         // Response budget spent: later partitions get

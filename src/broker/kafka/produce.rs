@@ -32,14 +32,17 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ProduceRequest) -> Rep
             .with_topic_id(topic.topic_id);
         for (pi, p) in topic.partition_data.into_iter().enumerate() {
             let result = if acks_ok {
-                append(broker, &name, p.index, p.records)
+                append(broker, &name, p.index, p.records, req.acks)
             } else {
                 Err(BrokerError::InvalidAcks(req.acks))
             };
             let mut slot = PartitionProduceResponse::default().with_index(p.index);
             match result {
                 Ok((part, base, last)) => {
-                    if req.acks == ACKS_ALL && part.flush_policy() == FlushPolicy::EveryAppend {
+                    if req.acks == ACKS_ALL
+                        && (part.flush_policy() == FlushPolicy::EveryAppend
+                            || part.is_replicated())
+                    {
                         waits.push((part.clone(), last + 1, ti, pi));
                     }
                     slot.base_offset = base;
@@ -61,10 +64,18 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ProduceRequest) -> Rep
         return ctx.respond(&resp);
     }
     let ctx = ctx.clone();
+    let timeout = std::time::Duration::from_millis(req.timeout_ms.max(1) as u64);
     Reply::Later(Box::pin(async move {
         for (part, offset, ti, pi) in waits {
-            if let Err(e) = part.wait_durable(offset).await {
-                tracing::error!(topic = %part.topic, partition = part.index, error = %e, "fdatasync failed");
+            let mut result = Ok(());
+            if part.flush_policy() == FlushPolicy::EveryAppend {
+                result = part.wait_durable(offset).await;
+            }
+            if result.is_ok() && part.is_replicated() {
+                result = part.wait_replicated(offset, timeout).await;
+            }
+            if let Err(e) = result {
+                tracing::debug!(topic = %part.topic, partition = part.index, error = %e, "acks=all produce failed");
                 if let Some(slot) = resp
                     .responses
                     .get_mut(ti)
@@ -83,8 +94,17 @@ fn append(
     topic: &str,
     partition: i32,
     records: Option<Bytes>,
+    acks: i16,
 ) -> Result<(Arc<Partition>, i64, i64), BrokerError> {
     let part = broker.topics.partition(topic, partition)?;
+    if acks == ACKS_ALL {
+        let min_isr = broker
+            .topics
+            .get(topic)
+            .map(|t| t.config().min_insync_replicas)
+            .unwrap_or(1);
+        part.check_min_isr(min_isr)?;
+    }
     // The log stamps offsets into the batches in place, so it needs its
     // own mutable copy of the bytes.
     let mut batches = BytesMut::from(records.as_deref().unwrap_or_default());

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use super::{admin, fetch, groups, list_offsets, metadata, produce, status_frame, Reply};
+use crate::broker::replication::handlers as replication;
 use crate::broker::state::Broker;
 use crate::proto::codec::{Decoder, ProtoError};
 use crate::proto::frame::FrameHeader;
@@ -77,5 +78,8 @@ pub async fn dispatch(broker: &Arc<Broker>, mut body: BytesMut, peer: SocketAddr
         ApiKey::ListGroups => run!(groups::list_groups),
         ApiKey::DescribeGroups => run!(groups::describe_groups),
         ApiKey::DeleteGroups => run!(groups::delete_groups),
+        ApiKey::ReplicaFetch => run!(replication::replica_fetch),
+        ApiKey::OffsetForLeaderEpoch => run!(replication::offset_for_leader_epoch),
+        ApiKey::InitProducerId => run!(replication::init_producer_id),
     }
 }

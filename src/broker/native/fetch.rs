@@ -82,6 +82,8 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
                 .topics
                 .partition(&topic.name, p.partition)
                 .and_then(|part| {
+                    // Consumers read from the leader only.
+                    part.ensure_leader()?;
                     if limit == 0 && total > 0 {
                         // Budget spent: report positions, send no records
                         // (the first batch overall is always sent whole).

@@ -58,6 +58,7 @@ pub fn lookup(
     timestamp: i64,
 ) -> Result<(i64, i64), BrokerError> {
     let part = broker.topics.partition(topic, partition)?;
+    part.ensure_leader()?;
     let (start, hw, _) = part.offsets();
     Ok(match timestamp {
         EARLIEST => (-1, start),

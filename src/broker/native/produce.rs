@@ -43,10 +43,23 @@ pub async fn handle(
             let result = broker
                 .topics
                 .partition(&topic.name, p.partition)
-                .and_then(|part| part.append(&mut records).map(|info| (part, info)));
+                .and_then(|part| {
+                    if req.acks == ACKS_ALL {
+                        let min_isr = broker
+                            .topics
+                            .get(&topic.name)
+                            .map(|t| t.config().min_insync_replicas)
+                            .unwrap_or(1);
+                        part.check_min_isr(min_isr)?;
+                    }
+                    part.append(&mut records).map(|info| (part, info))
+                });
             out.partitions.push(match result {
                 Ok((part, info)) => {
-                    if req.acks == ACKS_ALL && part.flush_policy() == FlushPolicy::EveryAppend {
+                    if req.acks == ACKS_ALL
+                        && (part.flush_policy() == FlushPolicy::EveryAppend
+                            || part.is_replicated())
+                    {
                         waits.push((part.clone(), info.last_offset + 1, ti, pi));
                     }
                     ProducePartitionResponse {
@@ -75,10 +88,22 @@ pub async fn handle(
     if waits.is_empty() {
         return Reply::Now(frame(cid, &resp));
     }
+    let timeout = std::time::Duration::from_millis(req.timeout_ms.max(1) as u64);
     Reply::Later(Box::pin(async move {
         for (part, offset, ti, pi) in waits {
-            if let Err(e) = part.wait_durable(offset).await {
-                tracing::error!(topic = %part.topic, partition = part.index, error = %e, "fdatasync failed");
+            let mut result = Ok(());
+            if part.flush_policy() == FlushPolicy::EveryAppend {
+                result = part.wait_durable(offset).await;
+                if let Err(e) = &result {
+                    tracing::error!(topic = %part.topic, partition = part.index, error = %e, "fdatasync failed");
+                }
+            }
+            if result.is_ok() && part.is_replicated() {
+                // Every in-sync replica must have it (durably, under the
+                // every-append policy: followers sync before fetching on).
+                result = part.wait_replicated(offset, timeout).await;
+            }
+            if let Err(e) = result {
                 let slot = &mut resp.topics[ti].partitions[pi];
                 slot.status = e.status();
                 slot.base_offset = -1;

@@ -138,8 +138,10 @@ fn flags(cmd: &clap::Command, current: &str) -> Vec<String> {
     out
 }
 
+/// Cheap to clone: the REPL makes a new editor (and helper) per prompt.
+#[derive(Clone)]
 pub struct ReplHelper {
-    tree: clap::Command,
+    tree: Arc<clap::Command>,
     names: Arc<Names>,
     color: bool,
 }
@@ -149,7 +151,11 @@ impl ReplHelper {
         let mut tree = crate::cli::command();
         // Propagates global flags (-v, --profile) into every subcommand.
         tree.build();
-        ReplHelper { tree, names, color }
+        ReplHelper {
+            tree: Arc::new(tree),
+            names,
+            color,
+        }
     }
 }
 

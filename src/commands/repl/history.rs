@@ -5,8 +5,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use rustyline::history::FileHistory;
-use rustyline::{Editor, Helper};
+use rustyline::history::{FileHistory, History as _};
 
 pub fn path() -> Option<PathBuf> {
     let base = std::env::var_os("XDG_STATE_HOME")
@@ -24,7 +23,8 @@ pub struct History {
 }
 
 impl History {
-    pub fn load<H: Helper>(editor: &mut Editor<H, FileHistory>) -> History {
+    /// Reads the file (if any) into `lines`.
+    pub fn load(lines: &mut FileHistory) -> History {
         let mut h = History {
             path: path(),
             warned: false,
@@ -37,7 +37,7 @@ impl History {
                 }
             }
             if p.exists() {
-                if let Err(e) = editor.load_history(&p) {
+                if let Err(e) = lines.load(&p) {
                     h.warn(&format!("cannot read history {}: {e}", p.display()));
                 }
             }
@@ -46,13 +46,13 @@ impl History {
     }
 
     /// Adds a line to memory and to the file.
-    pub fn add<H: Helper>(&mut self, editor: &mut Editor<H, FileHistory>, line: &str) {
+    pub fn add(&mut self, lines: &mut FileHistory, line: &str) {
         if line.trim().is_empty() {
             return;
         }
-        let _ = editor.add_history_entry(line);
+        let _ = lines.add(line);
         if let Some(p) = self.path.clone() {
-            if let Err(e) = editor.append_history(&p) {
+            if let Err(e) = lines.append(&p) {
                 self.warn(&format!("cannot write history {}: {e}", p.display()));
             }
         }

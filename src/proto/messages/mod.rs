@@ -6,6 +6,7 @@ pub mod groups;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
+pub mod replication;
 pub mod topics;
 
 use crate::proto::ErrorCode;

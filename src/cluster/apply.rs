@@ -1,0 +1,441 @@
+//! Applies one `MetadataCommand` to `ClusterMetadata`. Pure and
+//! deterministic (no clock, no randomness, no local config): every voter
+//! must reach the same state from the same log.
+use std::collections::BTreeSet;
+
+use super::command::{ApplyResult, CommandResult, MetadataCommand, RejectKind, Rejection};
+use super::metadata::{
+    BrokerRegistration, ClusterMetadata, PartitionAssignment, TopicAssignment, NO_LEADER,
+};
+
+/// Upper bound on partitions per topic, as the local topic manager enforces.
+const MAX_PARTITIONS: i32 = 100_000;
+
+pub fn apply(md: &mut ClusterMetadata, cmd: MetadataCommand) -> ApplyResult {
+    use MetadataCommand::*;
+    match cmd {
+        RegisterBroker {
+            node_id,
+            host,
+            port,
+        } => {
+            // A quick restart (within the session) keeps the broker's ISR
+            // places, as in Kafka: shrinking the ISR of a lagging replica is
+            // the partition leader's job (AlterIsr).
+            let epoch = md.brokers.get(&node_id).map(|b| b.epoch + 1).unwrap_or(1);
+            md.brokers.insert(
+                node_id,
+                BrokerRegistration {
+                    node_id,
+                    host,
+                    port,
+                    fenced: false,
+                    epoch,
+                },
+            );
+            elect_leaders(md);
+            Ok(CommandResult::Done)
+        }
+        FenceBroker { node_id } => {
+            if !md.brokers.contains_key(&node_id) {
+                return Err(Rejection::new(
+                    RejectKind::UnknownBroker,
+                    format!("broker {node_id} is not registered"),
+                ));
+            }
+            fence(md, node_id);
+            Ok(CommandResult::Done)
+        }
+        UnfenceBroker { node_id } => match md.brokers.get_mut(&node_id) {
+            Some(b) => {
+                b.fenced = false;
+                elect_leaders(md);
+                Ok(CommandResult::Done)
+            }
+            None => Err(Rejection::new(
+                RejectKind::UnknownBroker,
+                format!("broker {node_id} is not registered"),
+            )),
+        },
+        CreateTopic {
+            name,
+            partitions,
+            replication_factor,
+            configs,
+            internal,
+        } => create_topic(md, name, partitions, replication_factor, configs, internal),
+        DeleteTopic { name } => match md.topics.get(&name) {
+            None => Err(unknown_topic(&name)),
+            Some(t) if t.internal => Err(Rejection::new(
+                RejectKind::InvalidTopic,
+                format!("topic '{name}' is internal and cannot be deleted"),
+            )),
+            Some(_) => {
+                md.topics.remove(&name);
+                Ok(CommandResult::Done)
+            }
+        },
+        AlterTopic {
+            name,
+            partitions,
+            set_configs,
+            delete_configs,
+        } => alter_topic(md, name, partitions, set_configs, delete_configs),
+        AlterIsr {
+            topic,
+            partition,
+            leader,
+            leader_epoch,
+            partition_epoch,
+            new_isr,
+        } => alter_isr(
+            md,
+            &topic,
+            partition,
+            leader,
+            leader_epoch,
+            partition_epoch,
+            new_isr,
+        ),
+        ElectLeaders => {
+            elect_leaders(md);
+            Ok(CommandResult::Done)
+        }
+        AllocateProducerIds { count } => {
+            if count < 1 {
+                return Err(Rejection::new(
+                    RejectKind::InvalidRequest,
+                    format!("cannot allocate {count} producer ids"),
+                ));
+            }
+            let first = md.next_producer_id;
+            md.next_producer_id = first.saturating_add(count);
+            Ok(CommandResult::ProducerIds { first })
+        }
+    }
+}
+
+fn unknown_topic(name: &str) -> Rejection {
+    Rejection::new(
+        RejectKind::UnknownTopicOrPartition,
+        format!("unknown topic '{name}'"),
+    )
+}
+
+/// Marks `node` fenced, takes it out of every ISR it is not the last member
+/// of, and moves leadership of its partitions to the first live ISR
+/// replica. A partition whose ISR was only `node` keeps that ISR and has no
+/// leader until `node` comes back: no unclean election.
+fn fence(md: &mut ClusterMetadata, node: i32) {
+    if let Some(b) = md.brokers.get_mut(&node) {
+        b.fenced = true;
+    }
+    let live: BTreeSet<i32> = md.live_brokers().map(|b| b.node_id).collect();
+    for topic in md.topics.values_mut() {
+        for p in &mut topic.partitions {
+            let mut changed = false;
+            if p.isr.contains(&node) && p.isr.len() > 1 {
+                p.isr.retain(|&r| r != node);
+                changed = true;
+            }
+            if p.leader == node {
+                p.leader = pick_leader(p, &live);
+                p.leader_epoch += 1;
+                changed = true;
+            }
+            if changed {
+                p.partition_epoch += 1;
+            }
+        }
+    }
+}
+
+/// The first replica (in preference order) that is in the ISR and live.
+fn pick_leader(p: &PartitionAssignment, live: &BTreeSet<i32>) -> i32 {
+    p.replicas
+        .iter()
+        .copied()
+        .find(|r| p.isr.contains(r) && live.contains(r))
+        .unwrap_or(NO_LEADER)
+}
+
+/// Elects a leader for partitions without a live one, from the ISR only.
+fn elect_leaders(md: &mut ClusterMetadata) {
+    let live: BTreeSet<i32> = md.live_brokers().map(|b| b.node_id).collect();
+    for topic in md.topics.values_mut() {
+        for p in &mut topic.partitions {
+            if p.leader != NO_LEADER && live.contains(&p.leader) {
+                continue;
+            }
+            let next = pick_leader(p, &live);
+            if next != p.leader {
+                p.leader = next;
+                p.leader_epoch += 1;
+                p.partition_epoch += 1;
+            }
+        }
+    }
+}
+
+/// Replicas for `count` new partitions starting at index `first`: live
+/// brokers round-robin, distinct per partition, leader = first replica.
+/// The start rotates with the number of partitions already in the cluster
+/// so leadership spreads across brokers.
+fn assign(
+    md: &ClusterMetadata,
+    first: i32,
+    count: i32,
+    rf: i16,
+) -> Result<Vec<PartitionAssignment>, Rejection> {
+    let live: Vec<i32> = md.live_brokers().map(|b| b.node_id).collect();
+    if rf < 1 || rf as usize > live.len() {
+        return Err(Rejection::new(
+            RejectKind::InvalidReplicationFactor,
+            format!(
+                "replication factor {rf} is not possible with {} live broker(s)",
+                live.len()
+            ),
+        ));
+    }
+    let existing: usize = md.topics.values().map(|t| t.partitions.len()).sum();
+    let n = live.len();
+    Ok((first..first + count)
+        .map(|p| {
+            let start = (existing + p as usize) % n;
+            let replicas: Vec<i32> = (0..rf as usize).map(|j| live[(start + j) % n]).collect();
+            PartitionAssignment {
+                leader: replicas[0],
+                isr: replicas.clone(),
+                replicas,
+                leader_epoch: 0,
+                partition_epoch: 0,
+            }
+        })
+        .collect())
+}
+
+fn create_topic(
+    md: &mut ClusterMetadata,
+    name: String,
+    partitions: i32,
+    rf: i16,
+    configs: std::collections::BTreeMap<String, String>,
+    internal: bool,
+) -> ApplyResult {
+    if md.topics.contains_key(&name) {
+        return Err(Rejection::new(
+            RejectKind::TopicExists,
+            format!("topic '{name}' already exists"),
+        ));
+    }
+    if !(1..=MAX_PARTITIONS).contains(&partitions) {
+        return Err(Rejection::new(
+            RejectKind::InvalidPartitions,
+            format!("invalid partition count {partitions}: must be between 1 and {MAX_PARTITIONS}"),
+        ));
+    }
+    let parts = assign(md, 0, partitions, rf)?;
+    md.topics.insert(
+        name.clone(),
+        TopicAssignment {
+            name,
+            internal,
+            configs,
+            partitions: parts,
+        },
+    );
+    Ok(CommandResult::Done)
+}
+
+fn alter_topic(
+    md: &mut ClusterMetadata,
+    name: String,
+    partitions: Option<i32>,
+    set: std::collections::BTreeMap<String, String>,
+    delete: Vec<String>,
+) -> ApplyResult {
+    let Some(topic) = md.topics.get(&name) else {
+        return Err(unknown_topic(&name));
+    };
+    let current = topic.partitions.len() as i32;
+    let rf = topic.partitions.first().map(|p| p.replicas.len()).unwrap_or(1) as i16;
+    let mut added = Vec::new();
+    if let Some(target) = partitions {
+        if target < current || target > MAX_PARTITIONS {
+            return Err(Rejection::new(
+                RejectKind::InvalidPartitions,
+                format!("topic '{name}' has {current} partitions; the count can only grow (up to {MAX_PARTITIONS})"),
+            ));
+        }
+        added = assign(md, current, target - current, rf)?;
+    }
+    if let Some(topic) = md.topics.get_mut(&name) {
+        for key in &delete {
+            topic.configs.remove(key);
+        }
+        topic.configs.extend(set);
+        topic.partitions.extend(added);
+    }
+    Ok(CommandResult::Done)
+}
+
+fn alter_isr(
+    md: &mut ClusterMetadata,
+    topic: &str,
+    partition: i32,
+    leader: i32,
+    leader_epoch: i32,
+    partition_epoch: i32,
+    mut new_isr: Vec<i32>,
+) -> ApplyResult {
+    let fenced: BTreeSet<i32> = md
+        .brokers
+        .values()
+        .filter(|b| b.fenced)
+        .map(|b| b.node_id)
+        .collect();
+    let p = md
+        .topics
+        .get_mut(topic)
+        .and_then(|t| usize::try_from(partition).ok().and_then(|i| t.partitions.get_mut(i)))
+        .ok_or_else(|| {
+            Rejection::new(
+                RejectKind::UnknownTopicOrPartition,
+                format!("unknown partition {topic}-{partition}"),
+            )
+        })?;
+    if p.leader != leader || p.leader_epoch != leader_epoch || p.partition_epoch != partition_epoch
+    {
+        return Err(Rejection::new(
+            RejectKind::StaleEpoch,
+            format!(
+                "stale AlterIsr for {topic}-{partition}: sent leader {leader} epoch {leader_epoch} partition epoch {partition_epoch}, current leader {} epoch {} partition epoch {}",
+                p.leader, p.leader_epoch, p.partition_epoch
+            ),
+        ));
+    }
+    new_isr.sort_unstable();
+    new_isr.dedup();
+    if !new_isr.contains(&leader) || new_isr.iter().any(|r| !p.replicas.contains(r)) {
+        return Err(Rejection::new(
+            RejectKind::InvalidRequest,
+            format!("ISR {new_isr:?} must contain the leader {leader} and only replicas {:?}", p.replicas),
+        ));
+    }
+    if let Some(r) = new_isr.iter().find(|r| !p.isr.contains(r) && fenced.contains(r)) {
+        return Err(Rejection::new(
+            RejectKind::InvalidRequest,
+            format!("broker {r} is fenced and cannot join the ISR"),
+        ));
+    }
+    // Keep replica preference order, which leader election relies on.
+    p.isr = p.replicas.iter().copied().filter(|r| new_isr.contains(r)).collect();
+    p.partition_epoch += 1;
+    Ok(CommandResult::Partition(p.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(n: i32) -> ClusterMetadata {
+        let mut md = ClusterMetadata::default();
+        for id in 1..=n {
+            let r = apply(
+                &mut md,
+                MetadataCommand::RegisterBroker {
+                    node_id: id,
+                    host: "h".into(),
+                    port: 9000 + id,
+                },
+            );
+            assert_eq!(r, Ok(CommandResult::Done));
+        }
+        md
+    }
+
+    fn create(md: &mut ClusterMetadata, name: &str, partitions: i32, rf: i16) -> ApplyResult {
+        apply(
+            md,
+            MetadataCommand::CreateTopic {
+                name: name.into(),
+                partitions,
+                replication_factor: rf,
+                configs: Default::default(),
+                internal: false,
+            },
+        )
+    }
+
+    #[test]
+    fn create_assigns_distinct_replicas_and_spreads_leaders() {
+        let mut md = cluster(3);
+        create(&mut md, "t", 3, 3).unwrap();
+        let t = &md.topics["t"];
+        let mut leaders = BTreeSet::new();
+        for p in &t.partitions {
+            let set: BTreeSet<_> = p.replicas.iter().collect();
+            assert_eq!(set.len(), 3);
+            assert_eq!(p.leader, p.replicas[0]);
+            assert_eq!(p.isr, p.replicas);
+            leaders.insert(p.leader);
+        }
+        assert_eq!(leaders.len(), 3);
+        let err = create(&mut md, "u", 1, 4).unwrap_err();
+        assert_eq!(err.kind, RejectKind::InvalidReplicationFactor);
+        assert_eq!(create(&mut md, "t", 1, 1).unwrap_err().kind, RejectKind::TopicExists);
+    }
+
+    #[test]
+    fn fencing_moves_leadership_within_the_isr_and_never_empties_it() {
+        let mut md = cluster(3);
+        create(&mut md, "t", 1, 2).unwrap();
+        let p0 = md.partition("t", 0).unwrap().clone();
+        let (a, b) = (p0.replicas[0], p0.replicas[1]);
+        apply(&mut md, MetadataCommand::FenceBroker { node_id: a }).unwrap();
+        let p = md.partition("t", 0).unwrap();
+        assert_eq!((p.leader, p.isr.clone()), (b, vec![b]));
+        assert_eq!((p.leader_epoch, p.partition_epoch), (1, 1));
+        // The last ISR member is fenced: the ISR keeps it, nobody leads.
+        apply(&mut md, MetadataCommand::FenceBroker { node_id: b }).unwrap();
+        let p = md.partition("t", 0).unwrap();
+        assert_eq!((p.leader, p.isr.clone()), (NO_LEADER, vec![b]));
+        // `a` is out of sync: it coming back must not make it leader.
+        apply(&mut md, MetadataCommand::UnfenceBroker { node_id: a }).unwrap();
+        assert_eq!(md.partition("t", 0).unwrap().leader, NO_LEADER);
+        apply(&mut md, MetadataCommand::UnfenceBroker { node_id: b }).unwrap();
+        let p = md.partition("t", 0).unwrap();
+        assert_eq!((p.leader, p.leader_epoch), (b, 3));
+    }
+
+    #[test]
+    fn alter_isr_refuses_stale_epochs() {
+        let mut md = cluster(3);
+        create(&mut md, "t", 1, 3).unwrap();
+        let p = md.partition("t", 0).unwrap().clone();
+        let shrink = |pe: i32| MetadataCommand::AlterIsr {
+            topic: "t".into(),
+            partition: 0,
+            leader: p.leader,
+            leader_epoch: p.leader_epoch,
+            partition_epoch: pe,
+            new_isr: vec![p.leader],
+        };
+        match apply(&mut md, shrink(0)) {
+            Ok(CommandResult::Partition(n)) => {
+                assert_eq!((n.isr, n.partition_epoch), (vec![p.leader], 1))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(apply(&mut md, shrink(0)).unwrap_err().kind, RejectKind::StaleEpoch);
+    }
+
+    #[test]
+    fn producer_ids_are_handed_out_once() {
+        let mut md = cluster(1);
+        let a = apply(&mut md, MetadataCommand::AllocateProducerIds { count: 10 });
+        let b = apply(&mut md, MetadataCommand::AllocateProducerIds { count: 10 });
+        assert_eq!(a, Ok(CommandResult::ProducerIds { first: 0 }));
+        assert_eq!(b, Ok(CommandResult::ProducerIds { first: 10 }));
+    }
+}

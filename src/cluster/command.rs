@@ -1,0 +1,120 @@
+//! The writes the metadata quorum accepts, and what each returns to its
+//! proposer. These are the Raft log entries: every voter applies them in
+//! the same order, so applying must be deterministic (see `apply`).
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::metadata::PartitionAssignment;
+use crate::proto::ErrorCode;
+
+/// One metadata change. New variants may be added at the end; existing ones
+/// keep their shape because they are stored in the Raft log on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MetadataCommand {
+    /// A broker (re)started: bumps its epoch, records its client address
+    /// and unfences it (leaderless partitions whose ISR has it get it back
+    /// as leader).
+    RegisterBroker {
+        node_id: i32,
+        host: String,
+        port: i32,
+    },
+    /// The controller saw no heartbeat within the session timeout.
+    FenceBroker { node_id: i32 },
+    /// A fenced broker heartbeats again.
+    UnfenceBroker { node_id: i32 },
+    /// The controller picks the replicas (round-robin over live brokers).
+    CreateTopic {
+        name: String,
+        partitions: i32,
+        replication_factor: i16,
+        configs: BTreeMap<String, String>,
+        internal: bool,
+    },
+    DeleteTopic { name: String },
+    /// Grows the partition count (`partitions: None` keeps it) and/or
+    /// changes config overrides.
+    AlterTopic {
+        name: String,
+        partitions: Option<i32>,
+        set_configs: BTreeMap<String, String>,
+        delete_configs: Vec<String>,
+    },
+    /// A partition leader shrinks or expands its ISR. Refused unless
+    /// `leader`, `leader_epoch` and `partition_epoch` match the current
+    /// state (a stale leader cannot overwrite a newer decision).
+    AlterIsr {
+        topic: String,
+        partition: i32,
+        leader: i32,
+        leader_epoch: i32,
+        partition_epoch: i32,
+        new_isr: Vec<i32>,
+    },
+    /// Gives every leaderless partition (or one led by a fenced broker) a
+    /// live leader from its ISR, if it has one. Never elects outside the ISR.
+    ElectLeaders,
+    /// Reserves `count` producer ids; the result is the first.
+    AllocateProducerIds { count: i64 },
+}
+
+/// What an accepted command returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommandResult {
+    Done,
+    /// `AllocateProducerIds`: ids `first .. first + count` are yours.
+    ProducerIds { first: i64 },
+    /// `AlterIsr`: the partition as it is now (new `partition_epoch`).
+    Partition(PartitionAssignment),
+}
+
+/// Why the state machine refused a command. Deterministic: every voter
+/// refuses the same command the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub kind: RejectKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectKind {
+    TopicExists,
+    UnknownTopicOrPartition,
+    InvalidPartitions,
+    InvalidReplicationFactor,
+    InvalidTopic,
+    InvalidRequest,
+    /// AlterIsr with a stale leader, leader epoch or partition epoch.
+    StaleEpoch,
+    UnknownBroker,
+}
+
+impl RejectKind {
+    /// strom's error code table has no FENCED_LEADER_EPOCH or
+    /// INVALID_UPDATE_VERSION yet, so a stale AlterIsr reports
+    /// NOT_LEADER_OR_FOLLOWER: the sender is not the leader it thinks it is.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            RejectKind::TopicExists => ErrorCode::TopicAlreadyExists,
+            RejectKind::UnknownTopicOrPartition => ErrorCode::UnknownTopicOrPartition,
+            RejectKind::InvalidPartitions => ErrorCode::InvalidPartitions,
+            RejectKind::InvalidReplicationFactor => ErrorCode::InvalidReplicationFactor,
+            RejectKind::InvalidTopic => ErrorCode::InvalidTopicException,
+            RejectKind::InvalidRequest | RejectKind::UnknownBroker => ErrorCode::InvalidRequest,
+            RejectKind::StaleEpoch => ErrorCode::NotLeaderOrFollower,
+        }
+    }
+}
+
+impl Rejection {
+    pub fn new(kind: RejectKind, message: impl Into<String>) -> Self {
+        Rejection {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// The Raft response type: what `apply` produced for one log entry.
+pub type ApplyResult = Result<CommandResult, Rejection>;

@@ -1,0 +1,60 @@
+//! What only the controller leader does, checked every 250 ms: fence
+//! brokers that missed their session, and create `__consumer_offsets`
+//! once enough brokers are registered.
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::command::MetadataCommand;
+use super::handle::ClusterHandle;
+
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+pub async fn run(handle: Arc<ClusterHandle>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if !handle.is_leader() {
+            continue;
+        }
+        handle
+            .liveness
+            .begin_term(handle.raft.metrics().borrow().current_term);
+        let md = handle.metadata();
+        for node_id in handle.liveness.expired(&md, handle.config.session_timeout) {
+            tracing::warn!(node_id, "broker missed its session; fencing it");
+            if let Err(e) = handle.propose(MetadataCommand::FenceBroker { node_id }).await {
+                tracing::warn!(node_id, error = %e, "could not fence broker");
+            }
+        }
+        if !md.topics.contains_key(OFFSETS_TOPIC) {
+            create_offsets_topic(&handle, &md).await;
+        }
+    }
+}
+
+/// RF = min(3, voters); waits until that many brokers are live so the
+/// topic gets its full replication factor.
+async fn create_offsets_topic(handle: &ClusterHandle, md: &super::metadata::ClusterMetadata) {
+    let rf = handle.config.voters.len().min(3) as i16;
+    if md.live_brokers().count() < rf as usize {
+        return;
+    }
+    // Offsets must outlive any retention: they are the groups' memory.
+    let configs = BTreeMap::from([
+        ("retention.ms".to_string(), "-1".to_string()),
+        ("segment.bytes".to_string(), (64u64 << 20).to_string()),
+        ("flush.policy".to_string(), "every-append".to_string()),
+    ]);
+    let cmd = MetadataCommand::CreateTopic {
+        name: OFFSETS_TOPIC.into(),
+        partitions: handle.config.offsets_partitions,
+        replication_factor: rf,
+        configs,
+        internal: true,
+    };
+    if let Err(e) = handle.propose(cmd).await {
+        tracing::debug!(error = %e, "could not create the offsets topic yet");
+    }
+}

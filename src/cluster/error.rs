@@ -1,0 +1,31 @@
+//! Why a proposal to the metadata quorum did not produce a result.
+use super::command::Rejection;
+use crate::proto::ErrorCode;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClusterError {
+    /// The state machine applied the command and refused it.
+    #[error("{}", .0.message)]
+    Rejected(Rejection),
+    /// No controller leader answered in time: typically a majority of the
+    /// voters is down or partitioned away.
+    #[error("metadata quorum unavailable: {0}")]
+    Unavailable(String),
+    /// The command was sent but its outcome is unknown (it may still commit).
+    #[error("metadata quorum did not confirm the change within {0} ms; it may or may not have been applied")]
+    Timeout(u64),
+    #[error("metadata quorum is shutting down")]
+    ShuttingDown,
+}
+
+impl ClusterError {
+    /// strom has no NOT_CONTROLLER code; REQUEST_TIMED_OUT (retriable) with
+    /// the message above is what a client sees when the quorum is lost.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ClusterError::Rejected(r) => r.kind.code(),
+            ClusterError::Unavailable(_) | ClusterError::Timeout(_) => ErrorCode::RequestTimedOut,
+            ClusterError::ShuttingDown => ErrorCode::NotLeaderOrFollower,
+        }
+    }
+}

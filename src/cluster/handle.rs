@@ -1,0 +1,326 @@
+//! `ClusterHandle`: what the broker holds when it runs in a cluster. It
+//! starts this node's controller (Raft voter + controller server), keeps
+//! the broker registered and heartbeating, and gives the data plane the
+//! latest committed `ClusterMetadata`.
+//!
+//! For the data plane (partition replication): read `metadata()` for the
+//! current view, `subscribe()` to react to leader/ISR changes, and
+//! `propose(MetadataCommand::AlterIsr { .. })` to change an ISR; the result
+//! is `CommandResult::Partition` with the new `partition_epoch`.
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::command::{CommandResult, MetadataCommand};
+use super::error::ClusterError;
+use super::liveness::Liveness;
+use super::metadata::ClusterMetadata;
+use super::peers::Peers;
+use super::raft::log_store::LogStore;
+use super::raft::network::Network;
+use super::raft::state_machine::StateMachine;
+use super::raft::types::{broker_id, raft_id, NodeId, Raft};
+use super::raft::wire::{HeartbeatReply, NotApplied, Request, Response};
+use crate::broker::config::BrokerConfig;
+
+/// Settings of the quorum, from `BrokerConfig`.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub node_id: i32,
+    pub voters: Vec<(i32, String)>,
+    pub controller_listen: String,
+    /// The client address this broker registers (host, port).
+    pub advertised: (String, i32),
+    /// A broker silent this long is fenced.
+    pub session_timeout: Duration,
+    pub heartbeat_interval: Duration,
+    /// How long a write may wait for a leader and a commit.
+    pub propose_timeout: Duration,
+    /// Partitions and replication factor of `__consumer_offsets` when the
+    /// controller creates it.
+    pub offsets_partitions: i32,
+}
+
+impl ClusterConfig {
+    pub fn from_broker(config: &BrokerConfig, advertised: (String, i32)) -> ClusterConfig {
+        let own = config
+            .voters
+            .iter()
+            .find(|(id, _)| *id == config.node_id)
+            .map(|(_, a)| a.clone())
+            .unwrap_or_default();
+        ClusterConfig {
+            node_id: config.node_id,
+            voters: config.voters.clone(),
+            controller_listen: config.controller_listen.clone().unwrap_or(own),
+            advertised,
+            session_timeout: config.broker_session_timeout,
+            heartbeat_interval: Duration::from_millis(500),
+            propose_timeout: Duration::from_secs(10),
+            offsets_partitions: config.offsets_partitions,
+        }
+    }
+}
+
+pub struct ClusterHandle {
+    pub(crate) config: ClusterConfig,
+    pub(crate) raft: Raft,
+    pub(crate) peers: Peers,
+    pub(crate) liveness: Liveness,
+    metadata: watch::Receiver<Arc<ClusterMetadata>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+fn raft_config() -> anyhow::Result<Arc<Config>> {
+    let config = Config {
+        cluster_name: "strom".into(),
+        heartbeat_interval: 150,
+        // Generous: controllers share machines with busy brokers, and a
+        // needless election stalls metadata writes.
+        election_timeout_min: 1000,
+        election_timeout_max: 2000,
+        install_snapshot_timeout: 5000,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(1000),
+        max_in_snapshot_log_to_keep: 500,
+        snapshot_max_chunk_size: 1 << 20,
+        ..Default::default()
+    };
+    Ok(Arc::new(config.validate()?))
+}
+
+impl ClusterHandle {
+    /// Opens `data_dir/raft`, starts the Raft node and the controller
+    /// listener, and the background duties (bootstrap, registration,
+    /// heartbeats, fencing). Returns once the listener is bound.
+    pub async fn start(
+        config: ClusterConfig,
+        data_dir: &std::path::Path,
+    ) -> anyhow::Result<Arc<ClusterHandle>> {
+        let raft_dir = data_dir.join("raft");
+        std::fs::create_dir_all(&raft_dir)?;
+        let log = LogStore::open(&raft_dir)
+            .map_err(|e| anyhow::anyhow!("cannot open raft log in {}: {e}", raft_dir.display()))?;
+        let (tx, rx) = watch::channel(Arc::new(ClusterMetadata::default()));
+        let sm = StateMachine::open(&raft_dir, tx).map_err(|e| {
+            anyhow::anyhow!("cannot open raft snapshot in {}: {e}", raft_dir.display())
+        })?;
+        let raft = Raft::new(raft_id(config.node_id), raft_config()?, Network, log, sm)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot start raft: {e}"))?;
+        let listener = tokio::net::TcpListener::bind(&config.controller_listen)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen for controllers on {}: {e}",
+                    config.controller_listen
+                )
+            })?;
+        let peers = Peers::new(
+            config
+                .voters
+                .iter()
+                .map(|(id, a)| (raft_id(*id), a.clone()))
+                .collect(),
+        );
+        let handle = Arc::new(ClusterHandle {
+            config,
+            raft,
+            peers,
+            liveness: Liveness::default(),
+            metadata: rx,
+            tasks: Mutex::new(Vec::new()),
+        });
+        let tasks = vec![
+            tokio::spawn(super::raft::server::serve(listener, handle.clone())),
+            tokio::spawn(super::bootstrap::run(handle.clone())),
+            tokio::spawn(super::heartbeat::run(handle.clone())),
+            tokio::spawn(super::duties::run(handle.clone())),
+        ];
+        handle
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(tasks);
+        Ok(handle)
+    }
+
+    pub fn node_id(&self) -> i32 {
+        self.config.node_id
+    }
+
+    /// The latest applied metadata (may trail the leader by a moment).
+    pub fn metadata(&self) -> Arc<ClusterMetadata> {
+        self.metadata.borrow().clone()
+    }
+
+    /// Changes whenever a committed command is applied locally.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<ClusterMetadata>> {
+        self.metadata.clone()
+    }
+
+    /// The current controller (Raft leader), if one is known.
+    pub fn controller_id(&self) -> Option<i32> {
+        self.raft.metrics().borrow().current_leader.map(broker_id)
+    }
+
+    pub(crate) fn is_leader(&self) -> bool {
+        self.raft.metrics().borrow().state == ServerState::Leader
+    }
+
+    fn leader(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    /// The voters: id → controller address.
+    pub(crate) fn voters(&self) -> BTreeMap<NodeId, BasicNode> {
+        self.config
+            .voters
+            .iter()
+            .map(|(id, a)| (raft_id(*id), BasicNode::new(a)))
+            .collect()
+    }
+
+    /// Commits `cmd` through the quorum and returns what applying it
+    /// produced. Forwards to the leader when this node is not it, and
+    /// retries while there is no leader, for up to `propose_timeout`.
+    /// A refusal by the state machine is `ClusterError::Rejected`.
+    pub async fn propose(&self, cmd: MetadataCommand) -> Result<CommandResult, ClusterError> {
+        let timeout = self.config.propose_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut last = String::from("no controller leader elected");
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(ClusterError::Unavailable(format!(
+                    "{last} within {} ms (a majority of the voters must be up)",
+                    timeout.as_millis()
+                )));
+            }
+            match self.leader() {
+                Some(l) if l == raft_id(self.node_id()) => {
+                    match tokio::time::timeout(left, self.raft.client_write(cmd.clone())).await {
+                        Ok(Ok(resp)) => return resp.data.map_err(ClusterError::Rejected),
+                        Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {
+                            last = "leadership changed".into();
+                        }
+                        Ok(Err(RaftError::Fatal(_))) => return Err(ClusterError::ShuttingDown),
+                        Ok(Err(e)) => last = e.to_string(),
+                        Err(_) => return Err(ClusterError::Timeout(timeout.as_millis() as u64)),
+                    }
+                }
+                Some(l) => {
+                    match self.peers.call(l, &Request::Propose(cmd.clone()), left).await {
+                        Ok(Response::Propose(Ok(r))) => return r.map_err(ClusterError::Rejected),
+                        Ok(Response::Propose(Err(NotApplied::Failed(m)))) => {
+                            return Err(ClusterError::Unavailable(m))
+                        }
+                        Ok(_) => last = format!("controller {l} is no longer the leader"),
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                            return Err(ClusterError::Timeout(timeout.as_millis() as u64))
+                        }
+                        Err(e) => last = format!("controller {l} unreachable: {e}"),
+                    }
+                }
+                None => {}
+            }
+            tokio::time::sleep(Duration::from_millis(100).min(left)).await;
+        }
+    }
+
+    /// The leader's quorum-confirmed commit index.
+    async fn read_index(&self) -> Option<u64> {
+        match self.leader() {
+            Some(l) if l == raft_id(self.node_id()) => self
+                .raft
+                .ensure_linearizable()
+                .await
+                .ok()
+                .map(|id| id.map(|i| i.index).unwrap_or(0)),
+            Some(l) => match self.peers.call(l, &Request::ReadIndex, Duration::from_secs(2)).await {
+                Ok(Response::ReadIndex(Ok(i))) => Some(i),
+                _ => None,
+            },
+            None => None,
+        }
+    }
+
+    /// Waits until this node has applied everything the quorum had
+    /// committed when called, so a view missing a topic really means the
+    /// topic is gone (not that this node is behind after a restart).
+    pub async fn wait_caught_up(&self) {
+        loop {
+            if let Some(index) = self.read_index().await {
+                let mut rx = self.subscribe();
+                let _ = rx.wait_for(|m| m.applied_index >= index).await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// The leader's side of a heartbeat: note the broker alive; a fenced
+    /// broker is unfenced (in the background, the reply does not wait).
+    pub(crate) fn on_heartbeat(
+        self: &Arc<Self>,
+        node_id: i32,
+    ) -> Result<HeartbeatReply, NotApplied> {
+        if !self.is_leader() {
+            return Err(NotApplied::NotLeader {
+                leader: self.leader(),
+            });
+        }
+        self.liveness.record(node_id);
+        let md = self.metadata();
+        match md.brokers.get(&node_id) {
+            None => Ok(HeartbeatReply::Unregistered),
+            Some(b) => {
+                if b.fenced {
+                    let me = self.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = me.propose(MetadataCommand::UnfenceBroker { node_id }).await {
+                            tracing::warn!(node_id, error = %e, "could not unfence broker");
+                        }
+                    });
+                }
+                Ok(HeartbeatReply::Ok)
+            }
+        }
+    }
+
+    /// Sends this broker's heartbeat to the leader (or records it locally).
+    pub(crate) async fn heartbeat(self: &Arc<Self>) -> Option<HeartbeatReply> {
+        let me = self.node_id();
+        match self.leader() {
+            Some(l) if l == raft_id(me) => self.on_heartbeat(me).ok(),
+            Some(l) => {
+                let timeout = self.config.heartbeat_interval * 2;
+                match self.peers.call(l, &Request::Heartbeat { node_id: me }, timeout).await {
+                    Ok(Response::Heartbeat(Ok(r))) => Some(r),
+                    _ => None,
+                }
+            }
+            None => None,
+        }
+    }
+
+    /// Stops the background tasks and the Raft node.
+    pub async fn shutdown(&self) {
+        let tasks: Vec<_> = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        for t in tasks {
+            t.abort();
+        }
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft did not shut down cleanly");
+        }
+    }
+}
