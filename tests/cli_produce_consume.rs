@@ -174,16 +174,20 @@ fn unreachable_broker_is_one_line_and_exit_1() {
 }
 
 #[test]
-fn group_flag_is_a_clear_usage_error_for_now() {
-    let out = common::run_with_timeout(
-        {
-            let mut c = strom();
-            c.args(["consume", "-t", "x", "--group", "g", "-b", "127.0.0.1:1"]);
-            c
-        },
-        None,
-        Duration::from_secs(30),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not yet supported"));
+fn group_flag_rejects_explicit_partitions_and_offsets() {
+    // A group decides partitions and start offsets itself (see tests/groups.rs).
+    for extra in [["-p", "0"], ["-o", "5"]] {
+        let out = common::run_with_timeout(
+            {
+                let mut c = strom();
+                c.args(["consume", "-t", "x", "--group", "g", "-b", "127.0.0.1:1"])
+                    .args(extra);
+                c
+            },
+            None,
+            Duration::from_secs(30),
+        );
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with --group"));
+    }
 }

@@ -33,6 +33,9 @@ pub enum BrokerError {
     InternalTopic(String),
     #[error("the broker is shutting down")]
     ShuttingDown,
+    /// The metadata quorum refused or could not commit a change.
+    #[error("{0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// Replication: this broker does not lead the partition (any more).
     #[error("{0}")]
     NotLeader(String),
@@ -64,6 +67,7 @@ impl BrokerError {
             MessageTooLarge { .. } => ErrorCode::MessageTooLarge,
             Log(e) => log_error_code(e),
             Io(_) => ErrorCode::KafkaStorageError,
+            Cluster(e) => e.code(),
             ShuttingDown | NotLeader(_) => ErrorCode::NotLeaderOrFollower,
             NotEnoughReplicas(_) => ErrorCode::NotEnoughReplicas,
             TimedOut(_) => ErrorCode::RequestTimedOut,

@@ -2,6 +2,7 @@
 //! by the first frame, and turns requests into calls on the topic manager,
 //! the partition logs and the group coordinator. Those domain modules never
 //! see wire types; the handlers under `native/` (and `kafka/`) translate.
+pub mod cluster_view;
 pub mod config;
 pub mod connection;
 pub mod error;

@@ -81,6 +81,19 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
     // The one line scripts and tests wait for.
     eprintln!("strom: listening on {listening} (native and kafka)");
 
+    // In a cluster, the local topics follow the committed metadata.
+    let cluster_sync = broker
+        .cluster
+        .as_ref()
+        .map(|_| tokio::spawn(crate::cluster::sync::run(broker.clone())));
+    // In a cluster, partitions lead or follow as the metadata says.
+    let replication = broker.cluster.clone().map(|c| {
+        crate::broker::replication::quorum::start(
+            &broker,
+            c,
+            crate::broker::replication::ReplicationConfig::from_env(),
+        )
+    });
     let housekeeping = tokio::spawn(housekeeping(
         broker.clone(),
         Shutdown::new(notify_shutdown.subscribe()),
@@ -114,6 +127,15 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
     // of them finished their in-flight work and dropped it.
     let _ = tokio::time::timeout(Duration::from_secs(30), shutdown_complete_rx.recv()).await;
     let _ = housekeeping.await;
+    if let Some(r) = &replication {
+        r.stop();
+    }
+    if let Some(sync) = cluster_sync {
+        sync.abort();
+    }
+    if let Some(cluster) = &broker.cluster {
+        cluster.shutdown().await;
+    }
     broker.close();
     tracing::info!("shut down cleanly");
     Ok(())

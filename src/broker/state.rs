@@ -16,6 +16,9 @@ pub struct Broker {
     pub groups: Arc<GroupCoordinator>,
     /// host and port put in metadata; set once the listener is bound.
     pub advertised: (String, i32),
+    /// The metadata quorum, when `--voters` is set; `None` runs a single
+    /// node exactly as before (see `cluster_view`).
+    pub cluster: Option<Arc<crate::cluster::ClusterHandle>>,
     /// Held for the life of the process so a second broker cannot open the
     /// same data dir.
     _dir_lock: File,
@@ -35,6 +38,18 @@ impl Broker {
                 config.data_dir.display()
             ))));
         }
+        // Started before the logs are opened so the controller answers the
+        // other voters as early as possible.
+        let cluster = if config.voters.is_empty() {
+            None
+        } else {
+            let cc = crate::cluster::handle::ClusterConfig::from_broker(&config, advertised.clone());
+            Some(
+                crate::cluster::ClusterHandle::start(cc, &config.data_dir)
+                    .await
+                    .map_err(|e| BrokerError::Io(std::io::Error::other(e.to_string())))?,
+            )
+        };
         let topics = Arc::new(TopicManager::open(
             &config.data_dir,
             config.defaults.clone(),
@@ -68,6 +83,7 @@ impl Broker {
             topics,
             groups,
             advertised,
+            cluster,
             _dir_lock: lock,
         }))
     }

@@ -66,7 +66,13 @@ pub struct ProducerConfig {
     pub max_in_flight: usize,
     /// Extra attempts for a batch that failed with a retriable error.
     pub retries: u32,
+    /// First wait before a retry; doubles per attempt up to
+    /// `retry_backoff_max`, so retries span a leader failover.
     pub retry_backoff: Duration,
+    pub retry_backoff_max: Duration,
+    /// Idempotent delivery (with acks=all): the broker drops retried
+    /// duplicates and refuses gaps, so retries never duplicate or reorder.
+    pub idempotence: bool,
     pub request_timeout: Duration,
     /// Bytes of sealed, unacknowledged batches before `send` has to wait.
     pub buffer_memory: usize,
@@ -85,8 +91,10 @@ impl Default for ProducerConfig {
             linger: Duration::from_millis(5),
             batch_size: 256 * 1024,
             max_in_flight: 5,
-            retries: 5,
+            retries: 10,
             retry_backoff: Duration::from_millis(100),
+            retry_backoff_max: Duration::from_secs(1),
+            idempotence: true,
             request_timeout: Duration::from_secs(30),
             buffer_memory: 32 * 1024 * 1024,
             max_request_size: 16 * 1024 * 1024,
@@ -214,6 +222,8 @@ struct Slot {
     open: Option<OpenBatch>,
     /// The last batch here filled up: start the next one at full size.
     hot: bool,
+    /// Sequence number of the next idempotent batch of this partition.
+    next_seq: i32,
 }
 
 struct TopicAcc {
@@ -232,6 +242,11 @@ struct Batch {
     outcome: Arc<BatchOutcome>,
     attempts: u32,
     not_before: Option<Instant>,
+    /// Seal order: retries go back in this order, so a partition's batches
+    /// are always (re)sent in sequence.
+    order: u64,
+    /// Carries a producer id and sequence.
+    idempotent: bool,
 }
 
 #[derive(Default)]
@@ -244,6 +259,9 @@ struct Acc {
     outstanding: usize,
     flushing: usize,
     closed: bool,
+    /// Idempotent producer id and epoch, once the broker gave them.
+    producer: Option<(i64, i16)>,
+    sealed: u64,
 }
 
 struct Inner {
@@ -257,6 +275,8 @@ struct Inner {
     progress_cv: Condvar,
     in_flight: Arc<Semaphore>,
     sticky: Mutex<StickyChooser>,
+    /// Set once the producer id is settled (given, or idempotence off).
+    identity: tokio::sync::watch::Sender<bool>,
 }
 
 /// The producer handle; cheap to clone.
@@ -292,6 +312,7 @@ impl Producer {
             progress_cv: Condvar::new(),
             in_flight,
             sticky: Mutex::new(StickyChooser::new()),
+            identity: tokio::sync::watch::channel(false).0,
         });
         tokio::spawn(run_sender(inner.clone()));
         Producer { inner }
@@ -299,6 +320,18 @@ impl Producer {
 
     pub fn config(&self) -> &ProducerConfig {
         &self.inner.config
+    }
+
+    /// Waits until the producer id is settled, so every batch from now on
+    /// is idempotent (batches sealed before are sent without an id).
+    pub async fn wait_ready(&self) {
+        let mut rx = self.inner.identity.subscribe();
+        let _ = rx.wait_for(|ready| *ready).await;
+    }
+
+    /// The idempotent producer id, if the broker gave one.
+    pub fn producer_id(&self) -> Option<i64> {
+        self.inner.lock().producer.map(|p| p.0)
     }
 
     /// Looks the topic up (creating it if allowed) so `try_send` can place
@@ -380,7 +413,7 @@ impl Producer {
             if full {
                 if let Some(ob) = slot.open.take() {
                     slot.hot = true;
-                    let batch = seal(&t.name, partition, ob);
+                    let batch = seal(&t.name, partition, ob, slot, acc.producer, &mut acc.sealed);
                     acc.buffered += batch.records.len();
                     acc.ready.push_back(batch);
                     wake = true;
@@ -522,8 +555,22 @@ impl Producer {
     }
 }
 
-fn seal(topic: &Arc<str>, partition: i32, ob: OpenBatch) -> Batch {
+fn seal(
+    topic: &Arc<str>,
+    partition: i32,
+    mut ob: OpenBatch,
+    slot: &mut Slot,
+    producer: Option<(i64, i16)>,
+    sealed: &mut u64,
+) -> Batch {
     let count = ob.builder.len();
+    if let Some((id, epoch)) = producer {
+        // Sequences are per partition, in seal order (= send order).
+        ob.builder.set_producer(id, epoch, slot.next_seq);
+        let next = i64::from(slot.next_seq) + count as i64;
+        slot.next_seq = (next % (i64::from(i32::MAX) + 1)) as i32;
+    }
+    *sealed += 1;
     Batch {
         topic: topic.clone(),
         partition,
@@ -533,6 +580,8 @@ fn seal(topic: &Arc<str>, partition: i32, ob: OpenBatch) -> Batch {
         outcome: ob.outcome,
         attempts: 0,
         not_before: None,
+        order: *sealed,
+        idempotent: producer.is_some(),
     }
 }
 
@@ -566,7 +615,7 @@ impl Inner {
                         if t.sticky == Some(p as i32) {
                             t.sticky = None;
                         }
-                        let b = seal(&t.name, p as i32, ob);
+                        let b = seal(&t.name, p as i32, ob, slot, acc.producer, &mut acc.sealed);
                         acc.buffered += b.records.len();
                         acc.ready.push_back(b);
                     }
@@ -592,13 +641,28 @@ impl Inner {
         let mut taken = Vec::new();
         let mut size = 0usize;
         let mut keep = VecDeque::with_capacity(acc.ready.len());
+        // Partitions whose earlier batch waits (retry backoff) or is
+        // already in this request: later batches must not overtake it.
+        let mut held: Vec<(Arc<str>, i32)> = Vec::new();
         while let Some(b) = acc.ready.pop_front() {
+            if b.idempotent
+                && held
+                    .iter()
+                    .any(|(t, p)| *p == b.partition && **t == *b.topic)
+            {
+                keep.push_back(b);
+                continue;
+            }
             if let Some(t) = b.not_before {
                 if t > now {
                     next = Some(next.map_or(t, |n| n.min(t)));
+                    held.push((b.topic.clone(), b.partition));
                     keep.push_back(b);
                     continue;
                 }
+            }
+            if b.idempotent {
+                held.push((b.topic.clone(), b.partition));
             }
             let Some(leader) = leader_of(&b) else {
                 if !refresh.iter().any(|r| **r == *b.topic) {
@@ -661,14 +725,44 @@ impl Inner {
 
     /// Fails a batch or puts it back for another attempt.
     fn retry_or_fail(&self, mut batch: Batch, err: ClientError) {
-        if err.is_retriable() && batch.attempts < self.config.retries && !self.lock().closed {
+        if self.retriable(&batch, &err)
+            && batch.attempts < self.config.retries
+            && !self.lock().closed
+        {
             tracing::debug!(topic = %batch.topic, partition = batch.partition, error = %err, "retrying batch");
             self.client.invalidate(&batch.topic);
+            let backoff = self
+                .config
+                .retry_backoff
+                .saturating_mul(1u32 << batch.attempts.min(16))
+                .min(self.config.retry_backoff_max.max(self.config.retry_backoff));
             batch.attempts += 1;
-            batch.not_before = Some(Instant::now() + self.config.retry_backoff);
-            self.lock().ready.push_front(batch);
+            batch.not_before = Some(Instant::now() + backoff);
+            let mut acc = self.lock();
+            // Back in seal order, so batches of a partition keep their order.
+            let at = acc
+                .ready
+                .iter()
+                .position(|b| b.order > batch.order)
+                .unwrap_or(acc.ready.len());
+            acc.ready.insert(at, batch);
         } else {
             self.complete(batch, Err(err));
+        }
+    }
+
+    fn retriable(&self, batch: &Batch, err: &ClientError) -> bool {
+        match err {
+            // A dead leader: with other brokers, a new one will be elected.
+            ClientError::Unreachable { .. } => self.client.brokers().len() > 1,
+            // An earlier batch of the partition is being retried; this one
+            // goes again after it.
+            ClientError::Broker { code, .. }
+                if *code == crate::proto::ErrorCode::OutOfOrderSequenceNumber =>
+            {
+                batch.idempotent
+            }
+            e => e.is_retriable(),
         }
     }
 
@@ -709,7 +803,47 @@ fn encode_produce(buf: &mut BytesMut, acks: i16, timeout_ms: i32, batches: &[Bat
     }
 }
 
+/// Asks for an idempotent producer id (acks=all only, as in Kafka). A
+/// broker that cannot give one leaves the producer non-idempotent.
+async fn init_identity(inner: &Inner) {
+    use crate::proto::messages::replication::{InitProducerIdRequest, InitProducerIdResponse};
+    if inner.config.idempotence && inner.config.acks == Acks::All {
+        let req = InitProducerIdRequest {
+            producer_id: -1,
+            producer_epoch: -1,
+        };
+        for attempt in 0..5u32 {
+            let resp = match inner.client.bootstrap_connection().await {
+                Ok(conn) => {
+                    conn.call::<_, InitProducerIdResponse>(
+                        ApiKey::InitProducerId,
+                        &req,
+                        inner.client.request_timeout(),
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            match resp {
+                Ok(r) if r.status.is_ok() && r.producer_id >= 0 => {
+                    inner.lock().producer = Some((r.producer_id, r.producer_epoch));
+                    break;
+                }
+                Ok(r) if !r.status.error_code().is_retriable() => {
+                    tracing::debug!(status = %r.status, "no producer id; sending without idempotence");
+                    break;
+                }
+                Ok(r) => tracing::debug!(status = %r.status, "producer id not available yet"),
+                Err(e) => tracing::debug!(error = %e, "producer id request failed"),
+            }
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        }
+    }
+    inner.identity.send_replace(true);
+}
+
 async fn run_sender(inner: Arc<Inner>) {
+    init_identity(&inner).await;
     loop {
         let permit = match inner.in_flight.clone().acquire_owned().await {
             Ok(p) => p,
@@ -895,6 +1029,8 @@ mod tests {
             }),
             attempts: 0,
             not_before: None,
+            order: 0,
+            idempotent: false,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod liveness;
 pub mod metadata;
 pub mod peers;
 pub mod raft;
+pub mod sync;
 pub mod voters;
 
 pub use command::{CommandResult, MetadataCommand};

@@ -146,6 +146,22 @@ for client in kafka_python confluent_kafka; do
          '$PY' '$script' '$bs' verify-json '$work/$client.json'"
 done
 
+# Kafka clients' groups are the broker's groups: strom sees their commits
+# and computes lag (committed at COMMIT_AT=60 of N=100 records).
+for client in kafka_python confluent_kafka; do
+    check "$client: its group shows in strom groups describe with correct lag" bash -c \
+        "'$STROM_BIN' groups describe -b '$bs' --group 'group-$client' --output json >'$work/$client-group.json' &&
+         '$PY' -c 'import json,sys
+d = json.load(open(sys.argv[1]))
+d = d[0] if isinstance(d, list) else d
+rows = [r for r in d[\"partitions\"] if r[\"topic\"] == sys.argv[2]]
+cur = sum(r[\"current_offset\"] or 0 for r in rows)
+end = sum(r[\"log_end_offset\"] or 0 for r in rows)
+lag = sum(r[\"lag\"] or 0 for r in rows)
+assert (cur, end, lag) == (60, 100, 40), (cur, end, lag, rows)
+' '$work/$client-group.json' 'py-$client'"
+done
+
 # strom produce -> each client
 seq 1 20 | awk '{ printf "sk%d:sv%d\n", $1, $1 }' >"$work/strom.in"
 check "strom produce -K -H" bash -c \

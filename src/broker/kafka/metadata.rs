@@ -26,6 +26,9 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: MetadataRequest) -> Re
         Some(ts) if ctx.version == 0 && ts.is_empty() => None,
         other => other,
     };
+    if broker.cluster.is_some() {
+        return clustered(broker, ctx, topics, auto_create).await;
+    }
     let topics: Vec<MetadataResponseTopic> = match topics {
         None => broker
             .topics
@@ -104,4 +107,81 @@ fn describe(broker: &Broker, t: &Topic) -> MetadataResponseTopic {
                 })
                 .collect(),
         )
+}
+
+/// Metadata from the committed cluster state: every live broker, real
+/// leaders, replicas, ISRs and leader epochs.
+async fn clustered(
+    broker: &Arc<Broker>,
+    ctx: &Ctx,
+    topics: Option<Vec<kafka_protocol::messages::metadata_request::MetadataRequestTopic>>,
+    auto_create: bool,
+) -> Reply {
+    use crate::broker::cluster_view::TopicView;
+    fn to_wire(t: TopicView) -> MetadataResponseTopic {
+        MetadataResponseTopic::default()
+            .with_name(Some(TopicName(str(t.name))))
+            .with_is_internal(t.internal)
+            .with_partitions(
+                t.partitions
+                    .into_iter()
+                    .map(|p| {
+                        MetadataResponsePartition::default()
+                            .with_partition_index(p.partition)
+                            .with_leader_id(BrokerId(p.leader))
+                            .with_leader_epoch(p.leader_epoch)
+                            .with_replica_nodes(p.replicas.into_iter().map(BrokerId).collect())
+                            .with_isr_nodes(p.isr.into_iter().map(BrokerId).collect())
+                    })
+                    .collect(),
+            )
+    }
+    let topics: Vec<MetadataResponseTopic> = match topics {
+        None => broker.topic_views().into_iter().map(to_wire).collect(),
+        Some(requested) => {
+            let mut out = Vec::with_capacity(requested.len());
+            for t in requested {
+                let Some(name) = t.name else {
+                    out.push(
+                        MetadataResponseTopic::default()
+                            .with_error_code(UNKNOWN_TOPIC_ID)
+                            .with_name(None)
+                            .with_topic_id(t.topic_id),
+                    );
+                    continue;
+                };
+                let mut found = broker.topic_view(&name.0);
+                if found.is_none() && auto_create && broker.auto_create_topic(&name.0).await {
+                    found = broker.topic_view(&name.0);
+                }
+                out.push(match found {
+                    Some(v) => to_wire(v),
+                    None => {
+                        let err = validate_topic_name(&name.0).err().unwrap_or_else(|| {
+                            BrokerError::UnknownTopicOrPartition(name.0.to_string())
+                        });
+                        MetadataResponseTopic::default()
+                            .with_error_code(err.code().code())
+                            .with_name(Some(name))
+                    }
+                });
+            }
+            out
+        }
+    };
+    let (brokers, controller_id) = broker.brokers_view();
+    let mut resp = MetadataResponse::default();
+    resp.brokers = brokers
+        .into_iter()
+        .map(|b| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(b.node_id))
+                .with_host(str(b.host))
+                .with_port(b.port)
+        })
+        .collect();
+    resp.cluster_id = Some(str(CLUSTER_ID));
+    resp.controller_id = BrokerId(controller_id);
+    resp.topics = topics;
+    ctx.respond(&resp)
 }

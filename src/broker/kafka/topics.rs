@@ -32,7 +32,7 @@ pub async fn create(broker: &Arc<Broker>, ctx: &Ctx, req: CreateTopicsRequest) -
     for t in req.topics {
         let mut r = CreatableTopicResult::default().with_name(t.name.clone());
         r.error_message = None;
-        match create_one(broker, &t, req.validate_only) {
+        match create_one(broker, &t, req.validate_only).await {
             Ok((partitions, rf, config)) => {
                 r.num_partitions = partitions;
                 r.replication_factor = rf;
@@ -62,7 +62,7 @@ pub async fn create(broker: &Arc<Broker>, ctx: &Ctx, req: CreateTopicsRequest) -
 
 /// Creates (or with `validate_only` checks) one topic: (partitions,
 /// replication factor, resulting config) or (error code, message).
-fn create_one(
+async fn create_one(
     broker: &Broker,
     t: &CreatableTopic,
     validate_only: bool,
@@ -107,20 +107,10 @@ fn create_one(
         partitions = i32::try_from(indexes.len()).unwrap_or(i32::MAX);
         rf = 1;
     }
-    let (partitions, rf) = broker
-        .topics
-        .validate_create(name, partitions, rf, &configs)
-        .map_err(broker_err)?;
-    let config = if validate_only {
-        TopicConfig::new(configs, broker.topics.defaults()).map_err(broker_err)?
-    } else {
-        broker
-            .topics
-            .create(name, partitions, rf, configs, false)
-            .map_err(broker_err)?
-            .config()
-    };
-    Ok((partitions, rf, config))
+    broker
+        .create_topic(name, partitions, rf, configs, validate_only)
+        .await
+        .map_err(broker_err)
 }
 
 fn broker_err(e: BrokerError) -> (i16, String) {
@@ -147,7 +137,7 @@ pub async fn delete(broker: &Arc<Broker>, ctx: &Ctx, req: DeleteTopicsRequest) -
         let mut r = DeletableTopicResult::default().with_topic_id(id);
         match &name {
             Some(n) => {
-                if let Err(e) = broker.delete_topic(&n.0).await {
+                if let Err(e) = broker.remove_topic(&n.0).await {
                     tracing::debug!(topic = %n.0, error = %e, "delete topic refused");
                     r.error_code = e.code().code();
                     if ctx.version >= 5 {
@@ -175,11 +165,10 @@ pub async fn describe_configs(
             .with_resource_name(res.resource_name.clone());
         r.error_message = None;
         match res.resource_type {
-            RESOURCE_TOPIC => match broker.topics.get(&res.resource_name) {
-                Some(t) => {
+            RESOURCE_TOPIC => match broker.topic_config(&res.resource_name) {
+                Some(config) => {
                     let wanted = res.configuration_keys.as_ref();
-                    r.configs = t
-                        .config()
+                    r.configs = config
                         .entries()
                         .into_iter()
                         .filter(|(key, _, _)| {

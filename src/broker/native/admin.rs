@@ -37,19 +37,19 @@ pub async fn create_topics(
 ) -> Reply {
     let mut topics = Vec::with_capacity(req.topics.len());
     for t in req.topics {
-        let result = config_map(t.configs).and_then(|configs| {
-            if req.validate_only {
-                broker
-                    .topics
-                    .validate_create(&t.name, t.partitions, t.replication_factor, &configs)
-                    .map(|_| ())
-            } else {
-                broker
-                    .topics
-                    .create(&t.name, t.partitions, t.replication_factor, configs, false)
-                    .map(|_| ())
-            }
-        });
+        let result = match config_map(t.configs) {
+            Ok(configs) => broker
+                .create_topic(
+                    &t.name,
+                    t.partitions,
+                    t.replication_factor,
+                    configs,
+                    req.validate_only,
+                )
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
         topics.push(TopicStatus {
             name: t.name,
             status: status_of(result),
@@ -72,7 +72,7 @@ pub async fn delete_topics(
 ) -> Reply {
     let mut topics = Vec::with_capacity(req.names.len());
     for name in req.names {
-        let status = status_of(broker.delete_topic(&name).await);
+        let status = status_of(broker.remove_topic(&name).await);
         topics.push(TopicStatus { name, status });
     }
     Reply::Now(frame(
@@ -93,12 +93,11 @@ pub async fn describe_configs(
     let topics = req
         .names
         .into_iter()
-        .map(|name| match broker.topics.get(&name) {
-            Some(t) => TopicConfigs {
+        .map(|name| match broker.topic_config(&name) {
+            Some(config) => TopicConfigs {
                 name,
                 status: Status::ok(),
-                configs: t
-                    .config()
+                configs: config
                     .entries()
                     .into_iter()
                     .map(|(key, value, is_default)| ConfigValue {
@@ -130,15 +129,20 @@ pub async fn alter_topic(
     req: AlterTopicRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    let result = config_map(req.set_configs).and_then(|set| {
-        broker.topics.alter(
-            &req.name,
-            req.partitions,
-            set,
-            req.delete_configs,
-            req.validate_only,
-        )
-    });
+    let result = match config_map(req.set_configs) {
+        Ok(set) => {
+            broker
+                .alter_topic(
+                    &req.name,
+                    req.partitions,
+                    set,
+                    req.delete_configs,
+                    req.validate_only,
+                )
+                .await
+        }
+        Err(e) => Err(e),
+    };
     Reply::Now(frame(
         cid,
         &AlterTopicResponse {

@@ -14,6 +14,9 @@ pub async fn handle(
     req: MetadataRequest,
     _peer: SocketAddr,
 ) -> Reply {
+    if broker.cluster.is_some() {
+        return clustered(broker, cid, req).await;
+    }
     let topics = match req.topics {
         None => broker
             .topics
@@ -92,4 +95,78 @@ pub fn describe(broker: &Broker, t: &Topic) -> TopicMetadata {
             })
             .collect(),
     }
+}
+
+/// Metadata from the committed cluster state: every live broker, real
+/// leaders, replicas, ISRs and leader epochs.
+async fn clustered(broker: &Arc<Broker>, cid: i32, req: MetadataRequest) -> Reply {
+    use crate::broker::cluster_view::TopicView;
+    fn to_wire(t: TopicView) -> TopicMetadata {
+        TopicMetadata {
+            status: Status::ok(),
+            name: t.name,
+            internal: t.internal,
+            partitions: t
+                .partitions
+                .into_iter()
+                .map(|p| PartitionMetadata {
+                    status: Status::ok(),
+                    partition: p.partition,
+                    leader: p.leader,
+                    leader_epoch: p.leader_epoch,
+                    replicas: p.replicas,
+                    isr: p.isr,
+                })
+                .collect(),
+        }
+    }
+    let topics = match req.topics {
+        None => broker.topic_views().into_iter().map(to_wire).collect(),
+        Some(names) => {
+            let mut out = Vec::with_capacity(names.len());
+            for name in names {
+                let mut found = broker.topic_view(&name);
+                if found.is_none()
+                    && req.allow_auto_create
+                    && broker.config.auto_create_topics
+                    && broker.auto_create_topic(&name).await
+                {
+                    found = broker.topic_view(&name);
+                }
+                out.push(match found {
+                    Some(t) => to_wire(t),
+                    None => TopicMetadata {
+                        status: match crate::broker::topic_config::validate_topic_name(&name) {
+                            Err(e) => e.status(),
+                            Ok(()) => crate::broker::error::BrokerError::UnknownTopicOrPartition(
+                                name.clone(),
+                            )
+                            .status(),
+                        },
+                        name,
+                        internal: false,
+                        partitions: vec![],
+                    },
+                });
+            }
+            out
+        }
+    };
+    let (brokers, controller_id) = broker.brokers_view();
+    Reply::Now(frame(
+        cid,
+        &MetadataResponse {
+            status: Status::ok(),
+            brokers: brokers
+                .into_iter()
+                .map(|b| BrokerInfo {
+                    node_id: b.node_id,
+                    host: b.host,
+                    port: b.port,
+                })
+                .collect(),
+            controller_id,
+            topics,
+        },
+    ))
 }

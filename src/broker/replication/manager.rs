@@ -131,7 +131,6 @@ impl ReplicaManager {
         let mut follow: HashMap<i32, Vec<(Key, Target)>> = HashMap::new();
         let mut events: Vec<(String, i32, bool)> = Vec::new();
         for (name, t) in &md.topics {
-            self.materialize(name, t);
             let Some(topic) = self.topics.get(name) else {
                 continue;
             };
@@ -177,35 +176,6 @@ impl ReplicaManager {
                     l(&topic, p, leads);
                 }
             }
-        }
-    }
-
-    /// Creates (or grows) the local logs of a topic this broker holds
-    /// replicas of. Creation races with other appliers are harmless.
-    fn materialize(&self, name: &str, t: &crate::cluster::metadata::TopicAssignment) {
-        let holds = t
-            .partitions
-            .iter()
-            .any(|p| p.replicas.contains(&self.node_id));
-        if !holds {
-            return;
-        }
-        let count = t.partitions.len() as i32;
-        let result = match self.topics.get(name) {
-            None => self
-                .topics
-                .create(name, count, 1, t.configs.clone(), t.internal)
-                .map(|_| ()),
-            Some(local) if local.partition_count() < count => {
-                self.topics
-                    .alter(name, count, Default::default(), Vec::new(), false)
-            }
-            Some(_) => return,
-        };
-        match result {
-            Ok(()) => tracing::info!(topic = name, partitions = count, "created local replicas"),
-            Err(crate::broker::error::BrokerError::TopicExists(_)) => {}
-            Err(e) => tracing::warn!(topic = name, error = %e, "cannot create local replicas"),
         }
     }
 
