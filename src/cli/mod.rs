@@ -120,9 +120,12 @@ pub fn color_enabled() -> bool {
 
 fn init_tracing(verbose: u8, serving: bool) {
     use tracing_subscriber::EnvFilter;
+    // openraft reports every failed heartbeat to a down peer at info/warn;
+    // at the default level that drowns the broker's own log, so it speaks
+    // only from -vv on (or through RUST_LOG).
     let default = match (verbose, serving) {
         (0, false) => "warn",
-        (0, true) | (1, _) => "info",
+        (0, true) | (1, _) => "info,openraft=error",
         (2, _) => "debug",
         _ => "trace",
     };

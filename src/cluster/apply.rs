@@ -258,7 +258,11 @@ fn alter_topic(
         return Err(unknown_topic(&name));
     };
     let current = topic.partitions.len() as i32;
-    let rf = topic.partitions.first().map(|p| p.replicas.len()).unwrap_or(1) as i16;
+    let rf = topic
+        .partitions
+        .first()
+        .map(|p| p.replicas.len())
+        .unwrap_or(1) as i16;
     let mut added = Vec::new();
     if let Some(target) = partitions {
         if target < current || target > MAX_PARTITIONS {
@@ -297,7 +301,11 @@ fn alter_isr(
     let p = md
         .topics
         .get_mut(topic)
-        .and_then(|t| usize::try_from(partition).ok().and_then(|i| t.partitions.get_mut(i)))
+        .and_then(|t| {
+            usize::try_from(partition)
+                .ok()
+                .and_then(|i| t.partitions.get_mut(i))
+        })
         .ok_or_else(|| {
             Rejection::new(
                 RejectKind::UnknownTopicOrPartition,
@@ -319,17 +327,28 @@ fn alter_isr(
     if !new_isr.contains(&leader) || new_isr.iter().any(|r| !p.replicas.contains(r)) {
         return Err(Rejection::new(
             RejectKind::InvalidRequest,
-            format!("ISR {new_isr:?} must contain the leader {leader} and only replicas {:?}", p.replicas),
+            format!(
+                "ISR {new_isr:?} must contain the leader {leader} and only replicas {:?}",
+                p.replicas
+            ),
         ));
     }
-    if let Some(r) = new_isr.iter().find(|r| !p.isr.contains(r) && fenced.contains(r)) {
+    if let Some(r) = new_isr
+        .iter()
+        .find(|r| !p.isr.contains(r) && fenced.contains(r))
+    {
         return Err(Rejection::new(
             RejectKind::InvalidRequest,
             format!("broker {r} is fenced and cannot join the ISR"),
         ));
     }
     // Keep replica preference order, which leader election relies on.
-    p.isr = p.replicas.iter().copied().filter(|r| new_isr.contains(r)).collect();
+    p.isr = p
+        .replicas
+        .iter()
+        .copied()
+        .filter(|r| new_isr.contains(r))
+        .collect();
     p.partition_epoch += 1;
     Ok(CommandResult::Partition(p.clone()))
 }
@@ -383,7 +402,10 @@ mod tests {
         assert_eq!(leaders.len(), 3);
         let err = create(&mut md, "u", 1, 4).unwrap_err();
         assert_eq!(err.kind, RejectKind::InvalidReplicationFactor);
-        assert_eq!(create(&mut md, "t", 1, 1).unwrap_err().kind, RejectKind::TopicExists);
+        assert_eq!(
+            create(&mut md, "t", 1, 1).unwrap_err().kind,
+            RejectKind::TopicExists
+        );
     }
 
     #[test]
@@ -427,7 +449,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(apply(&mut md, shrink(0)).unwrap_err().kind, RejectKind::StaleEpoch);
+        assert_eq!(
+            apply(&mut md, shrink(0)).unwrap_err().kind,
+            RejectKind::StaleEpoch
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub async fn run(handle: Arc<ClusterHandle>) {
         }
     }
     match handle.raft.initialize(handle.voters()).await {
-        Ok(()) => tracing::info!(voters = ?handle.voters().keys().collect::<Vec<_>>(), "initialized metadata quorum"),
+        Ok(()) => {
+            tracing::info!(voters = ?handle.voters().keys().collect::<Vec<_>>(), "initialized metadata quorum")
+        }
         Err(e) => tracing::info!(error = %e, "metadata quorum not initialized here"),
     }
 }

@@ -21,9 +21,13 @@ pub enum MetadataCommand {
         port: i32,
     },
     /// The controller saw no heartbeat within the session timeout.
-    FenceBroker { node_id: i32 },
+    FenceBroker {
+        node_id: i32,
+    },
     /// A fenced broker heartbeats again.
-    UnfenceBroker { node_id: i32 },
+    UnfenceBroker {
+        node_id: i32,
+    },
     /// The controller picks the replicas (round-robin over live brokers).
     CreateTopic {
         name: String,
@@ -32,7 +36,9 @@ pub enum MetadataCommand {
         configs: BTreeMap<String, String>,
         internal: bool,
     },
-    DeleteTopic { name: String },
+    DeleteTopic {
+        name: String,
+    },
     /// Grows the partition count (`partitions: None` keeps it) and/or
     /// changes config overrides.
     AlterTopic {
@@ -56,7 +62,9 @@ pub enum MetadataCommand {
     /// live leader from its ISR, if it has one. Never elects outside the ISR.
     ElectLeaders,
     /// Reserves `count` producer ids; the result is the first.
-    AllocateProducerIds { count: i64 },
+    AllocateProducerIds {
+        count: i64,
+    },
 }
 
 /// What an accepted command returns.
@@ -64,7 +72,9 @@ pub enum MetadataCommand {
 pub enum CommandResult {
     Done,
     /// `AllocateProducerIds`: ids `first .. first + count` are yours.
-    ProducerIds { first: i64 },
+    ProducerIds {
+        first: i64,
+    },
     /// `AlterIsr`: the partition as it is now (new `partition_epoch`).
     Partition(PartitionAssignment),
 }

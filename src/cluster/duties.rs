@@ -24,7 +24,10 @@ pub async fn run(handle: Arc<ClusterHandle>) {
         let md = handle.metadata();
         for node_id in handle.liveness.expired(&md, handle.config.session_timeout) {
             tracing::warn!(node_id, "broker missed its session; fencing it");
-            if let Err(e) = handle.propose(MetadataCommand::FenceBroker { node_id }).await {
+            if let Err(e) = handle
+                .propose(MetadataCommand::FenceBroker { node_id })
+                .await
+            {
                 tracing::warn!(node_id, error = %e, "could not fence broker");
             }
         }

@@ -214,7 +214,11 @@ impl ClusterHandle {
                     }
                 }
                 Some(l) => {
-                    match self.peers.call(l, &Request::Propose(cmd.clone()), left).await {
+                    match self
+                        .peers
+                        .call(l, &Request::Propose(cmd.clone()), left)
+                        .await
+                    {
                         Ok(Response::Propose(Ok(r))) => return r.map_err(ClusterError::Rejected),
                         Ok(Response::Propose(Err(NotApplied::Failed(m)))) => {
                             return Err(ClusterError::Unavailable(m))
@@ -241,7 +245,11 @@ impl ClusterHandle {
                 .await
                 .ok()
                 .map(|id| id.map(|i| i.index).unwrap_or(0)),
-            Some(l) => match self.peers.call(l, &Request::ReadIndex, Duration::from_secs(2)).await {
+            Some(l) => match self
+                .peers
+                .call(l, &Request::ReadIndex, Duration::from_secs(2))
+                .await
+            {
                 Ok(Response::ReadIndex(Ok(i))) => Some(i),
                 _ => None,
             },
@@ -282,7 +290,8 @@ impl ClusterHandle {
                 if b.fenced {
                     let me = self.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = me.propose(MetadataCommand::UnfenceBroker { node_id }).await {
+                        if let Err(e) = me.propose(MetadataCommand::UnfenceBroker { node_id }).await
+                        {
                             tracing::warn!(node_id, error = %e, "could not unfence broker");
                         }
                     });
@@ -299,7 +308,11 @@ impl ClusterHandle {
             Some(l) if l == raft_id(me) => self.on_heartbeat(me).ok(),
             Some(l) => {
                 let timeout = self.config.heartbeat_interval * 2;
-                match self.peers.call(l, &Request::Heartbeat { node_id: me }, timeout).await {
+                match self
+                    .peers
+                    .call(l, &Request::Heartbeat { node_id: me }, timeout)
+                    .await
+                {
                     Ok(Response::Heartbeat(Ok(r))) => Some(r),
                     _ => None,
                 }

@@ -58,7 +58,9 @@ pub struct PartitionAssignment {
 impl ClusterMetadata {
     pub fn partition(&self, topic: &str, partition: i32) -> Option<&PartitionAssignment> {
         let t = self.topics.get(topic)?;
-        usize::try_from(partition).ok().and_then(|p| t.partitions.get(p))
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| t.partitions.get(p))
     }
 
     pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerRegistration> {

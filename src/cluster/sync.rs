@@ -55,7 +55,9 @@ async fn reconcile(broker: &Arc<Broker>, node: i32, md: &ClusterMetadata, may_de
         let r = tokio::task::spawn_blocking(move || ensure(&topics, &t)).await;
         match r {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(topic = %name, error = %e, "cannot apply topic metadata locally"),
+            Ok(Err(e)) => {
+                tracing::warn!(topic = %name, error = %e, "cannot apply topic metadata locally")
+            }
             Err(e) => tracing::warn!(topic = %name, error = %e, "topic sync task failed"),
         }
     }
@@ -68,7 +70,9 @@ async fn reconcile(broker: &Arc<Broker>, node: i32, md: &ClusterMetadata, may_de
         }
         match broker.delete_topic(&local.name).await {
             Ok(()) => tracing::info!(topic = %local.name, "deleted topic removed from the cluster"),
-            Err(e) => tracing::warn!(topic = %local.name, error = %e, "cannot delete topic locally"),
+            Err(e) => {
+                tracing::warn!(topic = %local.name, error = %e, "cannot delete topic locally")
+            }
         }
     }
 }

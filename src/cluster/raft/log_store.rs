@@ -113,7 +113,10 @@ impl LogStore {
         for entry in fs::read_dir(&log_dir)? {
             let path = entry?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if let Some(first) = name.strip_suffix(".seg").and_then(|n| n.parse::<u64>().ok()) {
+            if let Some(first) = name
+                .strip_suffix(".seg")
+                .and_then(|n| n.parse::<u64>().ok())
+            {
                 firsts.push(first);
             }
         }
@@ -170,7 +173,9 @@ impl LogStore {
             inner.segments.insert(first, records.len() as u64);
         }
         if let Some((&first, _)) = inner.segments.last_key_value() {
-            let f = OpenOptions::new().append(true).open(segment_path(&log_dir, first))?;
+            let f = OpenOptions::new()
+                .append(true)
+                .open(segment_path(&log_dir, first))?;
             inner.current = Some((first, f));
         }
         Ok(LogStore {
@@ -197,7 +202,9 @@ impl LogInner {
             let index = entry.log_id.index;
             let roll = match &self.current {
                 None => true,
-                Some((first, _)) => self.segments.get(first).copied().unwrap_or(0) >= SEGMENT_ENTRIES,
+                Some((first, _)) => {
+                    self.segments.get(first).copied().unwrap_or(0) >= SEGMENT_ENTRIES
+                }
             };
             if roll {
                 if let Some((first, f)) = self.current.take() {
@@ -295,7 +302,12 @@ impl RaftLogReader<TypeConfig> for LogStore {
         &mut self,
         range: RB,
     ) -> Result<Vec<Entry>, StorageError> {
-        Ok(self.lock().entries.range(range).map(|(_, e)| e.clone()).collect())
+        Ok(self
+            .lock()
+            .entries
+            .range(range)
+            .map(|(_, e)| e.clone())
+            .collect())
     }
 }
 

@@ -3,7 +3,7 @@
 pub mod files;
 pub mod log_store;
 pub mod network;
+pub mod server;
 pub mod state_machine;
 pub mod types;
 pub mod wire;
-pub mod server;

@@ -5,8 +5,8 @@ use openraft::error::{
 };
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest,
-    InstallSnapshotResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
 };
 use openraft::BasicNode;
 use tokio::net::TcpStream;
@@ -71,7 +71,10 @@ impl Peer {
     fn unexpected<E: std::error::Error>(&self) -> RpcErr<E> {
         let e = std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!("voter {} answered with the wrong response type", self.target),
+            format!(
+                "voter {} answered with the wrong response type",
+                self.target
+            ),
         );
         RPCError::Network(NetworkError::new(&e))
     }

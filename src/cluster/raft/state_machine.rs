@@ -79,7 +79,6 @@ impl StateMachine {
         }
         Ok(sm)
     }
-
 }
 
 fn lock(c: &Current) -> std::sync::MutexGuard<'_, Option<(SnapshotMeta, Vec<u8>)>> {
@@ -88,18 +87,26 @@ fn lock(c: &Current) -> std::sync::MutexGuard<'_, Option<(SnapshotMeta, Vec<u8>)
 
 /// Makes `meta`/`state` the current snapshot, on disk first, unless a newer
 /// one is already there (a background build may finish after an install).
-fn store(path: &Path, current: &Current, meta: &SnapshotMeta, state: &ClusterMetadata) -> Result<Vec<u8>, StorageError> {
-    let data = raw_data(state).map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+fn store(
+    path: &Path,
+    current: &Current,
+    meta: &SnapshotMeta,
+    state: &ClusterMetadata,
+) -> std::io::Result<Vec<u8>> {
+    let data = raw_data(state)?;
     let mut cur = lock(current);
-    if cur.as_ref().is_some_and(|(m, _)| m.last_log_id > meta.last_log_id) {
+    if cur
+        .as_ref()
+        .is_some_and(|(m, _)| m.last_log_id > meta.last_log_id)
+    {
         return Ok(data);
     }
     let body = serde_json::to_vec(&SnapshotFile {
         meta: meta.clone(),
         data: state.clone(),
     })
-    .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
-    files::replace(path, &body, true).map_err(|e| StorageIOError::write_snapshot(None, &e))?;
+    .map_err(std::io::Error::other)?;
+    files::replace(path, &body, true)?;
     *cur = Some((meta.clone(), data.clone()));
     Ok(data)
 }
@@ -111,9 +118,7 @@ fn raw_data(state: &ClusterMetadata) -> std::io::Result<Vec<u8>> {
 impl RaftStateMachine<TypeConfig> for StateMachine {
     type SnapshotBuilder = SnapshotBuilder;
 
-    async fn applied_state(
-        &mut self,
-    ) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
         Ok((self.last_applied, self.membership.clone()))
     }
 
@@ -163,7 +168,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
         let state: ClusterMetadata = serde_json::from_slice(&data).map_err(|e| read_err(&e))?;
-        store(&self.path, &self.snapshot, meta, &state)?;
+        store(&self.path, &self.snapshot, meta, &state)
+            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         self.state = state;
         self.last_applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
@@ -201,7 +207,8 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
             last_membership: self.membership.clone(),
             snapshot_id,
         };
-        let data = store(&self.path, &self.current, &meta, &self.state)?;
+        let data = store(&self.path, &self.current, &meta, &self.state)
+            .map_err(|e| StorageIOError::write_snapshot(None, &e))?;
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),

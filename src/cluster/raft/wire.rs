@@ -5,8 +5,8 @@
 //! against `MAX_FRAME` before anything is allocated.
 use openraft::error::{InstallSnapshotError, RaftError};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest,
-    InstallSnapshotResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,9 @@ pub enum Request {
     /// A metadata write forwarded by a broker that is not the leader.
     Propose(MetadataCommand),
     /// A broker is alive (sent every 500 ms to the leader).
-    Heartbeat { node_id: i32 },
+    Heartbeat {
+        node_id: i32,
+    },
     /// The leader's commit index, confirmed by a quorum: a node that has
     /// applied up to it has seen every write acknowledged before the call.
     ReadIndex,
@@ -46,7 +48,9 @@ pub enum Response {
     Propose(Result<ApplyResult, NotApplied>),
     Heartbeat(Result<HeartbeatReply, NotApplied>),
     ReadIndex(Result<u64, NotApplied>),
-    Status { initialized: bool },
+    Status {
+        initialized: bool,
+    },
 }
 
 /// Why a forwarded request was not handled by this node.
@@ -70,7 +74,10 @@ pub async fn write_frame<T: Serialize>(s: &mut TcpStream, msg: &T) -> std::io::R
     if body.len() > MAX_FRAME {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            format!("controller frame of {} bytes exceeds {MAX_FRAME}", body.len()),
+            format!(
+                "controller frame of {} bytes exceeds {MAX_FRAME}",
+                body.len()
+            ),
         ));
     }
     let mut frame = Vec::with_capacity(4 + body.len());
