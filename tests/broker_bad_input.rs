@@ -142,10 +142,18 @@ fn create_topic(c: &mut Client, name: &str) -> Status {
     resp.topics[0].status.clone()
 }
 
+/// Now, in ms: records far in the past would be deleted by time retention.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 fn produce_one(c: &mut Client, topic: &str, value: &[u8]) -> i64 {
-    let mut b = BatchBuilder::new(1_700_000_000_000);
-    b.push(1_700_000_000_000, None, Some(value), &[])
-        .expect("push");
+    let now = now_ms();
+    let mut b = BatchBuilder::new(now);
+    b.push(now, None, Some(value), &[]).expect("push");
     let resp: ProduceResponse = c.call(
         ApiKey::Produce,
         &ProduceRequest {
@@ -241,8 +249,8 @@ fn bad_input_gets_clear_errors_and_other_clients_keep_working() {
     check_good(&mut good);
 
     // A corrupt record batch (CRC flipped) is refused and nothing is written.
-    let mut b = BatchBuilder::new(0);
-    b.push(0, None, Some(b"x"), &[]).expect("push");
+    let mut b = BatchBuilder::new(now_ms());
+    b.push(now_ms(), None, Some(b"x"), &[]).expect("push");
     let mut batch = b.finish();
     let last = batch.len() - 1;
     batch[last] ^= 0xff;
@@ -332,8 +340,9 @@ fn pipelined_requests_are_answered_in_order() {
     assert!(create_topic(&mut c, "pipe").is_ok());
     let mut ids = Vec::new();
     for i in 0..50u32 {
-        let mut b = BatchBuilder::new(0);
-        b.push(0, None, Some(&i.to_be_bytes()), &[]).expect("push");
+        let mut b = BatchBuilder::new(now_ms());
+        b.push(now_ms(), None, Some(&i.to_be_bytes()), &[])
+            .expect("push");
         let req = ProduceRequest {
             acks: ACKS_ALL,
             timeout_ms: 5000,
