@@ -1429,7 +1429,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__serve)
-            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --verbose --profile --help --version"
+            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1504,6 +1504,18 @@ _strom() {
                     return 0
                     ;;
                 --group-min-session-timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --controller-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --voters)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --broker-session-timeout-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1651,7 +1663,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__describe)
-            opts="-b -v -h -V --bootstrap-server --topic --output --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --topic --under-replicated-partitions --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

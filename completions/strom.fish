@@ -57,6 +57,9 @@ complete -c strom -n "__fish_strom_using_subcommand serve" -l max-connections -d
 complete -c strom -n "__fish_strom_using_subcommand serve" -l offsets-partitions -d 'Partitions of the consumer-offsets topic [default: 8]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l group-initial-rebalance-delay-ms -d 'Wait for more members before a new group\'s first rebalance [default: 3000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l group-min-session-timeout-ms -d 'Shortest session timeout a group member may ask for [default: 6000]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l controller-listen -d 'Where this node\'s controller listens for the other voters [default: its --voters entry]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l voters -d 'The metadata quorum; --node-id must be one of them. Without it the broker runs alone' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l broker-session-timeout-ms -d 'A broker silent this long is fenced by the controller [default: 3000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l no-auto-create-topics -d 'Do not create topics on first use'
 complete -c strom -n "__fish_strom_using_subcommand serve" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -134,6 +137,7 @@ complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subc
 table\t'An aligned table'
 json\t'JSON'"
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l under-replicated-partitions -d 'Only partitions whose ISR is smaller than their replica set'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'

@@ -43,7 +43,7 @@ cargo build --all-targets --quiet
 
 log "cargo test"
 # Integration tests start real brokers; two at a time keeps a 2-core box responsive.
-cargo test --quiet -- --test-threads=2
+cargo test --quiet --no-fail-fast -- --test-threads=2
 
 if [ -z "${STROM_SKIP_KAFKA_CLIENTS:-}" ] && [ -d "$root/tests/kafka" ]; then
     log "Kafka client compatibility (kcat, kafka-python, confluent-kafka)"

@@ -386,7 +386,17 @@ fn verify(
         match seen.get(n) {
             Some(v) if v.contains(at) => {}
             Some(v) => panic!("{name}: record {n} acked at {at:?} but found at {v:?}"),
-            None => lost += 1,
+            None => {
+                if lost < 5 {
+                    let at_offset = read
+                        .get(&at.0)
+                        .and_then(|v| v.iter().find(|(o, _)| *o == at.1));
+                    eprintln!(
+                        "{name}: lost record {n} acked at {at:?}; stored there: {at_offset:?}"
+                    );
+                }
+                lost += 1;
+            }
         }
     }
     failovers.sort();
@@ -512,6 +522,10 @@ fn pause_brokers_and_cut_links() {
     stop.store(true, Ordering::SeqCst);
     let sent = rt.block_on(producing).expect("producer task");
     let read = rt.block_on(read_all(&cluster));
+    if std::env::var_os("STROM_KEEP_CLUSTER").is_some() {
+        let kept = std::mem::replace(&mut cluster._tmp, tempfile::tempdir().expect("tmp"));
+        eprintln!("cluster kept in {}", kept.keep().display());
+    }
     verify("pause-and-cut", &sent, &read, faults, &mut failovers);
 }
 

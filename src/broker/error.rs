@@ -42,6 +42,8 @@ pub enum BrokerError {
     #[error("{0}")]
     NotEnoughReplicas(String),
     #[error("{0}")]
+    NotEnoughReplicasAfterAppend(String),
+    #[error("{0}")]
     TimedOut(String),
     #[error("{0}")]
     FencedLeaderEpoch(String),
@@ -70,6 +72,7 @@ impl BrokerError {
             Cluster(e) => e.code(),
             ShuttingDown | NotLeader(_) => ErrorCode::NotLeaderOrFollower,
             NotEnoughReplicas(_) => ErrorCode::NotEnoughReplicas,
+            NotEnoughReplicasAfterAppend(_) => ErrorCode::NotEnoughReplicasAfterAppend,
             TimedOut(_) => ErrorCode::RequestTimedOut,
             FencedLeaderEpoch(_) => ErrorCode::FencedLeaderEpoch,
             UnknownLeaderEpoch(_) => ErrorCode::UnknownLeaderEpoch,

@@ -55,7 +55,7 @@ impl Partition {
             sync_lock: tokio::sync::Mutex::new(()),
             last_flush_ms: AtomicI64::new(0),
             appended,
-            replica: ReplicaState::default(),
+            replica: ReplicaState::for_dir(dir),
         })
     }
 

@@ -377,6 +377,9 @@ pub struct TopicsDescribeArgs {
     /// Topic to describe (kafka-topics spelling)
     #[arg(long = "topic", value_parser = topic_name, value_name = "NAME", conflicts_with = "name")]
     pub topic: Option<String>,
+    /// Only partitions whose ISR is smaller than their replica set
+    #[arg(long)]
+    pub under_replicated_partitions: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output: TableOutput,
 }

@@ -108,6 +108,9 @@ struct State {
     brokers: HashMap<i32, String>,
     conns: HashMap<(i32, Lane), Arc<Connection>>,
     bootstrap_conn: Option<Arc<Connection>>,
+    /// Which bootstrap address to try first: moves past one that stopped
+    /// answering, so a dead or hung broker is not asked again and again.
+    bootstrap_next: usize,
     topics: HashMap<String, Arc<TopicInfo>>,
 }
 
@@ -200,10 +203,16 @@ impl Client {
             }
         }
         let mut last = None;
-        for addr in &self.inner.bootstrap {
+        let n = self.inner.bootstrap.len();
+        let first = self.state().bootstrap_next;
+        for k in 0..n {
+            let at = (first + k) % n.max(1);
+            let addr = &self.inner.bootstrap[at];
             match Connection::connect(addr, &self.inner.conn_config).await {
                 Ok(c) => {
-                    self.state().bootstrap_conn = Some(c.clone());
+                    let mut st = self.state();
+                    st.bootstrap_conn = Some(c.clone());
+                    st.bootstrap_next = at;
                     return Ok(c);
                 }
                 Err(e) => {
@@ -297,8 +306,21 @@ impl Client {
                 // One reconnect: the broker may have restarted since.
                 tracing::debug!(error = %e, "metadata connection lost, reconnecting");
                 let conn = self.bootstrap_connection().await?;
-                conn.call(ApiKey::Metadata, &req, self.request_timeout())
-                    .await?
+                match conn
+                    .call(ApiKey::Metadata, &req, self.request_timeout())
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.skip_bootstrap(&conn);
+                        return Err(e);
+                    }
+                }
+            }
+            Err(e @ ClientError::Timeout { .. }) => {
+                // A hung broker (paused, partitioned): ask another next time.
+                self.skip_bootstrap(&conn);
+                return Err(e);
             }
             Err(e) => return Err(e),
         };
@@ -328,6 +350,20 @@ impl Client {
             }
         }
         Ok(resp)
+    }
+
+    /// Drops a bootstrap connection that failed and moves on to the next
+    /// address for the following attempt.
+    fn skip_bootstrap(&self, failed: &Arc<Connection>) {
+        let mut st = self.state();
+        if st
+            .bootstrap_conn
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(c, failed))
+        {
+            st.bootstrap_conn = None;
+            st.bootstrap_next = (st.bootstrap_next + 1) % self.inner.bootstrap.len().max(1);
+        }
     }
 
     /// The cached topic, without any I/O.

@@ -93,7 +93,16 @@ pub fn describe(args: TopicsDescribeArgs) -> anyhow::Result<()> {
     let name = args.name.clone().or(args.topic.clone());
     let client = super::connect(&args.connect)?;
     let admin = client.admin();
-    let topics = client.run(admin.describe_topics(name.map(|n| vec![n])))?;
+    let mut topics = client.run(admin.describe_topics(name.map(|n| vec![n])))?;
+    let under = args.under_replicated_partitions;
+    if under {
+        // kafka-topics --under-replicated-partitions: only partitions
+        // missing an in-sync replica, and only their lines.
+        for t in &mut topics {
+            t.partitions.retain(|p| p.isr.len() < p.replicas.len());
+        }
+        topics.retain(|t| !t.partitions.is_empty());
+    }
     let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
     let configs = if names.is_empty() {
         HashMap::new()
@@ -109,14 +118,16 @@ pub fn describe(args: TopicsDescribeArgs) -> anyhow::Result<()> {
                     .map(|c| format!("{}={}", c.key, c.value))
                     .collect::<Vec<_>>()
                     .join(",");
-                writeln!(
-                    out,
-                    "Topic: {}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}",
-                    t.name,
-                    t.partitions.len(),
-                    t.replication_factor(),
-                    cfg
-                )?;
+                if !under {
+                    writeln!(
+                        out,
+                        "Topic: {}\tPartitionCount: {}\tReplicationFactor: {}\tConfigs: {}",
+                        t.name,
+                        t.partitions.len(),
+                        t.replication_factor(),
+                        cfg
+                    )?;
+                }
                 for p in &t.partitions {
                     writeln!(
                         out,

@@ -44,6 +44,15 @@ pub async fn find_coordinator(
         &broker.advertised.0,
         broker.advertised.1,
     );
+    // In a cluster the coordinator is the leader of the group's
+    // __consumer_offsets partition.
+    let locate = |group: &str| -> Result<(i32, String, i32), (i16, Option<String>)> {
+        match crate::broker::replication::coordinator::find(broker, group) {
+            None => Ok((node, host.clone(), port)),
+            Some(Ok(found)) => Ok(found),
+            Some(Err(status)) => Err((status.code, status.message)),
+        }
+    };
     let answer = |key_type: i8| -> (i16, Option<String>) {
         if key_type == KEY_TYPE_GROUP {
             (0, None)
@@ -64,13 +73,20 @@ pub async fn find_coordinator(
             .coordinator_keys
             .into_iter()
             .map(|key| {
-                let (code, message) = answer(req.key_type);
+                let (mut code, mut message) = answer(req.key_type);
+                let mut at = None;
+                if code == 0 {
+                    match locate(&key) {
+                        Ok(found) => at = Some(found),
+                        Err((c, m)) => (code, message) = (c, m),
+                    }
+                }
                 let mut c = Coordinator::default().with_key(key).with_error_code(code);
                 c.error_message = message.map(str);
-                if code == 0 {
-                    c.node_id = BrokerId(node);
-                    c.host = str(host.clone());
-                    c.port = port;
+                if let Some((n, h, p)) = at {
+                    c.node_id = BrokerId(n);
+                    c.host = str(h);
+                    c.port = p;
                 }
                 c
             })
@@ -78,11 +94,20 @@ pub async fn find_coordinator(
     } else {
         let (code, message) = answer(req.key_type);
         resp.error_code = code;
-        resp.error_message = message.map(str);
+        let (mut code, mut message) = (code, message);
+        let mut at = None;
         if code == 0 {
-            resp.node_id = BrokerId(node);
-            resp.host = str(host.clone());
-            resp.port = port;
+            match locate(&req.key) {
+                Ok(found) => at = Some(found),
+                Err((c, m)) => (code, message) = (c, m),
+            }
+        }
+        resp.error_code = code;
+        resp.error_message = message.map(str);
+        if let Some((n, h, p)) = at {
+            resp.node_id = BrokerId(n);
+            resp.host = str(h);
+            resp.port = p;
         } else {
             resp.node_id = BrokerId(-1);
         }

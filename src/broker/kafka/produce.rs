@@ -24,7 +24,7 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ProduceRequest) -> Rep
     let mut resp = ProduceResponse::default();
     // Partitions whose answer waits for an fdatasync: (partition, offset
     // that must be durable, topic index, partition index in `resp`).
-    let mut waits: Vec<(Arc<Partition>, i64, usize, usize)> = Vec::new();
+    let mut waits: Vec<(Arc<Partition>, i64, usize, usize, i32)> = Vec::new();
     for (ti, topic) in req.topic_data.into_iter().enumerate() {
         let name = topic.name.0.to_string();
         let mut out = TopicProduceResponse::default()
@@ -40,10 +40,9 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ProduceRequest) -> Rep
             match result {
                 Ok((part, base, last)) => {
                     if req.acks == ACKS_ALL
-                        && (part.flush_policy() == FlushPolicy::EveryAppend
-                            || part.is_replicated())
+                        && (part.flush_policy() == FlushPolicy::EveryAppend || part.is_replicated())
                     {
-                        waits.push((part.clone(), last + 1, ti, pi));
+                        waits.push((part.clone(), last + 1, ti, pi, min_isr(broker, &name)));
                     }
                     slot.base_offset = base;
                     slot.log_start_offset = part.offsets().0;
@@ -66,13 +65,13 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ProduceRequest) -> Rep
     let ctx = ctx.clone();
     let timeout = std::time::Duration::from_millis(req.timeout_ms.max(1) as u64);
     Reply::Later(Box::pin(async move {
-        for (part, offset, ti, pi) in waits {
+        for (part, offset, ti, pi, min_isr) in waits {
             let mut result = Ok(());
             if part.flush_policy() == FlushPolicy::EveryAppend {
                 result = part.wait_durable(offset).await;
             }
             if result.is_ok() && part.is_replicated() {
-                result = part.wait_replicated(offset, timeout).await;
+                result = part.wait_replicated(offset, timeout, min_isr).await;
             }
             if let Err(e) = result {
                 tracing::debug!(topic = %part.topic, partition = part.index, error = %e, "acks=all produce failed");
@@ -98,18 +97,21 @@ fn append(
 ) -> Result<(Arc<Partition>, i64, i64), BrokerError> {
     let part = broker.topics.partition(topic, partition)?;
     if acks == ACKS_ALL {
-        let min_isr = broker
-            .topics
-            .get(topic)
-            .map(|t| t.config().min_insync_replicas)
-            .unwrap_or(1);
-        part.check_min_isr(min_isr)?;
+        part.check_min_isr(min_isr(broker, topic))?;
     }
     // The log stamps offsets into the batches in place, so it needs its
     // own mutable copy of the bytes.
     let mut batches = BytesMut::from(records.as_deref().unwrap_or_default());
     let info = part.append(&mut batches)?;
     Ok((part, info.base_offset, info.last_offset))
+}
+
+fn min_isr(broker: &Broker, topic: &str) -> i32 {
+    broker
+        .topics
+        .get(topic)
+        .map(|t| t.config().min_insync_replicas)
+        .unwrap_or(1)
 }
 
 fn fail(slot: &mut PartitionProduceResponse, code: i16, e: &impl std::fmt::Display, version: i16) {

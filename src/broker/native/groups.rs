@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{frame, Reply};
 use crate::broker::group::{self, GroupError};
+use crate::broker::replication::coordinator;
 use crate::broker::state::Broker;
 use crate::proto::messages::groups::*;
 use crate::proto::messages::Status;
@@ -24,11 +25,28 @@ fn result_status(r: &Result<(), GroupError>) -> Status {
 pub async fn find_coordinator(
     broker: &Arc<Broker>,
     cid: i32,
-    _req: FindCoordinatorRequest,
+    req: FindCoordinatorRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    // A single node coordinates every group; the cluster will pick the
-    // leader of the group's __consumer_offsets partition.
+    // In a cluster: the leader of the group's __consumer_offsets partition.
+    if let Some(found) = coordinator::find(broker, &req.group_id) {
+        let resp = match found {
+            Ok((node_id, host, port)) => FindCoordinatorResponse {
+                status: Status::ok(),
+                node_id,
+                host,
+                port,
+            },
+            Err(status) => FindCoordinatorResponse {
+                status,
+                node_id: -1,
+                host: String::new(),
+                port: -1,
+            },
+        };
+        return Reply::Now(frame(cid, &resp));
+    }
+    // A single node coordinates every group.
     Reply::Now(frame(
         cid,
         &FindCoordinatorResponse {
@@ -46,6 +64,15 @@ pub async fn join_group(
     req: JoinGroupRequest,
     peer: SocketAddr,
 ) -> Reply {
+    if let Err(status) = coordinator::check(broker, &req.group_id) {
+        return Reply::Now(frame(
+            cid,
+            &JoinGroupResponse {
+                status,
+                ..Default::default()
+            },
+        ));
+    }
     let groups = broker.groups.clone();
     Reply::Later(Box::pin(async move {
         let join = group::JoinGroup {
@@ -101,6 +128,15 @@ pub async fn sync_group(
     req: SyncGroupRequest,
     _peer: SocketAddr,
 ) -> Reply {
+    if let Err(status) = coordinator::check(broker, &req.group_id) {
+        return Reply::Now(frame(
+            cid,
+            &SyncGroupResponse {
+                status,
+                ..Default::default()
+            },
+        ));
+    }
     let groups = broker.groups.clone();
     Reply::Later(Box::pin(async move {
         let assignments = req
@@ -137,6 +173,9 @@ pub async fn heartbeat(
     req: HeartbeatRequest,
     _peer: SocketAddr,
 ) -> Reply {
+    if let Err(status) = coordinator::check(broker, &req.group_id) {
+        return Reply::Now(frame(cid, &HeartbeatResponse { status }));
+    }
     let r = broker
         .groups
         .heartbeat(&req.group_id, req.generation_id, &req.member_id)
@@ -155,6 +194,15 @@ pub async fn leave_group(
     req: LeaveGroupRequest,
     _peer: SocketAddr,
 ) -> Reply {
+    if let Err(status) = coordinator::check(broker, &req.group_id) {
+        return Reply::Now(frame(
+            cid,
+            &LeaveGroupResponse {
+                status,
+                ..Default::default()
+            },
+        ));
+    }
     let resp = match broker
         .groups
         .leave_group(&req.group_id, req.member_ids)
@@ -184,6 +232,15 @@ pub async fn offset_commit(
     req: OffsetCommitRequest,
     _peer: SocketAddr,
 ) -> Reply {
+    if let Err(status) = coordinator::check(broker, &req.group_id) {
+        return Reply::Now(frame(
+            cid,
+            &OffsetCommitResponse {
+                status,
+                ..Default::default()
+            },
+        ));
+    }
     let groups = broker.groups.clone();
     Reply::Later(Box::pin(async move {
         let offsets = req
@@ -227,6 +284,15 @@ pub async fn offset_fetch(
     req: OffsetFetchRequest,
     _peer: SocketAddr,
 ) -> Reply {
+    if let Err(status) = coordinator::check(broker, &req.group_id) {
+        return Reply::Now(frame(
+            cid,
+            &OffsetFetchResponse {
+                status,
+                ..Default::default()
+            },
+        ));
+    }
     let parts = req
         .partitions
         .map(|ps| ps.into_iter().map(|p| (p.topic, p.partition)).collect());

@@ -32,7 +32,7 @@ pub async fn handle(
     };
     // Partitions whose answer must wait for an fdatasync: (partition,
     // offset that must be durable, where its answer sits in `resp`).
-    let mut waits: Vec<(Arc<Partition>, i64, usize, usize)> = Vec::new();
+    let mut waits: Vec<(Arc<Partition>, i64, usize, usize, i32)> = Vec::new();
     for (ti, topic) in req.topics.into_iter().enumerate() {
         let mut out = ProduceTopicResponse {
             name: topic.name.clone(),
@@ -40,16 +40,16 @@ pub async fn handle(
         };
         for (pi, p) in topic.partitions.into_iter().enumerate() {
             let mut records = p.records;
+            let min_isr = broker
+                .topics
+                .get(&topic.name)
+                .map(|t| t.config().min_insync_replicas)
+                .unwrap_or(1);
             let result = broker
                 .topics
                 .partition(&topic.name, p.partition)
                 .and_then(|part| {
                     if req.acks == ACKS_ALL {
-                        let min_isr = broker
-                            .topics
-                            .get(&topic.name)
-                            .map(|t| t.config().min_insync_replicas)
-                            .unwrap_or(1);
                         part.check_min_isr(min_isr)?;
                     }
                     part.append(&mut records).map(|info| (part, info))
@@ -60,7 +60,7 @@ pub async fn handle(
                         && (part.flush_policy() == FlushPolicy::EveryAppend
                             || part.is_replicated())
                     {
-                        waits.push((part.clone(), info.last_offset + 1, ti, pi));
+                        waits.push((part.clone(), info.last_offset + 1, ti, pi, min_isr));
                     }
                     ProducePartitionResponse {
                         partition: p.partition,
@@ -90,7 +90,7 @@ pub async fn handle(
     }
     let timeout = std::time::Duration::from_millis(req.timeout_ms.max(1) as u64);
     Reply::Later(Box::pin(async move {
-        for (part, offset, ti, pi) in waits {
+        for (part, offset, ti, pi, min_isr) in waits {
             let mut result = Ok(());
             if part.flush_policy() == FlushPolicy::EveryAppend {
                 result = part.wait_durable(offset).await;
@@ -101,7 +101,7 @@ pub async fn handle(
             if result.is_ok() && part.is_replicated() {
                 // Every in-sync replica must have it (durably, under the
                 // every-append policy: followers sync before fetching on).
-                result = part.wait_replicated(offset, timeout).await;
+                result = part.wait_replicated(offset, timeout, min_isr).await;
             }
             if let Err(e) = result {
                 let slot = &mut resp.topics[ti].partitions[pi];

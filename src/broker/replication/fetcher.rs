@@ -278,15 +278,23 @@ async fn fetch(
             }
         }
     }
-    // Durable before the next fetch reports these offsets to the leader.
+    // Durable before the next fetch reports these offsets to the leader;
+    // the partitions' fdatasyncs run side by side.
+    let mut syncs = tokio::task::JoinSet::new();
     for (target, end, hw) in appended {
-        if target.part.flush_policy() == FlushPolicy::EveryAppend {
-            if let Err(e) = target.part.wait_durable(end).await {
-                tracing::error!(topic = %target.part.topic, partition = target.part.index, error = %e, "follower fdatasync failed");
-                return Err(std::io::Error::other(e.to_string()));
+        syncs.spawn(async move {
+            if target.part.flush_policy() == FlushPolicy::EveryAppend {
+                target.part.wait_durable(end).await.map_err(|e| {
+                    tracing::error!(topic = %target.part.topic, partition = target.part.index, error = %e, "follower fdatasync failed");
+                    std::io::Error::other(e.to_string())
+                })?;
             }
-        }
-        target.part.follower_set_hw(hw);
+            target.part.follower_set_hw(hw);
+            Ok::<(), std::io::Error>(())
+        });
+    }
+    while let Some(r) = syncs.join_next().await {
+        r.map_err(|e| std::io::Error::other(e.to_string()))??;
     }
     Ok(ok)
 }

@@ -280,7 +280,15 @@ impl Partition {
     /// Waits until every in-sync replica has everything below `offset`
     /// (the high watermark reached it), while this broker still leads at
     /// the epoch it appended in.
-    pub async fn wait_replicated(&self, offset: i64, timeout: Duration) -> Result<(), BrokerError> {
+    /// If the ISR shrank below `min_insync` meanwhile, the write is on too
+    /// few replicas to be promised: NOT_ENOUGH_REPLICAS_AFTER_APPEND (an
+    /// idempotent retry is answered once the ISR has grown back).
+    pub async fn wait_replicated(
+        &self,
+        offset: i64,
+        timeout: Duration,
+        min_insync: i32,
+    ) -> Result<(), BrokerError> {
         let deadline = Instant::now() + timeout;
         let mut changed = self.replica.subscribe();
         let epoch = self.replica.role().epoch();
@@ -292,6 +300,16 @@ impl Partition {
                     return Err(self.not_leader(&role));
                 }
                 if self.log().high_watermark() >= offset {
+                    let isr = match &*role {
+                        Role::Leader(l) => l.isr_len(),
+                        _ => 1,
+                    };
+                    if !matches!(&*role, Role::Standalone) && (isr as i64) < i64::from(min_insync) {
+                        return Err(BrokerError::NotEnoughReplicasAfterAppend(format!(
+                            "{}-{}: written, but the ISR shrank to {isr}, below min.insync.replicas={min_insync}",
+                            self.topic, self.index
+                        )));
+                    }
                     return Ok(());
                 }
             }

@@ -47,11 +47,23 @@ impl ReplicaManager {
     /// Starts replication for the broker whose partitions `topics` holds.
     pub fn start(
         node_id: i32,
+        data_dir: &std::path::Path,
         topics: Arc<TopicManager>,
         control: Arc<dyn ControlPlane>,
         metadata: watch::Receiver<Arc<ClusterMetadata>>,
         config: ReplicationConfig,
+        listeners: Vec<LeadershipListener>,
     ) -> Arc<ReplicaManager> {
+        // From now on partitions opened here start offline; those already
+        // open stop acting alone until the metadata gives them a role.
+        super::state::mark_clustered(data_dir);
+        for topic in topics.list() {
+            for part in topic.partitions() {
+                if matches!(part.role(), Role::Standalone) {
+                    part.become_offline(-1);
+                }
+            }
+        }
         let mgr = Arc::new(ReplicaManager {
             node_id,
             topics: topics.clone(),
@@ -59,7 +71,7 @@ impl ReplicaManager {
             metadata,
             config,
             fetchers: Mutex::new(HashMap::new()),
-            listeners: Mutex::new(Vec::new()),
+            listeners: Mutex::new(listeners),
             producer_ids: tokio::sync::Mutex::new((0, 0)),
             task: Mutex::new(None),
         });

@@ -7,6 +7,7 @@
 //! On a single node every partition stays [`state::Role::Standalone`] and
 //! nothing here runs.
 pub mod control;
+pub mod coordinator;
 mod fetcher;
 mod follower;
 pub mod handlers;

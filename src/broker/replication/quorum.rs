@@ -48,9 +48,13 @@ pub fn start(
     let metadata = cluster.subscribe();
     super::ReplicaManager::start(
         cluster.node_id(),
+        &broker.config.data_dir,
         broker.topics.clone(),
         cluster,
         metadata,
         config,
+        vec![super::coordinator::leadership_listener(
+            broker.groups.clone(),
+        )],
     )
 }

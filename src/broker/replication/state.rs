@@ -152,15 +152,42 @@ pub struct ReplicaState {
 
 impl Default for ReplicaState {
     fn default() -> Self {
-        ReplicaState {
-            role: Mutex::new(Role::Standalone),
-            producers: Mutex::new(ProducerTable::default()),
-            changed: watch::channel(0).0,
-        }
+        ReplicaState::with_role(Role::Standalone)
+    }
+}
+
+/// Data dirs of brokers that run in a cluster: partitions opened under
+/// them start offline, never standalone, so nothing is acknowledged before
+/// the metadata says who leads (a standalone partition would count itself
+/// as the whole ISR).
+static CLUSTERED_DIRS: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
+
+pub fn mark_clustered(data_dir: &std::path::Path) {
+    let mut dirs = CLUSTERED_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+    if !dirs.iter().any(|d| d == data_dir) {
+        dirs.push(data_dir.to_path_buf());
     }
 }
 
 impl ReplicaState {
+    fn with_role(role: Role) -> ReplicaState {
+        ReplicaState {
+            role: Mutex::new(role),
+            producers: Mutex::new(ProducerTable::default()),
+            changed: watch::channel(0).0,
+        }
+    }
+
+    /// The initial state of a partition whose log lives in `dir`.
+    pub fn for_dir(dir: &std::path::Path) -> ReplicaState {
+        let dirs = CLUSTERED_DIRS.lock().unwrap_or_else(|p| p.into_inner());
+        if dirs.iter().any(|d| dir.starts_with(d)) {
+            ReplicaState::with_role(Role::Offline { epoch: -1 })
+        } else {
+            ReplicaState::default()
+        }
+    }
+
     pub fn role(&self) -> MutexGuard<'_, Role> {
         self.role.lock().unwrap_or_else(|p| p.into_inner())
     }

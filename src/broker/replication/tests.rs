@@ -86,10 +86,12 @@ impl Node {
         let ctl: Arc<dyn ControlPlane> = control.clone();
         self.mgr = Some(ReplicaManager::start(
             self.id,
+            self._tmp.path(),
             self.broker.topics.clone(),
             ctl,
             control.subscribe(),
             config(),
+            Vec::new(),
         ));
     }
 
