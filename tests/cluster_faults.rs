@@ -548,6 +548,20 @@ fn log_bytes(node: &Node, partition: i32) -> Vec<u8> {
     out
 }
 
+fn under_replicated(c: &Cluster) -> String {
+    let out = common::strom()
+        .args(["topics", "describe", TOPIC, "-b", &c.bootstrap()])
+        .arg("--under-replicated-partitions")
+        .output()
+        .expect("topics describe");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn a_broker_that_was_down_catches_up_byte_for_byte() {
     let rt = runtime();
@@ -576,6 +590,9 @@ fn a_broker_that_was_down_catches_up_byte_for_byte() {
         .await;
         hold(Duration::from_secs(2)).await;
     });
+    // kafka-topics style: only the partitions missing an in-sync replica.
+    let listed = under_replicated(&cluster);
+    assert_eq!(listed.lines().count(), PARTITIONS as usize, "{listed}");
     stop.store(true, Ordering::SeqCst);
     let sent = rt.block_on(producing).expect("producer task");
     assert!(!sent.acked.is_empty());
@@ -587,6 +604,7 @@ fn a_broker_that_was_down_catches_up_byte_for_byte() {
         })
         .await;
     });
+    assert_eq!(under_replicated(&cluster), "", "all replicas back in sync");
     // Nothing is produced any more: every replica converges on the
     // leader's log, which is all below its high watermark.
     for p in 0..PARTITIONS {

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
@@ -11,7 +12,12 @@ use super::group::{GroupStore, StoreError, StoreRecord};
 use super::server::now_ms;
 use super::state::OFFSETS_TOPIC;
 use super::topics::TopicManager;
+use crate::proto::ErrorCode;
 use crate::record::{self, BatchBuilder};
+
+/// How long a commit waits for the in-sync replicas before it is refused
+/// (the client retries it).
+const COMMIT_REPLICATION_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct LogGroupStore {
     topics: Arc<TopicManager>,
@@ -55,9 +61,27 @@ impl GroupStore for LogGroupStore {
             let info = part
                 .append(&mut batch)
                 .map_err(|e| unavailable(partition, e))?;
-            part.wait_durable(info.last_offset + 1)
+            let end = info.last_offset + 1;
+            part.wait_durable(end)
                 .await
-                .map_err(|e| StoreError::Io(e.to_string()))
+                .map_err(|e| StoreError::Io(e.to_string()))?;
+            if part.is_replicated() {
+                // A commit that was answered must survive the loss of this
+                // broker: wait until the in-sync replicas have it, as an
+                // acks=all produce would.
+                let min_insync = self
+                    .topics
+                    .get(OFFSETS_TOPIC)
+                    .map(|t| t.config().min_insync_replicas)
+                    .unwrap_or(1);
+                part.wait_replicated(end, COMMIT_REPLICATION_TIMEOUT, min_insync)
+                    .await
+                    .map_err(|e| match e.code() {
+                        ErrorCode::NotLeaderOrFollower => StoreError::NotLeader(partition),
+                        _ => unavailable(partition, e),
+                    })?;
+            }
+            Ok(())
         })
     }
 

@@ -43,7 +43,8 @@ impl Broker {
         let cluster = if config.voters.is_empty() {
             None
         } else {
-            let cc = crate::cluster::handle::ClusterConfig::from_broker(&config, advertised.clone());
+            let cc =
+                crate::cluster::handle::ClusterConfig::from_broker(&config, advertised.clone());
             Some(
                 crate::cluster::ClusterHandle::start(cc, &config.data_dir)
                     .await

@@ -22,7 +22,7 @@ pub fn next_producer_id() -> i64 {
         .fetch_add(1, Ordering::Relaxed)
 }
 
-pub async fn handle(_broker: &Arc<Broker>, ctx: &Ctx, req: InitProducerIdRequest) -> Reply {
+pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: InitProducerIdRequest) -> Reply {
     let mut resp = InitProducerIdResponse::default();
     // Idempotent producers send a null id; some send an empty one.
     if req
@@ -38,7 +38,22 @@ pub async fn handle(_broker: &Arc<Broker>, ctx: &Ctx, req: InitProducerIdRequest
     }
     // A producer that bumps its epoch (v3+, after a fatal send error)
     // simply gets a fresh id: with no transactions there is nothing to fence.
-    resp.producer_id = ProducerId(next_producer_id());
+    // In a cluster, ids come from the controller so no two brokers hand
+    // out the same one (leaders deduplicate batches by producer id).
+    let id = match crate::broker::replication::ReplicaManager::for_topics(&broker.topics) {
+        Some(mgr) => match mgr.next_producer_id().await {
+            Ok(id) => id,
+            Err(e) => {
+                resp.error_code = ErrorCode::CoordinatorNotAvailable.code();
+                resp.producer_id = ProducerId(-1);
+                resp.producer_epoch = -1;
+                tracing::debug!(error = %e, "no producer id from the controller");
+                return ctx.respond(&resp);
+            }
+        },
+        None => next_producer_id(),
+    };
+    resp.producer_id = ProducerId(id);
     resp.producer_epoch = 0;
     ctx.respond(&resp)
 }
