@@ -190,7 +190,7 @@ complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l messages -d 'Records to read' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l reporting-interval -d 'Milliseconds between detailed lines' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l timeout -d 'Give up after MS milliseconds without data' -r
-complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l fetch-size -d 'Bytes to fetch per partition per request' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l fetch-size -d 'Bytes to fetch per partition per request (16 MiB measured fastest on loopback: fewer round trips per byte)' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l group -d 'Consume as a member of this consumer group (commits as it goes)' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l show-detailed-stats -d 'Print a line per reporting interval'

@@ -474,8 +474,9 @@ pub struct PerfConsumeArgs {
     /// Hide the header line
     #[arg(long)]
     pub hide_header: bool,
-    /// Bytes to fetch per partition per request
-    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    /// Bytes to fetch per partition per request (16 MiB measured fastest
+    /// on loopback: fewer round trips per byte)
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
     pub fetch_size: u64,
     /// Consume as a member of this consumer group (commits as it goes)
     #[arg(long, value_name = "GROUP")]
