@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BufMut;
 
-use super::{Chunk, Reply};
+use super::{PartsFrame, Reply};
 use crate::broker::partition::FetchedData;
 use crate::broker::state::Broker;
-use crate::proto::frame::ResponseHeader;
 use crate::proto::messages::fetch::*;
 use crate::proto::messages::Status;
 use crate::proto::Wire;
@@ -57,13 +56,7 @@ struct Fetched {
 
 /// Builds the response frame: encoded fields interleaved with file ranges.
 fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
-    let mut parts: Vec<Chunk> = Vec::new();
-    let mut cur = BytesMut::with_capacity(256);
-    let start = ResponseHeader {
-        correlation_id: cid,
-    }
-    .begin(&mut cur);
-    Status::ok().encode(&mut cur);
+    let mut out = PartsFrame::begin(cid);
     let mut budget = if req.max_bytes <= 0 {
         usize::MAX
     } else {
@@ -71,12 +64,12 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
     };
     let mut total = 0usize;
     let mut failed = false;
-    cur.put_u32(req.topics.len() as u32);
+    out.buf().put_u32(req.topics.len() as u32);
     for topic in &req.topics {
-        topic.name.encode(&mut cur);
-        cur.put_u32(topic.partitions.len() as u32);
+        topic.name.encode(out.buf());
+        out.buf().put_u32(topic.partitions.len() as u32);
         for p in &topic.partitions {
-            p.partition.encode(&mut cur);
+            p.partition.encode(out.buf());
             let limit = (p.max_bytes.max(0) as usize).min(budget);
             let read = broker
                 .topics
@@ -102,14 +95,11 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
                 });
             match read {
                 Ok((slices, data)) => {
-                    Status::ok().encode(&mut cur);
-                    cur.put_i64(data.high_watermark);
-                    cur.put_i64(data.log_start_offset);
-                    cur.put_u32(data.bytes_read as u32);
-                    if !slices.is_empty() {
-                        parts.push(Chunk::Bytes(cur.split()));
-                        parts.extend(slices.into_iter().map(Chunk::File));
-                    }
+                    Status::ok().encode(out.buf());
+                    out.buf().put_i64(data.high_watermark);
+                    out.buf().put_i64(data.log_start_offset);
+                    out.buf().put_u32(data.bytes_read as u32);
+                    out.files(slices);
                     total += data.bytes_read;
                     budget = budget.saturating_sub(data.bytes_read);
                 }
@@ -123,29 +113,16 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
                             (s, hw)
                         })
                         .unwrap_or((-1, -1));
-                    e.status().encode(&mut cur);
-                    cur.put_i64(hw);
-                    cur.put_i64(start_off);
-                    cur.put_u32(0);
+                    e.status().encode(out.buf());
+                    out.buf().put_i64(hw);
+                    out.buf().put_i64(start_off);
+                    out.buf().put_u32(0);
                 }
             }
         }
     }
-    parts.push(Chunk::Bytes(cur));
-    // The length prefix covers everything after it, file ranges included.
-    let frame_len: usize = parts
-        .iter()
-        .map(|c| match c {
-            Chunk::Bytes(b) => b.len(),
-            Chunk::File(f) => f.len,
-        })
-        .sum::<usize>()
-        - 4;
-    if let Some(Chunk::Bytes(first)) = parts.first_mut() {
-        first[start..start + 4].copy_from_slice(&(frame_len as u32).to_be_bytes());
-    }
     Fetched {
-        reply: Reply::Parts(parts),
+        reply: out.finish(),
         bytes: total,
         failed,
     }

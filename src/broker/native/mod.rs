@@ -50,6 +50,58 @@ pub enum Chunk {
     File(FileSlice),
 }
 
+/// Builds a response frame of encoded fields interleaved with file ranges
+/// (stored record batches sent with sendfile). The length prefix, which
+/// covers the file ranges too, is filled in by [`PartsFrame::finish`].
+pub struct PartsFrame {
+    parts: Vec<Chunk>,
+    cur: BytesMut,
+}
+
+impl PartsFrame {
+    /// Starts a frame: response header, then a top-level OK status.
+    pub fn begin(correlation_id: i32) -> PartsFrame {
+        let mut cur = BytesMut::with_capacity(256);
+        ResponseHeader { correlation_id }.begin(&mut cur);
+        Status::ok().encode(&mut cur);
+        PartsFrame {
+            parts: Vec::new(),
+            cur,
+        }
+    }
+
+    /// Where the next encoded fields go.
+    pub fn buf(&mut self) -> &mut BytesMut {
+        &mut self.cur
+    }
+
+    /// Appends file ranges after the fields encoded so far.
+    pub fn files(&mut self, slices: Vec<FileSlice>) {
+        if slices.is_empty() {
+            return;
+        }
+        self.parts.push(Chunk::Bytes(self.cur.split()));
+        self.parts.extend(slices.into_iter().map(Chunk::File));
+    }
+
+    pub fn finish(mut self) -> Reply {
+        self.parts.push(Chunk::Bytes(self.cur));
+        let total: usize = self
+            .parts
+            .iter()
+            .map(|c| match c {
+                Chunk::Bytes(b) => b.len(),
+                Chunk::File(f) => f.len,
+            })
+            .sum();
+        let frame_len = (total - 4) as u32;
+        if let Some(Chunk::Bytes(first)) = self.parts.first_mut() {
+            first[..4].copy_from_slice(&frame_len.to_be_bytes());
+        }
+        Reply::Parts(self.parts)
+    }
+}
+
 /// Encodes a whole response frame.
 pub fn frame<T: Wire>(correlation_id: i32, body: &T) -> BytesMut {
     let mut out = BytesMut::with_capacity(128);

@@ -6,15 +6,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use bytes::{BufMut, BytesMut};
+use bytes::BufMut;
 
 use super::leader::LeaderView;
 use super::manager::ReplicaManager;
 use crate::broker::error::BrokerError;
-use crate::broker::native::{frame, Chunk, Reply};
+use crate::broker::native::{frame, PartsFrame, Reply};
 use crate::broker::state::Broker;
 use crate::log::FileSlice;
-use crate::proto::frame::ResponseHeader;
 use crate::proto::messages::replication::*;
 use crate::proto::messages::Status;
 use crate::proto::Wire;
@@ -85,25 +84,19 @@ pub async fn replica_fetch(
 }
 
 fn read_all(broker: &Broker, cid: i32, req: &ReplicaFetchRequest, views: &Views) -> (Reply, usize) {
-    let mut parts: Vec<Chunk> = Vec::new();
-    let mut cur = BytesMut::with_capacity(256);
-    let start = ResponseHeader {
-        correlation_id: cid,
-    }
-    .begin(&mut cur);
-    Status::ok().encode(&mut cur);
+    let mut out = PartsFrame::begin(cid);
     let mut budget = if req.max_bytes <= 0 {
         usize::MAX
     } else {
         req.max_bytes as usize
     };
     let mut total = 0usize;
-    cur.put_u32(req.topics.len() as u32);
+    out.buf().put_u32(req.topics.len() as u32);
     for (ti, topic) in req.topics.iter().enumerate() {
-        topic.name.encode(&mut cur);
-        cur.put_u32(topic.partitions.len() as u32);
+        topic.name.encode(out.buf());
+        out.buf().put_u32(topic.partitions.len() as u32);
         for (pi, p) in topic.partitions.iter().enumerate() {
-            p.partition.encode(&mut cur);
+            p.partition.encode(out.buf());
             let view = views.get(ti).and_then(|v| v.get(pi));
             let read: Result<(LeaderView, Vec<FileSlice>), BrokerError> = match view {
                 Some(Ok(v)) => {
@@ -129,44 +122,29 @@ fn read_all(broker: &Broker, cid: i32, req: &ReplicaFetchRequest, views: &Views)
             match read {
                 Ok((v, slices)) => {
                     let len: usize = slices.iter().map(|s| s.len).sum();
-                    Status::ok().encode(&mut cur);
-                    cur.put_i64(v.high_watermark);
-                    cur.put_i64(v.log_start_offset);
+                    Status::ok().encode(out.buf());
+                    out.buf().put_i64(v.high_watermark);
+                    out.buf().put_i64(v.log_start_offset);
                     let (de, dend) = v.diverging.unwrap_or((NO_EPOCH, -1));
-                    cur.put_i32(de);
-                    cur.put_i64(dend);
-                    cur.put_u32(len as u32);
-                    if !slices.is_empty() {
-                        parts.push(Chunk::Bytes(cur.split()));
-                        parts.extend(slices.into_iter().map(Chunk::File));
-                    }
+                    out.buf().put_i32(de);
+                    out.buf().put_i64(dend);
+                    out.buf().put_u32(len as u32);
+                    out.files(slices);
                     total += len;
                     budget = budget.saturating_sub(len);
                 }
                 Err(e) => {
-                    e.status().encode(&mut cur);
-                    cur.put_i64(-1);
-                    cur.put_i64(-1);
-                    cur.put_i32(NO_EPOCH);
-                    cur.put_i64(-1);
-                    cur.put_u32(0);
+                    e.status().encode(out.buf());
+                    out.buf().put_i64(-1);
+                    out.buf().put_i64(-1);
+                    out.buf().put_i32(NO_EPOCH);
+                    out.buf().put_i64(-1);
+                    out.buf().put_u32(0);
                 }
             }
         }
     }
-    parts.push(Chunk::Bytes(cur));
-    let frame_len: usize = parts
-        .iter()
-        .map(|c| match c {
-            Chunk::Bytes(b) => b.len(),
-            Chunk::File(f) => f.len,
-        })
-        .sum::<usize>()
-        - 4;
-    if let Some(Chunk::Bytes(first)) = parts.first_mut() {
-        first[start..start + 4].copy_from_slice(&(frame_len as u32).to_be_bytes());
-    }
-    (Reply::Parts(parts), total)
+    (out.finish(), total)
 }
 
 /// Errors are not Clone (they may hold I/O errors); keep code and message.
