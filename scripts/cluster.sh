@@ -61,7 +61,10 @@ launch() {
 
 wait_ready() {
     local i=$1 deadline=$((SECONDS + 30))
-    until grep -q "strom: listening on" "$dir/$i/log" 2>/dev/null; do
+    # Listening, then registered with the controller: only then can topics
+    # be placed on it.
+    until grep -q "strom: listening on" "$dir/$i/log" 2>/dev/null &&
+        grep -q "broker registered" "$dir/$i/log" 2>/dev/null; do
         running "$i" || { tail -n 20 "$dir/$i/log" >&2; die "broker $i exited"; }
         [ $SECONDS -lt $deadline ] || die "broker $i not ready after 30 s (see $dir/$i/log)"
         sleep 0.1

@@ -34,6 +34,12 @@ pub struct BrokerConfig {
     /// A broker that has not heartbeated the controller for this long is
     /// fenced (out of every ISR, leads nothing).
     pub broker_session_timeout: Duration,
+    /// A follower not caught up with its leader for this long leaves the
+    /// ISR (Kafka's `replica.lag.time.max.ms`).
+    pub replica_lag_time_max: Duration,
+    /// An idempotent producer that has not appended for this long is
+    /// forgotten (Kafka's `producer.id.expiration.ms`).
+    pub producer_id_expiration: Duration,
 }
 
 /// Broker-wide defaults for topic configs a topic does not override.
@@ -90,6 +96,9 @@ impl BrokerConfig {
             controller_listen: None,
             voters: Vec::new(),
             broker_session_timeout: Duration::from_millis(3000),
+            replica_lag_time_max: crate::broker::replication::DEFAULT_REPLICA_LAG_TIME_MAX,
+            producer_id_expiration:
+                crate::broker::replication::producers::DEFAULT_PRODUCER_ID_EXPIRATION,
         }
     }
 

@@ -58,8 +58,11 @@ impl GroupStore for LogGroupStore {
                     .map_err(|e| unavailable(partition, e))?;
             }
             let mut batch: BytesMut = builder.finish();
+            // Right after a leadership gain the partition may still be
+            // rebuilding its producer state: wait for it rather than fail.
             let info = part
-                .append(&mut batch)
+                .append_when_ready(&mut batch)
+                .await
                 .map_err(|e| unavailable(partition, e))?;
             let end = info.last_offset + 1;
             part.wait_durable(end)

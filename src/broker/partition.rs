@@ -16,6 +16,10 @@ use crate::log::{AppendInfo, FileSlice, FlushPolicy, LogConfig, PartitionLog};
 /// leader; the cluster will hand in real epochs.
 pub const SINGLE_NODE_EPOCH: i32 = 0;
 
+/// Longest a produce waits for a new leader's idempotent producer state
+/// (see [`Partition::append_when_ready`]) before it is refused.
+pub const PRODUCER_REBUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct Partition {
     pub topic: Arc<str>,
     pub index: i32,
@@ -83,7 +87,7 @@ impl Partition {
             }
             let mut log = self.log();
             let info = log.append(batches, epoch)?;
-            producers.record(batches);
+            producers.record(batches, tokio::time::Instant::now());
             // Single node: the in-sync replica set is this broker, so the
             // high watermark is the log end; a leader waits for its ISR.
             let leo = log.log_end_offset();
@@ -98,6 +102,36 @@ impl Partition {
         Ok(info)
     }
 
+    /// [`append`](Self::append) for clients' produce requests: right after
+    /// this broker became leader, while it still rebuilds its idempotent
+    /// producers' state off the runtime (`replication::tail`), the append
+    /// waits for that (up to [`PRODUCER_REBUILD_WAIT`]) instead of being
+    /// refused. Awaited before the handler's first other await, so appends
+    /// from one connection keep their order.
+    pub async fn append_when_ready(
+        &self,
+        batches: &mut BytesMut,
+    ) -> Result<AppendInfo, BrokerError> {
+        let refused = match self.append(batches) {
+            Err(e @ BrokerError::NotLeader(_)) => e,
+            other => return other,
+        };
+        let Some(mut rebuilt) = self.replica.producers().rebuild_signal() else {
+            return Err(refused);
+        };
+        // Done, or abandoned (the sender is gone): either way the next
+        // append settles it. One more try only: if that is refused too, the
+        // cause is another (the role changed), and the client retries.
+        let wait = rebuilt.wait_for(|done| *done);
+        if tokio::time::timeout(PRODUCER_REBUILD_WAIT, wait)
+            .await
+            .is_err()
+        {
+            return Err(refused);
+        }
+        self.append(batches)
+    }
+
     /// Wakes long-poll fetches (new records or a higher high watermark).
     pub(crate) fn notify_appended(&self) {
         self.appended.send_modify(|n| *n = n.wrapping_add(1));
@@ -109,6 +143,18 @@ impl Partition {
 
     /// Waits until everything below `offset` is on stable storage.
     pub async fn wait_durable(&self, offset: i64) -> Result<(), BrokerError> {
+        self.sync_up_to(offset, false).await
+    }
+
+    /// [`wait_durable`](Self::wait_durable) for a follower's copy: the
+    /// synced pages then leave the page cache (see
+    /// `FlushTarget::release_cache`), as nobody reads them unless this
+    /// broker becomes leader.
+    pub async fn wait_durable_uncached(&self, offset: i64) -> Result<(), BrokerError> {
+        self.sync_up_to(offset, true).await
+    }
+
+    async fn sync_up_to(&self, offset: i64, release: bool) -> Result<(), BrokerError> {
         let _turn = self.sync_lock.lock().await;
         let target = {
             let log = self.log();
@@ -120,9 +166,15 @@ impl Partition {
         let Some(target) = target else {
             return Ok(());
         };
-        let durable = tokio::task::spawn_blocking(move || target.sync())
-            .await
-            .map_err(|e| BrokerError::Io(std::io::Error::other(e.to_string())))??;
+        let durable = tokio::task::spawn_blocking(move || {
+            let durable = target.sync()?;
+            if release {
+                target.release_cache();
+            }
+            Ok::<i64, crate::log::LogError>(durable)
+        })
+        .await
+        .map_err(|e| BrokerError::Io(std::io::Error::other(e.to_string())))??;
         self.log().mark_durable(durable);
         Ok(())
     }

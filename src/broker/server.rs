@@ -17,6 +17,10 @@ use super::state::Broker;
 /// Requested socket send buffer for client connections.
 const SEND_BUFFER_BYTES: usize = 8 << 20;
 
+/// How long a stopping cluster broker waits for its partitions to get new
+/// leaders before it stops regardless (the session timeout then fences it).
+const CONTROLLED_SHUTDOWN_LIMIT: Duration = Duration::from_secs(10);
+
 /// Runs a broker until SIGINT or SIGTERM.
 pub fn run_blocking(config: BrokerConfig) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -94,7 +98,10 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
         crate::broker::replication::quorum::start(
             &broker,
             c,
-            crate::broker::replication::ReplicationConfig::from_env(),
+            crate::broker::replication::ReplicationConfig {
+                replica_lag_time_max: config.replica_lag_time_max,
+                ..Default::default()
+            },
         )
     });
     let housekeeping = tokio::spawn(housekeeping(
@@ -120,6 +127,12 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
     }
 
     shutdown.await;
+    // Hand partition leadership over while this broker still serves:
+    // clients then move to the new leaders at once instead of waiting for
+    // the controller to notice the silence (the session timeout).
+    if let Some(cluster) = &broker.cluster {
+        controlled_shutdown(cluster).await;
+    }
     tracing::info!("shutting down: finishing requests in flight");
     for a in &accepts {
         a.abort();
@@ -142,6 +155,25 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
     broker.close();
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+async fn controlled_shutdown(cluster: &crate::cluster::ClusterHandle) {
+    use crate::cluster::handle::Handover;
+    tracing::info!("controlled shutdown: handing partition leadership to other replicas");
+    let started = tokio::time::Instant::now();
+    match cluster.controlled_shutdown(CONTROLLED_SHUTDOWN_LIMIT).await {
+        Ok(Handover::HandedOver) => tracing::info!(
+            ms = started.elapsed().as_millis() as u64,
+            "controlled shutdown: leadership handed over"
+        ),
+        Ok(Handover::NothingToHandOver) => tracing::info!(
+            "controlled shutdown: no other live in-sync replica could take over; nothing to hand over"
+        ),
+        Err(e) => tracing::warn!(
+            error = %e,
+            "controlled shutdown failed; stopping anyway (partitions move when the session times out)"
+        ),
+    }
 }
 
 async fn accept_loop(

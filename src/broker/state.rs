@@ -55,6 +55,7 @@ impl Broker {
             &config.data_dir,
             config.defaults.clone(),
         )?);
+        topics.set_producer_id_expiration(config.producer_id_expiration);
         if topics.get(OFFSETS_TOPIC).is_none() {
             // Offsets must outlive any retention: they are the group's memory.
             let mut cfg = std::collections::BTreeMap::new();
@@ -75,10 +76,14 @@ impl Broker {
             ..GroupConfig::default()
         };
         let groups = GroupCoordinator::new(group_config, store);
-        groups
-            .load()
-            .await
-            .map_err(|e| BrokerError::Io(std::io::Error::other(format!("loading groups: {e}"))))?;
+        // In a cluster the local log may be behind the partition's leader:
+        // groups are loaded per partition when this broker comes to lead it
+        // (`replication::coordinator::leadership_listener`), never from here.
+        if cluster.is_none() {
+            groups.load().await.map_err(|e| {
+                BrokerError::Io(std::io::Error::other(format!("loading groups: {e}")))
+            })?;
+        }
         Ok(Arc::new(Broker {
             config,
             topics,

@@ -12,6 +12,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -19,6 +20,7 @@ use tokio::sync::watch;
 use super::config::TopicDefaults;
 use super::error::BrokerError;
 use super::partition::Partition;
+use super::replication::producers::DEFAULT_PRODUCER_ID_EXPIRATION;
 use super::topic_config::{validate_topic_name, TopicConfig};
 
 pub const MAX_PARTITIONS: i32 = 100_000;
@@ -75,6 +77,9 @@ pub struct TopicManager {
     appended: watch::Sender<u64>,
     /// Serialises create/delete/alter so two admins cannot race on the files.
     admin: std::sync::Mutex<()>,
+    /// Idle idempotent producers are forgotten after this long (Kafka's
+    /// `producer.id.expiration.ms`), at each retention check.
+    producer_id_expiration: RwLock<Duration>,
 }
 
 impl TopicManager {
@@ -89,6 +94,7 @@ impl TopicManager {
             topics: RwLock::new(HashMap::new()),
             appended,
             admin: std::sync::Mutex::new(()),
+            producer_id_expiration: RwLock::new(DEFAULT_PRODUCER_ID_EXPIRATION),
         };
         for entry in fs::read_dir(mgr.meta_dir())? {
             let path = entry?.path();
@@ -353,10 +359,29 @@ impl TopicManager {
         Ok(())
     }
 
-    /// Deletes expired segments and rolls old ones on every partition.
+    /// How long an idle idempotent producer is remembered.
+    pub fn set_producer_id_expiration(&self, expiration: Duration) {
+        *self
+            .producer_id_expiration
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = expiration;
+    }
+
+    /// Deletes expired segments and rolls old ones on every partition, and
+    /// forgets idempotent producers idle past `producer.id.expiration.ms`.
     pub fn enforce_retention(&self, now_ms: i64) {
+        let expiration = *self
+            .producer_id_expiration
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        // Idle time is measured on tokio's clock, not the wall clock.
+        let now = tokio::time::Instant::now();
         for topic in self.list() {
             for p in topic.partitions() {
+                let expired = p.replica.producers().expire(now, expiration);
+                if expired > 0 {
+                    tracing::debug!(topic = %topic.name, partition = p.index, producers = expired, "forgot idle idempotent producers");
+                }
                 let mut log = p.log();
                 if let Err(e) = log.maybe_roll(now_ms) {
                     tracing::warn!(topic = %topic.name, partition = p.index, error = %e, "segment roll failed");
@@ -394,5 +419,33 @@ impl TopicManager {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::BatchBuilder;
+
+    #[tokio::test(start_paused = true)]
+    async fn retention_checks_forget_idle_producers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mgr = TopicManager::open(dir.path(), TopicDefaults::default()).unwrap();
+        mgr.set_producer_id_expiration(Duration::from_secs(10));
+        mgr.create("t", 1, 1, BTreeMap::new(), false).unwrap();
+        let part = mgr.partition("t", 0).unwrap();
+        let mut b = BatchBuilder::new(1);
+        b.set_producer(7, 0, 0);
+        b.push(1, None, Some(b"v"), &[]).unwrap();
+        part.append(&mut b.finish()).unwrap();
+        let now_ms = crate::broker::server::now_ms();
+        mgr.enforce_retention(now_ms);
+        assert_eq!(part.replica.producers().len(), 1);
+        tokio::time::advance(Duration::from_secs(9)).await;
+        mgr.enforce_retention(now_ms);
+        assert_eq!(part.replica.producers().len(), 1, "idle 9 s of 10");
+        tokio::time::advance(Duration::from_secs(1)).await;
+        mgr.enforce_retention(now_ms);
+        assert!(part.replica.producers().is_empty(), "idle 10 s");
     }
 }

@@ -603,6 +603,14 @@ pub struct ServeArgs {
     /// A broker silent this long is fenced by the controller [default: 3000]
     #[arg(long, env = "STROM_BROKER_SESSION_TIMEOUT_MS", value_name = "MS")]
     pub broker_session_timeout_ms: Option<u64>,
+
+    /// A follower not caught up this long leaves the ISR (replica.lag.time.max.ms) [default: 10000]
+    #[arg(long, env = "STROM_REPLICA_LAG_TIME_MAX_MS", value_name = "MS")]
+    pub replica_lag_time_max_ms: Option<u64>,
+
+    /// Forget an idempotent producer idle this long (producer.id.expiration.ms) [default: 86400000]
+    #[arg(long, env = "STROM_PRODUCER_ID_EXPIRATION_MS", value_name = "MS")]
+    pub producer_id_expiration_ms: Option<u64>,
 }
 
 pub const REPL_HELP: &str = "Each line is one strom command without the leading `strom`, \

@@ -159,7 +159,11 @@ impl GroupAdmin {
 
     async fn coordinator(&self, group: &str) -> Result<(Coordinator, Arc<Connection>)> {
         let c = find_coordinator(&self.client, group).await?;
-        let conn = self.client.connection(c.node_id, Lane::Default).await?;
+        // Straight to the address FindCoordinator gave: the client may not
+        // have fetched metadata yet, and without it a node id would map to
+        // the bootstrap broker, which in a cluster is often not the
+        // coordinator (it answers NOT_COORDINATOR).
+        let conn = connect_coordinator(&self.client, &c).await?;
         Ok((c, conn))
     }
 

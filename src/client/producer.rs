@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{BufMut, Bytes, BytesMut};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Notify;
 
 use super::connection::ResponseFuture;
 use super::error::{ClientError, Result};
@@ -262,6 +262,11 @@ struct Acc {
     /// Idempotent producer id and epoch, once the broker gave them.
     producer: Option<(i64, i16)>,
     sealed: u64,
+    /// Produce requests awaiting an answer, per broker. The limit is per
+    /// connection, as Kafka's max.in.flight.requests.per.connection: a
+    /// global cap would starve throughput as the cluster grows, because
+    /// acks=all latency is per leader.
+    in_flight: HashMap<i32, usize>,
 }
 
 struct Inner {
@@ -273,7 +278,6 @@ struct Inner {
     /// Signalled whenever batches complete: space and idleness waiters.
     progress: Notify,
     progress_cv: Condvar,
-    in_flight: Arc<Semaphore>,
     sticky: Mutex<StickyChooser>,
     /// Set once the producer id is settled (given, or idempotence off).
     identity: tokio::sync::watch::Sender<bool>,
@@ -302,7 +306,6 @@ impl Inner {
 impl Producer {
     /// Starts the background sender; must be called inside a tokio runtime.
     pub fn new(client: Client, config: ProducerConfig) -> Producer {
-        let in_flight = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
         let inner = Arc::new(Inner {
             client,
             config,
@@ -310,7 +313,6 @@ impl Producer {
             wake: Notify::new(),
             progress: Notify::new(),
             progress_cv: Condvar::new(),
-            in_flight,
             sticky: Mutex::new(StickyChooser::new()),
             identity: tokio::sync::watch::channel(false).0,
         });
@@ -672,7 +674,8 @@ impl Inner {
                 continue;
             };
             let fits = taken.is_empty() || size + b.records.len() <= cfg.max_request_size;
-            if fits && node.is_none_or(|n| n == leader) {
+            let free = acc.in_flight.get(&leader).copied().unwrap_or(0) < cfg.max_in_flight.max(1);
+            if fits && free && node.is_none_or(|n| n == leader) {
                 node = Some(leader);
                 size += b.records.len();
                 taken.push(b);
@@ -682,10 +685,13 @@ impl Inner {
         }
         acc.ready = keep;
         match node {
-            Some(node) if !taken.is_empty() => Collected::Send {
-                node,
-                batches: taken,
-            },
+            Some(node) if !taken.is_empty() => {
+                *acc.in_flight.entry(node).or_default() += 1;
+                Collected::Send {
+                    node,
+                    batches: taken,
+                }
+            }
             _ if !refresh.is_empty() => Collected::Refresh(refresh),
             _ => Collected::Wait(next),
         }
@@ -715,6 +721,17 @@ impl Inner {
             acc.outstanding = acc.outstanding.saturating_sub(1);
             acc.buffered = acc.buffered.saturating_sub(batch.records.len());
         }
+    }
+
+    /// A request to `node` is over: it may take another one.
+    fn request_done(&self, node: i32) {
+        {
+            let mut acc = self.lock();
+            if let Some(n) = acc.in_flight.get_mut(&node) {
+                *n = n.saturating_sub(1);
+            }
+        }
+        self.signal_progress();
     }
 
     fn signal_progress(&self) {
@@ -845,10 +862,6 @@ async fn init_identity(inner: &Inner) {
 async fn run_sender(inner: Arc<Inner>) {
     init_identity(&inner).await;
     loop {
-        let permit = match inner.in_flight.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return,
-        };
         let (node, batches) = loop {
             match inner.collect(Instant::now()) {
                 Collected::Send { node, batches } => break (node, batches),
@@ -879,7 +892,7 @@ async fn run_sender(inner: Arc<Inner>) {
                 }
             }
         };
-        send_request(&inner, node, batches, permit).await;
+        send_request(&inner, node, batches).await;
     }
 }
 
@@ -899,12 +912,9 @@ fn fail_topic(inner: &Inner, topic: &str, err: ClientError) {
     inner.signal_progress();
 }
 
-async fn send_request(
-    inner: &Arc<Inner>,
-    node: i32,
-    batches: Vec<Batch>,
-    permit: OwnedSemaphorePermit,
-) {
+/// Sends one request to `node` (whose in-flight count `collect` raised)
+/// and lowers the count again once it is answered or failed.
+async fn send_request(inner: &Arc<Inner>, node: i32, batches: Vec<Batch>) {
     let cfg = &inner.config;
     let conn = match inner.client.connection(node, Lane::Default).await {
         Ok(c) => c,
@@ -912,7 +922,7 @@ async fn send_request(
             for b in batches {
                 inner.retry_or_fail(b, e.clone());
             }
-            inner.signal_progress();
+            inner.request_done(node);
             return;
         }
     };
@@ -925,8 +935,7 @@ async fn send_request(
     let inner = inner.clone();
     tokio::spawn(async move {
         handle_response(&inner, conn, batches, fut).await;
-        drop(permit);
-        inner.signal_progress();
+        inner.request_done(node);
     });
 }
 

@@ -31,6 +31,7 @@ pub fn apply(md: &mut ClusterMetadata, cmd: MetadataCommand) -> ApplyResult {
                     port,
                     fenced: false,
                     epoch,
+                    in_controlled_shutdown: false,
                 },
             );
             elect_leaders(md);
@@ -47,6 +48,13 @@ pub fn apply(md: &mut ClusterMetadata, cmd: MetadataCommand) -> ApplyResult {
             Ok(CommandResult::Done)
         }
         UnfenceBroker { node_id } => match md.brokers.get_mut(&node_id) {
+            // A heartbeat sent just before the broker asked to shut down
+            // can arrive after it: the broker is leaving, and must not be
+            // handed leaderships or ISR places again in its last moments.
+            Some(b) if b.in_controlled_shutdown => Err(Rejection::new(
+                RejectKind::InvalidRequest,
+                format!("broker {node_id} is shutting down; it returns by registering again"),
+            )),
             Some(b) => {
                 b.fenced = false;
                 elect_leaders(md);
@@ -111,6 +119,32 @@ pub fn apply(md: &mut ClusterMetadata, cmd: MetadataCommand) -> ApplyResult {
             let first = md.next_producer_id;
             md.next_producer_id = first.saturating_add(count);
             Ok(CommandResult::ProducerIds { first })
+        }
+        ControlledShutdown {
+            node_id,
+            broker_epoch,
+        } => {
+            let Some(b) = md.brokers.get_mut(&node_id) else {
+                return Err(Rejection::new(
+                    RejectKind::UnknownBroker,
+                    format!("broker {node_id} is not registered"),
+                ));
+            };
+            if b.epoch != broker_epoch {
+                return Err(Rejection::new(
+                    RejectKind::StaleEpoch,
+                    format!(
+                        "controlled shutdown of broker {node_id} at epoch {broker_epoch}, but it is registered at epoch {}",
+                        b.epoch
+                    ),
+                ));
+            }
+            b.in_controlled_shutdown = true;
+            // The same moves as a missed session, done while the broker is
+            // still up: its followers have everything it acknowledged, so
+            // a leader picked from the rest of the ISR loses nothing.
+            fence(md, node_id);
+            Ok(CommandResult::Done)
         }
     }
 }
@@ -428,6 +462,79 @@ mod tests {
         apply(&mut md, MetadataCommand::UnfenceBroker { node_id: b }).unwrap();
         let p = md.partition("t", 0).unwrap();
         assert_eq!((p.leader, p.leader_epoch), (b, 3));
+    }
+
+    #[test]
+    fn controlled_shutdown_moves_leaders_until_the_broker_registers_again() {
+        let mut md = cluster(3);
+        create(&mut md, "t", 3, 2).unwrap();
+        // Three single-replica partitions: one of them lives on each broker.
+        create(&mut md, "solo", 3, 1).unwrap();
+        let a = md.partition("t", 0).unwrap().leader;
+        let before = md.topics["t"].partitions.clone();
+        let solo = md.topics["solo"]
+            .partitions
+            .iter()
+            .position(|p| p.replicas == vec![a])
+            .unwrap() as i32;
+        let shutdown = |epoch| MetadataCommand::ControlledShutdown {
+            node_id: a,
+            broker_epoch: epoch,
+        };
+        // An epoch other than the current registration's is a stale copy.
+        assert_eq!(
+            apply(&mut md, shutdown(0)).unwrap_err().kind,
+            RejectKind::StaleEpoch
+        );
+        assert_eq!(md.topics["t"].partitions, before);
+        apply(&mut md, shutdown(1)).unwrap();
+        let b = &md.brokers[&a];
+        assert!(b.fenced && b.in_controlled_shutdown);
+        for (old, p) in before.iter().zip(&md.topics["t"].partitions) {
+            assert!(!p.isr.contains(&a), "{p:?}");
+            assert_ne!(p.leader, a);
+            if old.leader == a {
+                assert!(p.isr.contains(&p.leader), "leader from the ISR: {p:?}");
+                assert_eq!(p.leader_epoch, old.leader_epoch + 1);
+            }
+            if old.isr.contains(&a) {
+                assert_eq!(p.partition_epoch, old.partition_epoch + 1);
+            }
+        }
+        // Its only in-sync copy stays its own: no unclean election.
+        let p = md.partition("solo", solo).unwrap();
+        assert_eq!((p.leader, p.isr.clone()), (NO_LEADER, vec![a]));
+        // A late heartbeat does not bring it back; registering does.
+        assert_eq!(
+            apply(&mut md, MetadataCommand::UnfenceBroker { node_id: a })
+                .unwrap_err()
+                .kind,
+            RejectKind::InvalidRequest
+        );
+        assert!(md.brokers[&a].fenced);
+        let register = MetadataCommand::RegisterBroker {
+            node_id: a,
+            host: "h".into(),
+            port: 1,
+        };
+        apply(&mut md, register).unwrap();
+        let b = &md.brokers[&a];
+        assert!(!b.fenced && !b.in_controlled_shutdown);
+        assert_eq!(b.epoch, 2);
+        assert_eq!(md.partition("solo", solo).unwrap().leader, a);
+        // The previous life's request, retried late, cannot fence this one.
+        assert_eq!(
+            apply(&mut md, shutdown(1)).unwrap_err().kind,
+            RejectKind::StaleEpoch
+        );
+        assert!(!md.brokers[&a].fenced);
+    }
+
+    #[test]
+    fn old_snapshots_without_the_shutdown_flag_still_load() {
+        let json = r#"{"node_id":1,"host":"h","port":1,"fenced":false,"epoch":3}"#;
+        let b: BrokerRegistration = serde_json::from_str(json).unwrap();
+        assert!(!b.in_controlled_shutdown);
     }
 
     #[test]

@@ -65,6 +65,16 @@ pub enum MetadataCommand {
     AllocateProducerIds {
         count: i64,
     },
+    /// A broker is stopping on purpose (SIGTERM): like `FenceBroker`, but
+    /// proposed by the broker itself before it closes, so its partitions
+    /// get new leaders at once instead of after the session timeout. It
+    /// stays fenced until it registers again (heartbeats do not unfence
+    /// it). Refused unless `broker_epoch` is its current registration, so
+    /// a late copy from a previous process life cannot fence the next one.
+    ControlledShutdown {
+        node_id: i32,
+        broker_epoch: i64,
+    },
 }
 
 /// What an accepted command returns.

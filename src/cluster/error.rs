@@ -29,3 +29,20 @@ impl ClusterError {
         }
     }
 }
+
+/// Why a broker's controlled shutdown did not hand its partitions over;
+/// the broker then stops anyway and the controller fences it when its
+/// session times out, as after a crash.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ControlledShutdownError {
+    /// The metadata has no registration of this broker at all, so the
+    /// quorum knows of nothing it leads.
+    #[error("broker {0} is not registered with the metadata quorum")]
+    NotRegistered(i32),
+    #[error("the controller did not accept the controlled shutdown: {0}")]
+    Proposal(#[from] ClusterError),
+    /// Covers a quorum without a majority too: the proposal keeps
+    /// retrying until this bound.
+    #[error("no handover within {0} ms (is a majority of the voters up?)")]
+    TimedOut(u64),
+}

@@ -16,8 +16,8 @@ use openraft::{BasicNode, Config, ServerState, SnapshotPolicy};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::command::{CommandResult, MetadataCommand};
-use super::error::ClusterError;
+use super::command::{CommandResult, MetadataCommand, RejectKind};
+use super::error::{ClusterError, ControlledShutdownError};
 use super::liveness::Liveness;
 use super::metadata::ClusterMetadata;
 use super::peers::Peers;
@@ -287,7 +287,9 @@ impl ClusterHandle {
         match md.brokers.get(&node_id) {
             None => Ok(HeartbeatReply::Unregistered),
             Some(b) => {
-                if b.fenced {
+                // A broker in controlled shutdown is leaving: only a new
+                // registration (its restart) brings it back.
+                if b.fenced && !b.in_controlled_shutdown {
                     let me = self.clone();
                     tokio::spawn(async move {
                         if let Err(e) = me.propose(MetadataCommand::UnfenceBroker { node_id }).await
@@ -321,6 +323,72 @@ impl ClusterHandle {
         }
     }
 
+    /// Hands this broker's partitions over before it stops (Kafka's
+    /// controlled shutdown): proposes `ControlledShutdown` at this broker's
+    /// registration epoch, then waits until the locally applied metadata
+    /// shows it leading no partition that another live in-sync replica
+    /// could lead. Bounded by `limit`; on any failure the caller goes on
+    /// shutting down and the session timeout does the rest.
+    ///
+    /// The Raft voter keeps running meanwhile (the proposal must commit and
+    /// the other brokers still need this voter for their majority); it
+    /// stops only in `shutdown`. openraft 0.9 cannot transfer leadership,
+    /// so if this node is the Raft leader the others elect a new one after
+    /// it stops (one election timeout).
+    pub async fn controlled_shutdown(
+        &self,
+        limit: Duration,
+    ) -> Result<Handover, ControlledShutdownError> {
+        let me = self.node_id();
+        // Typically the last broker of a cluster being stopped: the others
+        // already left every ISR, so no one could take anything over, and
+        // the quorum may have no majority left to commit a proposal.
+        if !holds_movable(&self.metadata(), me) {
+            return Ok(Handover::NothingToHandOver);
+        }
+        let work = async {
+            // Read our epoch from a view that includes everything committed
+            // so far, so a registration that committed a moment ago is seen.
+            self.wait_caught_up().await;
+            let mut retried = false;
+            loop {
+                let md = self.metadata();
+                let Some(b) = md.brokers.get(&me) else {
+                    return Err(ControlledShutdownError::NotRegistered(me));
+                };
+                let cmd = MetadataCommand::ControlledShutdown {
+                    node_id: me,
+                    broker_epoch: b.epoch,
+                };
+                match self.propose(cmd).await {
+                    Ok(_) => break,
+                    // Our registration committed after the view we read
+                    // (it was in flight): catch up once and use its epoch.
+                    Err(ClusterError::Rejected(r))
+                        if r.kind == RejectKind::StaleEpoch && !retried =>
+                    {
+                        retried = true;
+                        self.wait_caught_up().await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            // The leader applied it; wait until this node has too. The
+            // replica manager reacts to the same change, so from about
+            // then on this broker answers NOT_LEADER_OR_FOLLOWER for the
+            // partitions it handed over, and clients move on.
+            let mut rx = self.subscribe();
+            if rx.wait_for(|md| !leads_movable(md, me)).await.is_err() {
+                return Err(ClusterError::ShuttingDown.into());
+            }
+            Ok(Handover::HandedOver)
+        };
+        match tokio::time::timeout(limit, work).await {
+            Ok(r) => r,
+            Err(_) => Err(ControlledShutdownError::TimedOut(limit.as_millis() as u64)),
+        }
+    }
+
     /// Stops the background tasks and the Raft node.
     pub async fn shutdown(&self) {
         let tasks: Vec<_> = self
@@ -335,5 +403,93 @@ impl ClusterHandle {
         if let Err(e) = self.raft.shutdown().await {
             tracing::warn!(error = %e, "raft did not shut down cleanly");
         }
+    }
+}
+
+/// What a controlled shutdown did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handover {
+    /// The controller moved this broker's leaderships and ISR places.
+    HandedOver,
+    /// No other live in-sync replica could take anything over; nothing
+    /// was proposed.
+    NothingToHandOver,
+}
+
+/// Whether `node` leads a partition that another live in-sync replica
+/// could take over (what a controlled shutdown waits to be rid of).
+pub fn leads_movable(md: &ClusterMetadata, node: i32) -> bool {
+    movable(md, node, |p| p.leader == node)
+}
+
+/// Whether `node` leads or is in the ISR of a partition whose ISR has
+/// another live member: a leadership to move, or an ISR place whose
+/// leader's high watermark would otherwise wait for `node` until it is
+/// dropped for lagging.
+pub fn holds_movable(md: &ClusterMetadata, node: i32) -> bool {
+    movable(md, node, |p| p.leader == node || p.isr.contains(&node))
+}
+
+fn movable(
+    md: &ClusterMetadata,
+    node: i32,
+    holds: impl Fn(&super::metadata::PartitionAssignment) -> bool,
+) -> bool {
+    let live = |r: i32| md.brokers.get(&r).is_some_and(|b| !b.fenced);
+    md.topics
+        .values()
+        .flat_map(|t| &t.partitions)
+        .any(|p| holds(p) && p.isr.iter().any(|&r| r != node && live(r)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::metadata::{BrokerRegistration, PartitionAssignment, TopicAssignment};
+
+    fn md(isr: Vec<i32>, leader: i32, fenced: &[i32]) -> ClusterMetadata {
+        let mut md = ClusterMetadata::default();
+        for id in 1..=3 {
+            md.brokers.insert(
+                id,
+                BrokerRegistration {
+                    node_id: id,
+                    host: "h".into(),
+                    port: 1,
+                    fenced: fenced.contains(&id),
+                    epoch: 1,
+                    in_controlled_shutdown: false,
+                },
+            );
+        }
+        md.topics.insert(
+            "t".into(),
+            TopicAssignment {
+                name: "t".into(),
+                partitions: vec![PartitionAssignment {
+                    replicas: vec![1, 2, 3],
+                    leader,
+                    isr,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        );
+        md
+    }
+
+    #[test]
+    fn only_what_another_live_isr_member_can_take_counts() {
+        // Leads, and 2 could take over.
+        let m = md(vec![1, 2], 1, &[]);
+        assert!(leads_movable(&m, 1) && holds_movable(&m, 1));
+        // A follower in the ISR: nothing to lead, an ISR place to give up.
+        assert!(!leads_movable(&m, 2) && holds_movable(&m, 2));
+        // Out of the ISR: nothing at all.
+        assert!(!holds_movable(&m, 3));
+        // The only live in-sync replica (the other one is fenced, or the
+        // ISR is just itself): stays, nothing to hand over.
+        assert!(!holds_movable(&md(vec![1, 2], 1, &[2]), 1));
+        assert!(!holds_movable(&md(vec![1], 1, &[]), 1));
     }
 }

@@ -71,6 +71,7 @@ mod tests {
                     port: 1,
                     fenced: false,
                     epoch: 1,
+                    in_controlled_shutdown: false,
                 },
             );
         }

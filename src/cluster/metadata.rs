@@ -30,6 +30,11 @@ pub struct BrokerRegistration {
     /// Bumped on each registration so a restarted broker is told apart
     /// from its previous life.
     pub epoch: i64,
+    /// Set by `ControlledShutdown`: the broker is leaving on purpose and
+    /// only a new registration (a restart) brings it back, not a heartbeat.
+    /// Defaulted so snapshots written before this field still load.
+    #[serde(default)]
+    pub in_controlled_shutdown: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

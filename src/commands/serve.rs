@@ -36,6 +36,8 @@ struct FileSettings {
     controller_listen: Option<String>,
     voters: Option<String>,
     broker_session_timeout_ms: Option<u64>,
+    replica_lag_time_max_ms: Option<u64>,
+    producer_id_expiration_ms: Option<u64>,
 }
 
 /// Every serve setting with its final value.
@@ -63,6 +65,8 @@ pub struct ServeSettings {
     /// Parsed and checked `--voters`; empty without it.
     pub voters: Vec<(i32, String)>,
     pub broker_session_timeout_ms: u64,
+    pub replica_lag_time_max_ms: u64,
+    pub producer_id_expiration_ms: u64,
 }
 
 /// `$XDG_DATA_HOME/strom`, else `~/.local/share/strom`, else `./strom-data`.
@@ -109,6 +113,23 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         .unwrap_or(3000);
     if broker_session_timeout_ms == 0 {
         return Err(UsageError::new("--broker-session-timeout-ms must be positive").into());
+    }
+    let replica_lag_time_max_ms = args
+        .replica_lag_time_max_ms
+        .or(file.replica_lag_time_max_ms)
+        .unwrap_or(10_000);
+    if replica_lag_time_max_ms == 0 {
+        // Zero would drop every follower from the ISR on each check.
+        return Err(UsageError::new("--replica-lag-time-max-ms must be positive").into());
+    }
+    let producer_id_expiration_ms = args
+        .producer_id_expiration_ms
+        .or(file.producer_id_expiration_ms)
+        .unwrap_or(86_400_000);
+    if producer_id_expiration_ms == 0 {
+        // Kafka requires at least 1 ms too: zero would forget every
+        // producer at once, so no retry would ever be recognised.
+        return Err(UsageError::new("--producer-id-expiration-ms must be positive").into());
     }
     let auto_create = if args.no_auto_create_topics {
         Some(false)
@@ -171,6 +192,8 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         controller_listen,
         voters,
         broker_session_timeout_ms,
+        replica_lag_time_max_ms,
+        producer_id_expiration_ms,
     })
 }
 
@@ -234,6 +257,10 @@ fn start(settings: ServeSettings) -> anyhow::Result<()> {
     config.voters = settings.voters;
     config.broker_session_timeout =
         std::time::Duration::from_millis(settings.broker_session_timeout_ms);
+    config.replica_lag_time_max =
+        std::time::Duration::from_millis(settings.replica_lag_time_max_ms);
+    config.producer_id_expiration =
+        std::time::Duration::from_millis(settings.producer_id_expiration_ms);
     crate::broker::run_blocking(config)
 }
 
@@ -285,6 +312,54 @@ mod tests {
             let err = resolve(&serve_args(&bad)).unwrap_err();
             assert!(err.downcast_ref::<UsageError>().is_some(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn replica_lag_comes_from_flag_file_or_default() {
+        assert_eq!(
+            resolve(&serve_args(&[])).unwrap().replica_lag_time_max_ms,
+            10_000
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("strom.toml");
+        std::fs::write(&path, "replica-lag-time-max-ms = 2500\n").unwrap();
+        let p = path.to_str().unwrap();
+        let s = resolve(&serve_args(&["--config", p])).unwrap();
+        assert_eq!(s.replica_lag_time_max_ms, 2500);
+        let s = resolve(&serve_args(&[
+            "--config",
+            p,
+            "--replica-lag-time-max-ms",
+            "700",
+        ]))
+        .unwrap();
+        assert_eq!(s.replica_lag_time_max_ms, 700);
+        let err = resolve(&serve_args(&["--replica-lag-time-max-ms", "0"])).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some());
+    }
+
+    #[test]
+    fn producer_id_expiration_comes_from_flag_file_or_default() {
+        assert_eq!(
+            resolve(&serve_args(&[])).unwrap().producer_id_expiration_ms,
+            86_400_000
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("strom.toml");
+        std::fs::write(&path, "producer-id-expiration-ms = 60000\n").unwrap();
+        let p = path.to_str().unwrap();
+        let s = resolve(&serve_args(&["--config", p])).unwrap();
+        assert_eq!(s.producer_id_expiration_ms, 60_000);
+        let s = resolve(&serve_args(&[
+            "--config",
+            p,
+            "--producer-id-expiration-ms",
+            "5000",
+        ]))
+        .unwrap();
+        assert_eq!(s.producer_id_expiration_ms, 5000);
+        let err = resolve(&serve_args(&["--producer-id-expiration-ms", "0"])).unwrap_err();
+        assert!(err.downcast_ref::<UsageError>().is_some());
     }
 
     #[test]

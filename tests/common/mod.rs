@@ -262,3 +262,34 @@ pub fn numbered_lines(n: usize) -> Vec<u8> {
     }
     v
 }
+
+/// A port on 127.0.0.1 that was free a moment ago: bind port 0, note it,
+/// close. (Another process may take it in between; tests accept that.)
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+/// Sends `signal` (e.g. "-TERM") to a process through `kill(1)`.
+pub fn send_signal(pid: u32, signal: &str) {
+    let ok = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "kill {signal} {pid} failed");
+}
+
+/// Waits for a child to exit by itself (no kill) until `deadline`;
+/// `None` when it is still running then.
+pub fn wait_exit(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+            _ => return None,
+        }
+    }
+}

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 use super::env::Env;
 use super::group::Group;
+use super::load::Loads;
 use super::rebalance::Reply;
 use super::{GroupConfig, GroupError, GroupStore, JoinGroup, JoinResult};
 
@@ -20,6 +21,9 @@ pub struct GroupCoordinator {
     /// Every group, under one lock: group operations are short and never
     /// await while holding it.
     groups: Mutex<Groups>,
+    /// Which `__consumer_offsets` partitions are loaded or being loaded
+    /// (see `load.rs`). Locked before `groups` when both are needed.
+    pub(super) loads: Mutex<Loads>,
 }
 
 impl GroupCoordinator {
@@ -27,6 +31,7 @@ impl GroupCoordinator {
         Arc::new_cyclic(|me| GroupCoordinator {
             env: Env::new(me.clone(), config, store),
             groups: Mutex::new(HashMap::new()),
+            loads: Mutex::new(Loads::default()),
         })
     }
 

@@ -37,6 +37,7 @@ mod writer;
 pub use config::{system_clock_ms, GroupConfig};
 pub use coordinator::GroupCoordinator;
 pub use error::{GroupError, StoreError};
+pub use load::LoadTicket;
 pub use offsets::CommitResults;
 pub use partition::{java_string_hashcode, partition_for_group};
 pub use state::GroupState;

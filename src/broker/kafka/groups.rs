@@ -2,6 +2,11 @@
 //! (so a Kafka client's group and offsets show in `strom groups`). Joins,
 //! syncs and commits wait for the rest of the group or the store, so they
 //! answer Later.
+//!
+//! In a cluster each group request first asks [`coordinator::check`], as
+//! the native adapter does: a group this broker does not coordinate gets
+//! NOT_COORDINATOR (or COORDINATOR_LOAD_IN_PROGRESS while its partition is
+//! being loaded) in the place the API version carries errors for it.
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -23,6 +28,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::request::{str, Ctx};
 use super::Reply;
 use crate::broker::group::{self, CommittedOffset, GroupError};
+use crate::broker::replication::coordinator;
 use crate::broker::state::Broker;
 use crate::proto::ErrorCode;
 
@@ -30,6 +36,14 @@ const KEY_TYPE_GROUP: i8 = 0;
 
 fn opt(s: Option<StrBytes>) -> Option<String> {
     s.map(|s| s.to_string())
+}
+
+/// Kafka's error code when this broker cannot serve `group` (see
+/// [`coordinator::check`]).
+fn refusal(broker: &Broker, ctx: &Ctx, group: &str) -> Option<i16> {
+    let e = coordinator::check(broker, group).err()?;
+    tracing::debug!(peer = %ctx.peer, api = ?ctx.api, error = %e, "group request refused");
+    Some(e.code().code())
 }
 
 pub async fn find_coordinator(
@@ -47,10 +61,10 @@ pub async fn find_coordinator(
     // In a cluster the coordinator is the leader of the group's
     // __consumer_offsets partition.
     let locate = |group: &str| -> Result<(i32, String, i32), (i16, Option<String>)> {
-        match crate::broker::replication::coordinator::find(broker, group) {
+        match coordinator::find(broker, group) {
             None => Ok((node, host.clone(), port)),
             Some(Ok(found)) => Ok(found),
-            Some(Err(status)) => Err((status.code, status.message)),
+            Some(Err(e)) => Err((e.code().code(), Some(e.to_string()))),
         }
     };
     let answer = |key_type: i8| -> (i16, Option<String>) {
@@ -83,18 +97,16 @@ pub async fn find_coordinator(
                 }
                 let mut c = Coordinator::default().with_key(key).with_error_code(code);
                 c.error_message = message.map(str);
-                if let Some((n, h, p)) = at {
-                    c.node_id = BrokerId(n);
-                    c.host = str(h);
-                    c.port = p;
-                }
+                // Kafka's "no node" on error: id -1, empty host, port -1.
+                let (n, h, p) = at.unwrap_or((-1, String::new(), -1));
+                c.node_id = BrokerId(n);
+                c.host = str(h);
+                c.port = p;
                 c
             })
             .collect();
     } else {
-        let (code, message) = answer(req.key_type);
-        resp.error_code = code;
-        let (mut code, mut message) = (code, message);
+        let (mut code, mut message) = answer(req.key_type);
         let mut at = None;
         if code == 0 {
             match locate(&req.key) {
@@ -104,21 +116,33 @@ pub async fn find_coordinator(
         }
         resp.error_code = code;
         resp.error_message = message.map(str);
-        if let Some((n, h, p)) = at {
-            resp.node_id = BrokerId(n);
-            resp.host = str(h);
-            resp.port = p;
-        } else {
-            resp.node_id = BrokerId(-1);
-        }
+        let (n, h, p) = at.unwrap_or((-1, String::new(), -1));
+        resp.node_id = BrokerId(n);
+        resp.host = str(h);
+        resp.port = p;
     }
     ctx.respond(&resp)
 }
 
+/// A JoinGroup answer carrying only an error, shaped for version `v`.
+fn join_error(v: i16, code: i16, member_id: StrBytes) -> JoinGroupResponse {
+    let mut resp = JoinGroupResponse::default();
+    resp.error_code = code;
+    resp.generation_id = -1;
+    // Nullable only from v7.
+    resp.protocol_name = if v >= 7 { None } else { Some(StrBytes::new()) };
+    resp.member_id = member_id;
+    resp
+}
+
 pub async fn join(broker: &Arc<Broker>, ctx: &Ctx, req: JoinGroupRequest) -> Reply {
+    let v = ctx.version;
+    if let Some(code) = refusal(broker, ctx, &req.group_id.0) {
+        // Kafka echoes the member id, so a known member keeps it.
+        return ctx.respond(&join_error(v, code, req.member_id));
+    }
     let groups = broker.groups.clone();
     let ctx = ctx.clone();
-    let v = ctx.version;
     Reply::Later(Box::pin(async move {
         let join = group::JoinGroup {
             group_id: req.group_id.0.to_string(),
@@ -139,9 +163,9 @@ pub async fn join(broker: &Arc<Broker>, ctx: &Ctx, req: JoinGroupRequest) -> Rep
             // KIP-394: from v4 a new member first learns its id.
             require_known_member_id: v >= 4,
         };
-        let mut resp = JoinGroupResponse::default();
-        match groups.join_group(join).await {
+        let resp = match groups.join_group(join).await {
             Ok(r) => {
+                let mut resp = JoinGroupResponse::default();
                 resp.generation_id = r.generation_id;
                 if v >= 7 {
                     resp.protocol_type = Some(str(r.protocol_type));
@@ -159,23 +183,27 @@ pub async fn join(broker: &Arc<Broker>, ctx: &Ctx, req: JoinGroupRequest) -> Rep
                             .with_metadata(m.metadata)
                     })
                     .collect();
+                resp
             }
             Err(e) => {
                 tracing::debug!(peer = %ctx.peer, error = %e, "join group refused");
-                resp.error_code = e.kafka_code();
-                resp.generation_id = -1;
-                // Nullable only from v7.
-                resp.protocol_name = if v >= 7 { None } else { Some(StrBytes::new()) };
-                if let GroupError::MemberIdRequired(id) = &e {
-                    resp.member_id = str(id.clone());
-                }
+                let member_id = match &e {
+                    GroupError::MemberIdRequired(id) => str(id.clone()),
+                    _ => StrBytes::new(),
+                };
+                join_error(v, e.kafka_code(), member_id)
             }
-        }
+        };
         ctx.frame(&resp)
     }))
 }
 
 pub async fn sync(broker: &Arc<Broker>, ctx: &Ctx, req: SyncGroupRequest) -> Reply {
+    if let Some(code) = refusal(broker, ctx, &req.group_id.0) {
+        let mut resp = SyncGroupResponse::default();
+        resp.error_code = code;
+        return ctx.respond(&resp);
+    }
     let groups = broker.groups.clone();
     let ctx = ctx.clone();
     Reply::Later(Box::pin(async move {
@@ -214,16 +242,27 @@ pub async fn sync(broker: &Arc<Broker>, ctx: &Ctx, req: SyncGroupRequest) -> Rep
 }
 
 pub async fn heartbeat(broker: &Arc<Broker>, ctx: &Ctx, req: HeartbeatRequest) -> Reply {
-    let r = broker
-        .groups
-        .heartbeat(&req.group_id.0, req.generation_id, &req.member_id)
-        .await;
     let mut resp = HeartbeatResponse::default();
-    resp.error_code = code(&r);
+    resp.error_code = match refusal(broker, ctx, &req.group_id.0) {
+        Some(c) => c,
+        None => code(
+            &broker
+                .groups
+                .heartbeat(&req.group_id.0, req.generation_id, &req.member_id)
+                .await,
+        ),
+    };
     ctx.respond(&resp)
 }
 
 pub async fn leave(broker: &Arc<Broker>, ctx: &Ctx, req: LeaveGroupRequest) -> Reply {
+    if let Some(code) = refusal(broker, ctx, &req.group_id.0) {
+        // Every version has a top-level error code; like Kafka, a refused
+        // batch lists no members.
+        let mut resp = LeaveGroupResponse::default();
+        resp.error_code = code;
+        return ctx.respond(&resp);
+    }
     // v0-2 name one member; v3+ a batch (KIP-345).
     let batch = ctx.version >= 3;
     let members: Vec<(String, Option<StrBytes>)> = if batch {
@@ -260,6 +299,11 @@ pub async fn leave(broker: &Arc<Broker>, ctx: &Ctx, req: LeaveGroupRequest) -> R
 }
 
 pub async fn offset_commit(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetCommitRequest) -> Reply {
+    if let Some(c) = refusal(broker, ctx, &req.group_id.0) {
+        // OffsetCommit has no top-level error code in any version: every
+        // partition of the request carries it.
+        return ctx.respond(&commit_response(req.topics, &Err(c)));
+    }
     let groups = broker.groups.clone();
     let ctx = ctx.clone();
     Reply::Later(Box::pin(async move {
@@ -284,7 +328,6 @@ pub async fn offset_commit(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetCommitReq
                 offsets,
             )
             .await;
-        // Answer in the request's shape, each partition with its own code.
         let codes: Result<HashMap<(String, i32), i16>, i16> = match result {
             Ok(list) => Ok(list
                 .into_iter()
@@ -295,34 +338,42 @@ pub async fn offset_commit(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetCommitReq
                 Err(e.kafka_code())
             }
         };
-        let mut resp = OffsetCommitResponse::default();
-        resp.topics = req
-            .topics
-            .into_iter()
-            .map(|t| {
-                let partitions = t
-                    .partitions
-                    .iter()
-                    .map(|p| {
-                        let c = match &codes {
-                            Ok(map) => map
-                                .get(&(t.name.0.to_string(), p.partition_index))
-                                .copied()
-                                .unwrap_or(0),
-                            Err(c) => *c,
-                        };
-                        OffsetCommitResponsePartition::default()
-                            .with_partition_index(p.partition_index)
-                            .with_error_code(c)
-                    })
-                    .collect();
-                OffsetCommitResponseTopic::default()
-                    .with_name(t.name)
-                    .with_partitions(partitions)
-            })
-            .collect();
-        ctx.frame(&resp)
+        ctx.frame(&commit_response(req.topics, &codes))
     }))
+}
+
+/// The OffsetCommit answer in the request's shape, each partition with its
+/// own code (`Err`: the same code for all).
+fn commit_response(
+    topics: Vec<offset_commit_request::OffsetCommitRequestTopic>,
+    codes: &Result<HashMap<(String, i32), i16>, i16>,
+) -> OffsetCommitResponse {
+    let mut resp = OffsetCommitResponse::default();
+    resp.topics = topics
+        .into_iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let c = match codes {
+                        Ok(map) => map
+                            .get(&(t.name.0.to_string(), p.partition_index))
+                            .copied()
+                            .unwrap_or(0),
+                        Err(c) => *c,
+                    };
+                    OffsetCommitResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(c)
+                })
+                .collect();
+            OffsetCommitResponseTopic::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    resp
 }
 
 pub async fn offset_fetch(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetFetchRequest) -> Reply {
@@ -342,6 +393,11 @@ pub async fn offset_fetch(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetFetchReque
                     .collect()
             });
             let mut out = OffsetFetchResponseGroup::default().with_group_id(g.group_id.clone());
+            if let Some(c) = refusal(broker, ctx, &g.group_id.0) {
+                out.error_code = c;
+                resp.groups.push(out);
+                continue;
+            }
             match broker.groups.fetch_offsets(&g.group_id.0, wanted).await {
                 Ok(offsets) => {
                     out.topics = by_topic(offsets)
@@ -381,7 +437,15 @@ pub async fn offset_fetch(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetFetchReque
             .collect::<Vec<_>>()
     });
     let asked = wanted.clone();
-    match broker.groups.fetch_offsets(&req.group_id.0, wanted).await {
+    let result = match refusal(broker, ctx, &req.group_id.0) {
+        Some(c) => Err(c),
+        None => broker
+            .groups
+            .fetch_offsets(&req.group_id.0, wanted)
+            .await
+            .map_err(|e| e.kafka_code()),
+    };
+    match result {
         Ok(offsets) => {
             resp.topics = by_topic(offsets)
                 .into_iter()
@@ -407,10 +471,9 @@ pub async fn offset_fetch(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetFetchReque
                 })
                 .collect();
         }
-        Err(e) if v >= 2 => resp.error_code = e.kafka_code(),
-        Err(e) => {
+        Err(c) if v >= 2 => resp.error_code = c,
+        Err(c) => {
             // v1 has no top-level error: put it on every partition asked.
-            let c = e.kafka_code();
             let offsets = asked
                 .unwrap_or_default()
                 .into_iter()
@@ -462,6 +525,11 @@ pub async fn describe(broker: &Arc<Broker>, ctx: &Ctx, req: DescribeGroupsReques
     let mut resp = DescribeGroupsResponse::default();
     for id in req.groups {
         let mut out = DescribedGroup::default().with_group_id(id.clone());
+        if let Some(c) = refusal(broker, ctx, &id.0) {
+            out.error_code = c;
+            resp.groups.push(out);
+            continue;
+        }
         match broker.groups.describe_group(&id.0) {
             Ok(g) => {
                 out.group_state = str(g.state.as_str());
@@ -499,6 +567,9 @@ pub async fn list(broker: &Arc<Broker>, ctx: &Ctx, req: ListGroupsRequest) -> Re
         .list_groups()
         .into_iter()
         .filter(|g| states.is_empty() || states.contains(&g.state.as_str().to_lowercase()))
+        // In a cluster every broker lists the groups it coordinates (admin
+        // clients ask each broker); others' groups are left out.
+        .filter(|g| coordinator::check(broker, &g.group_id).is_ok())
         .map(|g| {
             let mut l = ListedGroup::default()
                 .with_group_id(GroupId(str(g.group_id)))

@@ -32,7 +32,7 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ProduceRequest) -> Rep
             .with_topic_id(topic.topic_id);
         for (pi, p) in topic.partition_data.into_iter().enumerate() {
             let result = if acks_ok {
-                append(broker, &name, p.index, p.records, req.acks)
+                append(broker, &name, p.index, p.records, req.acks).await
             } else {
                 Err(BrokerError::InvalidAcks(req.acks))
             };
@@ -88,7 +88,7 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ProduceRequest) -> Rep
     }))
 }
 
-fn append(
+async fn append(
     broker: &Broker,
     topic: &str,
     partition: i32,
@@ -102,7 +102,7 @@ fn append(
     // The log stamps offsets into the batches in place, so it needs its
     // own mutable copy of the bytes.
     let mut batches = BytesMut::from(records.as_deref().unwrap_or_default());
-    let info = part.append(&mut batches)?;
+    let info = part.append_when_ready(&mut batches).await?;
     Ok((part, info.base_offset, info.last_offset))
 }
 

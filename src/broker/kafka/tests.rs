@@ -15,6 +15,8 @@ use crate::broker::config::BrokerConfig;
 use crate::broker::state::Broker;
 use crate::record::builder::BatchBuilder;
 
+mod coordinator;
+
 fn peer() -> SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
 }

@@ -37,8 +37,8 @@ pub async fn find_coordinator(
                 host,
                 port,
             },
-            Err(status) => FindCoordinatorResponse {
-                status,
+            Err(e) => FindCoordinatorResponse {
+                status: e.status(),
                 node_id: -1,
                 host: String::new(),
                 port: -1,
@@ -64,7 +64,7 @@ pub async fn join_group(
     req: JoinGroupRequest,
     peer: SocketAddr,
 ) -> Reply {
-    if let Err(status) = coordinator::check(broker, &req.group_id) {
+    if let Err(status) = coordinator::check(broker, &req.group_id).map_err(|e| e.status()) {
         return Reply::Now(frame(
             cid,
             &JoinGroupResponse {
@@ -128,7 +128,7 @@ pub async fn sync_group(
     req: SyncGroupRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    if let Err(status) = coordinator::check(broker, &req.group_id) {
+    if let Err(status) = coordinator::check(broker, &req.group_id).map_err(|e| e.status()) {
         return Reply::Now(frame(
             cid,
             &SyncGroupResponse {
@@ -173,7 +173,7 @@ pub async fn heartbeat(
     req: HeartbeatRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    if let Err(status) = coordinator::check(broker, &req.group_id) {
+    if let Err(status) = coordinator::check(broker, &req.group_id).map_err(|e| e.status()) {
         return Reply::Now(frame(cid, &HeartbeatResponse { status }));
     }
     let r = broker
@@ -194,7 +194,7 @@ pub async fn leave_group(
     req: LeaveGroupRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    if let Err(status) = coordinator::check(broker, &req.group_id) {
+    if let Err(status) = coordinator::check(broker, &req.group_id).map_err(|e| e.status()) {
         return Reply::Now(frame(
             cid,
             &LeaveGroupResponse {
@@ -232,7 +232,7 @@ pub async fn offset_commit(
     req: OffsetCommitRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    if let Err(status) = coordinator::check(broker, &req.group_id) {
+    if let Err(status) = coordinator::check(broker, &req.group_id).map_err(|e| e.status()) {
         return Reply::Now(frame(
             cid,
             &OffsetCommitResponse {
@@ -284,7 +284,7 @@ pub async fn offset_fetch(
     req: OffsetFetchRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    if let Err(status) = coordinator::check(broker, &req.group_id) {
+    if let Err(status) = coordinator::check(broker, &req.group_id).map_err(|e| e.status()) {
         return Reply::Now(frame(
             cid,
             &OffsetFetchResponse {
@@ -323,10 +323,14 @@ pub async fn list_groups(
     _req: ListGroupsRequest,
     _peer: SocketAddr,
 ) -> Reply {
+    // In a cluster every broker answers for the groups it coordinates
+    // (clients ask them all); groups of partitions it does not lead or has
+    // not loaded yet are left out.
     let groups = broker
         .groups
         .list_groups()
         .into_iter()
+        .filter(|g| coordinator::check(broker, &g.group_id).is_ok())
         .map(|g| GroupListing {
             group_id: g.group_id,
             protocol_type: g.protocol_type,
@@ -350,6 +354,14 @@ pub async fn describe_groups(
 ) -> Reply {
     let mut groups = Vec::with_capacity(req.group_ids.len());
     for id in req.group_ids {
+        if let Err(e) = coordinator::check(broker, &id) {
+            groups.push(GroupDescription {
+                status: e.status(),
+                group_id: id,
+                ..Default::default()
+            });
+            continue;
+        }
         groups.push(match broker.groups.describe_group(&id) {
             Ok(g) => GroupDescription {
                 status: Status::ok(),
@@ -392,14 +404,38 @@ pub async fn delete_groups(
     req: DeleteGroupsRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    let groups = broker
-        .groups
-        .delete_groups(req.group_ids)
-        .await
+    // Each group is deleted by its own coordinator: the others are
+    // answered NOT_COORDINATOR, in the order asked.
+    let checks: Vec<Result<(), Status>> = req
+        .group_ids
+        .iter()
+        .map(|id| coordinator::check(broker, id).map_err(|e| e.status()))
+        .collect();
+    let mine = req
+        .group_ids
+        .iter()
+        .zip(&checks)
+        .filter(|(_, c)| c.is_ok())
+        .map(|(id, _)| id.clone())
+        .collect();
+    // One result per group handed in, in the same order.
+    let mut deleted = broker.groups.delete_groups(mine).await.into_iter();
+    let groups = req
+        .group_ids
         .into_iter()
-        .map(|(group_id, r)| GroupStatus {
-            group_id,
-            status: result_status(&r),
+        .zip(checks)
+        .map(|(group_id, check)| {
+            let status = match check {
+                Err(status) => status,
+                Ok(()) => match deleted.next() {
+                    Some((_, r)) => result_status(&r),
+                    None => Status::error(
+                        ErrorCode::UnknownServerError,
+                        "the coordinator did not answer for this group",
+                    ),
+                },
+            };
+            GroupStatus { group_id, status }
         })
         .collect();
     Reply::Now(frame(

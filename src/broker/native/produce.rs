@@ -45,15 +45,23 @@ pub async fn handle(
                 .get(&topic.name)
                 .map(|t| t.config().min_insync_replicas)
                 .unwrap_or(1);
-            let result = broker
-                .topics
-                .partition(&topic.name, p.partition)
-                .and_then(|part| {
-                    if req.acks == ACKS_ALL {
-                        part.check_min_isr(min_isr)?;
+            let result = match broker.topics.partition(&topic.name, p.partition) {
+                Ok(part) => {
+                    let allowed = if req.acks == ACKS_ALL {
+                        part.check_min_isr(min_isr)
+                    } else {
+                        Ok(())
+                    };
+                    match allowed {
+                        Ok(()) => part
+                            .append_when_ready(&mut records)
+                            .await
+                            .map(|info| (part, info)),
+                        Err(e) => Err(e),
                     }
-                    part.append(&mut records).map(|info| (part, info))
-                });
+                }
+                Err(e) => Err(e),
+            };
             out.partitions.push(match result {
                 Ok((part, info)) => {
                     if req.acks == ACKS_ALL

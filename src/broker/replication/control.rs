@@ -76,6 +76,7 @@ impl LocalControlPlane {
                     port,
                     fenced: false,
                     epoch,
+                    in_controlled_shutdown: false,
                 },
             );
         });

@@ -1,8 +1,11 @@
 //! Group coordination in a cluster: a group's coordinator is the leader of
 //! its `__consumer_offsets` partition. Leadership changes load or unload
 //! that partition's groups; requests for groups led elsewhere are answered
-//! NOT_COORDINATOR so clients look the coordinator up again.
+//! NOT_COORDINATOR so clients look the coordinator up again. Both protocol
+//! adapters (native and Kafka) ask [`check`] and [`find`], so they answer
+//! the same way.
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::manager::{LeadershipListener, ReplicaManager};
 use crate::broker::group::{partition_for_group, GroupCoordinator};
@@ -10,6 +13,48 @@ use crate::broker::state::{Broker, OFFSETS_TOPIC};
 use crate::cluster::metadata::NO_LEADER;
 use crate::proto::messages::Status;
 use crate::proto::ErrorCode;
+
+/// Why this broker cannot serve a group's request. Every variant is
+/// retriable: the client finds the coordinator again (or waits) and retries.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoordinatorError {
+    #[error(
+        "broker {node_id} is not the coordinator of group '{group}' (it does not lead \
+         {OFFSETS_TOPIC}-{partition}); find the coordinator again"
+    )]
+    NotCoordinator {
+        node_id: i32,
+        group: String,
+        partition: i32,
+    },
+    #[error(
+        "group '{group}' is still being loaded from {OFFSETS_TOPIC}-{partition} after a \
+         leadership change; retry shortly"
+    )]
+    LoadInProgress { group: String, partition: i32 },
+    #[error("{OFFSETS_TOPIC}-{partition} has no leader right now; retry shortly")]
+    NotAvailable { partition: i32 },
+}
+
+impl CoordinatorError {
+    /// The error code both protocols carry (Kafka's numbers).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            CoordinatorError::NotCoordinator { .. } => ErrorCode::NotCoordinator,
+            CoordinatorError::LoadInProgress { .. } => ErrorCode::CoordinatorLoadInProgress,
+            CoordinatorError::NotAvailable { .. } => ErrorCode::CoordinatorNotAvailable,
+        }
+    }
+
+    /// The native protocol's status for this error.
+    pub fn status(&self) -> Status {
+        Status::error(self.code(), self.to_string())
+    }
+}
+
+/// Longest wait between attempts to load a partition's groups after a
+/// failed replay (the first retry comes after 100 ms).
+const LOAD_RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// Loads a partition's groups when this broker starts leading it, and
 /// forgets them when it stops.
@@ -19,10 +64,27 @@ pub fn leadership_listener(groups: Arc<GroupCoordinator>) -> LeadershipListener 
             return;
         }
         if leads {
+            // Marked loading before this returns, so no request is served
+            // from the partition's groups before they are replayed.
+            let ticket = groups.begin_load(partition);
             let groups = groups.clone();
             tokio::spawn(async move {
-                if let Err(e) = groups.load_partition(partition).await {
-                    tracing::warn!(partition, error = %e, "cannot load groups of offsets partition");
+                let mut delay = Duration::from_millis(100);
+                loop {
+                    match groups.finish_load(ticket).await {
+                        Ok(_) => return,
+                        Err(e) => {
+                            tracing::warn!(partition, error = %e, "cannot load groups of offsets partition; retrying");
+                        }
+                    }
+                    // Serving the partition without its groups would make
+                    // consumers lose their committed offsets: keep trying
+                    // for as long as this broker still leads it.
+                    tokio::time::sleep(delay).await;
+                    if !groups.is_current(ticket) {
+                        return;
+                    }
+                    delay = (delay * 2).min(LOAD_RETRY_MAX);
                 }
             });
         } else {
@@ -40,28 +102,38 @@ fn offsets_partition(broker: &Broker, group_id: &str) -> i32 {
     partition_for_group(group_id, count)
 }
 
-/// Ok when this broker coordinates `group_id` (always, on a single node).
-pub fn check(broker: &Broker, group_id: &str) -> Result<(), Status> {
+/// Ok when this broker coordinates `group_id` and has its state loaded
+/// (always, on a single node, which loads every group before serving).
+pub fn check(broker: &Broker, group_id: &str) -> Result<(), CoordinatorError> {
     if ReplicaManager::for_topics(&broker.topics).is_none() {
         return Ok(());
     }
     let p = offsets_partition(broker, group_id);
     match broker.topics.partition(OFFSETS_TOPIC, p) {
-        Ok(part) if part.role().is_leader() => Ok(()),
-        _ => Err(Status::error(
-            ErrorCode::NotCoordinator,
-            format!(
-                "broker {} is not the coordinator of group '{group_id}' \
-                 (it does not lead {OFFSETS_TOPIC}-{p}); find the coordinator again",
-                broker.config.node_id
-            ),
-        )),
+        Ok(part) if part.role().is_leader() => {
+            if broker.groups.is_loaded(p) {
+                Ok(())
+            } else {
+                Err(CoordinatorError::LoadInProgress {
+                    group: group_id.to_string(),
+                    partition: p,
+                })
+            }
+        }
+        _ => Err(CoordinatorError::NotCoordinator {
+            node_id: broker.config.node_id,
+            group: group_id.to_string(),
+            partition: p,
+        }),
     }
 }
 
 /// (node id, host, port) of the group's coordinator in a cluster; `None`
 /// on a single node (which coordinates everything).
-pub fn find(broker: &Broker, group_id: &str) -> Option<Result<(i32, String, i32), Status>> {
+pub fn find(
+    broker: &Broker,
+    group_id: &str,
+) -> Option<Result<(i32, String, i32), CoordinatorError>> {
     let mgr = ReplicaManager::for_topics(&broker.topics)?;
     let md = mgr.metadata();
     let p = offsets_partition(broker, group_id);
@@ -71,10 +143,5 @@ pub fn find(broker: &Broker, group_id: &str) -> Option<Result<(i32, String, i32)
         .and_then(|a| md.brokers.get(&a.leader))
         .filter(|b| !b.fenced)
         .map(|b| (b.node_id, b.host.clone(), b.port));
-    Some(found.ok_or_else(|| {
-        Status::error(
-            ErrorCode::CoordinatorNotAvailable,
-            format!("{OFFSETS_TOPIC}-{p} has no leader right now; retry shortly"),
-        )
-    }))
+    Some(found.ok_or(CoordinatorError::NotAvailable { partition: p }))
 }

@@ -284,7 +284,7 @@ async fn fetch(
     for (target, end, hw) in appended {
         syncs.spawn(async move {
             if target.part.flush_policy() == FlushPolicy::EveryAppend {
-                target.part.wait_durable(end).await.map_err(|e| {
+                target.part.wait_durable_uncached(end).await.map_err(|e| {
                     tracing::error!(topic = %target.part.topic, partition = target.part.index, error = %e, "follower fdatasync failed");
                     std::io::Error::other(e.to_string())
                 })?;

@@ -230,11 +230,25 @@ impl ReplicaManager {
     /// Proposes ISR shrinks and expansions for partitions this broker leads.
     async fn maintain_isr(&self) {
         let lag = self.config.replica_lag_time_max;
+        let md = self.metadata();
         for topic in self.topics.list() {
             for part in topic.partitions() {
-                let Some(change) = part.isr_change(lag) else {
+                let Some(mut change) = part.isr_change(lag) else {
                     continue;
                 };
+                // A fenced broker (one that missed its session or is in
+                // controlled shutdown) may still look caught up here, but
+                // the controller refuses to add it; proposing it anyway
+                // would hold the high watermark on the union of both ISRs
+                // until each refusal, every 250 ms.
+                if let Role::Leader(l) = part.role() {
+                    change.new_isr.retain(|r| {
+                        l.isr.contains(r) || !md.brokers.get(r).is_some_and(|b| b.fenced)
+                    });
+                    if same_members(&change.new_isr, &l.isr) {
+                        continue;
+                    }
+                }
                 part.set_pending_isr(Some(change.new_isr.clone()));
                 let req = AlterIsr {
                     topic: topic.name.to_string(),
@@ -256,6 +270,10 @@ impl ReplicaManager {
             }
         }
     }
+}
+
+fn same_members(a: &[i32], b: &[i32]) -> bool {
+    a.len() == b.len() && a.iter().all(|r| b.contains(r))
 }
 
 async fn run(mgr: Weak<ReplicaManager>, mut metadata: watch::Receiver<Arc<ClusterMetadata>>) {

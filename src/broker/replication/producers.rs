@@ -2,7 +2,19 @@
 //! the sequence numbers and offsets of its last five batches, so a retried
 //! batch is answered with its original offsets instead of being written
 //! twice, and a gap in the sequence is refused.
+//!
+//! A producer's state is dropped once it has not appended for
+//! `producer.id.expiration.ms` (Kafka's setting, default one day), so
+//! producers that went away do not pile up. The idle clock is tokio's
+//! (monotonic, never the clients' record timestamps, which may be old or
+//! skewed); a new leader that rebuilds the table from its log starts every
+//! producer's clock afresh, as a new controller does for broker sessions.
 use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use tokio::sync::oneshot::error::TryRecvError;
+use tokio::sync::{oneshot, watch};
+use tokio::time::Instant;
 
 use crate::broker::error::BrokerError;
 use crate::log::AppendInfo;
@@ -10,6 +22,9 @@ use crate::record::{batches, BatchHeader};
 
 /// Batches remembered per producer (Kafka allows five in flight).
 pub const REMEMBERED_BATCHES: usize = 5;
+
+/// Kafka's `producer.id.expiration.ms` default: one day.
+pub const DEFAULT_PRODUCER_ID_EXPIRATION: Duration = Duration::from_millis(86_400_000);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct BatchMeta {
@@ -21,15 +36,46 @@ struct BatchMeta {
     records: i64,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Entry {
     epoch: i16,
     batches: VecDeque<BatchMeta>,
+    /// When this broker last recorded a batch of the producer.
+    last_append: Instant,
 }
 
 #[derive(Debug, Default)]
 pub struct ProducerTable {
     producers: HashMap<i64, Entry>,
+    /// Set while a new leader rebuilds the table from its log on a
+    /// blocking thread (`tail.rs`): appends are refused until it arrives.
+    rebuild: Option<Rebuild>,
+}
+
+/// A rebuild in progress, seen from the table.
+#[derive(Debug)]
+struct Rebuild {
+    table: oneshot::Receiver<ProducerTable>,
+    /// Turns true once the table was sent (or the sender is dropped).
+    done: watch::Receiver<bool>,
+}
+
+/// Held by the thread that rebuilds a table: delivers it and wakes the
+/// appends waiting for it. Dropping it without sending abandons the
+/// rebuild (the table then starts empty).
+#[derive(Debug)]
+pub struct RebuildSender {
+    table: oneshot::Sender<ProducerTable>,
+    done: watch::Sender<bool>,
+}
+
+impl RebuildSender {
+    pub fn send(self, table: ProducerTable) {
+        // Nobody waits any more when the partition stopped leading in the
+        // meantime: the table is then simply dropped.
+        let _ = self.table.send(table);
+        self.done.send_replace(true);
+    }
 }
 
 /// Sequence numbers wrap from i32::MAX to 0.
@@ -51,14 +97,70 @@ fn idempotent(h: &BatchHeader) -> bool {
 }
 
 impl ProducerTable {
+    /// Forgets every producer (and any rebuild still running).
     pub fn clear(&mut self) {
         self.producers.clear();
+        self.rebuild = None;
+    }
+
+    /// Empties the table and marks it as being rebuilt: appends are
+    /// refused until the returned sender delivers the rebuilt table.
+    pub fn begin_rebuild(&mut self) -> RebuildSender {
+        self.producers.clear();
+        let (table_tx, table_rx) = oneshot::channel();
+        let (done_tx, done_rx) = watch::channel(false);
+        self.rebuild = Some(Rebuild {
+            table: table_rx,
+            done: done_rx,
+        });
+        RebuildSender {
+            table: table_tx,
+            done: done_tx,
+        }
+    }
+
+    /// While a rebuild runs: a signal that turns true when it is done.
+    pub fn rebuild_signal(&self) -> Option<watch::Receiver<bool>> {
+        self.rebuild.as_ref().map(|r| r.done.clone())
+    }
+
+    /// Takes in a finished rebuild; refuses while one is still running.
+    fn settle(&mut self) -> Result<(), BrokerError> {
+        let Some(rebuild) = &mut self.rebuild else {
+            return Ok(());
+        };
+        match rebuild.table.try_recv() {
+            Ok(rebuilt) => {
+                // Nothing was recorded meanwhile (appends were refused),
+                // but should anything be, it is newer than the log's tail.
+                let newer = std::mem::replace(&mut self.producers, rebuilt.producers);
+                self.producers.extend(newer);
+                self.rebuild = None;
+                Ok(())
+            }
+            Err(TryRecvError::Empty) => Err(BrokerError::NotLeader(
+                "this broker just became leader and is still loading idempotent producer \
+                 state from its log; retry"
+                    .to_string(),
+            )),
+            Err(TryRecvError::Closed) => {
+                // The rebuilding thread died: serve with what we have
+                // rather than refuse this partition's appends forever.
+                tracing::warn!(
+                    "rebuilding idempotent producer state was abandoned; starting empty"
+                );
+                self.rebuild = None;
+                Ok(())
+            }
+        }
     }
 
     /// Checks a produce request's batches before they are written. `Some`
     /// means the request repeats batches already in the log: answer with
-    /// these offsets and write nothing.
-    pub fn check(&self, buf: &[u8]) -> Result<Option<AppendInfo>, BrokerError> {
+    /// these offsets and write nothing. Refused (NOT_LEADER_OR_FOLLOWER,
+    /// retriable) while the table is being rebuilt.
+    pub fn check(&mut self, buf: &[u8]) -> Result<Option<AppendInfo>, BrokerError> {
+        self.settle()?;
         // What this request has added so far, per producer: (epoch, last seq).
         let mut pending: Vec<(i64, i16, i32)> = Vec::new();
         let mut duplicate: Option<AppendInfo> = None;
@@ -137,20 +239,29 @@ impl ProducerTable {
         Ok(duplicate)
     }
 
-    /// Records the batches of `buf` as written (offsets already stamped).
-    pub fn record(&mut self, buf: &[u8]) {
+    /// Records the batches of `buf` as written (offsets already stamped)
+    /// at `now`.
+    pub fn record(&mut self, buf: &[u8], now: Instant) {
         for b in batches(buf) {
             let Ok(b) = b else { return };
             let Ok(h) = BatchHeader::parse(b) else { return };
-            self.record_header(&h);
+            self.record_header(&h, now);
         }
     }
 
-    pub fn record_header(&mut self, h: &BatchHeader) {
+    pub fn record_header(&mut self, h: &BatchHeader, now: Instant) {
         if !idempotent(h) {
             return;
         }
-        let e = self.producers.entry(h.producer_id).or_default();
+        let e = self
+            .producers
+            .entry(h.producer_id)
+            .or_insert_with(|| Entry {
+                epoch: h.producer_epoch,
+                batches: VecDeque::new(),
+                last_append: now,
+            });
+        e.last_append = e.last_append.max(now);
         if h.producer_epoch != e.epoch {
             e.epoch = h.producer_epoch;
             e.batches.clear();
@@ -166,6 +277,26 @@ impl ProducerTable {
         while e.batches.len() > REMEMBERED_BATCHES {
             e.batches.pop_front();
         }
+    }
+
+    /// Forgets producers that have not appended for `expiration` (Kafka's
+    /// `producer.id.expiration.ms`); returns how many were dropped. A
+    /// forgotten producer that comes back is treated as new: its next
+    /// batch is accepted at any sequence.
+    pub fn expire(&mut self, now: Instant, expiration: Duration) -> usize {
+        let before = self.producers.len();
+        self.producers
+            .retain(|_, e| now.saturating_duration_since(e.last_append) < expiration);
+        before - self.producers.len()
+    }
+
+    /// Producers currently remembered.
+    pub fn len(&self) -> usize {
+        self.producers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.producers.is_empty()
     }
 }
 
@@ -191,7 +322,7 @@ mod tests {
         let mut t = ProducerTable::default();
         let b0 = batch(7, 0, 0, 3, 100);
         assert_eq!(t.check(&b0).unwrap(), None);
-        t.record(&b0);
+        t.record(&b0, Instant::now());
         let dup = t.check(&batch(7, 0, 0, 3, 0)).unwrap().unwrap();
         assert_eq!((dup.base_offset, dup.last_offset), (100, 102));
         assert!(t.check(&batch(7, 0, 3, 1, 0)).unwrap().is_none());
@@ -200,7 +331,7 @@ mod tests {
         // Unknown producers start anywhere (state may have been trimmed).
         assert!(t.check(&batch(8, 0, 42, 1, 0)).unwrap().is_none());
         // A stale epoch is fenced.
-        t.record(&batch(7, 2, 0, 1, 103));
+        t.record(&batch(7, 2, 0, 1, 103), Instant::now());
         assert!(matches!(
             t.check(&batch(7, 1, 0, 1, 0)).unwrap_err(),
             BrokerError::InvalidProducerEpoch(_)
@@ -211,10 +342,62 @@ mod tests {
     fn only_last_five_batches_are_remembered() {
         let mut t = ProducerTable::default();
         for i in 0..7 {
-            t.record(&batch(1, 0, i, 1, i64::from(i)));
+            t.record(&batch(1, 0, i, 1, i64::from(i)), Instant::now());
         }
         assert!(t.check(&batch(1, 0, 6, 1, 0)).unwrap().is_some());
         assert!(t.check(&batch(1, 0, 2, 1, 0)).unwrap().is_some());
         assert!(t.check(&batch(1, 0, 1, 1, 0)).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_producers_expire() {
+        let expiry = Duration::from_secs(60);
+        let mut t = ProducerTable::default();
+        t.record(&batch(1, 0, 0, 1, 0), Instant::now());
+        t.record(&batch(2, 0, 0, 1, 1), Instant::now());
+        tokio::time::advance(Duration::from_secs(40)).await;
+        // Producer 2 appends again: its clock restarts.
+        t.record(&batch(2, 0, 1, 1, 2), Instant::now());
+        assert_eq!(t.expire(Instant::now(), expiry), 0);
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert_eq!(t.expire(Instant::now(), expiry), 1, "producer 1 idle 60 s");
+        assert_eq!(t.len(), 1);
+        // A retry of producer 2 is still recognised...
+        assert!(t.check(&batch(2, 0, 1, 1, 0)).unwrap().is_some());
+        // ...while producer 1 is new again: any sequence is accepted.
+        assert!(t.check(&batch(1, 0, 9, 1, 0)).unwrap().is_none());
+        tokio::time::advance(Duration::from_secs(60)).await;
+        assert_eq!(t.expire(Instant::now(), expiry), 1);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn appends_wait_for_a_rebuild() {
+        let mut t = ProducerTable::default();
+        t.record(&batch(1, 0, 0, 1, 0), Instant::now());
+        let sender = t.begin_rebuild();
+        assert!(t.is_empty(), "a rebuild starts from nothing");
+        let signal = t.rebuild_signal().unwrap();
+        assert!(!*signal.borrow());
+        assert!(matches!(
+            t.check(&batch(9, 0, 0, 1, 0)).unwrap_err(),
+            BrokerError::NotLeader(_)
+        ));
+        let mut rebuilt = ProducerTable::default();
+        rebuilt.record(&batch(5, 0, 0, 2, 10), Instant::now());
+        sender.send(rebuilt);
+        assert!(*signal.borrow());
+        let dup = t.check(&batch(5, 0, 0, 2, 0)).unwrap().unwrap();
+        assert_eq!(dup.base_offset, 10);
+        assert!(t.rebuild_signal().is_none());
+        // An abandoned rebuild does not block appends forever.
+        drop(t.begin_rebuild());
+        assert!(t.check(&batch(9, 0, 0, 1, 0)).unwrap().is_none());
+        // Nor does one the partition gave up (it became follower).
+        let sender = t.begin_rebuild();
+        t.clear();
+        assert!(t.check(&batch(9, 0, 0, 1, 0)).unwrap().is_none());
+        sender.send(ProducerTable::default());
+        assert!(t.is_empty());
     }
 }

@@ -135,3 +135,40 @@ async fn undecodable_records_are_skipped() {
     let f = c.fetch_offsets("g", None).await.unwrap();
     assert_eq!(f[0].offset, 9);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_load_overtaken_by_a_leadership_change_is_discarded() {
+    let (c, store) = setup();
+    c.commit_offsets(
+        "g",
+        -1,
+        "",
+        vec![OffsetCommit {
+            topic: "t".into(),
+            partition: 0,
+            offset: 5,
+            leader_epoch: -1,
+            metadata: None,
+        }],
+    )
+    .await
+    .unwrap();
+    let p = partition_for_group("g", 8);
+    let c2 = GroupCoordinator::new(config(), store);
+    assert!(!c2.is_loaded(p));
+    let stale = c2.begin_load(p);
+    assert!(!c2.is_loaded(p), "loading is not loaded");
+    // Leadership lost and regained before the first replay finished.
+    c2.unload_partition(p);
+    let current = c2.begin_load(p);
+    assert!(!c2.finish_load(stale).await.unwrap(), "stale load applied");
+    assert!(!c2.is_loaded(p));
+    assert!(c2.fetch_offsets("g", None).await.unwrap().is_empty());
+    assert!(c2.finish_load(current).await.unwrap());
+    assert!(c2.is_loaded(p));
+    assert_eq!(c2.fetch_offsets("g", None).await.unwrap()[0].offset, 5);
+    // Losing the partition forgets its groups.
+    c2.unload_partition(p);
+    assert!(!c2.is_loaded(p));
+    assert!(c2.fetch_offsets("g", None).await.unwrap().is_empty());
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Replicated produce throughput and latency on a local 3-broker cluster:
+# `strom perf produce` with acks=all and 1 KiB records into an RF=3 topic
+# (min.insync.replicas=2) beside an RF=1 topic on the same cluster, and a
+# raw sequential write of the same bytes, all measured in the same run
+# (this machine is shared and noisy: compare ratios, not absolutes).
+# Then the same RF=3 topic at a throughput cap, for the latency figure.
+# Prints the median of REPS runs for each case.
+#
+#   scripts/bench-cluster.sh                    # builds release, uses /var/tmp
+#   REPS=5 RECORDS=1000000 CAP_MBS=100 scripts/bench-cluster.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPS=${REPS:-3}
+RECORDS=${RECORDS:-1000000}
+PARTITIONS=${PARTITIONS:-3}
+CAP_MBS=${CAP_MBS:-100}
+BENCH_DIR=${BENCH_DIR:-/var/tmp}
+cargo build --release --quiet
+bin=$(pwd)/target/release/strom
+work=$(mktemp -d "$BENCH_DIR/strom-cluster-bench.XXXXXX")
+export STROM_CLUSTER_DIR="$work/cluster" STROM_BIN="$bin"
+# Ports away from the default cluster.sh ones so a hand-run cluster survives.
+export STROM_CLUSTER_PORT=${STROM_CLUSTER_PORT:-29092}
+cleanup() {
+    scripts/cluster.sh stop >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+scripts/cluster.sh start 3 >&2
+boot="127.0.0.1:$STROM_CLUSTER_PORT,127.0.0.1:$((STROM_CLUSTER_PORT + 1)),127.0.0.1:$((STROM_CLUSTER_PORT + 2))"
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# MB/s of a raw sequential buffered write of $1 bytes in 1 MiB blocks,
+# fdatasync'ed at the end (acks=all syncs too).
+raw_write() {
+    local mb=$(( $1 / 1048576 ))
+    dd if=/dev/zero of="$work/raw.bin" bs=1M count="$mb" conv=fdatasync 2>&1 |
+        awk '/copied/ {print $(NF-1) * ($NF=="GB/s" ? 1000 : 1)}'
+    rm -f "$work/raw.bin"
+}
+
+# perf produce into a fresh topic; prints "MB/s p50 p99".
+produce() {
+    local topic=$1 rf=$2 throughput=$3
+    "$bin" topics create -b "$boot" "$topic" --partitions "$PARTITIONS" \
+        --replication-factor "$rf" --config min.insync.replicas=$(( rf > 1 ? 2 : 1 )) >/dev/null
+    local out
+    out=$("$bin" perf produce -b "$boot" --topic "$topic" --num-records "$RECORDS" \
+        --record-size 1024 --acks all --throughput "$throughput" 2>/dev/null | tail -1)
+    "$bin" topics delete -b "$boot" "$topic" >/dev/null
+    echo "$(echo "$out" | sed -n 's/.*records\/sec (\([0-9.]*\) MB\/sec).*/\1/p') $(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms 50th.*/\1/p') $(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms 99th.*/\1/p')"
+}
+
+rf1=() rf3=() capped=() raw=()
+cap_records=$(( CAP_MBS * 1024 ))
+for r in $(seq 1 "$REPS"); do
+    rf1+=("$(produce "bench-rf1-$r" 1 -1)")
+    rf3+=("$(produce "bench-rf3-$r" 3 -1)")
+    capped+=("$(produce "bench-cap-$r" 3 "$cap_records")")
+    raw+=("$(raw_write $(( 1024 * RECORDS )))")
+done
+col() { printf '%s\n' "${@:2}" | awk -v c="$1" '{print $c}' | median; }
+r_mb=$(printf '%s\n' "${raw[@]}" | median)
+echo "strom cluster bench: 3 brokers, $PARTITIONS partitions, $RECORDS x 1 KiB, acks=all, $REPS reps (medians), $(nproc) cores"
+printf 'raw write (dd, fdatasync)   %7.1f MB/s\n' "$r_mb"
+printf 'RF=1 acks=all               %7.1f MB/s  p50 %s ms  p99 %s ms  (%.2f x raw)\n' \
+    "$(col 1 "${rf1[@]}")" "$(col 2 "${rf1[@]}")" "$(col 3 "${rf1[@]}")" "$(awk -v a="$(col 1 "${rf1[@]}")" -v b="$r_mb" 'BEGIN {print a / b}')"
+printf 'RF=3 acks=all               %7.1f MB/s  p50 %s ms  p99 %s ms  (%.2f x raw, %.2f x RF=1)\n' \
+    "$(col 1 "${rf3[@]}")" "$(col 2 "${rf3[@]}")" "$(col 3 "${rf3[@]}")" \
+    "$(awk -v a="$(col 1 "${rf3[@]}")" -v b="$r_mb" 'BEGIN {print a / b}')" \
+    "$(awk -v a="$(col 1 "${rf3[@]}")" -v b="$(col 1 "${rf1[@]}")" 'BEGIN {print a / b}')"
+printf 'RF=3 acks=all at %s MB/s   %7.1f MB/s  p50 %s ms  p99 %s ms\n' \
+    "$CAP_MBS" "$(col 1 "${capped[@]}")" "$(col 2 "${capped[@]}")" "$(col 3 "${capped[@]}")"
