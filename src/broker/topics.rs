@@ -75,6 +75,9 @@ pub struct TopicManager {
     defaults: TopicDefaults,
     topics: RwLock<HashMap<String, Arc<Topic>>>,
     appended: watch::Sender<u64>,
+    /// Bumped when partitions appear (create, grow), so the replica manager
+    /// gives them their role at once instead of at its next tick.
+    opened: watch::Sender<u64>,
     /// Serialises create/delete/alter so two admins cannot race on the files.
     admin: std::sync::Mutex<()>,
     /// Idle idempotent producers are forgotten after this long (Kafka's
@@ -93,6 +96,7 @@ impl TopicManager {
             defaults,
             topics: RwLock::new(HashMap::new()),
             appended,
+            opened: watch::channel(0u64).0,
             admin: std::sync::Mutex::new(()),
             producer_id_expiration: RwLock::new(DEFAULT_PRODUCER_ID_EXPIRATION),
         };
@@ -129,6 +133,15 @@ impl TopicManager {
     /// A receiver that changes whenever any partition is appended to.
     pub fn subscribe_appends(&self) -> watch::Receiver<u64> {
         self.appended.subscribe()
+    }
+
+    /// A receiver that changes whenever partitions are added locally.
+    pub fn subscribe_opened(&self) -> watch::Receiver<u64> {
+        self.opened.subscribe()
+    }
+
+    fn notify_opened(&self) {
+        self.opened.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub fn defaults(&self) -> &TopicDefaults {
@@ -266,6 +279,7 @@ impl TopicManager {
         })?;
         self.write_meta(&meta)?;
         self.write_topics().insert(name.to_string(), topic.clone());
+        self.notify_opened();
         tracing::info!(topic = name, partitions, "created topic");
         Ok(topic)
     }
@@ -356,6 +370,9 @@ impl TopicManager {
             .unwrap_or_else(|p| p.into_inner())
             .extend(added);
         *topic.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        if target > current {
+            self.notify_opened();
+        }
         Ok(())
     }
 

@@ -22,7 +22,13 @@ pub async fn run(handle: Arc<ClusterHandle>) {
             .liveness
             .begin_term(handle.raft.metrics().borrow().current_term);
         let md = handle.metadata();
-        for node_id in handle.liveness.expired(&md, handle.config.session_timeout) {
+        // Brokers heartbeat a new leader at once; three missed intervals
+        // are a dead broker, not one still looking for the new leader.
+        let grace = handle.config.heartbeat_interval * 3;
+        for node_id in handle
+            .liveness
+            .expired(&md, handle.config.session_timeout, grace)
+        {
             tracing::warn!(node_id, "broker missed its session; fencing it");
             if let Err(e) = handle
                 .propose(MetadataCommand::FenceBroker { node_id })

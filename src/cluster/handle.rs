@@ -79,11 +79,16 @@ pub struct ClusterHandle {
 fn raft_config() -> anyhow::Result<Arc<Config>> {
     let config = Config {
         cluster_name: "strom".into(),
-        heartbeat_interval: 150,
-        // Generous: controllers share machines with busy brokers, and a
-        // needless election stalls metadata writes.
-        election_timeout_min: 1000,
-        election_timeout_max: 2000,
+        heartbeat_interval: 100,
+        // openraft starts an election only after the leader's lease (=
+        // election_timeout_max) plus a random election timeout pass with
+        // no heartbeat: 1.2-1.6 s after the leader dies. That is the first
+        // part of every failover that loses the controller leader, so not
+        // larger; not smaller, because controllers share machines with
+        // busy brokers and a needless election stalls metadata writes (the
+        // log store's fdatasync must stay well under it).
+        election_timeout_min: 400,
+        election_timeout_max: 800,
         install_snapshot_timeout: 5000,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(1000),
         max_in_snapshot_log_to_keep: 500,

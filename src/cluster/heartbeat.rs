@@ -33,8 +33,24 @@ pub async fn run(handle: Arc<ClusterHandle>) {
     register(&handle).await;
     let mut tick = tokio::time::interval(handle.config.heartbeat_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A new controller leader only gives brokers it has not heard from a
+    // short grace (see `liveness`): tell it at once that we are alive.
+    let mut metrics = handle.raft.metrics();
+    let mut leader = metrics.borrow_and_update().current_leader;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            changed = metrics.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let now = metrics.borrow_and_update().current_leader;
+                if now == leader || now.is_none() {
+                    continue;
+                }
+                leader = now;
+            }
+        }
         if let Some(HeartbeatReply::Unregistered) = handle.heartbeat().await {
             register(&handle).await;
         }

@@ -1,7 +1,10 @@
 //! Broker liveness as the controller leader sees it: when each broker last
-//! heartbeated, on tokio's clock. In memory only: a new leader gives every
-//! broker a full session from the moment it took over, so a leader change
-//! never fences brokers that were heartbeating to the old leader.
+//! heartbeated, on tokio's clock. In memory only: a new leader cannot know
+//! when brokers last spoke to the old one, so one it has not heard from
+//! yet gets a grace period from the moment it took over. Brokers heartbeat
+//! the moment they see a new leader (`heartbeat::run`), so the grace can
+//! be shorter than a full session: it is what a failover that also loses
+//! the controller leader waits on top of the election.
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -19,6 +22,8 @@ pub struct Liveness {
 struct Inner {
     /// The Raft term this table belongs to; a new term starts it afresh.
     term: u64,
+    /// When this node started acting as leader of `term`.
+    term_started: Option<Instant>,
     last_seen: HashMap<i32, Instant>,
 }
 
@@ -30,8 +35,9 @@ impl Liveness {
     /// Starts a fresh table when this node leads a new term.
     pub fn begin_term(&self, term: u64) {
         let mut inner = self.lock();
-        if inner.term != term {
+        if inner.term != term || inner.term_started.is_none() {
             inner.term = term;
+            inner.term_started = Some(Instant::now());
             inner.last_seen.clear();
         }
     }
@@ -41,15 +47,19 @@ impl Liveness {
     }
 
     /// Registered, unfenced brokers whose last heartbeat is older than
-    /// `session`. A broker not seen yet this term counts as seen now.
-    pub fn expired(&self, md: &ClusterMetadata, session: Duration) -> Vec<i32> {
+    /// `session`, or, not heard from at all this term, that stayed silent
+    /// for `grace` (at most `session`) since it began.
+    pub fn expired(&self, md: &ClusterMetadata, session: Duration, grace: Duration) -> Vec<i32> {
         let now = Instant::now();
-        let mut inner = self.lock();
+        let inner = self.lock();
+        let started = inner.term_started.unwrap_or(now);
+        let grace = grace.min(session);
         md.live_brokers()
-            .filter_map(|b| {
-                let seen = *inner.last_seen.entry(b.node_id).or_insert(now);
-                (now.duration_since(seen) > session).then_some(b.node_id)
+            .filter(|b| match inner.last_seen.get(&b.node_id) {
+                Some(seen) => now.duration_since(*seen) > session,
+                None => now.duration_since(started) > grace,
             })
+            .map(|b| b.node_id)
             .collect()
     }
 }
@@ -78,12 +88,48 @@ mod tests {
         let l = Liveness::default();
         l.begin_term(1);
         let session = Duration::from_secs(3);
-        assert!(l.expired(&md, session).is_empty());
+        let grace = Duration::from_secs(3);
+        assert!(l.expired(&md, session, grace).is_empty());
         tokio::time::advance(Duration::from_secs(2)).await;
         l.record(1);
         tokio::time::advance(Duration::from_secs(2)).await;
-        assert_eq!(l.expired(&md, session), vec![2]);
+        assert_eq!(l.expired(&md, session, grace), vec![2]);
         l.begin_term(2);
-        assert!(l.expired(&md, session).is_empty());
+        assert!(l.expired(&md, session, grace).is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_leader_fences_the_unheard_after_the_grace_only() {
+        let mut md = ClusterMetadata::default();
+        for id in [1, 2, 3] {
+            md.brokers.insert(
+                id,
+                BrokerRegistration {
+                    node_id: id,
+                    host: "h".into(),
+                    port: 1,
+                    fenced: false,
+                    epoch: 1,
+                    in_controlled_shutdown: false,
+                },
+            );
+        }
+        let l = Liveness::default();
+        l.begin_term(7);
+        let session = Duration::from_secs(9);
+        let grace = Duration::from_millis(1500);
+        tokio::time::advance(Duration::from_millis(100)).await;
+        l.record(1);
+        l.record(2);
+        tokio::time::advance(Duration::from_millis(1000)).await;
+        assert!(
+            l.expired(&md, session, grace).is_empty(),
+            "within the grace"
+        );
+        tokio::time::advance(Duration::from_millis(500)).await;
+        // Broker 3 never spoke to this leader; 1 and 2 have a full session.
+        assert_eq!(l.expired(&md, session, grace), vec![3]);
+        tokio::time::advance(Duration::from_secs(8)).await;
+        assert_eq!(l.expired(&md, session, grace), vec![1, 2, 3]);
     }
 }

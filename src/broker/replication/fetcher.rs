@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
 use super::peer::Peer;
 use super::ReplicationConfig;
@@ -36,12 +36,18 @@ pub(crate) async fn run(
     node_id: i32,
     leader: i32,
     targets: Targets,
+    changed: Arc<Notify>,
     metadata: watch::Receiver<Arc<ClusterMetadata>>,
     config: ReplicationConfig,
 ) {
     let mut peer: Option<Peer> = None;
     let mut backoff = Duration::from_millis(50);
     loop {
+        // Registered before the snapshot: a partition added after it cuts
+        // the long poll short (see `fetch`).
+        let notified = changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
         let snapshot: Vec<(Key, Target)> = lock(&targets)
             .iter()
             .map(|(k, t)| (k.clone(), t.clone()))
@@ -72,9 +78,14 @@ pub(crate) async fn run(
             }
         }
         let Some(conn) = peer.as_mut() else { continue };
-        match round(node_id, conn, &snapshot, &targets, &config).await {
+        match round(node_id, conn, &snapshot, &targets, &config, notified).await {
             Ok(true) => backoff = Duration::from_millis(50),
             Ok(false) => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                // The unanswered long poll stays on that connection: start
+                // a new one and fetch the new set of partitions at once.
+                peer = None;
+            }
             Err(e) => {
                 tracing::debug!(leader, error = %e, "replica fetch failed; reconnecting");
                 peer = None;
@@ -93,6 +104,7 @@ async fn round(
     snapshot: &[(Key, Target)],
     targets: &Targets,
     config: &ReplicationConfig,
+    changed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
 ) -> std::io::Result<bool> {
     let truncating: Vec<&(Key, Target)> =
         snapshot.iter().filter(|(_, t)| t.truncate_first).collect();
@@ -100,10 +112,25 @@ async fn round(
     if !truncating.is_empty() {
         progress &= truncate(node_id, conn, &truncating, targets).await?;
     }
-    let fetching: Vec<&(Key, Target)> =
-        snapshot.iter().filter(|(_, t)| !t.truncate_first).collect();
+    // Taken again after truncating: partitions that just found their
+    // divergence point (a new one has none) fetch in this round, not after
+    // a long poll of the others.
+    let fresh: Vec<(Key, Target)> = if truncating.is_empty() {
+        Vec::new()
+    } else {
+        lock(targets)
+            .iter()
+            .map(|(k, t)| (k.clone(), t.clone()))
+            .collect()
+    };
+    let current = if truncating.is_empty() {
+        snapshot
+    } else {
+        &fresh[..]
+    };
+    let fetching: Vec<&(Key, Target)> = current.iter().filter(|(_, t)| !t.truncate_first).collect();
     if !fetching.is_empty() {
-        progress &= fetch(node_id, conn, &fetching, targets, config).await?;
+        progress &= fetch(node_id, conn, &fetching, targets, config, changed).await?;
     }
     Ok(progress)
 }
@@ -194,6 +221,7 @@ async fn fetch(
     list: &[&(Key, Target)],
     targets: &Targets,
     config: &ReplicationConfig,
+    changed: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
 ) -> std::io::Result<bool> {
     let mut by_topic: BTreeMap<Arc<str>, Vec<ReplicaFetchPartition>> = BTreeMap::new();
     for ((topic, p), t) in list.iter().map(|x| (&x.0, &x.1)) {
@@ -222,13 +250,24 @@ async fn fetch(
             })
             .collect(),
     };
-    let resp: ReplicaFetchResponse = conn
-        .call(
-            ApiKey::ReplicaFetch,
-            &req,
-            config.fetch_max_wait + Duration::from_secs(10),
-        )
-        .await?;
+    // A long poll that no data ends would hold a newly followed partition
+    // back for up to fetch_max_wait (its first acks=all produce with it);
+    // being told of new targets ends the wait. Nothing is appended yet at
+    // this point, so dropping the call loses nothing.
+    let call = conn.call(
+        ApiKey::ReplicaFetch,
+        &req,
+        config.fetch_max_wait + Duration::from_secs(10),
+    );
+    let resp: ReplicaFetchResponse = tokio::select! {
+        r = call => r?,
+        _ = changed => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "followed partitions changed",
+            ))
+        }
+    };
     if !resp.status.is_ok() {
         tracing::debug!(status = %resp.status, "replica fetch refused");
         return Ok(false);

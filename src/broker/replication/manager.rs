@@ -22,6 +22,8 @@ pub type LeadershipListener = Box<dyn Fn(&str, i32, bool) + Send + Sync>;
 
 struct Fetcher {
     targets: Targets,
+    /// Told when a partition is added, so the fetch includes it at once.
+    changed: Arc<tokio::sync::Notify>,
     task: JoinHandle<()>,
 }
 
@@ -80,7 +82,11 @@ impl ReplicaManager {
             reg.retain(|(t, m)| t.strong_count() > 0 && m.strong_count() > 0);
             reg.push((Arc::downgrade(&topics), Arc::downgrade(&mgr)));
         }
-        let task = tokio::spawn(run(Arc::downgrade(&mgr), mgr.metadata.clone()));
+        let task = tokio::spawn(run(
+            Arc::downgrade(&mgr),
+            mgr.metadata.clone(),
+            topics.subscribe_opened(),
+        ));
         *mgr.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
         mgr
     }
@@ -204,15 +210,22 @@ impl ReplicaManager {
         for (leader, list) in follow {
             let f = fetchers.entry(leader).or_insert_with(|| {
                 let targets: Targets = Default::default();
+                let changed = Arc::new(tokio::sync::Notify::new());
                 let task = tokio::spawn(fetcher::run(
                     self.node_id,
                     leader,
                     targets.clone(),
+                    changed.clone(),
                     self.metadata.clone(),
                     self.config.clone(),
                 ));
-                Fetcher { targets, task }
+                Fetcher {
+                    targets,
+                    changed,
+                    task,
+                }
             });
+            let mut added = false;
             let mut targets = fetcher::lock(&f.targets);
             let keys: HashSet<Key> = list.iter().map(|(k, _)| k.clone()).collect();
             targets.retain(|k, _| keys.contains(k));
@@ -221,8 +234,13 @@ impl ReplicaManager {
                     Some(cur) if cur.epoch == t.epoch && !t.truncate_first => {}
                     _ => {
                         targets.insert(key, t);
+                        added = true;
                     }
                 }
+            }
+            drop(targets);
+            if added {
+                f.changed.notify_waiters();
             }
         }
     }
@@ -276,7 +294,14 @@ fn same_members(a: &[i32], b: &[i32]) -> bool {
     a.len() == b.len() && a.iter().all(|r| b.contains(r))
 }
 
-async fn run(mgr: Weak<ReplicaManager>, mut metadata: watch::Receiver<Arc<ClusterMetadata>>) {
+/// Reconciles roles whenever the metadata changes or partitions open
+/// locally (a new topic's files are created by `cluster::sync` after the
+/// metadata that assigns it arrives), and checks ISRs every 250 ms.
+async fn run(
+    mgr: Weak<ReplicaManager>,
+    mut metadata: watch::Receiver<Arc<ClusterMetadata>>,
+    mut opened: watch::Receiver<u64>,
+) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -287,6 +312,7 @@ async fn run(mgr: Weak<ReplicaManager>, mut metadata: watch::Receiver<Arc<Cluste
         }
         tokio::select! {
             r = metadata.changed() => if r.is_err() { return },
+            r = opened.changed() => if r.is_err() { return },
             _ = tick.tick() => {
                 let Some(m) = mgr.upgrade() else { return };
                 m.maintain_isr().await;
