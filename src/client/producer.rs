@@ -247,6 +247,8 @@ struct Batch {
     order: u64,
     /// Carries a producer id and sequence.
     idempotent: bool,
+    /// The producer id it carries (-1 without idempotence).
+    producer_id: i64,
 }
 
 #[derive(Default)]
@@ -261,6 +263,11 @@ struct Acc {
     closed: bool,
     /// Idempotent producer id and epoch, once the broker gave them.
     producer: Option<(i64, i16)>,
+    /// An idempotent batch failed for good: its sequence numbers are a gap
+    /// the broker will never fill, so every later batch of its partition
+    /// would be refused. The sender takes a new producer id (sequences
+    /// start again at 0) before sealing more.
+    renew_identity: bool,
     sealed: u64,
     /// Produce requests awaiting an answer, per broker. The limit is per
     /// connection, as Kafka's max.in.flight.requests.per.connection: a
@@ -584,6 +591,7 @@ fn seal(
         not_before: None,
         order: *sealed,
         idempotent: producer.is_some(),
+        producer_id: producer.map_or(-1, |p| p.0),
     }
 }
 
@@ -714,10 +722,14 @@ impl Inner {
                 error: err,
             });
         }
+        let failed = result.is_err();
         let _ = batch.outcome.result.set(result);
         batch.outcome.done.notify_waiters();
         {
             let mut acc = self.lock();
+            if failed && batch.idempotent && acc.producer.map(|p| p.0) == Some(batch.producer_id) {
+                acc.renew_identity = true;
+            }
             acc.outstanding = acc.outstanding.saturating_sub(1);
             acc.buffered = acc.buffered.saturating_sub(batch.records.len());
         }
@@ -777,7 +789,12 @@ impl Inner {
             ClientError::Broker { code, .. }
                 if *code == crate::proto::ErrorCode::OutOfOrderSequenceNumber =>
             {
+                // Unless that earlier batch failed for good (or the id was
+                // renewed since): then the gap is permanent.
+                let acc = self.lock();
                 batch.idempotent
+                    && !acc.renew_identity
+                    && acc.producer.map(|p| p.0) == Some(batch.producer_id)
             }
             e => e.is_retriable(),
         }
@@ -823,46 +840,76 @@ fn encode_produce(buf: &mut BytesMut, acks: i16, timeout_ms: i32, batches: &[Bat
 /// Asks for an idempotent producer id (acks=all only, as in Kafka). A
 /// broker that cannot give one leaves the producer non-idempotent.
 async fn init_identity(inner: &Inner) {
-    use crate::proto::messages::replication::{InitProducerIdRequest, InitProducerIdResponse};
     if inner.config.idempotence && inner.config.acks == Acks::All {
-        let req = InitProducerIdRequest {
-            producer_id: -1,
-            producer_epoch: -1,
-        };
-        for attempt in 0..5u32 {
-            let resp = match inner.client.bootstrap_connection().await {
-                Ok(conn) => {
-                    conn.call::<_, InitProducerIdResponse>(
-                        ApiKey::InitProducerId,
-                        &req,
-                        inner.client.request_timeout(),
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            };
-            match resp {
-                Ok(r) if r.status.is_ok() && r.producer_id >= 0 => {
-                    inner.lock().producer = Some((r.producer_id, r.producer_epoch));
-                    break;
-                }
-                Ok(r) if !r.status.error_code().is_retriable() => {
-                    tracing::debug!(status = %r.status, "no producer id; sending without idempotence");
-                    break;
-                }
-                Ok(r) => tracing::debug!(status = %r.status, "producer id not available yet"),
-                Err(e) => tracing::debug!(error = %e, "producer id request failed"),
-            }
-            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        if let Some(id) = request_identity(inner).await {
+            inner.lock().producer = Some(id);
         }
     }
     inner.identity.send_replace(true);
+}
+
+/// After an idempotent batch failed for good: a fresh producer id, and
+/// every partition's sequence from 0 (Kafka bumps the epoch instead,
+/// KIP-360; a new id has the same effect here). Batches sealed under the
+/// old id that meet the gap fail instead of retrying forever.
+async fn renew_identity(inner: &Inner) {
+    let fresh = request_identity(inner).await;
+    let mut acc = inner.lock();
+    if fresh.is_none() {
+        tracing::warn!("no new producer id; sending without idempotence from now on");
+    }
+    acc.producer = fresh;
+    acc.renew_identity = false;
+    for t in acc.topics.values_mut() {
+        for slot in &mut t.slots {
+            slot.next_seq = 0;
+        }
+    }
+}
+
+/// InitProducerId with retries; None if the broker cannot give one.
+async fn request_identity(inner: &Inner) -> Option<(i64, i16)> {
+    use crate::proto::messages::replication::{InitProducerIdRequest, InitProducerIdResponse};
+    let req = InitProducerIdRequest {
+        producer_id: -1,
+        producer_epoch: -1,
+    };
+    for attempt in 0..5u32 {
+        let resp = match inner.client.bootstrap_connection().await {
+            Ok(conn) => {
+                conn.call::<_, InitProducerIdResponse>(
+                    ApiKey::InitProducerId,
+                    &req,
+                    inner.client.request_timeout(),
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        match resp {
+            Ok(r) if r.status.is_ok() && r.producer_id >= 0 => {
+                return Some((r.producer_id, r.producer_epoch))
+            }
+            Ok(r) if !r.status.error_code().is_retriable() => {
+                tracing::debug!(status = %r.status, "no producer id; sending without idempotence");
+                return None;
+            }
+            Ok(r) => tracing::debug!(status = %r.status, "producer id not available yet"),
+            Err(e) => tracing::debug!(error = %e, "producer id request failed"),
+        }
+        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+    }
+    None
 }
 
 async fn run_sender(inner: Arc<Inner>) {
     init_identity(&inner).await;
     loop {
         let (node, batches) = loop {
+            // Before sealing anything more under a broken identity.
+            if inner.lock().renew_identity {
+                renew_identity(&inner).await;
+            }
             match inner.collect(Instant::now()) {
                 Collected::Send { node, batches } => break (node, batches),
                 Collected::Done => return,
@@ -1040,6 +1087,7 @@ mod tests {
             not_before: None,
             order: 0,
             idempotent: false,
+            producer_id: -1,
         }
     }
 

@@ -38,22 +38,6 @@ pub struct ReplicationConfig {
     pub partition_max_bytes: i32,
 }
 
-impl ReplicationConfig {
-    /// Defaults, with `STROM_REPLICA_LAG_TIME_MAX_MS` (Kafka's
-    /// `replica.lag.time.max.ms`) read from the environment so tests can
-    /// make ISR shrinks quick.
-    pub fn from_env() -> ReplicationConfig {
-        let mut c = ReplicationConfig::default();
-        if let Some(ms) = std::env::var("STROM_REPLICA_LAG_TIME_MAX_MS")
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-        {
-            c.replica_lag_time_max = Duration::from_millis(ms.max(1));
-        }
-        c
-    }
-}
-
 impl Default for ReplicationConfig {
     fn default() -> Self {
         ReplicationConfig {
