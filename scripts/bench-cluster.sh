@@ -9,12 +9,14 @@
 #
 #   scripts/bench-cluster.sh                    # builds release, uses /var/tmp
 #   REPS=5 RECORDS=1000000 CAP_MBS=100 scripts/bench-cluster.sh
+#   PRODUCER_PROPS="linger.ms=0" scripts/bench-cluster.sh   # extra producer settings
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
 RECORDS=${RECORDS:-1000000}
 PARTITIONS=${PARTITIONS:-3}
 CAP_MBS=${CAP_MBS:-100}
+PRODUCER_PROPS=${PRODUCER_PROPS:-}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 cargo build --release --quiet
 bin=$(pwd)/target/release/strom
@@ -49,7 +51,8 @@ produce() {
         --replication-factor "$rf" --config min.insync.replicas=$(( rf > 1 ? 2 : 1 )) >/dev/null
     local out
     out=$("$bin" perf produce -b "$boot" --topic "$topic" --num-records "$RECORDS" \
-        --record-size 1024 --acks all --throughput "$throughput" 2>/dev/null | tail -1)
+        --record-size 1024 --acks all --throughput "$throughput" \
+        ${PRODUCER_PROPS:+--producer-props $PRODUCER_PROPS} 2>/dev/null | tail -1)
     "$bin" topics delete -b "$boot" "$topic" >/dev/null
     echo "$(echo "$out" | sed -n 's/.*records\/sec (\([0-9.]*\) MB\/sec).*/\1/p') $(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms 50th.*/\1/p') $(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms 99th.*/\1/p')"
 }
@@ -64,7 +67,7 @@ for r in $(seq 1 "$REPS"); do
 done
 col() { printf '%s\n' "${@:2}" | awk -v c="$1" '{print $c}' | median; }
 r_mb=$(printf '%s\n' "${raw[@]}" | median)
-echo "strom cluster bench: 3 brokers, $PARTITIONS partitions, $RECORDS x 1 KiB, acks=all, $REPS reps (medians), $(nproc) cores"
+echo "strom cluster bench: 3 brokers, $PARTITIONS partitions, $RECORDS x 1 KiB, acks=all${PRODUCER_PROPS:+, $PRODUCER_PROPS}, $REPS reps (medians), $(nproc) cores"
 printf 'raw write (dd, fdatasync)   %7.1f MB/s\n' "$r_mb"
 printf 'RF=1 acks=all               %7.1f MB/s  p50 %s ms  p99 %s ms  (%.2f x raw)\n' \
     "$(col 1 "${rf1[@]}")" "$(col 2 "${rf1[@]}")" "$(col 3 "${rf1[@]}")" "$(awk -v a="$(col 1 "${rf1[@]}")" -v b="$r_mb" 'BEGIN {print a / b}')"
