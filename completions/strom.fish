@@ -57,8 +57,8 @@ complete -c strom -n "__fish_strom_using_subcommand serve" -l max-connections -d
 complete -c strom -n "__fish_strom_using_subcommand serve" -l offsets-partitions -d 'Partitions of the consumer-offsets topic [default: 8]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l group-initial-rebalance-delay-ms -d 'Wait for more members before a new group\'s first rebalance [default: 3000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l group-min-session-timeout-ms -d 'Shortest session timeout a group member may ask for [default: 6000]' -r
-complete -c strom -n "__fish_strom_using_subcommand serve" -l controller-listen -d 'Where this node\'s controller listens for the other voters [default: its --voters entry]' -r
-complete -c strom -n "__fish_strom_using_subcommand serve" -l voters -d 'The metadata quorum; --node-id must be one of them. Without it the broker runs alone' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l controller-listen -d 'Where this node\'s controller listens [default: its --voters entry; required when --node-id is not a voter]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l voters -d 'The metadata quorum (controller voters); a --node-id not among them joins as a non-voting broker. Without it the broker runs alone' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l broker-session-timeout-ms -d 'A broker silent this long is fenced by the controller [default: 3000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l replica-lag-time-max-ms -d 'A follower not caught up this long leaves the ISR (replica.lag.time.max.ms) [default: 10000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l producer-id-expiration-ms -d 'Forget an idempotent producer idle this long (producer.id.expiration.ms) [default: 86400000]' -r

@@ -126,11 +126,23 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
         )));
     }
 
-    shutdown.await;
+    // A learner the quorum refused for good (see `ClusterHandle::failed`)
+    // stops as if signalled, then reports why.
+    let refused = async {
+        match &broker.cluster {
+            Some(c) => c.failed().await,
+            None => std::future::pending().await,
+        }
+    };
+    let refused = tokio::select! {
+        _ = shutdown => None,
+        why = refused => Some(why),
+    };
     // Hand partition leadership over while this broker still serves:
     // clients then move to the new leaders at once instead of waiting for
-    // the controller to notice the silence (the session timeout).
-    if let Some(cluster) = &broker.cluster {
+    // the controller to notice the silence (the session timeout). A
+    // refused learner never registered, so it has nothing to hand over.
+    if let (Some(cluster), None) = (&broker.cluster, &refused) {
         controlled_shutdown(cluster).await;
     }
     tracing::info!("shutting down: finishing requests in flight");
@@ -154,7 +166,10 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
     }
     broker.close();
     tracing::info!("shut down cleanly");
-    Ok(())
+    match refused {
+        Some(why) => Err(why.into()),
+        None => Ok(()),
+    }
 }
 
 async fn controlled_shutdown(cluster: &crate::cluster::ClusterHandle) {

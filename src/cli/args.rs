@@ -592,11 +592,11 @@ pub struct ServeArgs {
     #[arg(long, env = "STROM_GROUP_MIN_SESSION_TIMEOUT_MS", value_name = "MS")]
     pub group_min_session_timeout_ms: Option<i32>,
 
-    /// Where this node's controller listens for the other voters [default: its --voters entry]
+    /// Where this node's controller listens [default: its --voters entry; required when --node-id is not a voter]
     #[arg(long, env = "STROM_CONTROLLER_LISTEN", value_name = "HOST:PORT")]
     pub controller_listen: Option<String>,
 
-    /// The metadata quorum; --node-id must be one of them. Without it the broker runs alone
+    /// The metadata quorum (controller voters); a --node-id not among them joins as a non-voting broker. Without it the broker runs alone
     #[arg(long, env = "STROM_VOTERS", value_name = "ID@HOST:PORT[,...]")]
     pub voters: Option<String>,
 

@@ -46,3 +46,24 @@ pub enum ControlledShutdownError {
     #[error("no handover within {0} ms (is a majority of the voters up?)")]
     TimedOut(u64),
 }
+
+/// Why the controller leader refused to take a broker that is not a voter
+/// in as a learner. Retrying cannot fix these (they are configuration
+/// mistakes), so the broker stops with a usage error (exit 2).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
+pub enum JoinRefused {
+    /// Raft ids are the broker ids, and they are never negative.
+    #[error("node id {node_id} is negative; node ids are 0 or more")]
+    InvalidId { node_id: i32 },
+    /// The quorum has a voter with this id: this broker's `--voters`
+    /// differs from the others', or its `--node-id` is another node's.
+    #[error(
+        "node id {node_id} is a voter of the metadata quorum but not in this broker's --voters; \
+         give this broker an id of its own, and every broker the same --voters"
+    )]
+    IdIsVoter { node_id: i32 },
+    /// Another member already has this controller address: Raft messages
+    /// for it would reach this broker instead.
+    #[error("controller address {addr} is already node {owner}'s in the metadata quorum")]
+    AddressTaken { addr: String, owner: i32 },
+}

@@ -1,7 +1,8 @@
 //! `ClusterHandle`: what the broker holds when it runs in a cluster. It
-//! starts this node's controller (Raft voter + controller server), keeps
-//! the broker registered and heartbeating, and gives the data plane the
-//! latest committed `ClusterMetadata`.
+//! starts this node's controller (a Raft voter, or a learner for a broker
+//! not in `--voters`, plus the controller server), keeps the broker
+//! registered and heartbeating, and gives the data plane the latest
+//! committed `ClusterMetadata`.
 //!
 //! For the data plane (partition replication): read `metadata()` for the
 //! current view, `subscribe()` to react to leader/ISR changes, and
@@ -17,7 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::command::{CommandResult, MetadataCommand, RejectKind};
-use super::error::{ClusterError, ControlledShutdownError};
+use super::error::{ClusterError, ControlledShutdownError, JoinRefused};
 use super::liveness::Liveness;
 use super::metadata::ClusterMetadata;
 use super::peers::Peers;
@@ -32,7 +33,11 @@ use crate::broker::config::BrokerConfig;
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
     pub node_id: i32,
+    /// The controller quorum. A `node_id` not among them makes this node a
+    /// learner: it gets the replicated log but never votes.
     pub voters: Vec<(i32, String)>,
+    /// Where this node's controller listens; for a learner also the
+    /// address the leader replicates to (it has no `voters` entry).
     pub controller_listen: String,
     /// The client address this broker registers (host, port).
     pub advertised: (String, i32),
@@ -44,6 +49,9 @@ pub struct ClusterConfig {
     /// Partitions and replication factor of `__consumer_offsets` when the
     /// controller creates it.
     pub offsets_partitions: i32,
+    /// Log entries between snapshots (older entries are then purged, and a
+    /// voter or learner that is further behind receives the snapshot).
+    pub snapshot_every: u64,
 }
 
 impl ClusterConfig {
@@ -63,7 +71,13 @@ impl ClusterConfig {
             heartbeat_interval: Duration::from_millis(500),
             propose_timeout: Duration::from_secs(10),
             offsets_partitions: config.offsets_partitions,
+            snapshot_every: 1000,
         }
+    }
+
+    /// Whether this node votes; otherwise it is a learner.
+    pub fn is_voter(&self) -> bool {
+        self.voters.iter().any(|(id, _)| *id == self.node_id)
     }
 }
 
@@ -73,10 +87,12 @@ pub struct ClusterHandle {
     pub(crate) peers: Peers,
     pub(crate) liveness: Liveness,
     metadata: watch::Receiver<Arc<ClusterMetadata>>,
+    /// Set when the quorum refused this learner for good (see `failed`).
+    refused: watch::Sender<Option<JoinRefused>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
-fn raft_config() -> anyhow::Result<Arc<Config>> {
+fn raft_config(snapshot_every: u64) -> anyhow::Result<Arc<Config>> {
     let config = Config {
         cluster_name: "strom".into(),
         heartbeat_interval: 100,
@@ -90,8 +106,11 @@ fn raft_config() -> anyhow::Result<Arc<Config>> {
         election_timeout_min: 400,
         election_timeout_max: 800,
         install_snapshot_timeout: 5000,
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(1000),
-        max_in_snapshot_log_to_keep: 500,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(snapshot_every.max(1)),
+        // Half a snapshot interval stays in the log, so a voter or learner
+        // that is only a little behind catches up from the log rather than
+        // receiving a whole snapshot.
+        max_in_snapshot_log_to_keep: snapshot_every / 2,
         snapshot_max_chunk_size: 1 << 20,
         ..Default::default()
     };
@@ -100,23 +119,23 @@ fn raft_config() -> anyhow::Result<Arc<Config>> {
 
 impl ClusterHandle {
     /// Opens `data_dir/raft`, starts the Raft node and the controller
-    /// listener, and the background duties (bootstrap, registration,
-    /// heartbeats, fencing). Returns once the listener is bound.
+    /// listener, and the background duties: for a voter bootstrap,
+    /// registration, heartbeats and (when leader) fencing; for a learner
+    /// joining the quorum, then registration and heartbeats. Returns once
+    /// the listener is bound.
     pub async fn start(
         config: ClusterConfig,
         data_dir: &std::path::Path,
     ) -> anyhow::Result<Arc<ClusterHandle>> {
-        let raft_dir = data_dir.join("raft");
-        std::fs::create_dir_all(&raft_dir)?;
-        let log = LogStore::open(&raft_dir)
-            .map_err(|e| anyhow::anyhow!("cannot open raft log in {}: {e}", raft_dir.display()))?;
-        let (tx, rx) = watch::channel(Arc::new(ClusterMetadata::default()));
-        let sm = StateMachine::open(&raft_dir, tx).map_err(|e| {
-            anyhow::anyhow!("cannot open raft snapshot in {}: {e}", raft_dir.display())
-        })?;
-        let raft = Raft::new(raft_id(config.node_id), raft_config()?, Network, log, sm)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot start raft: {e}"))?;
+        if config.controller_listen.is_empty() {
+            // A voter defaults to its --voters entry; a learner has none.
+            anyhow::bail!(
+                "node {} is not among the voters and has no controller address (--controller-listen)",
+                config.node_id
+            );
+        }
+        // Bound first: a taken port is the likeliest mistake, and failing
+        // before Raft starts leaves nothing half-started behind.
         let listener = tokio::net::TcpListener::bind(&config.controller_listen)
             .await
             .map_err(|e| {
@@ -125,6 +144,23 @@ impl ClusterHandle {
                     config.controller_listen
                 )
             })?;
+        let raft_dir = data_dir.join("raft");
+        std::fs::create_dir_all(&raft_dir)?;
+        let log = LogStore::open(&raft_dir)
+            .map_err(|e| anyhow::anyhow!("cannot open raft log in {}: {e}", raft_dir.display()))?;
+        let (tx, rx) = watch::channel(Arc::new(ClusterMetadata::default()));
+        let sm = StateMachine::open(&raft_dir, tx).map_err(|e| {
+            anyhow::anyhow!("cannot open raft snapshot in {}: {e}", raft_dir.display())
+        })?;
+        let raft = Raft::new(
+            raft_id(config.node_id),
+            raft_config(config.snapshot_every)?,
+            Network,
+            log,
+            sm,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot start raft: {e}"))?;
         let peers = Peers::new(
             config
                 .voters
@@ -138,14 +174,22 @@ impl ClusterHandle {
             peers,
             liveness: Liveness::default(),
             metadata: rx,
+            refused: watch::channel(None).0,
             tasks: Mutex::new(Vec::new()),
         });
-        let tasks = vec![
-            tokio::spawn(super::raft::server::serve(listener, handle.clone())),
-            tokio::spawn(super::bootstrap::run(handle.clone())),
-            tokio::spawn(super::heartbeat::run(handle.clone())),
-            tokio::spawn(super::duties::run(handle.clone())),
-        ];
+        let mut tasks = vec![tokio::spawn(super::raft::server::serve(
+            listener,
+            handle.clone(),
+        ))];
+        if handle.config.is_voter() {
+            tasks.push(tokio::spawn(super::bootstrap::run(handle.clone())));
+            tasks.push(tokio::spawn(super::heartbeat::run(handle.clone())));
+            tasks.push(tokio::spawn(super::duties::run(handle.clone())));
+        } else {
+            // A learner never leads, so it has no bootstrap or leader
+            // duties; it joins first, then registers and heartbeats.
+            tasks.push(tokio::spawn(super::learner::run(handle.clone())));
+        }
         handle
             .tasks
             .lock()
@@ -156,6 +200,24 @@ impl ClusterHandle {
 
     pub fn node_id(&self) -> i32 {
         self.config.node_id
+    }
+
+    /// Resolves when the quorum refused this learner for good (its id is a
+    /// voter's, its address another member's): the broker then stops.
+    /// Never resolves for a voter, nor for a learner that joined.
+    pub async fn failed(&self) -> JoinRefused {
+        let mut rx = self.refused.subscribe();
+        if let Ok(r) = rx.wait_for(|r| r.is_some()).await {
+            if let Some(r) = r.clone() {
+                return r;
+            }
+        }
+        // The sender lives as long as `self`; without it nothing can fail.
+        std::future::pending().await
+    }
+
+    pub(crate) fn refuse(&self, why: JoinRefused) {
+        self.refused.send_replace(Some(why));
     }
 
     /// The latest applied metadata (may trail the leader by a moment).
@@ -177,11 +239,11 @@ impl ClusterHandle {
         self.raft.metrics().borrow().state == ServerState::Leader
     }
 
-    fn leader(&self) -> Option<NodeId> {
+    pub(crate) fn leader(&self) -> Option<NodeId> {
         self.raft.metrics().borrow().current_leader
     }
 
-    /// The voters: id → controller address.
+    /// The voters: id → controller address (learners are not in it).
     pub(crate) fn voters(&self) -> BTreeMap<NodeId, BasicNode> {
         self.config
             .voters

@@ -46,6 +46,17 @@ impl Liveness {
         self.lock().last_seen.insert(node_id, Instant::now());
     }
 
+    /// Whether `node_id` heartbeated this leader within `within`: a broker
+    /// that asks to move its controller address while its id is still
+    /// heartbeating is probably a second process with the same id.
+    pub fn seen_within(&self, node_id: i32, within: Duration) -> bool {
+        let now = Instant::now();
+        self.lock()
+            .last_seen
+            .get(&node_id)
+            .is_some_and(|seen| now.duration_since(*seen) <= within)
+    }
+
     /// Registered, unfenced brokers whose last heartbeat is older than
     /// `session`, or, not heard from at all this term, that stayed silent
     /// for `grace` (at most `session`) since it began.
@@ -96,6 +107,18 @@ mod tests {
         assert_eq!(l.expired(&md, session, grace), vec![2]);
         l.begin_term(2);
         assert!(l.expired(&md, session, grace).is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn seen_within_reports_recent_heartbeats_only() {
+        let l = Liveness::default();
+        l.begin_term(1);
+        assert!(!l.seen_within(4, Duration::from_secs(3)), "never heard");
+        l.record(4);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(l.seen_within(4, Duration::from_secs(3)));
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(!l.seen_within(4, Duration::from_secs(3)));
     }
 
     #[tokio::test(start_paused = true)]

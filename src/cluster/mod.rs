@@ -1,5 +1,6 @@
 //! The cluster: a metadata quorum (openraft) among the controller voters,
-//! and what brokers need to know from it. `metadata` is the replicated
+//! with the other brokers as learners, and what brokers need to know from
+//! it. `metadata` is the replicated
 //! state itself, pure data so both the controller and the data plane
 //! (partition replication in the broker) share one definition.
 pub mod apply;
@@ -9,6 +10,7 @@ pub mod duties;
 pub mod error;
 pub mod handle;
 pub mod heartbeat;
+pub mod learner;
 pub mod liveness;
 pub mod metadata;
 pub mod peers;
@@ -17,5 +19,5 @@ pub mod sync;
 pub mod voters;
 
 pub use command::{CommandResult, MetadataCommand};
-pub use error::ClusterError;
+pub use error::{ClusterError, JoinRefused};
 pub use handle::ClusterHandle;

@@ -197,9 +197,12 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
     })
 }
 
-/// Checks the cluster flags together: `--voters` parses, this node is one
-/// of the voters (brokers that are not voters come later), and
-/// `--controller-listen` is only given with `--voters`.
+/// Checks the cluster flags together: `--voters` parses, and
+/// `--controller-listen` is only given with `--voters`. A `--node-id`
+/// among the voters is a voter; any other is a broker without a vote (a
+/// Raft learner), which needs a non-negative id (ids are Raft ids too) and
+/// `--controller-listen`, since it has no `--voters` entry to default
+/// from. No node may claim a voter's controller address but that voter.
 fn cluster_flags(
     node_id: i32,
     voters: Option<&str>,
@@ -213,10 +216,34 @@ fn cluster_flags(
     };
     let voters = crate::cluster::voters::parse_voters(voters)
         .map_err(|e| UsageError::new(format!("--voters: {e}")))?;
-    if !voters.iter().any(|(id, _)| *id == node_id) {
-        let ids: Vec<String> = voters.iter().map(|(id, _)| id.to_string()).collect();
+    if let Some(listen) = controller_listen {
+        if let Some((owner, _)) = voters
+            .iter()
+            .find(|(id, addr)| *id != node_id && addr == listen)
+        {
+            return Err(UsageError::new(format!(
+                "--controller-listen {listen} is voter {owner}'s address in --voters; \
+                 node ids and controller addresses must be unique"
+            ))
+            .into());
+        }
+    }
+    if voters.iter().any(|(id, _)| *id == node_id) {
+        return Ok(voters);
+    }
+    let ids: Vec<String> = voters.iter().map(|(id, _)| id.to_string()).collect();
+    if node_id < 0 {
         return Err(UsageError::new(format!(
-            "--node-id {node_id} is not among --voters ({}); every broker must be a voter in this version",
+            "--node-id {node_id}: node ids are 0 or more (voters: {})",
+            ids.join(", ")
+        ))
+        .into());
+    }
+    if controller_listen.is_none() {
+        return Err(UsageError::new(format!(
+            "--node-id {node_id} is not among --voters ({}), so this broker joins the metadata \
+             quorum as a non-voting learner and needs --controller-listen HOST:PORT for the \
+             controllers to reach it",
             ids.join(", ")
         ))
         .into());
@@ -226,7 +253,15 @@ fn cluster_flags(
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = resolve(&args)?;
-    start(settings)
+    start(settings).map_err(|e| {
+        // The quorum refusing a learner (its id is a voter's, its address
+        // another node's) is a mistake in the flags, found only at run
+        // time: exit 2 like the ones found here.
+        match e.downcast_ref::<crate::cluster::JoinRefused>() {
+            Some(why) => UsageError::new(why.to_string()).into(),
+            None => e,
+        }
+    })
 }
 
 /// Hands the settings to the broker and runs it until SIGINT/SIGTERM.
@@ -304,8 +339,46 @@ mod tests {
         let v = "1@127.0.0.1:9192,2@127.0.0.1:9193";
         let s = resolve(&serve_args(&["--node-id", "2", "--voters", v])).unwrap();
         assert_eq!(s.voters.len(), 2);
+        // Not a voter: a learner, with a controller address of its own.
+        let s = resolve(&serve_args(&[
+            "--node-id",
+            "3",
+            "--voters",
+            v,
+            "--controller-listen",
+            "127.0.0.1:9194",
+        ]))
+        .unwrap();
+        assert_eq!((s.node_id, s.voters.len()), (3, 2));
         for bad in [
+            // A learner without --controller-listen.
             vec!["--node-id", "3", "--voters", v],
+            // A learner at a voter's controller address.
+            vec![
+                "--node-id",
+                "3",
+                "--voters",
+                v,
+                "--controller-listen",
+                "127.0.0.1:9193",
+            ],
+            // A voter at another voter's controller address.
+            vec![
+                "--node-id",
+                "1",
+                "--voters",
+                v,
+                "--controller-listen",
+                "127.0.0.1:9193",
+            ],
+            // Negative ids cannot be Raft ids.
+            vec![
+                "--node-id=-1",
+                "--voters",
+                v,
+                "--controller-listen",
+                "127.0.0.1:9194",
+            ],
             vec!["--voters", "1@nohost"],
             vec!["--controller-listen", "127.0.0.1:1"],
         ] {

@@ -72,6 +72,27 @@ impl EpochCache {
         before != self.entries.len()
     }
 
+    /// Forgets epochs whose every offset is below `start` (the log start
+    /// moved past them: retention, DeleteRecords). The epoch in effect at
+    /// `start` stays, even when the log is empty: it is what a follower
+    /// tells the leader to find where the two logs diverge.
+    pub fn truncate_before(&mut self, start: i64) -> bool {
+        let gone = self
+            .entries
+            .windows(2)
+            .take_while(|w| w[1].1 <= start)
+            .count();
+        self.entries.drain(..gone);
+        gone > 0
+    }
+
+    /// Forgets every epoch (the log was restarted empty elsewhere).
+    pub fn clear(&mut self) -> bool {
+        let had = !self.entries.is_empty();
+        self.entries.clear();
+        had
+    }
+
     pub fn latest(&self) -> Option<i32> {
         self.entries.last().map(|&(e, _)| e)
     }
@@ -111,6 +132,25 @@ mod tests {
         assert_eq!(c.epoch_for_offset(9), Some(1));
         c.truncate_from(10);
         assert_eq!(c.latest(), Some(1));
+    }
+
+    #[test]
+    fn truncate_before_keeps_the_epoch_in_effect() {
+        let mut c = EpochCache::default();
+        c.assign(1, 0);
+        c.assign(2, 10);
+        c.assign(4, 20);
+        assert!(!c.truncate_before(5));
+        assert!(c.truncate_before(10));
+        assert_eq!(c.end_offset_for(1, 30), None);
+        assert_eq!(c.end_offset_for(2, 30), Some((2, 20)));
+        // Past every start: only the latest epoch is left.
+        assert!(c.truncate_before(25));
+        assert_eq!(c.latest(), Some(4));
+        assert_eq!(c.end_offset_for(3, 30), None);
+        assert!(c.clear());
+        assert_eq!(c.latest(), None);
+        assert!(!c.clear());
     }
 
     #[test]

@@ -261,8 +261,19 @@ impl PartitionLog {
         let leo = log.log_end_offset();
         let first_base = log.segments.keys().next().copied().unwrap_or(leo);
         log.log_start = start_ckpt.max(first_base).min(leo);
+        if start_ckpt > log.log_start {
+            // The checkpoint names a start beyond the log end: a restart
+            // at a later offset (`truncate_fully_and_start_at`) stopped
+            // before its new segment existed, or power loss took the tail.
+            // Records appended from here on must not hide below it.
+            write_i64(dir, LOG_START_FILE, log.log_start, true)?;
+        }
         log.active_mut().make_active()?;
-        if log.epochs.truncate_from(leo) || !clean {
+        // No epoch for offsets that are gone, at either end (a restart cut
+        // short between its checkpoints leaves the old history behind).
+        let mut epochs_changed = log.epochs.truncate_from(leo);
+        epochs_changed |= log.epochs.truncate_before(log.log_start);
+        if epochs_changed || !clean {
             log.epochs.save(dir)?;
         }
         // Whatever recovery kept may only be in the page cache; make it
@@ -573,16 +584,80 @@ impl PartitionLog {
         self.after_truncate()
     }
 
-    fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), LogError> {
-        while let Some((_, seg)) = self.segments.pop_first() {
-            seg.delete()?;
+    /// Empties the log and restarts it at `offset`, which may lie beyond
+    /// the log end: Kafka's `truncateFullyAndStartAt`, for a follower
+    /// whose log ends below the leader's log start. Afterwards log start =
+    /// log end = high watermark = durable offset = `offset`, and no leader
+    /// epoch is known (none of the old ones has records any more).
+    ///
+    /// Crash safety: `open` after a crash at any step finds the old log
+    /// (at most without its oldest segments, as after retention) or an
+    /// empty one, never a log claiming records it does not have:
+    /// 1. the log-start checkpoint says `offset` (fsync'ed): `open` now
+    ///    treats every old record as below the start, clamping the start
+    ///    to the log end when `offset` lies beyond it;
+    /// 2. the epoch checkpoint is emptied (fsync'ed; `open` also drops
+    ///    epochs below the start, so a crash between 1 and 2 is covered);
+    /// 3. the old segments but the last are unlinked oldest first, so a
+    ///    crash leaves a contiguous suffix; the directory is fsync'ed;
+    /// 4. the new segment is created before the last old one goes, so
+    ///    `segments` is never empty even when a step fails. A crash in
+    ///    between leaves two segments that do not continue each other, and
+    ///    `open` deletes the second: either way no record is kept above
+    ///    the start. The directory is fsync'ed again.
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), LogError> {
+        if offset < 0 {
+            return Err(LogError::OffsetOutOfRange {
+                requested: offset,
+                start: self.log_start,
+                end: self.log_end_offset(),
+            });
         }
-        self.segments
-            .insert(offset, Segment::create(&self.dir, offset)?);
+        let result = self.restart_at(offset);
+        if result.is_err() {
+            // Whatever is left in memory keeps valid bounds.
+            let leo = self.log_end_offset();
+            let first = self.segments.keys().next().copied().unwrap_or(leo);
+            self.log_start = self.log_start.max(first).min(leo);
+            self.high_watermark = self.high_watermark.clamp(self.log_start, leo);
+            self.durable = self.durable.min(leo);
+        }
+        result
+    }
+
+    /// The steps of `truncate_fully_and_start_at`, in crash-safe order.
+    fn restart_at(&mut self, offset: i64) -> Result<(), LogError> {
+        write_i64(&self.dir, LOG_START_FILE, offset, true)?;
+        self.epochs.clear();
+        self.epochs.save(&self.dir)?;
+        while self.segments.len() > 1 {
+            if let Some((_, seg)) = self.segments.pop_first() {
+                seg.delete()?;
+            }
+        }
+        sync_dir(&self.dir)?;
+        let old_base = self.active().base;
+        if old_base == offset {
+            // The new segment would have the old one's file names: empty
+            // it in place instead.
+            let seg = self.active_mut();
+            seg.truncate_to(0, offset)?;
+            seg.make_active()?;
+            seg.log.sync_data()?;
+        } else {
+            let seg = Segment::create(&self.dir, offset)?;
+            self.segments.insert(offset, seg);
+            if let Some(old) = self.segments.remove(&old_base) {
+                old.delete()?;
+            }
+        }
         sync_dir(&self.dir)?;
         self.log_start = offset;
-        write_i64(&self.dir, LOG_START_FILE, offset, true)?;
-        self.after_truncate()
+        self.high_watermark = offset;
+        self.durable = offset;
+        // Not fsync'ed: the last segment is always scanned anyway.
+        write_i64(&self.dir, RECOVERY_POINT_FILE, offset, false)?;
+        Ok(())
     }
 
     fn after_truncate(&mut self) -> Result<(), LogError> {
@@ -632,6 +707,9 @@ impl PartitionLog {
                 seg.delete()?;
             }
         }
+        if self.epochs.truncate_before(self.log_start) {
+            self.epochs.save(&self.dir)?;
+        }
         Ok(())
     }
 
@@ -664,6 +742,9 @@ impl PartitionLog {
                 write_i64(&self.dir, LOG_START_FILE, first, false)?;
             }
             self.high_watermark = self.high_watermark.max(self.log_start);
+            if self.epochs.truncate_before(self.log_start) {
+                self.epochs.save(&self.dir)?;
+            }
         }
         Ok(n)
     }
@@ -725,5 +806,254 @@ impl PartitionLog {
         write_i64(&dir, RECOVERY_POINT_FILE, self.log_end_offset(), true)?;
         write_i64(&dir, CLEAN_SHUTDOWN_FILE, 1, true)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::BatchBuilder;
+
+    fn config() -> LogConfig {
+        LogConfig {
+            segment_bytes: 1024,
+            index_interval_bytes: 256,
+            retention_ms: None,
+            ..LogConfig::default()
+        }
+    }
+
+    fn batch(records: usize) -> Vec<u8> {
+        let mut b = BatchBuilder::new(1);
+        for i in 0..records {
+            b.push(1, None, Some(format!("value {i:0>100}").as_bytes()), &[])
+                .unwrap();
+        }
+        b.finish().to_vec()
+    }
+
+    /// A batch as a leader would send it: offsets from `base`, `epoch`.
+    fn stamped(base: i64, records: usize, epoch: i32) -> Vec<u8> {
+        let mut b = batch(records);
+        stamp(&mut b, base, epoch);
+        b
+    }
+
+    /// A log of 40 records in several segments, written at epochs 1 and 3.
+    fn filled(dir: &Path) -> PartitionLog {
+        let mut log = PartitionLog::open(dir, config()).unwrap();
+        for i in 0..20 {
+            log.append(&mut batch(2), if i < 10 { 1 } else { 3 })
+                .unwrap();
+        }
+        assert!(log.segment_count() > 3, "{}", log.segment_count());
+        assert_eq!(log.log_end_offset(), 40);
+        log
+    }
+
+    fn log_files(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".log"))
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn assert_empty_at(log: &PartitionLog, offset: i64) {
+        assert_eq!(log.log_start_offset(), offset);
+        assert_eq!(log.log_end_offset(), offset);
+        assert_eq!(log.high_watermark(), offset);
+        assert_eq!(log.durable_offset(), offset);
+        assert!(log.read(offset, 1 << 20).unwrap().is_empty());
+        assert!(matches!(
+            log.read(offset - 1, 1 << 20),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn start_at_beyond_the_end_then_follow_and_reopen() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let mut log = filled(dir);
+        log.truncate_fully_and_start_at(1000).unwrap();
+        assert_empty_at(&log, 1000);
+        assert_eq!(log.segment_count(), 1);
+        assert_eq!(log.latest_epoch(), None);
+        assert_eq!(log.end_offset_for_epoch(3), None);
+        assert_eq!(log_files(dir), vec![format!("{:020}.log", 1000)]);
+        // It continues as a follower from there, learning epochs anew.
+        log.append_as_follower(&mut stamped(1000, 3, 5)).unwrap();
+        log.append_as_follower(&mut stamped(1003, 2, 6)).unwrap();
+        log.flush().unwrap();
+        assert_eq!(log.log_end_offset(), 1005);
+        assert_eq!(log.end_offset_for_epoch(5), Some((5, 1003)));
+        assert_eq!(log.end_offset_for_epoch(3), None);
+        let expected = log.read(1000, 1 << 20).unwrap().len();
+        // Unclean reopen (drop without close), then a clean one.
+        drop(log);
+        for clean in [false, true] {
+            let log = PartitionLog::open(dir, config()).unwrap();
+            assert_eq!(log.log_start_offset(), 1000, "clean={clean}");
+            assert_eq!(log.log_end_offset(), 1005);
+            assert_eq!(log.read(1000, 1 << 20).unwrap().len(), expected);
+            assert_eq!(log.end_offset_for_epoch(5), Some((5, 1003)));
+            assert_eq!(log.end_offset_for_epoch(4), None);
+            if clean {
+                break;
+            }
+            log.close().unwrap();
+        }
+    }
+
+    #[test]
+    fn start_at_the_active_segment_base_and_below() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let mut log = PartitionLog::open(dir, config()).unwrap();
+        log.append(&mut batch(2), 1).unwrap();
+        // Same base as the only segment: emptied in place.
+        log.truncate_fully_and_start_at(0).unwrap();
+        assert_empty_at(&log, 0);
+        assert_eq!(log.latest_epoch(), None);
+        log.append(&mut batch(2), 2).unwrap();
+        assert_eq!(log.log_end_offset(), 2);
+        drop(log);
+        let mut log = PartitionLog::open(dir, config()).unwrap();
+        assert_eq!(log.log_end_offset(), 2);
+        assert_eq!(log.latest_epoch(), Some(2));
+        assert!(matches!(
+            log.truncate_fully_and_start_at(-1),
+            Err(LogError::OffsetOutOfRange { .. })
+        ));
+        drop(log);
+
+        // Below the first segment (a diverged follower restarting lower).
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = filled(tmp.path());
+        log.truncate_fully_and_start_at(1000).unwrap();
+        log.append_as_follower(&mut stamped(1000, 2, 7)).unwrap();
+        log.truncate_fully_and_start_at(500).unwrap();
+        assert_empty_at(&log, 500);
+        drop(log);
+        let log = PartitionLog::open(tmp.path(), config()).unwrap();
+        assert_eq!(log.log_start_offset(), 500);
+        assert_eq!(log.log_end_offset(), 500);
+        assert_eq!(log.latest_epoch(), None);
+    }
+
+    /// What `open` makes of a directory where the restart stopped after
+    /// each of its steps (kill -9 or power loss with the fsyncs done).
+    #[test]
+    fn reopen_after_a_restart_cut_short() {
+        type Cut = fn(&Path, &[String]);
+        // (what, how, where the reopened log starts: the old end or the
+        // new start).
+        let cuts: [(&str, Cut, i64); 4] = [
+            // Step 1 only: the start checkpoint is past the log end.
+            (
+                "start checkpoint",
+                |dir, _| {
+                    write_i64(dir, LOG_START_FILE, 1000, true).unwrap();
+                },
+                40,
+            ),
+            // Steps 1-2 and part of 3: the oldest segments are gone.
+            (
+                "some segments deleted",
+                |dir, logs| {
+                    write_i64(dir, LOG_START_FILE, 1000, true).unwrap();
+                    EpochCache::default().save(dir).unwrap();
+                    for name in &logs[..2] {
+                        std::fs::remove_file(dir.join(name)).unwrap();
+                    }
+                },
+                40,
+            ),
+            // Step 4 half done: the new segment next to the last old one.
+            (
+                "new segment beside the old",
+                |dir, logs| {
+                    write_i64(dir, LOG_START_FILE, 1000, true).unwrap();
+                    EpochCache::default().save(dir).unwrap();
+                    for name in &logs[..logs.len() - 1] {
+                        std::fs::remove_file(dir.join(name)).unwrap();
+                    }
+                    drop(Segment::create(dir, 1000).unwrap());
+                },
+                40,
+            ),
+            // Every old segment gone, the new one not created yet.
+            (
+                "no segment at all",
+                |dir, logs| {
+                    write_i64(dir, LOG_START_FILE, 1000, true).unwrap();
+                    EpochCache::default().save(dir).unwrap();
+                    for name in logs {
+                        std::fs::remove_file(dir.join(name)).unwrap();
+                    }
+                },
+                1000,
+            ),
+        ];
+        for (what, cut, expected) in cuts {
+            let tmp = tempfile::tempdir().unwrap();
+            let dir = tmp.path();
+            drop(filled(dir));
+            cut(dir, &log_files(dir));
+            let mut log = PartitionLog::open(dir, config()).unwrap();
+            // Empty wherever it restarts: nothing below its start is
+            // served, and its end never runs past what it has.
+            let (start, end) = (log.log_start_offset(), log.log_end_offset());
+            assert_eq!((start, end), (expected, expected), "{what}");
+            assert!(log.read(start, 1 << 20).unwrap().is_empty(), "{what}");
+            // At most the epoch in effect at the end is remembered.
+            assert!(log.end_offset_for_epoch(1).is_none(), "{what}");
+            // The follower's next reset finishes the job, and records
+            // appended after it are readable after another reopen.
+            log.truncate_fully_and_start_at(1000).unwrap();
+            assert_eq!(log_files(dir), vec![format!("{:020}.log", 1000)], "{what}");
+            log.append_as_follower(&mut stamped(1000, 2, 7)).unwrap();
+            drop(log);
+            let log = PartitionLog::open(dir, config()).unwrap();
+            assert_eq!(log.log_start_offset(), 1000, "{what}");
+            assert_eq!(log.log_end_offset(), 1002, "{what}");
+            assert_eq!(log.latest_epoch(), Some(7), "{what}");
+        }
+    }
+
+    /// A start checkpoint past the end is rewritten on open, so records
+    /// appended later from the old end do not vanish below a stale start.
+    #[test]
+    fn stale_start_checkpoint_does_not_hide_later_records() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        drop(filled(dir));
+        write_i64(dir, LOG_START_FILE, 1000, true).unwrap();
+        let mut log = PartitionLog::open(dir, config()).unwrap();
+        assert_eq!(log.log_start_offset(), 40);
+        log.append_as_follower(&mut stamped(40, 2, 4)).unwrap();
+        drop(log);
+        let log = PartitionLog::open(dir, config()).unwrap();
+        assert_eq!(log.log_start_offset(), 40);
+        assert_eq!(log.log_end_offset(), 42);
+    }
+
+    #[test]
+    fn retention_forgets_epochs_below_the_start() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = filled(tmp.path());
+        log.append(&mut batch(2), 4).unwrap();
+        log.set_config(LogConfig {
+            retention_bytes: Some(1),
+            ..config()
+        });
+        assert!(log.apply_retention(0).unwrap() > 0);
+        assert!(log.log_start_offset() > 20);
+        assert_eq!(log.end_offset_for_epoch(1), None);
+        assert_eq!(log.end_offset_for_epoch(3), Some((3, 40)));
+        assert_eq!(log.latest_epoch(), Some(4));
     }
 }

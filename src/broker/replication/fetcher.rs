@@ -215,6 +215,32 @@ async fn truncate(
     Ok(ok)
 }
 
+/// OFFSET_OUT_OF_RANGE with our log end below the leader's log start:
+/// what we miss is gone on the leader (retention), so our log restarts
+/// empty at its start (Kafka's truncateFullyAndStartAt). A fetch offset
+/// past the leader's end is divergence instead, handled by truncation.
+/// Returns true when the log was restarted.
+fn reset_below_leader_start(
+    topic: &str,
+    p: &ReplicaFetchPartitionResponse,
+    target: &Target,
+) -> bool {
+    let (leo, _) = target.part.fetch_position();
+    if p.log_start_offset < 0 || leo >= p.log_start_offset {
+        return false;
+    }
+    match target
+        .part
+        .follower_reset_to(target.epoch, p.log_start_offset)
+    {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!(topic = %topic, partition = p.partition, error = %e, "cannot restart the log at the leader's log start");
+            false
+        }
+    }
+}
+
 async fn fetch(
     node_id: i32,
     conn: &mut Peer,
@@ -282,6 +308,12 @@ async fn fetch(
                 continue;
             };
             if !p.status.is_ok() {
+                if p.status.error_code() == ErrorCode::OffsetOutOfRange
+                    && reset_below_leader_start(&topic, &p, &target)
+                {
+                    // Fetches again at once, from the leader's log start.
+                    continue;
+                }
                 ok = false;
                 match p.status.error_code() {
                     ErrorCode::OffsetOutOfRange => {

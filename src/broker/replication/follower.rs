@@ -4,7 +4,14 @@
 use super::state::Role;
 use crate::broker::error::BrokerError;
 use crate::broker::partition::Partition;
-use crate::log::AppendInfo;
+use crate::log::{AppendInfo, LogError};
+use crate::record::{BatchHeader, BATCH_HEADER_LEN};
+
+/// Last offset of the first batch in `buf`, if its header is readable.
+fn first_batch_last_offset(buf: &[u8]) -> Option<i64> {
+    let header = buf.get(..BATCH_HEADER_LEN)?;
+    BatchHeader::parse(header).ok().map(|h| h.last_offset())
+}
 
 impl Partition {
     /// Follows `leader` at `epoch`. Returns true when the role changed (the
@@ -38,7 +45,55 @@ impl Partition {
     pub fn follower_append(&self, epoch: i32, buf: &mut [u8]) -> Result<AppendInfo, BrokerError> {
         let role = self.replica.role();
         self.check_follower(&role, epoch)?;
-        Ok(self.log().append_as_follower(buf)?)
+        let mut log = self.log();
+        let leo = log.log_end_offset();
+        match log.append_as_follower(buf) {
+            Err(LogError::NonContiguous { expected, actual })
+                if expected == leo && actual < leo && leo == log.log_start_offset() =>
+            {
+                // Our log is empty and starts inside the leader's first
+                // batch: the leader's log start (DeleteRecords) is not a
+                // batch boundary. As Kafka does, restart the log at the
+                // batch's base, append, then move the start back to where
+                // the leader has it; nothing is lost, the log was empty.
+                let last = first_batch_last_offset(buf);
+                if last.is_none_or(|l| l < expected) {
+                    return Err(LogError::NonContiguous { expected, actual }.into());
+                }
+                tracing::info!(topic = %self.topic, partition = self.index, start = expected, batch = actual, "log start inside the leader's batch; starting at the batch");
+                log.truncate_fully_and_start_at(actual)?;
+                let info = log.append_as_follower(buf)?;
+                if let Err(e) = log.delete_records_before(expected) {
+                    // The records are in; only the start stays lower than
+                    // the leader's, which serves a few records more.
+                    tracing::warn!(topic = %self.topic, partition = self.index, error = %e, "cannot move the log start to the leader's");
+                }
+                Ok(info)
+            }
+            r => Ok(r?),
+        }
+    }
+
+    /// Restarts the log, empty, at the leader's log start, if this broker
+    /// still follows at `epoch` and its log ends below that start (it was
+    /// down while retention deleted what it misses, or it is new): Kafka's
+    /// `truncateFullyAndStartAt` on OFFSET_OUT_OF_RANGE. Returns whether
+    /// it did; a log that reaches the leader's start is left alone.
+    pub fn follower_reset_to(
+        &self,
+        epoch: i32,
+        leader_log_start: i64,
+    ) -> Result<bool, BrokerError> {
+        let role = self.replica.role();
+        self.check_follower(&role, epoch)?;
+        let mut log = self.log();
+        let leo = log.log_end_offset();
+        if leader_log_start <= leo {
+            return Ok(false);
+        }
+        tracing::info!(topic = %self.topic, partition = self.index, log_end = leo, leader_log_start, "log ends below the leader's log start; restarting it there");
+        log.truncate_fully_and_start_at(leader_log_start)?;
+        Ok(true)
     }
 
     /// Removes everything from `offset` on, if still following at `epoch`.

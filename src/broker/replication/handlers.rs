@@ -13,7 +13,7 @@ use super::manager::ReplicaManager;
 use crate::broker::error::BrokerError;
 use crate::broker::native::{frame, PartsFrame, Reply};
 use crate::broker::state::Broker;
-use crate::log::FileSlice;
+use crate::log::{FileSlice, LogError};
 use crate::proto::messages::replication::*;
 use crate::proto::messages::Status;
 use crate::proto::Wire;
@@ -134,9 +134,15 @@ fn read_all(broker: &Broker, cid: i32, req: &ReplicaFetchRequest, views: &Views)
                     budget = budget.saturating_sub(len);
                 }
                 Err(e) => {
+                    // Out of range: the follower needs our log start to
+                    // restart its log there.
+                    let log_start = match &e {
+                        BrokerError::Log(LogError::OffsetOutOfRange { start, .. }) => *start,
+                        _ => -1,
+                    };
                     e.status().encode(out.buf());
                     out.buf().put_i64(-1);
-                    out.buf().put_i64(-1);
+                    out.buf().put_i64(log_start);
                     out.buf().put_i32(NO_EPOCH);
                     out.buf().put_i64(-1);
                     out.buf().put_u32(0);
@@ -153,6 +159,15 @@ fn clone_err(e: &BrokerError) -> BrokerError {
         BrokerError::FencedLeaderEpoch(m) => BrokerError::FencedLeaderEpoch(m.clone()),
         BrokerError::UnknownLeaderEpoch(m) => BrokerError::UnknownLeaderEpoch(m.clone()),
         BrokerError::UnknownTopicOrPartition(m) => BrokerError::UnknownTopicOrPartition(m.clone()),
+        BrokerError::Log(LogError::OffsetOutOfRange {
+            requested,
+            start,
+            end,
+        }) => BrokerError::Log(LogError::OffsetOutOfRange {
+            requested: *requested,
+            start: *start,
+            end: *end,
+        }),
         other => BrokerError::NotLeader(other.to_string()),
     }
 }

@@ -10,6 +10,7 @@ use super::state::{LeaderState, Progress, Role};
 use crate::broker::error::BrokerError;
 use crate::broker::partition::Partition;
 use crate::cluster::metadata::PartitionAssignment;
+use crate::log::LogError;
 use crate::proto::messages::replication::NO_EPOCH;
 
 /// What a follower's fetch learns besides records.
@@ -198,6 +199,17 @@ impl Partition {
         if fetch_offset > leo {
             view.diverging = Some((log.latest_epoch().unwrap_or(0), leo));
             return Ok(view);
+        }
+        if fetch_offset < view.log_start_offset {
+            // Retention or DeleteRecords removed what this follower needs
+            // next. The answer carries our log start: the follower restarts
+            // its log there (Kafka's truncateFullyAndStartAt). Its progress
+            // is not recorded: it has nothing we still have.
+            return Err(BrokerError::Log(LogError::OffsetOutOfRange {
+                requested: fetch_offset,
+                start: view.log_start_offset,
+                end: leo,
+            }));
         }
         if last_fetched_epoch != NO_EPOCH && fetch_offset > view.log_start_offset {
             match log.end_offset_for_epoch(last_fetched_epoch) {

@@ -138,6 +138,20 @@ impl Node {
         out
     }
 
+    /// Stored batches from the one holding `from` to the log end.
+    fn log_bytes_from(&self, topic: &str, p: i32, from: i64) -> Vec<u8> {
+        let part = self.broker.topics.partition(topic, p).unwrap();
+        let log = part.log();
+        let r = log.read(from, usize::MAX / 2).unwrap();
+        let mut out = Vec::new();
+        for s in r.slices {
+            let mut b = vec![0u8; s.len];
+            s.file.read_exact_at(&mut b, s.position).unwrap();
+            out.extend(b);
+        }
+        out
+    }
+
     fn offsets(&self, topic: &str, p: i32) -> (i64, i64, i64) {
         self.broker.topics.partition(topic, p).unwrap().offsets()
     }
@@ -328,4 +342,105 @@ async fn idempotent_retry_across_failover_is_not_duplicated() {
     let next = produce(&nodes[1].addr, "i", ACKS_ALL, batch(1, Some((77, 2)))).await;
     assert!(next.status.is_ok(), "{}", next.status);
     assert_eq!(next.base_offset, 2);
+}
+
+/// Cuts node `id` off and out of the ISR, and waits until the leader
+/// (node 1) no longer counts it, so acks=all goes on without it.
+async fn take_down(control: &Arc<LocalControlPlane>, nodes: &mut [Node], id: i32, topic: &str) {
+    nodes[(id - 1) as usize].isolate();
+    control.fence(id);
+    let leader = nodes[0].broker.topics.partition(topic, 0).unwrap();
+    eventually(
+        "the leader drops the fenced follower",
+        || matches!(leader.role(), Role::Leader(l) if !l.isr.contains(&id)),
+    )
+    .await;
+}
+
+/// Brings node `id` back and waits until it is in the ISR with the
+/// leader's whole log.
+async fn bring_back(control: &Arc<LocalControlPlane>, nodes: &mut [Node], id: i32, topic: &str) {
+    nodes[(id - 1) as usize].rejoin(control).await;
+    control.unfence(id);
+    eventually("the follower back in the ISR", || {
+        control
+            .metadata()
+            .partition(topic, 0)
+            .is_some_and(|p| p.isr.contains(&id))
+    })
+    .await;
+    let leo = nodes[0].offsets(topic, 0).2;
+    eventually("the follower caught up", || {
+        nodes[(id - 1) as usize].offsets(topic, 0).2 == leo
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_behind_the_leader_log_start_restarts_there() {
+    let (control, mut nodes) = cluster(3, "r", &[("segment.bytes", "1024")]).await;
+    for _ in 0..3 {
+        let r = produce(&nodes[0].addr, "r", ACKS_ALL, batch(20, None)).await;
+        assert!(r.status.is_ok(), "{}", r.status);
+    }
+    assert_eq!(nodes[2].offsets("r", 0).2, 60);
+    take_down(&control, &mut nodes, 3, "r").await;
+    for _ in 0..30 {
+        let r = produce(&nodes[0].addr, "r", ACKS_ALL, batch(20, None)).await;
+        assert!(r.status.is_ok(), "{}", r.status);
+    }
+    // Retention on the leader deletes everything node 3 has and more.
+    let start = {
+        let part = nodes[0].broker.topics.partition("r", 0).unwrap();
+        let mut log = part.log();
+        let cfg = crate::log::LogConfig {
+            retention_bytes: Some(2048),
+            ..log.config().clone()
+        };
+        log.set_config(cfg);
+        assert!(log.apply_retention(0).unwrap() > 0);
+        log.log_start_offset()
+    };
+    assert!(start > 60, "the leader's log start {start}");
+    bring_back(&control, &mut nodes, 3, "r").await;
+    let (s3, _, e3) = nodes[2].offsets("r", 0);
+    assert_eq!(
+        (s3, e3),
+        (start, 660),
+        "node 3 restarted at the leader's start"
+    );
+    assert_eq!(
+        nodes[2].log_bytes_from("r", 0, start),
+        nodes[0].log_bytes_from("r", 0, start)
+    );
+    {
+        let part = nodes[2].broker.topics.partition("r", 0).unwrap();
+        let log = part.log();
+        assert_eq!(log.latest_epoch(), Some(0), "epochs learned anew");
+        assert!(log.read(start - 1, 100).is_err());
+    }
+
+    // DeleteRecords may put the leader's start inside a batch (660..680
+    // is one): the follower then starts its log at that batch.
+    take_down(&control, &mut nodes, 3, "r").await;
+    for _ in 0..10 {
+        let r = produce(&nodes[0].addr, "r", ACKS_ALL, batch(20, None)).await;
+        assert!(r.status.is_ok(), "{}", r.status);
+    }
+    let mid = 790;
+    nodes[0]
+        .broker
+        .topics
+        .partition("r", 0)
+        .unwrap()
+        .log()
+        .delete_records_before(mid)
+        .unwrap();
+    assert!(nodes[0].offsets("r", 0).0 == mid);
+    bring_back(&control, &mut nodes, 3, "r").await;
+    assert_eq!(nodes[2].offsets("r", 0), (mid, 860, 860));
+    let ours = nodes[2].log_bytes_from("r", 0, mid);
+    assert_eq!(ours, nodes[0].log_bytes_from("r", 0, mid));
+    // The first stored batch is the one holding the start.
+    assert_eq!(i64::from_be_bytes(ours[..8].try_into().unwrap()), 780);
 }

@@ -1,5 +1,8 @@
-//! openraft's view of the other voters: one TCP connection per target,
-//! opened on first use and re-opened after any failure.
+//! openraft's view of the other members, voters and learners alike: one
+//! TCP connection per target (at the controller address the membership
+//! holds for it), opened on first use and re-opened after any failure.
+//! AppendEntries and InstallSnapshot travel the same way to a learner as
+//! to a voter.
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
 };
@@ -16,7 +19,7 @@ use super::wire::{self, Request, Response};
 
 type RpcErr<E = openraft::error::Infallible> = RPCError<NodeId, BasicNode, RaftError<NodeId, E>>;
 
-/// Hands openraft a `Peer` per target voter.
+/// Hands openraft a `Peer` per replication target (voter or learner).
 pub struct Network;
 
 impl RaftNetworkFactory<TypeConfig> for Network {

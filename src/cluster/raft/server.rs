@@ -1,24 +1,34 @@
-//! The controller listener: serves Raft RPCs from the other voters, and
-//! forwarded writes, heartbeats and read-index requests from brokers.
+//! The controller listener: serves Raft RPCs from the leader and
+//! candidates, and forwarded writes, heartbeats, read-index requests and
+//! learners' joins from brokers.
 //! Each connection answers its requests one at a time, in order.
 use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{ClientWriteError, RaftError};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
 
 use super::wire::{self, NotApplied, Request, Response};
 use crate::cluster::handle::ClusterHandle;
 
 pub async fn serve(listener: TcpListener, handle: Arc<ClusterHandle>) {
     let mut backoff = Duration::from_millis(10);
+    // Connections live in this set, so stopping this task (the handle's
+    // `shutdown`) closes them too, and peers reconnect to whatever listens
+    // next instead of talking to a Raft node that has stopped.
+    let mut connections = JoinSet::new();
     loop {
-        match listener.accept().await {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        match accepted {
             Ok((socket, peer)) => {
                 backoff = Duration::from_millis(10);
                 let _ = socket.set_nodelay(true);
                 let handle = handle.clone();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     if let Err(e) = connection(socket, handle).await {
                         tracing::debug!(%peer, error = %e, "controller connection closed");
                     }
@@ -77,5 +87,12 @@ async fn dispatch(handle: &Arc<ClusterHandle>, req: Request) -> Response {
         Request::Status => Response::Status {
             initialized: raft.is_initialized().await.unwrap_or(false),
         },
+        Request::Join {
+            node_id,
+            addr,
+            forwarded,
+        } => {
+            Response::Join(crate::cluster::learner::on_join(handle, node_id, addr, forwarded).await)
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! The openraft type configuration of the metadata quorum: log entries are
 //! `MetadataCommand`s, responses are `ApplyResult`s, nodes are the voters
-//! with their controller address.
+//! and learners with their controller address.
 use std::io::Cursor;
 
 use crate::cluster::command::{ApplyResult, MetadataCommand};
@@ -26,7 +26,8 @@ pub type SnapshotMeta = openraft::SnapshotMeta<NodeId, openraft::BasicNode>;
 pub type StoredMembership = openraft::StoredMembership<NodeId, openraft::BasicNode>;
 
 /// Broker ids are `i32` on the wire (Kafka); Raft ids are `u64`. Voter ids
-/// are checked to be non-negative when parsed, so this never wraps.
+/// are checked to be non-negative when parsed, a learner's by `serve` and
+/// again by the leader when it joins, so this never wraps.
 pub fn raft_id(node_id: i32) -> NodeId {
     node_id.max(0) as u64
 }

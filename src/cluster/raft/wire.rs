@@ -15,6 +15,7 @@ use tokio::net::TcpStream;
 
 use super::types::{NodeId, TypeConfig};
 use crate::cluster::command::{ApplyResult, MetadataCommand};
+use crate::cluster::error::JoinRefused;
 
 /// Snapshot chunks are at most openraft's `snapshot_max_chunk_size` (set
 /// to 1 MiB); JSON encodes bytes as numbers, so allow some slack.
@@ -36,6 +37,15 @@ pub enum Request {
     ReadIndex,
     /// Whether this node's Raft state is initialized (bootstrap probe).
     Status,
+    /// A broker that is not a voter asks to be a learner of the quorum,
+    /// reachable at `addr` (its controller listener). A voter that is not
+    /// the leader forwards it once (`forwarded` then set, so it is never
+    /// forwarded again) to the leader it knows.
+    Join {
+        node_id: i32,
+        addr: String,
+        forwarded: bool,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,6 +61,7 @@ pub enum Response {
     Status {
         initialized: bool,
     },
+    Join(Result<JoinReply, JoinError>),
 }
 
 /// Why a forwarded request was not handled by this node.
@@ -60,6 +71,31 @@ pub enum NotApplied {
     NotLeader { leader: Option<NodeId> },
     /// The outcome of the write is unknown (e.g. it timed out).
     Failed(String),
+}
+
+/// What the leader did about a `Join`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinReply {
+    /// The broker is now a learner (the membership change committed).
+    Added,
+    /// It already was a learner at that address: nothing was written, so
+    /// a restart costs no membership change.
+    AlreadyLearner,
+    /// It was a learner at another address; the membership now has the
+    /// new one, and the leader replicates there.
+    AddressUpdated,
+}
+
+/// Why a `Join` did not make the broker a learner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinError {
+    /// Ask `leader` instead (if known).
+    NotLeader { leader: Option<NodeId> },
+    /// Worth retrying: no majority, a membership change in flight, the
+    /// previous life of this broker still heartbeating, ...
+    Failed(String),
+    /// Retrying cannot help.
+    Refused(JoinRefused),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
