@@ -75,19 +75,6 @@ impl Default for TopicDefaults {
     }
 }
 
-/// Kafka's `log.retention.check.interval.ms`, from
-/// `STROM_LOG_RETENTION_CHECK_INTERVAL_MS` (at least 1 ms), else 60 s.
-/// Read here because `strom serve` has no flag for it yet; tests that
-/// need retention to act within seconds set it.
-fn retention_check_interval_from_env() -> Duration {
-    std::env::var("STROM_LOG_RETENTION_CHECK_INTERVAL_MS")
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map_or(Duration::from_secs(60), |ms| {
-            Duration::from_millis(ms.max(1))
-        })
-}
-
 impl BrokerConfig {
     /// A single node on 127.0.0.1:9092 with everything at its default.
     pub fn new(data_dir: PathBuf) -> Self {
@@ -105,7 +92,8 @@ impl BrokerConfig {
             group_initial_rebalance_delay: Duration::from_millis(3000),
             group_min_session_timeout_ms: 6000,
             group_max_session_timeout_ms: 1_800_000,
-            retention_check_interval: retention_check_interval_from_env(),
+            // Kafka's log.retention.check.interval.ms default.
+            retention_check_interval: Duration::from_secs(60),
             controller_listen: None,
             voters: Vec::new(),
             broker_session_timeout: Duration::from_millis(3000),

@@ -611,6 +611,10 @@ pub struct ServeArgs {
     /// Forget an idempotent producer idle this long (producer.id.expiration.ms) [default: 86400000]
     #[arg(long, env = "STROM_PRODUCER_ID_EXPIRATION_MS", value_name = "MS")]
     pub producer_id_expiration_ms: Option<u64>,
+
+    /// How often retention deletes old segments (log.retention.check.interval.ms) [default: 60000]
+    #[arg(long, env = "STROM_LOG_RETENTION_CHECK_INTERVAL_MS", value_name = "MS")]
+    pub log_retention_check_interval_ms: Option<u64>,
 }
 
 pub const REPL_HELP: &str = "Each line is one strom command without the leading `strom`, \

@@ -384,9 +384,19 @@ mod tests {
         // Restart at the same address: nothing to change.
         learner.shutdown().await;
         drop(learner);
-        let learner = ClusterHandle::start(config(2, &voter_addr, &addr), &tmp.path().join("n2"))
-            .await
-            .unwrap();
+        // The stopped node's controller port may take a moment to be free.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let learner = loop {
+            match ClusterHandle::start(config(2, &voter_addr, &addr), &tmp.path().join("n2")).await
+            {
+                Ok(h) => break h,
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    eprintln!("restart not yet possible: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("learner restart: {e}"),
+            }
+        };
         until("the restarted learner to register", || {
             registered(&learner.metadata(), 2, 2)
         })

@@ -38,6 +38,7 @@ struct FileSettings {
     broker_session_timeout_ms: Option<u64>,
     replica_lag_time_max_ms: Option<u64>,
     producer_id_expiration_ms: Option<u64>,
+    log_retention_check_interval_ms: Option<u64>,
 }
 
 /// Every serve setting with its final value.
@@ -67,6 +68,7 @@ pub struct ServeSettings {
     pub broker_session_timeout_ms: u64,
     pub replica_lag_time_max_ms: u64,
     pub producer_id_expiration_ms: u64,
+    pub log_retention_check_interval_ms: u64,
 }
 
 /// `$XDG_DATA_HOME/strom`, else `~/.local/share/strom`, else `./strom-data`.
@@ -131,6 +133,14 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         // producer at once, so no retry would ever be recognised.
         return Err(UsageError::new("--producer-id-expiration-ms must be positive").into());
     }
+    let log_retention_check_interval_ms = args
+        .log_retention_check_interval_ms
+        .or(file.log_retention_check_interval_ms)
+        .unwrap_or(60_000);
+    if log_retention_check_interval_ms == 0 {
+        // A zero-period timer would spin the housekeeping task.
+        return Err(UsageError::new("--log-retention-check-interval-ms must be positive").into());
+    }
     let auto_create = if args.no_auto_create_topics {
         Some(false)
     } else {
@@ -194,6 +204,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         broker_session_timeout_ms,
         replica_lag_time_max_ms,
         producer_id_expiration_ms,
+        log_retention_check_interval_ms,
     })
 }
 
@@ -296,6 +307,8 @@ fn start(settings: ServeSettings) -> anyhow::Result<()> {
         std::time::Duration::from_millis(settings.replica_lag_time_max_ms);
     config.producer_id_expiration =
         std::time::Duration::from_millis(settings.producer_id_expiration_ms);
+    config.retention_check_interval =
+        std::time::Duration::from_millis(settings.log_retention_check_interval_ms);
     crate::broker::run_blocking(config)
 }
 

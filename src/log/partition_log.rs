@@ -730,6 +730,15 @@ impl PartitionLog {
             self.config.retention_ms,
             self.config.retention_bytes,
         );
+        // Only segments wholly below the high watermark (as Kafka): a
+        // replicated record not yet committed must stay until followers
+        // have it, or a leader change could lose it from every replica.
+        let bases: Vec<i64> = self.segments.keys().copied().collect();
+        let committed = bases
+            .windows(2)
+            .take_while(|w| w[1] <= self.high_watermark)
+            .count();
+        let n = n.min(committed);
         for _ in 0..n {
             if let Some((_, seg)) = self.segments.pop_first() {
                 seg.delete()?;
@@ -1042,10 +1051,30 @@ mod tests {
     }
 
     #[test]
+    fn retention_keeps_segments_above_the_high_watermark() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = filled(tmp.path());
+        log.append(&mut batch(2), 4).unwrap();
+        assert!(log.segment_count() > 2, "the fixture has several segments");
+        log.set_high_watermark(0);
+        log.set_config(LogConfig {
+            retention_bytes: Some(1),
+            ..config()
+        });
+        assert_eq!(log.apply_retention(0).unwrap(), 0, "nothing is committed");
+        let leo = log.log_end_offset();
+        log.set_high_watermark(leo);
+        assert!(log.apply_retention(0).unwrap() > 0, "all committed now");
+    }
+
+    #[test]
     fn retention_forgets_epochs_below_the_start() {
         let tmp = tempfile::tempdir().unwrap();
         let mut log = filled(tmp.path());
         log.append(&mut batch(2), 4).unwrap();
+        // Retention only removes committed segments.
+        let leo = log.log_end_offset();
+        log.set_high_watermark(leo);
         log.set_config(LogConfig {
             retention_bytes: Some(1),
             ..config()
