@@ -364,7 +364,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         I::IntoIter: OptionalSend,
     {
         let entries: Vec<Entry> = entries.into_iter().collect();
-        let result = self.lock().append(entries);
+        // The write and its fdatasync run off the async runtime: a slow
+        // disk must not stall the broker's other tasks (or Raft's own
+        // heartbeats). openraft awaits each append before the next, so
+        // order is kept.
+        let store = self.clone();
+        let result = tokio::task::spawn_blocking(move || store.lock().append(entries))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
         match result {
             Ok(()) => {
                 callback.log_io_completed(Ok(()));
