@@ -204,6 +204,10 @@ fn run(ops: Vec<Op>) {
                 let mut c = config();
                 c.retention_bytes = Some(u64::from(keep));
                 l.set_config(c);
+                // As on a single node, where everything appended is
+                // committed (retention keeps uncommitted segments).
+                let leo = l.log_end_offset();
+                l.set_high_watermark(leo);
                 l.apply_retention(m.clock).unwrap();
                 l.set_config(config());
                 apply_new_start(l, &mut m);
@@ -213,6 +217,8 @@ fn run(ops: Vec<Op>) {
                 let mut c = config();
                 c.retention_ms = Some(i64::from(age));
                 l.set_config(c);
+                let leo = l.log_end_offset();
+                l.set_high_watermark(leo);
                 let removed = l.apply_retention(m.clock).unwrap();
                 l.set_config(config());
                 apply_new_start(l, &mut m);
