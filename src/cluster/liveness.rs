@@ -80,10 +80,10 @@ mod tests {
     use super::*;
     use crate::cluster::metadata::BrokerRegistration;
 
-    #[tokio::test(start_paused = true)]
-    async fn a_silent_broker_expires_after_its_session() {
+    /// Metadata with these brokers registered and unfenced.
+    fn live_brokers(ids: &[i32]) -> ClusterMetadata {
         let mut md = ClusterMetadata::default();
-        for id in [1, 2] {
+        for &id in ids {
             md.brokers.insert(
                 id,
                 BrokerRegistration {
@@ -96,6 +96,12 @@ mod tests {
                 },
             );
         }
+        md
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_broker_expires_after_its_session() {
+        let md = live_brokers(&[1, 2]);
         let l = Liveness::default();
         l.begin_term(1);
         let session = Duration::from_secs(3);
@@ -123,20 +129,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_new_leader_fences_the_unheard_after_the_grace_only() {
-        let mut md = ClusterMetadata::default();
-        for id in [1, 2, 3] {
-            md.brokers.insert(
-                id,
-                BrokerRegistration {
-                    node_id: id,
-                    host: "h".into(),
-                    port: 1,
-                    fenced: false,
-                    epoch: 1,
-                    in_controlled_shutdown: false,
-                },
-            );
-        }
+        let md = live_brokers(&[1, 2, 3]);
         let l = Liveness::default();
         l.begin_term(7);
         let session = Duration::from_secs(9);
