@@ -224,6 +224,17 @@ struct Slot {
     hot: bool,
     /// Sequence number of the next idempotent batch of this partition.
     next_seq: i32,
+    /// Idempotent batches of this partition in flight.
+    in_flight: usize,
+    /// The leader acknowledged a batch of this partition under the current
+    /// producer id, and none has failed since. Until then at most one batch
+    /// of the partition is in flight: a leader that knows nothing of this
+    /// producer accepts any sequence (Kafka's rule, for producers whose
+    /// state retention removed), so a later batch that reached it while an
+    /// earlier one was refused (NOT_LEADER just before the leader took
+    /// over) would be written ahead of it, and the earlier one could then
+    /// never be written.
+    confirmed: bool,
 }
 
 struct TopicAcc {
@@ -249,6 +260,8 @@ struct Batch {
     idempotent: bool,
     /// The producer id it carries (-1 without idempotence).
     producer_id: i64,
+    /// Counted in its slot's `in_flight` until its answer is handled.
+    in_flight: bool,
 }
 
 #[derive(Default)]
@@ -274,6 +287,29 @@ struct Acc {
     /// global cap would starve throughput as the cluster grows, because
     /// acks=all latency is per leader.
     in_flight: HashMap<i32, usize>,
+}
+
+impl Acc {
+    /// A batch's answer is in (`ok`: acknowledged): its partition has one
+    /// batch fewer in flight, and learns whether the leader knows this
+    /// producer's sequence.
+    fn landed(&mut self, batch: &Batch, ok: bool) {
+        if !batch.in_flight {
+            return;
+        }
+        let current = self.producer.map(|p| p.0) == Some(batch.producer_id);
+        let Some(slot) = self
+            .topics
+            .get_mut(&*batch.topic)
+            .and_then(|t| t.slots.get_mut(batch.partition as usize))
+        else {
+            return;
+        };
+        slot.in_flight = slot.in_flight.saturating_sub(1);
+        if current {
+            slot.confirmed = ok;
+        }
+    }
 }
 
 struct Inner {
@@ -592,6 +628,7 @@ fn seal(
         order: *sealed,
         idempotent: producer.is_some(),
         producer_id: producer.map_or(-1, |p| p.0),
+        in_flight: false,
     }
 }
 
@@ -673,6 +710,15 @@ impl Inner {
             }
             if b.idempotent {
                 held.push((b.topic.clone(), b.partition));
+                let probing = acc
+                    .topics
+                    .get(&*b.topic)
+                    .and_then(|t| t.slots.get(b.partition as usize))
+                    .is_some_and(|s| !s.confirmed && s.in_flight > 0);
+                if probing {
+                    keep.push_back(b);
+                    continue;
+                }
             }
             let Some(leader) = leader_of(&b) else {
                 if !refresh.iter().any(|r| **r == *b.topic) {
@@ -695,6 +741,16 @@ impl Inner {
         match node {
             Some(node) if !taken.is_empty() => {
                 *acc.in_flight.entry(node).or_default() += 1;
+                for b in taken.iter_mut().filter(|b| b.idempotent) {
+                    b.in_flight = true;
+                    if let Some(slot) = acc
+                        .topics
+                        .get_mut(&*b.topic)
+                        .and_then(|t| t.slots.get_mut(b.partition as usize))
+                    {
+                        slot.in_flight += 1;
+                    }
+                }
                 Collected::Send {
                     node,
                     batches: taken,
@@ -727,6 +783,7 @@ impl Inner {
         batch.outcome.done.notify_waiters();
         {
             let mut acc = self.lock();
+            acc.landed(&batch, !failed);
             if failed && batch.idempotent && acc.producer.map(|p| p.0) == Some(batch.producer_id) {
                 acc.renew_identity = true;
             }
@@ -768,6 +825,8 @@ impl Inner {
             batch.attempts += 1;
             batch.not_before = Some(Instant::now() + backoff);
             let mut acc = self.lock();
+            acc.landed(&batch, false);
+            batch.in_flight = false;
             // Back in seal order, so batches of a partition keep their order.
             let at = acc
                 .ready
@@ -863,6 +922,7 @@ async fn renew_identity(inner: &Inner) {
     for t in acc.topics.values_mut() {
         for slot in &mut t.slots {
             slot.next_seq = 0;
+            slot.confirmed = false;
         }
     }
 }

@@ -1,0 +1,245 @@
+//! An idempotent producer must not let a later batch of a partition reach
+//! a leader that does not know the producer yet while an earlier batch of
+//! that partition is still unanswered.
+//!
+//! A leader accepts an unknown producer at any sequence (Kafka's rule: its
+//! state may have been removed by retention). If the first batch is
+//! refused with NOT_LEADER_OR_FOLLOWER because the broker takes over
+//! leadership a moment later, a second batch pipelined behind it is
+//! accepted as the producer's start, and the first can never be written
+//! (OUT_OF_ORDER_SEQUENCE_NUMBER on every retry). CI saw this on a new
+//! topic under `cluster_shutdown`.
+//!
+//! The race needs a leader that changes its mind between two requests on
+//! one connection, so the peer here is a scripted leader on 127.0.0.1:
+//! it answers the first Produce with NOT_LEADER_OR_FOLLOWER (late, so the
+//! client has time to pipeline the next batch) and then checks sequences
+//! as the broker does.
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use strom::client::{Acks, Client, ClientConfig, Producer, ProducerConfig, ProducerRecord};
+use strom::proto::codec::{from_bytes, to_bytes};
+use strom::proto::messages::metadata::{
+    BrokerInfo, MetadataResponse, PartitionMetadata, TopicMetadata,
+};
+use strom::proto::messages::produce::{
+    ProducePartitionResponse, ProduceRequest, ProduceResponse, ProduceTopicResponse,
+};
+use strom::proto::messages::replication::InitProducerIdResponse;
+use strom::proto::messages::Status;
+use strom::proto::{ApiKey, ErrorCode, FrameHeader, ResponseHeader, Wire, PREAMBLE_LEN};
+use strom::record::{batches, BatchHeader, RecordIter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const TOPIC: &str = "race";
+const PRODUCER_ID: i64 = 7;
+
+/// What the scripted leader wrote, in order: record values.
+#[derive(Default)]
+struct Leader {
+    produce_requests: usize,
+    /// Next sequence it expects from the producer; None while unknown.
+    expected: Option<i32>,
+    log: Vec<String>,
+}
+
+async fn read_frame(s: &mut TcpStream) -> Option<BytesMut> {
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).await.ok()?;
+    let len = u32::from_be_bytes(len) as usize;
+    assert!(len < 64 << 20, "frame of {len} bytes");
+    let mut body = BytesMut::zeroed(len);
+    s.read_exact(&mut body).await.ok()?;
+    Some(body)
+}
+
+async fn respond<T: Wire>(s: &mut TcpStream, correlation_id: i32, msg: &T) {
+    let mut out = BytesMut::new();
+    let start = ResponseHeader { correlation_id }.begin(&mut out);
+    out.extend_from_slice(&to_bytes(msg));
+    ResponseHeader::finish(&mut out, start);
+    s.write_all(&out).await.expect("write response");
+}
+
+fn metadata(port: u16) -> MetadataResponse {
+    MetadataResponse {
+        status: Status::ok(),
+        brokers: vec![BrokerInfo {
+            node_id: 1,
+            host: "127.0.0.1".into(),
+            port: i32::from(port),
+        }],
+        controller_id: 1,
+        topics: vec![TopicMetadata {
+            status: Status::ok(),
+            name: TOPIC.into(),
+            internal: false,
+            partitions: vec![PartitionMetadata {
+                status: Status::ok(),
+                partition: 0,
+                leader: 1,
+                leader_epoch: 0,
+                replicas: vec![1],
+                isr: vec![1],
+            }],
+        }],
+    }
+}
+
+/// Answers one partition's batches as a leader that checks sequences.
+fn append(leader: &mut Leader, records: &BytesMut) -> Status {
+    let mut out = Vec::new();
+    for b in batches(records) {
+        let b = b.expect("batch");
+        let h = BatchHeader::parse(b).expect("header");
+        assert_eq!(h.producer_id, PRODUCER_ID, "idempotent batches");
+        if leader.expected.is_some_and(|e| e != h.base_sequence) {
+            return Status::error(
+                ErrorCode::OutOfOrderSequenceNumber,
+                format!(
+                    "sequence {} but {:?} was expected",
+                    h.base_sequence, leader.expected
+                ),
+            );
+        }
+        leader.expected = Some(h.base_sequence + h.last_offset_delta + 1);
+        let iter = RecordIter::new(bytes::Bytes::copy_from_slice(b)).expect("records");
+        for r in iter {
+            let v = r.expect("record").value.expect("value");
+            out.push(String::from_utf8_lossy(&v).into_owned());
+        }
+    }
+    leader.log.extend(out);
+    Status::ok()
+}
+
+async fn serve(mut s: TcpStream, port: u16, leader: Arc<Mutex<Leader>>) {
+    let mut preamble = [0u8; PREAMBLE_LEN];
+    if s.read_exact(&mut preamble).await.is_err() {
+        return;
+    }
+    while let Some(mut body) = read_frame(&mut s).await {
+        let h = FrameHeader::parse(&mut body).expect("header");
+        match ApiKey::from_code(h.api_key) {
+            Some(ApiKey::Metadata) => respond(&mut s, h.correlation_id, &metadata(port)).await,
+            Some(ApiKey::InitProducerId) => {
+                let r = InitProducerIdResponse {
+                    status: Status::ok(),
+                    producer_id: PRODUCER_ID,
+                    producer_epoch: 0,
+                };
+                respond(&mut s, h.correlation_id, &r).await
+            }
+            Some(ApiKey::Produce) => {
+                let req: ProduceRequest = from_bytes(body).expect("produce request");
+                let first = {
+                    let mut l = leader.lock().expect("leader");
+                    l.produce_requests += 1;
+                    l.produce_requests == 1
+                };
+                if first {
+                    // Not the leader yet; it takes over while this answer
+                    // is on its way, so the next request finds a leader.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                let topics = req
+                    .topics
+                    .iter()
+                    .map(|t| ProduceTopicResponse {
+                        name: t.name.clone(),
+                        partitions: t
+                            .partitions
+                            .iter()
+                            .map(|p| {
+                                let status = if first {
+                                    Status::error(
+                                        ErrorCode::NotLeaderOrFollower,
+                                        "not the leader yet",
+                                    )
+                                } else {
+                                    append(&mut leader.lock().expect("leader"), &p.records)
+                                };
+                                ProducePartitionResponse {
+                                    partition: p.partition,
+                                    status,
+                                    base_offset: 0,
+                                    log_start_offset: 0,
+                                }
+                            })
+                            .collect(),
+                    })
+                    .collect();
+                let r = ProduceResponse {
+                    status: Status::ok(),
+                    topics,
+                };
+                respond(&mut s, h.correlation_id, &r).await
+            }
+            other => panic!("unexpected request {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_later_batch_never_overtakes_an_unanswered_first_one() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let leader = Arc::new(Mutex::new(Leader::default()));
+        let l = leader.clone();
+        tokio::spawn(async move {
+            while let Ok((s, _)) = listener.accept().await {
+                tokio::spawn(serve(s, port, l.clone()));
+            }
+        });
+
+        let mut cfg = ClientConfig::new(&format!("127.0.0.1:{port}"));
+        cfg.request_timeout = Duration::from_secs(5);
+        let client = Client::connect(cfg).await.expect("client");
+        let producer = Producer::new(
+            client,
+            ProducerConfig {
+                acks: Acks::All,
+                linger: Duration::from_millis(1),
+                retry_backoff: Duration::from_millis(20),
+                ..ProducerConfig::default()
+            },
+        );
+        producer.wait_ready().await;
+        assert_eq!(producer.producer_id(), Some(PRODUCER_ID));
+        let mut futures = Vec::new();
+        for n in 0..4 {
+            let value = n.to_string();
+            let rec = ProducerRecord {
+                topic: TOPIC,
+                partition: Some(0),
+                value: Some(value.as_bytes()),
+                ..Default::default()
+            };
+            futures.push(producer.send(&rec).await.expect("send"));
+            // Each record is its own batch, sealed after the linger.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        let results = tokio::time::timeout(Duration::from_secs(20), async {
+            let mut out = Vec::new();
+            for f in futures {
+                out.push(f.wait().await.map(|_| ()).map_err(|e| e.to_string()));
+            }
+            out
+        })
+        .await
+        .expect("deliveries within 20 s");
+        let leader = leader.lock().expect("leader");
+        assert_eq!(
+            results,
+            vec![Ok(()); 4],
+            "every record delivered (leader log: {:?})",
+            leader.log
+        );
+        assert_eq!(leader.log, ["0", "1", "2", "3"], "written once, in order");
+    });
+}
