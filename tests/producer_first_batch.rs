@@ -197,7 +197,7 @@ fn a_later_batch_never_overtakes_an_unanswered_first_one() {
             }
         });
 
-        let mut cfg = ClientConfig::new(&format!("127.0.0.1:{port}"));
+        let mut cfg = ClientConfig::new(format!("127.0.0.1:{port}"));
         cfg.request_timeout = Duration::from_secs(5);
         let client = Client::connect(cfg).await.expect("client");
         let producer = Producer::new(

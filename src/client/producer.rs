@@ -1148,6 +1148,7 @@ mod tests {
             order: 0,
             idempotent: false,
             producer_id: -1,
+            in_flight: false,
         }
     }
 
