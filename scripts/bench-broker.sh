@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 cargo build --release --quiet
-bin=$(pwd)/target/release/strom
+bin=${CARGO_TARGET_DIR:-$(pwd)/target}/release/strom
 work=$(mktemp -d "$BENCH_DIR/strom-bench.XXXXXX")
 broker_pid=""
 cleanup() {

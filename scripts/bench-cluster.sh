@@ -19,7 +19,7 @@ CAP_MBS=${CAP_MBS:-100}
 PRODUCER_PROPS=${PRODUCER_PROPS:-}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 cargo build --release --quiet
-bin=$(pwd)/target/release/strom
+bin=${CARGO_TARGET_DIR:-$(pwd)/target}/release/strom
 work=$(mktemp -d "$BENCH_DIR/strom-cluster-bench.XXXXXX")
 export STROM_CLUSTER_DIR="$work/cluster" STROM_BIN="$bin"
 # Ports away from the default cluster.sh ones so a hand-run cluster survives.

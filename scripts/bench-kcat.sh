@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-bin=$(pwd)/target/release/strom
+bin=${CARGO_TARGET_DIR:-$(pwd)/target}/release/strom
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/strom-kcat.XXXXXX")
 $bin serve --listen 127.0.0.1:0 --data-dir $work/data 2>$work/log &
 pid=$!

@@ -28,7 +28,8 @@ base="${STROM_CLUSTER_PORT:-19092}"
 bin="${STROM_BIN:-}"
 if [ -z "$bin" ]; then
     # The newer of the release and debug builds, else strom on PATH.
-    for b in "$root/target/release/strom" "$root/target/debug/strom"; do
+    target="${CARGO_TARGET_DIR:-$root/target}"
+    for b in "$target/release/strom" "$target/debug/strom"; do
         if [ -x "$b" ] && { [ -z "$bin" ] || [ "$b" -nt "$bin" ]; }; then bin="$b"; fi
     done
     bin="${bin:-strom}"

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --quiet --bin strom
-bin=target/debug/strom
+bin=${CARGO_TARGET_DIR:-target}/debug/strom
 
 # Start clean so pages of removed commands disappear.
 rm -rf man completions

@@ -47,6 +47,6 @@ cargo test --quiet --no-fail-fast -- --test-threads=2
 
 if [ -z "${STROM_SKIP_KAFKA_CLIENTS:-}" ] && [ -d "$root/tests/kafka" ]; then
     log "Kafka client compatibility (kcat, kafka-python, confluent-kafka)"
-    STROM_BIN="$root/target/debug/strom" bash "$root/tests/kafka/run.sh"
+    STROM_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/strom" bash "$root/tests/kafka/run.sh"
 fi
 log "all tests passed"
