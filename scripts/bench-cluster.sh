@@ -4,19 +4,22 @@
 # (min.insync.replicas=2) beside an RF=1 topic on the same cluster, and a
 # raw sequential write of the same bytes, all measured in the same run
 # (this machine is shared and noisy: compare ratios, not absolutes).
-# Then the same RF=3 topic at a throughput cap, for the latency figure.
+# Then RF=3 at throughput caps (CAPS, MB/s), paced per record as Kafka's
+# perf tool does, for the latency figures; these runs use LATENCY_PROPS
+# (default linger.ms=0: no deliberate wait in the producer).
 # Prints the median of REPS runs for each case.
 #
 #   scripts/bench-cluster.sh                    # builds release, uses /var/tmp
-#   REPS=5 RECORDS=1000000 CAP_MBS=100 scripts/bench-cluster.sh
+#   REPS=5 RECORDS=1000000 CAPS="50 100" scripts/bench-cluster.sh
 #   PRODUCER_PROPS="linger.ms=0" scripts/bench-cluster.sh   # extra producer settings
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
 RECORDS=${RECORDS:-1000000}
 PARTITIONS=${PARTITIONS:-3}
-CAP_MBS=${CAP_MBS:-100}
+CAPS=${CAPS:-${CAP_MBS:-50 100}}
 PRODUCER_PROPS=${PRODUCER_PROPS:-}
+LATENCY_PROPS=${LATENCY_PROPS-linger.ms=0}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
 cargo build --release --quiet
 bin=${CARGO_TARGET_DIR:-$(pwd)/target}/release/strom
@@ -37,16 +40,20 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # MB/s of a raw sequential buffered write of $1 bytes in 1 MiB blocks,
 # fdatasync'ed at the end (acks=all syncs too).
+# With $2=direct: O_DIRECT, the disk without the page cache (on this VM a
+# buffered write into memory the guest has not used lately costs a host
+# fault per page, so the two differ several times over).
 raw_write() {
     local mb=$(( $1 / 1048576 ))
     # Kept until the end, like the topics (a big delete stalls the disk).
-    dd if=/dev/zero of="$(mktemp "$work/raw.XXXXXX")" bs=1M count="$mb" conv=fdatasync 2>&1 |
+    dd if=/dev/zero of="$(mktemp "$work/raw.XXXXXX")" bs=1M count="$mb" conv=fdatasync \
+        ${2:+oflag=direct} 2>&1 |
         awk '/copied/ {print $(NF-1) * ($NF=="GB/s" ? 1000 : 1)}'
 }
 
 # perf produce into a fresh topic; prints "MB/s p50 p99".
 produce() {
-    local topic=$1 rf=$2 throughput=$3
+    local topic=$1 rf=$2 throughput=$3 props=${4:-$PRODUCER_PROPS} records=${5:-$RECORDS}
     "$bin" topics create -b "$boot" "$topic" --partitions "$PARTITIONS" \
         --replication-factor "$rf" --config min.insync.replicas=$(( rf > 1 ? 2 : 1 )) >/dev/null
     # Measure a working topic, not its creation: one acks=all record per
@@ -57,31 +64,39 @@ produce() {
         echo probe | "$bin" produce -b "$boot" --topic "$topic" --acks all -p "$p" >/dev/null
     done
     local out
-    out=$("$bin" perf produce -b "$boot" --topic "$topic" --num-records "$RECORDS" \
+    out=$("$bin" perf produce -b "$boot" --topic "$topic" --num-records "$records" \
         --record-size 1024 --acks all --throughput "$throughput" \
-        ${PRODUCER_PROPS:+--producer-props $PRODUCER_PROPS} 2>/dev/null | tail -1)
+        ${props:+--producer-props $props} 2>/dev/null | tail -1)
     # Topics stay until the end: deleting gigabytes between runs stalls
     # this disk (and every fdatasync on it) for a second or more.
     echo "$(echo "$out" | sed -n 's/.*records\/sec (\([0-9.]*\) MB\/sec).*/\1/p') $(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms 50th.*/\1/p') $(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms 99th.*/\1/p')"
 }
 
-rf1=() rf3=() capped=() raw=()
-cap_records=$(( CAP_MBS * 1024 ))
+rf1=() rf3=() raw=() direct=()
+declare -A capped
 for r in $(seq 1 "$REPS"); do
     rf1+=("$(produce "bench-rf1-$r" 1 -1)")
     rf3+=("$(produce "bench-rf3-$r" 3 -1)")
-    capped+=("$(produce "bench-cap-$r" 3 "$cap_records")")
+    for c in $CAPS; do
+        # 10 s at the cap (a steady rate, not the whole RECORDS).
+        capped[$c]+="$(produce "bench-cap$c-$r" 3 $(( c * 1024 )) "$LATENCY_PROPS" $(( c * 10240 )))"$'\n'
+    done
     raw+=("$(raw_write $(( 1024 * RECORDS )))")
+    direct+=("$(raw_write $(( 1024 * RECORDS )) direct)")
 done
 col() { printf '%s\n' "${@:2}" | awk -v c="$1" '{print $c}' | median; }
 r_mb=$(printf '%s\n' "${raw[@]}" | median)
 echo "strom cluster bench: 3 brokers, $PARTITIONS partitions, $RECORDS x 1 KiB, acks=all${PRODUCER_PROPS:+, $PRODUCER_PROPS}, $REPS reps (medians), $(nproc) cores"
 printf 'raw write (dd, fdatasync)   %7.1f MB/s\n' "$r_mb"
+printf 'raw write (dd, O_DIRECT)    %7.1f MB/s\n' "$(printf '%s\n' "${direct[@]}" | median)"
 printf 'RF=1 acks=all               %7.1f MB/s  p50 %s ms  p99 %s ms  (%.2f x raw)\n' \
     "$(col 1 "${rf1[@]}")" "$(col 2 "${rf1[@]}")" "$(col 3 "${rf1[@]}")" "$(awk -v a="$(col 1 "${rf1[@]}")" -v b="$r_mb" 'BEGIN {print a / b}')"
 printf 'RF=3 acks=all               %7.1f MB/s  p50 %s ms  p99 %s ms  (%.2f x raw, %.2f x RF=1)\n' \
     "$(col 1 "${rf3[@]}")" "$(col 2 "${rf3[@]}")" "$(col 3 "${rf3[@]}")" \
     "$(awk -v a="$(col 1 "${rf3[@]}")" -v b="$r_mb" 'BEGIN {print a / b}')" \
     "$(awk -v a="$(col 1 "${rf3[@]}")" -v b="$(col 1 "${rf1[@]}")" 'BEGIN {print a / b}')"
-printf 'RF=3 acks=all at %s MB/s   %7.1f MB/s  p50 %s ms  p99 %s ms\n' \
-    "$CAP_MBS" "$(col 1 "${capped[@]}")" "$(col 2 "${capped[@]}")" "$(col 3 "${capped[@]}")"
+for c in $CAPS; do
+    mapfile -t runs < <(printf '%s' "${capped[$c]}" | sed '/^$/d')
+    printf 'RF=3 acks=all at %3s MB/s%s %7.1f MB/s  p50 %s ms  p99 %s ms\n' \
+        "$c" "${LATENCY_PROPS:+ ($LATENCY_PROPS)}" "$(col 1 "${runs[@]}")" "$(col 2 "${runs[@]}")" "$(col 3 "${runs[@]}")"
+done
