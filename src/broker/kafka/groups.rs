@@ -41,7 +41,16 @@ fn opt(s: Option<StrBytes>) -> Option<String> {
 /// Kafka's error code when this broker cannot serve `group` (see
 /// [`coordinator::check`]).
 fn refusal(broker: &Broker, ctx: &Ctx, group: &str) -> Option<i16> {
-    let e = coordinator::check(broker, group).err()?;
+    refused(ctx, coordinator::check(broker, group))
+}
+
+/// [`refusal`] for the membership APIs (an empty group id is invalid).
+fn member_refusal(broker: &Broker, ctx: &Ctx, group: &str) -> Option<i16> {
+    refused(ctx, coordinator::check_member(broker, group))
+}
+
+fn refused(ctx: &Ctx, check: Result<(), coordinator::CoordinatorError>) -> Option<i16> {
+    let e = check.err()?;
     tracing::debug!(peer = %ctx.peer, api = ?ctx.api, error = %e, "group request refused");
     Some(e.code().code())
 }
@@ -137,7 +146,7 @@ fn join_error(v: i16, code: i16, member_id: StrBytes) -> JoinGroupResponse {
 
 pub async fn join(broker: &Arc<Broker>, ctx: &Ctx, req: JoinGroupRequest) -> Reply {
     let v = ctx.version;
-    if let Some(code) = refusal(broker, ctx, &req.group_id.0) {
+    if let Some(code) = member_refusal(broker, ctx, &req.group_id.0) {
         // Kafka echoes the member id, so a known member keeps it.
         return ctx.respond(&join_error(v, code, req.member_id));
     }
@@ -199,7 +208,7 @@ pub async fn join(broker: &Arc<Broker>, ctx: &Ctx, req: JoinGroupRequest) -> Rep
 }
 
 pub async fn sync(broker: &Arc<Broker>, ctx: &Ctx, req: SyncGroupRequest) -> Reply {
-    if let Some(code) = refusal(broker, ctx, &req.group_id.0) {
+    if let Some(code) = member_refusal(broker, ctx, &req.group_id.0) {
         let mut resp = SyncGroupResponse::default();
         resp.error_code = code;
         return ctx.respond(&resp);
@@ -243,7 +252,7 @@ pub async fn sync(broker: &Arc<Broker>, ctx: &Ctx, req: SyncGroupRequest) -> Rep
 
 pub async fn heartbeat(broker: &Arc<Broker>, ctx: &Ctx, req: HeartbeatRequest) -> Reply {
     let mut resp = HeartbeatResponse::default();
-    resp.error_code = match refusal(broker, ctx, &req.group_id.0) {
+    resp.error_code = match member_refusal(broker, ctx, &req.group_id.0) {
         Some(c) => c,
         None => code(
             &broker
@@ -256,7 +265,7 @@ pub async fn heartbeat(broker: &Arc<Broker>, ctx: &Ctx, req: HeartbeatRequest) -
 }
 
 pub async fn leave(broker: &Arc<Broker>, ctx: &Ctx, req: LeaveGroupRequest) -> Reply {
-    if let Some(code) = refusal(broker, ctx, &req.group_id.0) {
+    if let Some(code) = member_refusal(broker, ctx, &req.group_id.0) {
         // Every version has a top-level error code; like Kafka, a refused
         // batch lists no members.
         let mut resp = LeaveGroupResponse::default();

@@ -64,7 +64,7 @@ pub async fn join_group(
     req: JoinGroupRequest,
     peer: SocketAddr,
 ) -> Reply {
-    if let Err(status) = coordinator::check(broker, &req.group_id).map_err(|e| e.status()) {
+    if let Err(status) = coordinator::check_member(broker, &req.group_id).map_err(|e| e.status()) {
         return Reply::Now(frame(
             cid,
             &JoinGroupResponse {
@@ -128,7 +128,7 @@ pub async fn sync_group(
     req: SyncGroupRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    if let Err(status) = coordinator::check(broker, &req.group_id).map_err(|e| e.status()) {
+    if let Err(status) = coordinator::check_member(broker, &req.group_id).map_err(|e| e.status()) {
         return Reply::Now(frame(
             cid,
             &SyncGroupResponse {
@@ -173,7 +173,7 @@ pub async fn heartbeat(
     req: HeartbeatRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    if let Err(status) = coordinator::check(broker, &req.group_id).map_err(|e| e.status()) {
+    if let Err(status) = coordinator::check_member(broker, &req.group_id).map_err(|e| e.status()) {
         return Reply::Now(frame(cid, &HeartbeatResponse { status }));
     }
     let r = broker
@@ -194,7 +194,7 @@ pub async fn leave_group(
     req: LeaveGroupRequest,
     _peer: SocketAddr,
 ) -> Reply {
-    if let Err(status) = coordinator::check(broker, &req.group_id).map_err(|e| e.status()) {
+    if let Err(status) = coordinator::check_member(broker, &req.group_id).map_err(|e| e.status()) {
         return Reply::Now(frame(
             cid,
             &LeaveGroupResponse {

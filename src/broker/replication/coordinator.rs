@@ -14,8 +14,9 @@ use crate::cluster::metadata::NO_LEADER;
 use crate::proto::messages::Status;
 use crate::proto::ErrorCode;
 
-/// Why this broker cannot serve a group's request. Every variant is
-/// retriable: the client finds the coordinator again (or waits) and retries.
+/// Why this broker cannot serve a group's request. Every variant but
+/// `InvalidGroupId` is retriable: the client finds the coordinator again
+/// (or waits) and retries.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoordinatorError {
     #[error(
@@ -34,6 +35,10 @@ pub enum CoordinatorError {
     LoadInProgress { group: String, partition: i32 },
     #[error("{OFFSETS_TOPIC}-{partition} has no leader right now; retry shortly")]
     NotAvailable { partition: i32 },
+    /// A membership request (join, sync, heartbeat, leave) without a group
+    /// id: wrong on every broker, so it is not sent elsewhere.
+    #[error("the group id must not be empty")]
+    InvalidGroupId,
 }
 
 impl CoordinatorError {
@@ -43,6 +48,7 @@ impl CoordinatorError {
             CoordinatorError::NotCoordinator { .. } => ErrorCode::NotCoordinator,
             CoordinatorError::LoadInProgress { .. } => ErrorCode::CoordinatorLoadInProgress,
             CoordinatorError::NotAvailable { .. } => ErrorCode::CoordinatorNotAvailable,
+            CoordinatorError::InvalidGroupId => ErrorCode::InvalidGroupId,
         }
     }
 
@@ -126,6 +132,17 @@ pub fn check(broker: &Broker, group_id: &str) -> Result<(), CoordinatorError> {
             partition: p,
         }),
     }
+}
+
+/// [`check`] for the membership APIs, which (unlike the offset and admin
+/// APIs, which accept "" as Kafka does for old clients) need a group id:
+/// an empty one is refused as INVALID_GROUP_ID on every broker, not sent
+/// to whichever broker "" hashes to.
+pub fn check_member(broker: &Broker, group_id: &str) -> Result<(), CoordinatorError> {
+    if group_id.is_empty() {
+        return Err(CoordinatorError::InvalidGroupId);
+    }
+    check(broker, group_id)
 }
 
 /// (node id, host, port) of the group's coordinator in a cluster; `None`

@@ -16,9 +16,12 @@ const NOT_AVAILABLE: i16 = 15;
 
 /// Offsets partitions in the test cluster: this broker (1) leads
 /// `MINE`, broker 2 leads `THEIRS`, `ORPHAN` has no leader.
-const MINE: i32 = 0;
-const THEIRS: i32 = 1;
+const MINE: i32 = 1;
+/// Also where "" hashes to: an empty group id is sent elsewhere by the
+/// offset APIs, but refused as invalid by the membership APIs.
+const THEIRS: i32 = 0;
 const ORPHAN: i32 = 2;
+const INVALID_GROUP_ID: i16 = 24;
 /// Where broker 2 is said to listen (nothing does: its followers' fetches
 /// just fail, which these tests do not need).
 const OTHER_PORT: i32 = 1;
@@ -206,6 +209,35 @@ async fn membership_apis_refuse_groups_led_elsewhere_every_version() {
             assert!(resp.members.is_empty());
         }
     }
+    mgr.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_apis_refuse_an_empty_group_id_on_every_broker() {
+    let (_d, b, mgr) = clustered().await;
+    assert_eq!(partition_for_group("", 8), THEIRS);
+    for v in range(ApiKey::JoinGroup) {
+        let mut req = JoinGroupRequest::default();
+        req.session_timeout_ms = 10_000;
+        req.protocol_type = s("consumer");
+        let resp = call(&b, v, &req).await;
+        assert_eq!(resp.error_code, INVALID_GROUP_ID, "join v{v}");
+    }
+    for v in range(ApiKey::SyncGroup) {
+        let resp = call(&b, v, &SyncGroupRequest::default()).await;
+        assert_eq!(resp.error_code, INVALID_GROUP_ID, "sync v{v}");
+    }
+    for v in range(ApiKey::Heartbeat) {
+        let resp = call(&b, v, &HeartbeatRequest::default()).await;
+        assert_eq!(resp.error_code, INVALID_GROUP_ID, "heartbeat v{v}");
+    }
+    for v in range(ApiKey::LeaveGroup) {
+        let resp = call(&b, v, &LeaveGroupRequest::default()).await;
+        assert_eq!(resp.error_code, INVALID_GROUP_ID, "leave v{v}");
+    }
+    // Offsets accept "" (old clients), so it goes to its coordinator.
+    let resp = call(&b, 8, &commit_req("", -1)).await;
+    assert_eq!(resp.topics[0].partitions[0].error_code, NOT_COORDINATOR);
     mgr.stop();
 }
 
