@@ -172,20 +172,19 @@ pub fn produce(args: PerfProduceArgs) -> anyhow::Result<()> {
                 std::thread::sleep(due - now);
             }
         }
-        if i & 0x3ff == 0 {
-            if window_start.elapsed() >= interval {
-                let w = {
-                    let mut st = stats.lock().unwrap_or_else(|p| p.into_inner());
-                    std::mem::take(&mut st.window)
-                };
-                let secs = window_start.elapsed().as_secs_f64();
-                window_start = Instant::now();
-                let avg = if w.records > 0 {
-                    w.latency_sum_ms / w.records as f64
-                } else {
-                    0.0
-                };
-                writeln!(
+        if i & 0x3ff == 0 && window_start.elapsed() >= interval {
+            let w = {
+                let mut st = stats.lock().unwrap_or_else(|p| p.into_inner());
+                std::mem::take(&mut st.window)
+            };
+            let secs = window_start.elapsed().as_secs_f64();
+            window_start = Instant::now();
+            let avg = if w.records > 0 {
+                w.latency_sum_ms / w.records as f64
+            } else {
+                0.0
+            };
+            writeln!(
                     out,
                     "{} records sent, {:.1} records/sec ({:.2} MB/sec), {:.1} ms avg latency, {:.1} ms max latency.",
                     w.records,
@@ -194,8 +193,7 @@ pub fn produce(args: PerfProduceArgs) -> anyhow::Result<()> {
                     avg,
                     w.max_ms
                 )?;
-                out.flush()?;
-            }
+            out.flush()?;
         }
     }
     producer.flush();
