@@ -63,6 +63,7 @@ complete -c strom -n "__fish_strom_using_subcommand serve" -l broker-session-tim
 complete -c strom -n "__fish_strom_using_subcommand serve" -l replica-lag-time-max-ms -d 'A follower not caught up this long leaves the ISR (replica.lag.time.max.ms) [default: 10000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l producer-id-expiration-ms -d 'Forget an idempotent producer idle this long (producer.id.expiration.ms) [default: 86400000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l log-retention-check-interval-ms -d 'How often retention deletes old segments (log.retention.check.interval.ms) [default: 60000]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l leader-imbalance-check-interval-ms -d 'How often the controller moves leadership back to preferred replicas when a broker leads under 90% of the partitions it prefers (leader.imbalance.check.interval.seconds); 0 turns automatic leader rebalancing off [default: 300000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l no-auto-create-topics -d 'Do not create topics on first use'
 complete -c strom -n "__fish_strom_using_subcommand serve" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'

@@ -57,6 +57,8 @@ impl Node {
 struct Cluster {
     nodes: Vec<Node>,
     voters: String,
+    /// More `strom serve` flags for every broker.
+    extra: Vec<String>,
     /// Every wait in the test gives up here.
     deadline: Instant,
     _tmp: tempfile::TempDir,
@@ -64,6 +66,10 @@ struct Cluster {
 
 impl Cluster {
     fn start(n: i32, deadline: Instant) -> Cluster {
+        Cluster::start_with(n, deadline, &[])
+    }
+
+    fn start_with(n: i32, deadline: Instant, extra: &[&str]) -> Cluster {
         let tmp = tempfile::tempdir().expect("tempdir");
         let nodes: Vec<Node> = (1..=n)
             .map(|id| Node {
@@ -83,6 +89,7 @@ impl Cluster {
         let mut c = Cluster {
             nodes,
             voters,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
             deadline,
             _tmp: tmp,
         };
@@ -111,6 +118,7 @@ impl Cluster {
 
     fn spawn(&mut self, i: usize) {
         let voters = self.voters.clone();
+        let extra = self.extra.clone();
         let n = &mut self.nodes[i];
         std::fs::create_dir_all(&n.dir).expect("node dir");
         let log = std::fs::OpenOptions::new()
@@ -129,6 +137,7 @@ impl Cluster {
                 &SESSION_TIMEOUT_MS.to_string(),
             ])
             .args(["--replica-lag-time-max-ms", "5000"])
+            .args(&extra)
             .arg("--data-dir")
             .arg(n.dir.join("data"))
             .stdin(Stdio::null())
@@ -491,5 +500,65 @@ fn sigterm_hands_leadership_over_before_the_broker_stops() {
         "controlled shutdown: test took {} ms",
         started.elapsed().as_millis()
     );
+    assert!(started.elapsed() < BUDGET, "took {:?}", started.elapsed());
+}
+
+/// Kafka's automatic leader rebalance: once a restarted broker is back in
+/// the ISR of the partitions it prefers to lead (first replica), the
+/// controller gives them back, so a rolling restart does not leave one
+/// broker leading everything. Under an acks=all producer, which must see
+/// no error, lose nothing and write nothing twice.
+#[test]
+fn leadership_returns_to_preferred_replicas_after_a_restart() {
+    let started = Instant::now();
+    let deadline = started + BUDGET;
+    let rt = runtime();
+    let mut cluster = Cluster::start_with(
+        3,
+        deadline,
+        &["--leader-imbalance-check-interval-ms", "500"],
+    );
+    rt.block_on(create_topic(&cluster));
+    let client = rt.block_on(client_for(&cluster.bootstrap(None)));
+    let preferred = |t: &TopicInfo| {
+        t.partitions
+            .iter()
+            .all(|p| p.replicas.first() == Some(&p.leader) && p.isr.len() == 3)
+    };
+    rt.block_on(until_metadata(
+        &client,
+        "every partition led by its preferred replica",
+        deadline,
+        preferred,
+    ));
+    let stop = Arc::new(AtomicBool::new(false));
+    let producing = rt.spawn(produce(cluster.bootstrap(None), stop.clone()));
+    let victim = rt
+        .block_on(client.refresh_topic(TOPIC, false))
+        .expect("metadata")
+        .partitions[0]
+        .leader;
+
+    // Stops it (its partitions move to the others), restarts it, and
+    // waits until it is back in every ISR.
+    stop_and_restart(&rt, &mut cluster, victim, "preferred leader");
+    let back_in_isr = Instant::now();
+    let survivors = rt.block_on(client_for(&cluster.bootstrap(Some(victim))));
+    rt.block_on(until_metadata(
+        &survivors,
+        "leadership back on the preferred replicas",
+        deadline,
+        preferred,
+    ));
+    println!(
+        "preferred leader election: broker {victim} led its partitions again {} ms after it \
+         rejoined the ISR (check interval 500 ms)",
+        back_in_isr.elapsed().as_millis()
+    );
+
+    stop.store(true, Ordering::SeqCst);
+    let sent = rt.block_on(producing).expect("producer task");
+    let read = rt.block_on(read_all(&cluster));
+    verify(&sent, &read);
     assert!(started.elapsed() < BUDGET, "took {:?}", started.elapsed());
 }

@@ -40,6 +40,10 @@ pub struct BrokerConfig {
     /// An idempotent producer that has not appended for this long is
     /// forgotten (Kafka's `producer.id.expiration.ms`).
     pub producer_id_expiration: Duration,
+    /// How often the controller hands leadership back to preferred
+    /// replicas (Kafka's `leader.imbalance.check.interval.seconds`); `None`
+    /// turns it off (`auto.leader.rebalance.enable=false`).
+    pub leader_imbalance_check_interval: Option<Duration>,
 }
 
 /// Broker-wide defaults for topic configs a topic does not override.
@@ -100,6 +104,8 @@ impl BrokerConfig {
             replica_lag_time_max: crate::broker::replication::DEFAULT_REPLICA_LAG_TIME_MAX,
             producer_id_expiration:
                 crate::broker::replication::producers::DEFAULT_PRODUCER_ID_EXPIRATION,
+            // Kafka's default: five minutes.
+            leader_imbalance_check_interval: Some(Duration::from_secs(300)),
         }
     }
 

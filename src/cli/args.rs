@@ -615,6 +615,14 @@ pub struct ServeArgs {
     /// How often retention deletes old segments (log.retention.check.interval.ms) [default: 60000]
     #[arg(long, env = "STROM_LOG_RETENTION_CHECK_INTERVAL_MS", value_name = "MS")]
     pub log_retention_check_interval_ms: Option<u64>,
+
+    /// How often the controller moves leadership back to preferred replicas when a broker leads under 90% of the partitions it prefers (leader.imbalance.check.interval.seconds); 0 turns automatic leader rebalancing off [default: 300000]
+    #[arg(
+        long,
+        env = "STROM_LEADER_IMBALANCE_CHECK_INTERVAL_MS",
+        value_name = "MS"
+    )]
+    pub leader_imbalance_check_interval_ms: Option<u64>,
 }
 
 pub const REPL_HELP: &str = "Each line is one strom command without the leading `strom`, \

@@ -109,6 +109,10 @@ pub fn apply(md: &mut ClusterMetadata, cmd: MetadataCommand) -> ApplyResult {
             elect_leaders(md);
             Ok(CommandResult::Done)
         }
+        ElectPreferredLeaders { partitions } => {
+            elect_preferred(md, &partitions);
+            Ok(CommandResult::Done)
+        }
         AllocateProducerIds { count } => {
             if count < 1 {
                 return Err(Rejection::new(
@@ -207,6 +211,30 @@ fn elect_leaders(md: &mut ClusterMetadata) {
                 p.leader_epoch += 1;
                 p.partition_epoch += 1;
             }
+        }
+    }
+}
+
+/// Hands each listed partition to its preferred replica when that one can
+/// lead: live and in the ISR, so it holds every acknowledged record (the
+/// same rule as any other election; never outside the ISR).
+fn elect_preferred(md: &mut ClusterMetadata, partitions: &[(String, i32)]) {
+    let live: BTreeSet<i32> = md.live_brokers().map(|b| b.node_id).collect();
+    for (topic, index) in partitions {
+        let Some(p) = md.topics.get_mut(topic).and_then(|t| {
+            usize::try_from(*index)
+                .ok()
+                .and_then(|i| t.partitions.get_mut(i))
+        }) else {
+            continue; // deleted meanwhile
+        };
+        let Some(&preferred) = p.replicas.first() else {
+            continue;
+        };
+        if p.leader != preferred && p.isr.contains(&preferred) && live.contains(&preferred) {
+            p.leader = preferred;
+            p.leader_epoch += 1;
+            p.partition_epoch += 1;
         }
     }
 }
@@ -569,5 +597,105 @@ mod tests {
         let b = apply(&mut md, MetadataCommand::AllocateProducerIds { count: 10 });
         assert_eq!(a, Ok(CommandResult::ProducerIds { first: 0 }));
         assert_eq!(b, Ok(CommandResult::ProducerIds { first: 10 }));
+    }
+
+    /// Sets partition 0 of "t"'s ISR through the leader, as a leader does.
+    fn set_isr(md: &mut ClusterMetadata, isr: Vec<i32>) {
+        let p = md.partition("t", 0).unwrap().clone();
+        let r = apply(
+            md,
+            MetadataCommand::AlterIsr {
+                topic: "t".into(),
+                partition: 0,
+                leader: p.leader,
+                leader_epoch: p.leader_epoch,
+                partition_epoch: p.partition_epoch,
+                new_isr: isr,
+            },
+        );
+        assert!(matches!(r, Ok(CommandResult::Partition(_))), "{r:?}");
+    }
+
+    #[test]
+    fn leadership_returns_to_the_preferred_replica_once_it_is_in_the_isr() {
+        let mut md = cluster(3);
+        create(&mut md, "t", 3, 3).unwrap();
+        assert!(md.leader_imbalance(10).is_empty(), "balanced at creation");
+        let preferred = md.partition("t", 0).unwrap().replicas[0];
+        // The preferred leader dies: another ISR member takes over.
+        apply(&mut md, MetadataCommand::FenceBroker { node_id: preferred }).unwrap();
+        let after_fence = md.partition("t", 0).unwrap().clone();
+        assert_ne!(after_fence.leader, preferred);
+        assert!(!after_fence.isr.contains(&preferred));
+        let elect = |md: &mut ClusterMetadata| {
+            let partitions = md.leader_imbalance(10);
+            apply(md, MetadataCommand::ElectPreferredLeaders { partitions }).unwrap();
+        };
+        // Back, but not in the ISR yet: it may miss acknowledged records,
+        // so it must not lead.
+        let reg = MetadataCommand::RegisterBroker {
+            node_id: preferred,
+            host: "h".into(),
+            port: 9000 + preferred,
+        };
+        apply(&mut md, reg).unwrap();
+        assert!(md.leader_imbalance(10).is_empty());
+        elect(&mut md);
+        assert_eq!(md.partition("t", 0).unwrap(), &after_fence);
+
+        // Caught up: the leader puts it back in the ISR, and it leads again
+        // under a new epoch. Other partitions are untouched.
+        let mut isr = after_fence.isr.clone();
+        isr.push(preferred);
+        set_isr(&mut md, isr);
+        assert_eq!(md.leader_imbalance(10), vec![("t".to_string(), 0)]);
+        let before = md.clone();
+        elect(&mut md);
+        let p = md.partition("t", 0).unwrap();
+        assert_eq!(p.leader, preferred);
+        assert_eq!(p.leader_epoch, after_fence.leader_epoch + 1);
+        assert!(p.partition_epoch > before.partition("t", 0).unwrap().partition_epoch);
+        for i in 1..3 {
+            assert_eq!(md.partition("t", i), before.partition("t", i));
+        }
+        assert!(md.leader_imbalance(10).is_empty());
+    }
+
+    #[test]
+    fn preferred_election_skips_fenced_unknown_and_small_imbalances() {
+        let mut md = cluster(3);
+        // Broker 1 prefers 20 partitions; 1 led elsewhere is 5%.
+        create(&mut md, "t", 60, 3).unwrap();
+        let mine: Vec<i32> = (0..60)
+            .filter(|i| md.partition("t", *i).unwrap().replicas[0] == 1)
+            .collect();
+        assert_eq!(mine.len(), 20);
+        let p = md.topics.get_mut("t").unwrap();
+        let other = p.partitions[mine[0] as usize].replicas[1];
+        p.partitions[mine[0] as usize].leader = other;
+        assert!(md.leader_imbalance(10).is_empty(), "5% is within 10%");
+        let p = md.topics.get_mut("t").unwrap();
+        for &i in &mine[1..3] {
+            p.partitions[i as usize].leader = p.partitions[i as usize].replicas[1];
+        }
+        // 15% now: all three go back.
+        assert_eq!(md.leader_imbalance(10).len(), 3);
+        // A fenced preferred replica is never elected, even if asked.
+        let mut fenced = md.clone();
+        fenced.brokers.get_mut(&1).unwrap().fenced = true;
+        assert!(fenced.leader_imbalance(10).is_empty());
+        let before = fenced.clone();
+        let cmd = MetadataCommand::ElectPreferredLeaders {
+            partitions: mine.iter().map(|i| ("t".to_string(), *i)).collect(),
+        };
+        apply(&mut fenced, cmd).unwrap();
+        assert_eq!(fenced, before);
+        // Unknown topics and partitions are ignored.
+        let cmd = MetadataCommand::ElectPreferredLeaders {
+            partitions: vec![("gone".into(), 0), ("t".into(), 999), ("t".into(), -1)],
+        };
+        let before = md.clone();
+        assert_eq!(apply(&mut md, cmd), Ok(CommandResult::Done));
+        assert_eq!(md, before);
     }
 }

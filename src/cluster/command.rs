@@ -75,6 +75,14 @@ pub enum MetadataCommand {
         node_id: i32,
         broker_epoch: i64,
     },
+    /// Moves leadership of the listed partitions back to their preferred
+    /// replica (the first), where that replica is live, in the ISR and
+    /// not the leader already (Kafka's preferred leader election); the
+    /// others are left as they are. After failovers and restarts this
+    /// spreads leadership over the brokers again.
+    ElectPreferredLeaders {
+        partitions: Vec<(String, i32)>,
+    },
 }
 
 /// What an accepted command returns.

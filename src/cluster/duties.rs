@@ -1,6 +1,7 @@
 //! What only the controller leader does, checked every 250 ms: fence
-//! brokers that missed their session, and create `__consumer_offsets`
-//! once enough brokers are registered.
+//! brokers that missed their session, create `__consumer_offsets` once
+//! enough brokers are registered, and (every leader imbalance check
+//! interval) hand leadership back to preferred replicas.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +11,20 @@ use super::handle::ClusterHandle;
 
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
+/// Kafka's `leader.imbalance.per.broker.percentage` default: a broker
+/// leading fewer than 90% of the partitions it prefers gets them back.
+pub const LEADER_IMBALANCE_PERCENT: u32 = 10;
+
 pub async fn run(handle: Arc<ClusterHandle>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Counted from when this node became leader, as Kafka's controller
+    // schedules its first check one interval after it takes over.
+    let mut next_rebalance: Option<tokio::time::Instant> = None;
     loop {
         tick.tick().await;
         if !handle.is_leader() {
+            next_rebalance = None;
             continue;
         }
         handle
@@ -40,6 +49,34 @@ pub async fn run(handle: Arc<ClusterHandle>) {
         if !md.topics.contains_key(OFFSETS_TOPIC) {
             create_offsets_topic(&handle, &md).await;
         }
+        if let Some(every) = handle.config.leader_imbalance_check_interval {
+            let now = tokio::time::Instant::now();
+            let due = *next_rebalance.get_or_insert(now + every);
+            if now >= due {
+                next_rebalance = Some(now + every);
+                rebalance_leaders(&handle, &md).await;
+            }
+        }
+    }
+}
+
+/// Kafka's automatic leader rebalance: after failovers and restarts the
+/// surviving brokers lead everything; this moves each partition back to
+/// its preferred replica once that one is in the ISR again.
+async fn rebalance_leaders(handle: &ClusterHandle, md: &super::metadata::ClusterMetadata) {
+    let partitions = md.leader_imbalance(LEADER_IMBALANCE_PERCENT);
+    if partitions.is_empty() {
+        return;
+    }
+    tracing::info!(
+        count = partitions.len(),
+        "moving leadership back to preferred replicas"
+    );
+    if let Err(e) = handle
+        .propose(MetadataCommand::ElectPreferredLeaders { partitions })
+        .await
+    {
+        tracing::warn!(error = %e, "preferred leader election failed");
     }
 }
 

@@ -52,6 +52,9 @@ pub struct ClusterConfig {
     /// Log entries between snapshots (older entries are then purged, and a
     /// voter or learner that is further behind receives the snapshot).
     pub snapshot_every: u64,
+    /// How often the controller leader checks for leadership to hand back
+    /// to preferred replicas; `None`: never.
+    pub leader_imbalance_check_interval: Option<Duration>,
 }
 
 impl ClusterConfig {
@@ -72,6 +75,7 @@ impl ClusterConfig {
             propose_timeout: Duration::from_secs(10),
             offsets_partitions: config.offsets_partitions,
             snapshot_every: 1000,
+            leader_imbalance_check_interval: config.leader_imbalance_check_interval,
         }
     }
 

@@ -309,6 +309,7 @@ mod tests {
             offsets_partitions: 1,
             // Tiny, so a few dozen writes purge the log.
             snapshot_every: 20,
+            leader_imbalance_check_interval: None,
         }
     }
 

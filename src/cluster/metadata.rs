@@ -71,4 +71,38 @@ impl ClusterMetadata {
     pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerRegistration> {
         self.brokers.values().filter(|b| !b.fenced)
     }
+
+    /// Partitions to hand back to their preferred replica, as Kafka's
+    /// automatic leader rebalance picks them: for each broker, the share
+    /// of the partitions it prefers to lead that another broker leads; if
+    /// that share is above `max_imbalance_percent`, every such partition
+    /// whose preferred replica could lead now (live, in the ISR).
+    pub fn leader_imbalance(&self, max_imbalance_percent: u32) -> Vec<(String, i32)> {
+        let mut preferred: BTreeMap<i32, (usize, Vec<(String, i32)>)> = BTreeMap::new();
+        for t in self.topics.values() {
+            for (i, p) in t.partitions.iter().enumerate() {
+                let Some(&first) = p.replicas.first() else {
+                    continue;
+                };
+                let e = preferred.entry(first).or_default();
+                e.0 += 1;
+                if p.leader != first {
+                    e.1.push((t.name.clone(), i as i32));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (broker, (total, elsewhere)) in preferred {
+            let live = self.brokers.get(&broker).is_some_and(|b| !b.fenced);
+            // Integer form of elsewhere / total > percent / 100.
+            if !live || elsewhere.len() * 100 <= total * max_imbalance_percent as usize {
+                continue;
+            }
+            out.extend(elsewhere.into_iter().filter(|(t, i)| {
+                self.partition(t, *i)
+                    .is_some_and(|p| p.isr.contains(&broker))
+            }));
+        }
+        out
+    }
 }

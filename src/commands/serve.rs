@@ -39,6 +39,7 @@ struct FileSettings {
     replica_lag_time_max_ms: Option<u64>,
     producer_id_expiration_ms: Option<u64>,
     log_retention_check_interval_ms: Option<u64>,
+    leader_imbalance_check_interval_ms: Option<u64>,
 }
 
 /// Every serve setting with its final value.
@@ -69,6 +70,8 @@ pub struct ServeSettings {
     pub replica_lag_time_max_ms: u64,
     pub producer_id_expiration_ms: u64,
     pub log_retention_check_interval_ms: u64,
+    /// 0: automatic leader rebalancing off.
+    pub leader_imbalance_check_interval_ms: u64,
 }
 
 /// `$XDG_DATA_HOME/strom`, else `~/.local/share/strom`, else `./strom-data`.
@@ -205,6 +208,10 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         replica_lag_time_max_ms,
         producer_id_expiration_ms,
         log_retention_check_interval_ms,
+        leader_imbalance_check_interval_ms: args
+            .leader_imbalance_check_interval_ms
+            .or(file.leader_imbalance_check_interval_ms)
+            .unwrap_or(300_000),
     })
 }
 
@@ -309,6 +316,8 @@ fn start(settings: ServeSettings) -> anyhow::Result<()> {
         std::time::Duration::from_millis(settings.producer_id_expiration_ms);
     config.retention_check_interval =
         std::time::Duration::from_millis(settings.log_retention_check_interval_ms);
+    config.leader_imbalance_check_interval = (settings.leader_imbalance_check_interval_ms > 0)
+        .then(|| std::time::Duration::from_millis(settings.leader_imbalance_check_interval_ms));
     crate::broker::run_blocking(config)
 }
 
@@ -398,6 +407,23 @@ mod tests {
             let err = resolve(&serve_args(&bad)).unwrap_err();
             assert!(err.downcast_ref::<UsageError>().is_some(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn leader_imbalance_interval_comes_from_flag_file_or_default() {
+        let interval = |args: &[&str]| {
+            resolve(&serve_args(args))
+                .unwrap()
+                .leader_imbalance_check_interval_ms
+        };
+        assert_eq!(interval(&[]), 300_000);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("strom.toml");
+        std::fs::write(&path, "leader-imbalance-check-interval-ms = 0\n").unwrap();
+        let p = path.to_str().unwrap();
+        assert_eq!(interval(&["--config", p]), 0);
+        let flag = ["--config", p, "--leader-imbalance-check-interval-ms", "900"];
+        assert_eq!(interval(&flag), 900);
     }
 
     #[test]
