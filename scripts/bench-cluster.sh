@@ -21,6 +21,16 @@ CAPS=${CAPS:-${CAP_MBS:-50 100}}
 PRODUCER_PROPS=${PRODUCER_PROPS:-}
 LATENCY_PROPS=${LATENCY_PROPS-linger.ms=0}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
+# Everything written stays until the end (see below): RF=1 + RF=3 + two raw
+# copies of RECORDS KiB per rep, plus 10 s at each cap times three replicas.
+cap_sum=0
+for c in $CAPS; do cap_sum=$(( cap_sum + c )); done
+need_mb=$(( REPS * (RECORDS * 6 / 1024 + cap_sum * 10 * 3) ))
+free_mb=$(df -Pm "$BENCH_DIR" | awk 'NR==2 {print $4}')
+if [ "$free_mb" -lt $(( need_mb + 2048 )) ]; then
+    echo "bench-cluster: needs about $need_mb MB in $BENCH_DIR, $free_mb MB free; lower REPS or RECORDS" >&2
+    exit 1
+fi
 cargo build --release --quiet
 bin=${CARGO_TARGET_DIR:-$(pwd)/target}/release/strom
 work=$(mktemp -d "$BENCH_DIR/strom-cluster-bench.XXXXXX")
