@@ -180,7 +180,7 @@ complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l num-records -d 'Records to send' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l record-size -d 'Value size in bytes' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l throughput -d 'Records per second cap; -1 for no limit' -r
-complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l producer-props -d 'Producer settings: acks=, linger.ms=, batch.size=, max.in.flight.requests.per.connection=, buffer.memory=, retries=' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l producer-props -d 'Producer settings: acks=, linger.ms=, batch.size=, max.in.flight.requests.per.connection=, buffer.memory=, retries=, request.timeout.ms=, delivery.timeout.ms=, max.request.size=' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l acks -d 'Acknowledgements (overrides producer-props acks)' -r -f -a "0\t''
 1\t''
 all\t''"

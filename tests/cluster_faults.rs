@@ -562,6 +562,24 @@ fn under_replicated(c: &Cluster) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Polls `under_replicated` until it lists `count` partitions: brokers
+/// apply metadata changes moments apart, and the CLI may ask another
+/// broker than the one a wait before it saw the change on.
+fn until_under_replicated(c: &Cluster, count: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed = under_replicated(c);
+        if listed.lines().count() == count {
+            return listed;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {count} under-replicated partitions, got:\n{listed}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn a_broker_that_was_down_catches_up_byte_for_byte() {
     let rt = runtime();
@@ -591,8 +609,7 @@ fn a_broker_that_was_down_catches_up_byte_for_byte() {
         hold(Duration::from_secs(2)).await;
     });
     // kafka-topics style: only the partitions missing an in-sync replica.
-    let listed = under_replicated(&cluster);
-    assert_eq!(listed.lines().count(), PARTITIONS as usize, "{listed}");
+    until_under_replicated(&cluster, PARTITIONS as usize);
     stop.store(true, Ordering::SeqCst);
     let sent = rt.block_on(producing).expect("producer task");
     assert!(!sent.acked.is_empty());
@@ -604,7 +621,11 @@ fn a_broker_that_was_down_catches_up_byte_for_byte() {
         })
         .await;
     });
-    assert_eq!(under_replicated(&cluster), "", "all replicas back in sync");
+    assert_eq!(
+        until_under_replicated(&cluster, 0),
+        "",
+        "all replicas back in sync"
+    );
     // Nothing is produced any more: every replica converges on the
     // leader's log, which is all below its high watermark.
     for p in 0..PARTITIONS {

@@ -15,6 +15,11 @@
 //! it answers the first Produce with NOT_LEADER_OR_FOLLOWER (late, so the
 //! client has time to pipeline the next batch) and then checks sequences
 //! as the broker does.
+//!
+//! The same scripted leader, refusing every batch (as a broker with a full
+//! disk does), checks that `delivery_timeout` bounds how long a queued
+//! record waits: otherwise each batch behind the failing one spends its
+//! whole retry budget in turn, and the producer seems to hang.
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -40,6 +45,8 @@ const PRODUCER_ID: i64 = 7;
 /// What the scripted leader wrote, in order: record values.
 #[derive(Default)]
 struct Leader {
+    /// Refuse every produce with KAFKA_STORAGE_ERROR (a full disk).
+    disk_full: bool,
     produce_requests: usize,
     /// Next sequence it expects from the producer; None while unknown.
     expected: Option<i32>,
@@ -135,12 +142,12 @@ async fn serve(mut s: TcpStream, port: u16, leader: Arc<Mutex<Leader>>) {
             }
             Some(ApiKey::Produce) => {
                 let req: ProduceRequest = from_bytes(body).expect("produce request");
-                let first = {
+                let (first, disk_full) = {
                     let mut l = leader.lock().expect("leader");
                     l.produce_requests += 1;
-                    l.produce_requests == 1
+                    (l.produce_requests == 1, l.disk_full)
                 };
-                if first {
+                if first && !disk_full {
                     // Not the leader yet; it takes over while this answer
                     // is on its way, so the next request finds a leader.
                     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -154,7 +161,12 @@ async fn serve(mut s: TcpStream, port: u16, leader: Arc<Mutex<Leader>>) {
                             .partitions
                             .iter()
                             .map(|p| {
-                                let status = if first {
+                                let status = if disk_full {
+                                    Status::error(
+                                        ErrorCode::KafkaStorageError,
+                                        "No space left on device (os error 28)",
+                                    )
+                                } else if first {
                                     Status::error(
                                         ErrorCode::NotLeaderOrFollower,
                                         "not the leader yet",
@@ -183,19 +195,83 @@ async fn serve(mut s: TcpStream, port: u16, leader: Arc<Mutex<Leader>>) {
     }
 }
 
+/// Starts the scripted leader on an ephemeral loopback port.
+async fn start_leader(leader: Arc<Mutex<Leader>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            tokio::spawn(serve(s, port, leader.clone()));
+        }
+    });
+    port
+}
+
+#[test]
+fn queued_batches_fail_at_the_delivery_timeout_when_every_append_fails() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let leader = Arc::new(Mutex::new(Leader {
+            disk_full: true,
+            ..Leader::default()
+        }));
+        let port = start_leader(leader.clone()).await;
+        let mut cfg = ClientConfig::new(format!("127.0.0.1:{port}"));
+        cfg.request_timeout = Duration::from_secs(5);
+        let client = Client::connect(cfg).await.expect("client");
+        let producer = Producer::new(
+            client,
+            ProducerConfig {
+                acks: Acks::All,
+                linger: Duration::from_millis(1),
+                // Far more retries than the test could wait for: only the
+                // delivery timeout can end these batches in time.
+                retries: 1_000_000,
+                retry_backoff: Duration::from_millis(20),
+                retry_backoff_max: Duration::from_millis(200),
+                delivery_timeout: Duration::from_millis(1500),
+                ..ProducerConfig::default()
+            },
+        );
+        producer.wait_ready().await;
+        let mut futures = Vec::new();
+        for n in 0..5 {
+            let value = n.to_string();
+            let rec = ProducerRecord {
+                topic: TOPIC,
+                partition: Some(0),
+                value: Some(value.as_bytes()),
+                ..Default::default()
+            };
+            futures.push(producer.send(&rec).await.expect("send"));
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        let results = tokio::time::timeout(Duration::from_secs(20), async {
+            let mut out = Vec::new();
+            for f in futures {
+                out.push(f.wait().await.map(|_| ()).map_err(|e| e.to_string()));
+            }
+            out
+        })
+        .await
+        .expect("every delivery ends within 20 s (delivery timeout 1.5 s)");
+        for r in &results {
+            let e = r.as_ref().expect_err("nothing can be written");
+            assert!(
+                e.contains("KAFKA_STORAGE_ERROR") || e.contains("delivery.timeout.ms"),
+                "{e}"
+            );
+        }
+        assert!(leader.lock().expect("leader").log.is_empty());
+    });
+}
+
 #[test]
 fn a_later_batch_never_overtakes_an_unanswered_first_one() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
         let leader = Arc::new(Mutex::new(Leader::default()));
-        let l = leader.clone();
-        tokio::spawn(async move {
-            while let Ok((s, _)) = listener.accept().await {
-                tokio::spawn(serve(s, port, l.clone()));
-            }
-        });
+        let port = start_leader(leader.clone()).await;
 
         let mut cfg = ClientConfig::new(format!("127.0.0.1:{port}"));
         cfg.request_timeout = Duration::from_secs(5);

@@ -439,7 +439,7 @@ pub struct PerfProduceArgs {
     #[arg(long, value_name = "N", default_value_t = -1.0, allow_hyphen_values = true)]
     pub throughput: f64,
     /// Producer settings: acks=, linger.ms=, batch.size=, max.in.flight.requests.per.connection=,
-    /// buffer.memory=, retries=
+    /// buffer.memory=, retries=, request.timeout.ms=, delivery.timeout.ms=, max.request.size=
     #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = key_value)]
     pub producer_props: Vec<(String, String)>,
     /// Acknowledgements (overrides producer-props acks)

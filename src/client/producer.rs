@@ -74,6 +74,12 @@ pub struct ProducerConfig {
     /// duplicates and refuses gaps, so retries never duplicate or reorder.
     pub idempotence: bool,
     pub request_timeout: Duration,
+    /// Upper bound on the time from `send` until a record is acknowledged
+    /// or failed, retries and waiting behind its partition's earlier
+    /// batches included (Kafka's `delivery.timeout.ms`). Without it, a
+    /// partition whose every batch fails (a full disk) would make each
+    /// queued batch spend its whole retry budget in turn.
+    pub delivery_timeout: Duration,
     /// Bytes of sealed, unacknowledged batches before `send` has to wait.
     pub buffer_memory: usize,
     /// Upper bound of one Produce request; must stay under the broker's
@@ -96,6 +102,8 @@ impl Default for ProducerConfig {
             retry_backoff_max: Duration::from_secs(1),
             idempotence: true,
             request_timeout: Duration::from_secs(30),
+            // Kafka's default.
+            delivery_timeout: Duration::from_secs(120),
             buffer_memory: 32 * 1024 * 1024,
             max_request_size: 16 * 1024 * 1024,
             auto_create_topics: true,
@@ -761,6 +769,38 @@ impl Inner {
         }
     }
 
+    /// Fails the queued (not in-flight) batches whose delivery timeout has
+    /// passed; returns the earliest deadline of those that remain.
+    fn expire(&self, now: Instant) -> Option<Instant> {
+        let timeout = self.config.delivery_timeout;
+        let expired: Vec<Batch> = {
+            let mut acc = self.lock();
+            let (old, keep): (VecDeque<Batch>, VecDeque<Batch>) = acc
+                .ready
+                .drain(..)
+                .partition(|b| b.created + timeout <= now);
+            acc.ready = keep;
+            old.into_iter().collect()
+        };
+        if !expired.is_empty() {
+            tracing::debug!(batches = expired.len(), "batches expired before delivery");
+            for b in expired {
+                // Waited behind earlier batches of its partition that kept
+                // failing, or for a leader, for the whole delivery timeout.
+                let e = ClientError::Timeout {
+                    what: format!(
+                        "delivery to {}-{} (delivery.timeout.ms, after {} attempts)",
+                        b.topic, b.partition, b.attempts
+                    ),
+                    after: timeout,
+                };
+                self.complete(b, Err(e));
+            }
+            self.signal_progress();
+        }
+        self.lock().ready.iter().map(|b| b.created + timeout).min()
+    }
+
     /// Records a batch's fate and tells everyone who waits on it.
     fn complete(&self, batch: Batch, result: std::result::Result<i64, ClientError>) {
         if let Some(cb) = &self.config.on_delivery {
@@ -813,6 +853,7 @@ impl Inner {
     fn retry_or_fail(&self, mut batch: Batch, err: ClientError) {
         if self.retriable(&batch, &err)
             && batch.attempts < self.config.retries
+            && batch.created.elapsed() < self.config.delivery_timeout
             && !self.lock().closed
         {
             tracing::debug!(topic = %batch.topic, partition = batch.partition, error = %err, "retrying batch");
@@ -970,6 +1011,7 @@ async fn run_sender(inner: Arc<Inner>) {
             if inner.lock().renew_identity {
                 renew_identity(&inner).await;
             }
+            let expiry = inner.expire(Instant::now());
             match inner.collect(Instant::now()) {
                 Collected::Send { node, batches } => break (node, batches),
                 Collected::Done => return,
@@ -986,6 +1028,10 @@ async fn run_sender(inner: Arc<Inner>) {
                     }
                 }
                 Collected::Wait(deadline) => {
+                    let deadline = match (deadline, expiry) {
+                        (Some(d), Some(e)) => Some(d.min(e)),
+                        (d, e) => d.or(e),
+                    };
                     let sleep = async {
                         match deadline {
                             Some(d) => tokio::time::sleep_until(d.into()).await,

@@ -100,6 +100,7 @@ fn apply_props(cfg: &mut ProducerConfig, props: &[(String, String)]) -> anyhow::
             "buffer.memory" => cfg.buffer_memory = num(k, v)?,
             "retries" => cfg.retries = num(k, v)?,
             "request.timeout.ms" => cfg.request_timeout = Duration::from_millis(num(k, v)?),
+            "delivery.timeout.ms" => cfg.delivery_timeout = Duration::from_millis(num(k, v)?),
             "max.request.size" => cfg.max_request_size = num(k, v)?,
             // Kafka settings with no meaning here are accepted and ignored,
             // so existing perf-test command lines work unchanged.
