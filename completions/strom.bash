@@ -1679,7 +1679,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__describe)
-            opts="-b -v -h -V --bootstrap-server --topic --under-replicated-partitions --output --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --topic --under-replicated-partitions --unavailable-partitions --under-min-isr-partitions --at-min-isr-partitions --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

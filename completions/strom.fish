@@ -142,6 +142,9 @@ table\t'An aligned table'
 json\t'JSON'"
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l under-replicated-partitions -d 'Only partitions whose ISR is smaller than their replica set'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l unavailable-partitions -d 'Only partitions without a leader'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l under-min-isr-partitions -d 'Only partitions whose ISR is smaller than min.insync.replicas (acks=all is refused)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l at-min-isr-partitions -d 'Only partitions whose ISR is exactly min.insync.replicas (one more loss refuses acks=all)'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'

@@ -549,9 +549,14 @@ fn log_bytes(node: &Node, partition: i32) -> Vec<u8> {
 }
 
 fn under_replicated(c: &Cluster) -> String {
+    describe_filtered(c, "--under-replicated-partitions")
+}
+
+/// `topics describe` with one of kafka-topics' partition filters.
+fn describe_filtered(c: &Cluster, filter: &str) -> String {
     let out = common::strom()
         .args(["topics", "describe", TOPIC, "-b", &c.bootstrap()])
-        .arg("--under-replicated-partitions")
+        .arg(filter)
         .output()
         .expect("topics describe");
     assert!(
@@ -610,6 +615,15 @@ fn a_broker_that_was_down_catches_up_byte_for_byte() {
     });
     // kafka-topics style: only the partitions missing an in-sync replica.
     until_under_replicated(&cluster, PARTITIONS as usize);
+    // RF=3 with min.insync.replicas=2 and one broker down: every partition
+    // is at the minimum, none below it, none without a leader.
+    let at_min = describe_filtered(&cluster, "--at-min-isr-partitions");
+    assert_eq!(at_min.lines().count(), PARTITIONS as usize, "{at_min}");
+    assert_eq!(
+        describe_filtered(&cluster, "--under-min-isr-partitions"),
+        ""
+    );
+    assert_eq!(describe_filtered(&cluster, "--unavailable-partitions"), "");
     stop.store(true, Ordering::SeqCst);
     let sent = rt.block_on(producing).expect("producer task");
     assert!(!sent.acked.is_empty());

@@ -378,8 +378,17 @@ pub struct TopicsDescribeArgs {
     #[arg(long = "topic", value_parser = topic_name, value_name = "NAME", conflicts_with = "name")]
     pub topic: Option<String>,
     /// Only partitions whose ISR is smaller than their replica set
-    #[arg(long)]
+    #[arg(long, group = "partition_filter")]
     pub under_replicated_partitions: bool,
+    /// Only partitions without a leader
+    #[arg(long, group = "partition_filter")]
+    pub unavailable_partitions: bool,
+    /// Only partitions whose ISR is smaller than min.insync.replicas (acks=all is refused)
+    #[arg(long, group = "partition_filter")]
+    pub under_min_isr_partitions: bool,
+    /// Only partitions whose ISR is exactly min.insync.replicas (one more loss refuses acks=all)
+    #[arg(long, group = "partition_filter")]
+    pub at_min_isr_partitions: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output: TableOutput,
 }

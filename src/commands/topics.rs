@@ -11,7 +11,7 @@ use crate::cli::args::{
     TableOutput, TopicsAlterArgs, TopicsCreateArgs, TopicsDeleteArgs, TopicsDescribeArgs,
     TopicsListArgs,
 };
-use crate::client::admin::ConfigSetting;
+use crate::client::admin::{ConfigSetting, PartitionDescription};
 use crate::client::{ClientError, NewTopic, TopicAlteration, TopicDescription};
 use crate::proto::ErrorCode;
 
@@ -81,6 +81,52 @@ fn overrides(configs: Option<&Vec<ConfigSetting>>) -> Vec<&ConfigSetting> {
         .unwrap_or_default()
 }
 
+/// `topics describe`'s partition filters (kafka-topics' spelling); at most
+/// one is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PartitionFilter {
+    UnderReplicated,
+    Unavailable,
+    UnderMinIsr,
+    AtMinIsr,
+}
+
+impl PartitionFilter {
+    fn from_args(args: &TopicsDescribeArgs) -> Option<PartitionFilter> {
+        [
+            (
+                args.under_replicated_partitions,
+                PartitionFilter::UnderReplicated,
+            ),
+            (args.unavailable_partitions, PartitionFilter::Unavailable),
+            (args.under_min_isr_partitions, PartitionFilter::UnderMinIsr),
+            (args.at_min_isr_partitions, PartitionFilter::AtMinIsr),
+        ]
+        .into_iter()
+        .find(|(on, _)| *on)
+        .map(|(_, f)| f)
+    }
+
+    fn keeps(self, p: &PartitionDescription, min_isr: usize) -> bool {
+        match self {
+            PartitionFilter::UnderReplicated => p.isr.len() < p.replicas.len(),
+            PartitionFilter::Unavailable => p.leader < 0,
+            // As kafka-topics: a partition without a leader takes no writes.
+            PartitionFilter::UnderMinIsr => p.leader < 0 || p.isr.len() < min_isr,
+            PartitionFilter::AtMinIsr => p.isr.len() == min_isr,
+        }
+    }
+}
+
+/// The topic's effective `min.insync.replicas` (its override or the
+/// broker default the config listing carries); 1 when not listed.
+fn min_insync_replicas(configs: Option<&Vec<ConfigSetting>>) -> usize {
+    configs
+        .and_then(|c| c.iter().find(|c| c.key == "min.insync.replicas"))
+        .and_then(|c| c.value.parse().ok())
+        .unwrap_or(1)
+}
+
 #[derive(Serialize)]
 struct DescribedTopic<'a> {
     #[serde(flatten)]
@@ -94,21 +140,23 @@ pub fn describe(args: TopicsDescribeArgs) -> anyhow::Result<()> {
     let client = super::connect(&args.connect)?;
     let admin = client.admin();
     let mut topics = client.run(admin.describe_topics(name.map(|n| vec![n])))?;
-    let under = args.under_replicated_partitions;
-    if under {
-        // kafka-topics --under-replicated-partitions: only partitions
-        // missing an in-sync replica, and only their lines.
-        for t in &mut topics {
-            t.partitions.retain(|p| p.isr.len() < p.replicas.len());
-        }
-        topics.retain(|t| !t.partitions.is_empty());
-    }
     let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
     let configs = if names.is_empty() {
         HashMap::new()
     } else {
         client.run(admin.describe_configs(names))?
     };
+    // kafka-topics' partition filters: only the matching partitions, and
+    // only their lines (no topic header).
+    let filter = PartitionFilter::from_args(&args);
+    if let Some(filter) = filter {
+        for t in &mut topics {
+            let min_isr = min_insync_replicas(configs.get(&t.name));
+            t.partitions.retain(|p| filter.keeps(p, min_isr));
+        }
+        topics.retain(|t| !t.partitions.is_empty());
+    }
+    let under = filter.is_some();
     let mut out = stdout();
     match args.output {
         TableOutput::Plain => {
@@ -217,5 +265,48 @@ pub fn delete(args: TopicsDeleteArgs) -> anyhow::Result<()> {
         Ok(()) => Ok(()),
         Err(e) if args.if_exists && is_code(&e, ErrorCode::UnknownTopicOrPartition) => Ok(()),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(leader: i32, replicas: &[i32], isr: &[i32]) -> PartitionDescription {
+        PartitionDescription {
+            partition: 0,
+            leader,
+            replicas: replicas.to_vec(),
+            isr: isr.to_vec(),
+        }
+    }
+
+    #[test]
+    fn partition_filters_match_kafka_topics() {
+        use PartitionFilter::*;
+        let healthy = part(1, &[1, 2, 3], &[1, 2, 3]);
+        let at_min = part(1, &[1, 2, 3], &[1, 2]);
+        let under_min = part(1, &[1, 2, 3], &[1]);
+        let leaderless = part(-1, &[1, 2, 3], &[1]);
+        let keeps = |f: PartitionFilter| {
+            [&healthy, &at_min, &under_min, &leaderless].map(|p| f.keeps(p, 2))
+        };
+        assert_eq!(keeps(UnderReplicated), [false, true, true, true]);
+        assert_eq!(keeps(Unavailable), [false, false, false, true]);
+        assert_eq!(keeps(UnderMinIsr), [false, false, true, true]);
+        assert_eq!(keeps(AtMinIsr), [false, true, false, false]);
+    }
+
+    #[test]
+    fn min_isr_comes_from_the_config_listing() {
+        let setting = |v: &str| ConfigSetting {
+            key: "min.insync.replicas".into(),
+            value: v.into(),
+            is_default: false,
+        };
+        assert_eq!(min_insync_replicas(Some(&vec![setting("2")])), 2);
+        assert_eq!(min_insync_replicas(Some(&vec![setting("x")])), 1);
+        assert_eq!(min_insync_replicas(Some(&vec![])), 1);
+        assert_eq!(min_insync_replicas(None), 1);
     }
 }
