@@ -207,6 +207,43 @@ async fn start_leader(leader: Arc<Mutex<Leader>>) -> u16 {
     port
 }
 
+/// A producer on the scripted leader at `port`, with `config`'s settings.
+async fn producer_for(port: u16, config: ProducerConfig) -> Producer {
+    let mut cfg = ClientConfig::new(format!("127.0.0.1:{port}"));
+    cfg.request_timeout = Duration::from_secs(5);
+    let client = Client::connect(cfg).await.expect("client");
+    let producer = Producer::new(client, config);
+    producer.wait_ready().await;
+    assert_eq!(producer.producer_id(), Some(PRODUCER_ID));
+    producer
+}
+
+/// Sends records "0".."count" to partition 0, one batch each (30 ms
+/// apart, past the 1 ms linger), and waits at most 20 s for every outcome.
+async fn send_batches(producer: &Producer, count: u32) -> Vec<Result<(), String>> {
+    let mut futures = Vec::new();
+    for n in 0..count {
+        let value = n.to_string();
+        let rec = ProducerRecord {
+            topic: TOPIC,
+            partition: Some(0),
+            value: Some(value.as_bytes()),
+            ..Default::default()
+        };
+        futures.push(producer.send(&rec).await.expect("send"));
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    tokio::time::timeout(Duration::from_secs(20), async {
+        let mut out = Vec::new();
+        for f in futures {
+            out.push(f.wait().await.map(|_| ()).map_err(|e| e.to_string()));
+        }
+        out
+    })
+    .await
+    .expect("every delivery ends within 20 s")
+}
+
 #[test]
 fn queued_batches_fail_at_the_delivery_timeout_when_every_append_fails() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -216,45 +253,22 @@ fn queued_batches_fail_at_the_delivery_timeout_when_every_append_fails() {
             ..Leader::default()
         }));
         let port = start_leader(leader.clone()).await;
-        let mut cfg = ClientConfig::new(format!("127.0.0.1:{port}"));
-        cfg.request_timeout = Duration::from_secs(5);
-        let client = Client::connect(cfg).await.expect("client");
-        let producer = Producer::new(
-            client,
+        let producer = producer_for(
+            port,
             ProducerConfig {
                 acks: Acks::All,
                 linger: Duration::from_millis(1),
                 // Far more retries than the test could wait for: only the
-                // delivery timeout can end these batches in time.
+                // delivery timeout (1.5 s) can end these batches in time.
                 retries: 1_000_000,
                 retry_backoff: Duration::from_millis(20),
                 retry_backoff_max: Duration::from_millis(200),
                 delivery_timeout: Duration::from_millis(1500),
                 ..ProducerConfig::default()
             },
-        );
-        producer.wait_ready().await;
-        let mut futures = Vec::new();
-        for n in 0..5 {
-            let value = n.to_string();
-            let rec = ProducerRecord {
-                topic: TOPIC,
-                partition: Some(0),
-                value: Some(value.as_bytes()),
-                ..Default::default()
-            };
-            futures.push(producer.send(&rec).await.expect("send"));
-            tokio::time::sleep(Duration::from_millis(30)).await;
-        }
-        let results = tokio::time::timeout(Duration::from_secs(20), async {
-            let mut out = Vec::new();
-            for f in futures {
-                out.push(f.wait().await.map(|_| ()).map_err(|e| e.to_string()));
-            }
-            out
-        })
-        .await
-        .expect("every delivery ends within 20 s (delivery timeout 1.5 s)");
+        )
+        .await;
+        let results = send_batches(&producer, 5).await;
         for r in &results {
             let e = r.as_ref().expect_err("nothing can be written");
             assert!(
@@ -272,43 +286,17 @@ fn a_later_batch_never_overtakes_an_unanswered_first_one() {
     rt.block_on(async {
         let leader = Arc::new(Mutex::new(Leader::default()));
         let port = start_leader(leader.clone()).await;
-
-        let mut cfg = ClientConfig::new(format!("127.0.0.1:{port}"));
-        cfg.request_timeout = Duration::from_secs(5);
-        let client = Client::connect(cfg).await.expect("client");
-        let producer = Producer::new(
-            client,
+        let producer = producer_for(
+            port,
             ProducerConfig {
                 acks: Acks::All,
                 linger: Duration::from_millis(1),
                 retry_backoff: Duration::from_millis(20),
                 ..ProducerConfig::default()
             },
-        );
-        producer.wait_ready().await;
-        assert_eq!(producer.producer_id(), Some(PRODUCER_ID));
-        let mut futures = Vec::new();
-        for n in 0..4 {
-            let value = n.to_string();
-            let rec = ProducerRecord {
-                topic: TOPIC,
-                partition: Some(0),
-                value: Some(value.as_bytes()),
-                ..Default::default()
-            };
-            futures.push(producer.send(&rec).await.expect("send"));
-            // Each record is its own batch, sealed after the linger.
-            tokio::time::sleep(Duration::from_millis(30)).await;
-        }
-        let results = tokio::time::timeout(Duration::from_secs(20), async {
-            let mut out = Vec::new();
-            for f in futures {
-                out.push(f.wait().await.map(|_| ()).map_err(|e| e.to_string()));
-            }
-            out
-        })
-        .await
-        .expect("deliveries within 20 s");
+        )
+        .await;
+        let results = send_batches(&producer, 4).await;
         let leader = leader.lock().expect("leader");
         assert_eq!(
             results,
