@@ -12,7 +12,7 @@ mod common;
 mod proxy;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,11 +28,6 @@ use strom::client::{
 const TOPIC: &str = "faults";
 const PARTITIONS: i32 = 2;
 const DEADLINE: Duration = Duration::from_secs(40);
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
 
 struct Node {
     id: i32,
@@ -68,13 +63,13 @@ impl Cluster {
         let tmp = tempfile::tempdir().expect("tempdir");
         let mut nodes = Vec::new();
         for id in 1..=n {
-            let port = free_port();
+            let port = common::free_port();
             let proxy = proxied
                 .then(|| Proxy::start(SocketAddr::from(([127, 0, 0, 1], port))).expect("proxy"));
             nodes.push(Node {
                 id,
                 port,
-                ctrl_port: free_port(),
+                ctrl_port: common::free_port(),
                 dir: tmp.path().join(format!("n{id}")),
                 proxy,
                 child: None,

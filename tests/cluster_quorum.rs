@@ -5,7 +5,6 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -17,15 +16,8 @@ use common::{run_with_timeout, strom};
 const STEP: Duration = Duration::from_secs(30);
 const CMD: Duration = Duration::from_secs(40);
 
-/// Free ports: bind port 0, note it, close.
 fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().expect("addr").port())
-        .collect()
+    (0..n).map(|_| common::free_port()).collect()
 }
 
 struct Node {

@@ -10,7 +10,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -30,11 +29,6 @@ const RETENTION_BYTES: &str = "4096";
 const BUDGET: Duration = Duration::from_secs(55);
 /// The log line of a follower restarting its log (fetcher path).
 const RESET_LINE: &str = "restarting it there";
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
 
 struct Node {
     id: i32,
@@ -72,8 +66,8 @@ impl Cluster {
         let nodes: Vec<Node> = (1..=3)
             .map(|id| Node {
                 id,
-                port: free_port(),
-                ctrl_port: free_port(),
+                port: common::free_port(),
+                ctrl_port: common::free_port(),
                 dir: tmp.path().join(format!("n{id}")),
                 child: None,
                 lives: 0,

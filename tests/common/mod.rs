@@ -263,13 +263,38 @@ pub fn numbered_lines(n: usize) -> Vec<u8> {
     v
 }
 
-/// A port on 127.0.0.1 that was free a moment ago: bind port 0, note it,
-/// close. (Another process may take it in between; tests accept that.)
+/// A port on 127.0.0.1 that was free a moment ago, for a broker to
+/// listen on later (and again after a restart).
+///
+/// Taken below the kernel's ephemeral range: a port from there (what
+/// binding port 0 gives) can become the source port of any outgoing
+/// connection, a broker's own among them, between the test noting it
+/// and the broker binding it ("Address already in use"). Each test
+/// binary walks its own stretch of the range (from its pid), and within
+/// one a shared cursor never hands a port out twice.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port on 127.0.0.1")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static CURSOR: AtomicU32 = AtomicU32::new(u32::MAX);
+    const LOW: u32 = 10_000;
+    let high = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .filter(|h| *h > LOW + 1_000)
+        .unwrap_or(32_768);
+    let span = high - LOW;
+    let _ = CURSOR.compare_exchange(
+        u32::MAX,
+        std::process::id().wrapping_mul(7_919) % span,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..span {
+        let port = (LOW + CURSOR.fetch_add(1, Ordering::SeqCst) % span) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 between {LOW} and {high}")
 }
 
 /// Sends `signal` (e.g. "-TERM") to a process through `kill(1)`.
