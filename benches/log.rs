@@ -82,8 +82,8 @@ fn append_run(dir: &Path, batch: &[u8], n: usize, sync_groups: bool) -> Duration
         log.append(&mut buf, 0).unwrap();
         if sync_groups && (i + 1) % GROUP == 0 {
             let target = log.flush_target().unwrap();
-            let off = target.sync().unwrap();
-            log.mark_durable(off);
+            target.sync().unwrap();
+            log.mark_durable(&target);
         }
     }
     let d = t.elapsed();

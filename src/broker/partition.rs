@@ -166,16 +166,16 @@ impl Partition {
         let Some(target) = target else {
             return Ok(());
         };
-        let durable = tokio::task::spawn_blocking(move || {
-            let durable = target.sync()?;
+        let target = tokio::task::spawn_blocking(move || {
+            target.sync()?;
             if release {
                 target.release_cache();
             }
-            Ok::<i64, crate::log::LogError>(durable)
+            Ok::<_, crate::log::LogError>(target)
         })
         .await
         .map_err(|e| BrokerError::Io(std::io::Error::other(e.to_string())))??;
-        self.log().mark_durable(durable);
+        self.log().mark_durable(&target);
         Ok(())
     }
 
@@ -236,8 +236,8 @@ impl Partition {
         self.last_flush_ms.store(now_ms, Ordering::Relaxed);
         let target = self.log().flush_target();
         if let Some(target) = target {
-            let durable = target.sync()?;
-            self.log().mark_durable(durable);
+            target.sync()?;
+            self.log().mark_durable(&target);
         }
         Ok(())
     }

@@ -72,11 +72,16 @@ pub struct FlushTarget {
     /// Whole pages of the active segment that `sync` makes clean (the
     /// partial last page stays: the next append writes into it).
     clean_pages: u64,
+    /// The log's truncation count when this was taken: a sync that
+    /// started before a truncation proves nothing about what was appended
+    /// after it (see [`PartitionLog::mark_durable`]).
+    truncations: u64,
 }
 
 impl FlushTarget {
-    /// fdatasyncs the files; returns the offset now durable (exclusive:
-    /// all offsets below it), to pass to [`PartitionLog::mark_durable`].
+    /// fdatasyncs the files; afterwards pass `self` to
+    /// [`PartitionLog::mark_durable`]. Returns the offset it covers
+    /// (exclusive: all offsets below it).
     pub fn sync(&self) -> Result<i64, LogError> {
         for f in &self.files {
             f.sync_data()?;
@@ -125,6 +130,8 @@ pub struct PartitionLog {
     log_start: i64,
     high_watermark: i64,
     durable: i64,
+    /// Bumped by every truncation; see `FlushTarget::truncations`.
+    truncations: u64,
     epochs: EpochCache,
 }
 
@@ -256,6 +263,7 @@ impl PartitionLog {
             log_start: 0,
             high_watermark: 0,
             durable: 0,
+            truncations: 0,
             epochs,
         };
         let leo = log.log_end_offset();
@@ -613,6 +621,7 @@ impl PartitionLog {
                 end: self.log_end_offset(),
             });
         }
+        self.truncations += 1;
         let result = self.restart_at(offset);
         if result.is_err() {
             // Whatever is left in memory keeps valid bounds.
@@ -661,6 +670,7 @@ impl PartitionLog {
     }
 
     fn after_truncate(&mut self) -> Result<(), LogError> {
+        self.truncations += 1;
         let leo = self.log_end_offset();
         self.high_watermark = self.high_watermark.min(leo);
         self.durable = self.durable.min(leo);
@@ -771,12 +781,19 @@ impl PartitionLog {
             files: vec![active.log.clone()],
             offset: leo,
             clean_pages: active.size & !(PAGE_SIZE - 1),
+            truncations: self.truncations,
         })
     }
 
-    /// Records that a `FlushTarget::sync` returned `offset`.
-    pub fn mark_durable(&mut self, offset: i64) {
-        self.durable = self.durable.max(offset.min(self.log_end_offset()));
+    /// Records that `target.sync()` succeeded. Syncs run outside the
+    /// log's lock, so the log may have been truncated and appended to
+    /// again meanwhile: then the offsets the target covered hold other
+    /// records now, which that sync may have missed, and nothing is
+    /// marked.
+    pub fn mark_durable(&mut self, target: &FlushTarget) {
+        if target.truncations == self.truncations {
+            self.durable = self.durable.max(target.offset.min(self.log_end_offset()));
+        }
     }
 
     /// All offsets below this are fsync'ed.
@@ -787,8 +804,8 @@ impl PartitionLog {
     /// Syncs now (interval policy, shutdown, tests).
     pub fn flush(&mut self) -> Result<(), LogError> {
         if let Some(t) = self.flush_target() {
-            let off = t.sync()?;
-            self.mark_durable(off);
+            t.sync()?;
+            self.mark_durable(&t);
         }
         Ok(())
     }
@@ -880,6 +897,30 @@ mod tests {
             log.read(offset - 1, 1 << 20),
             Err(LogError::OffsetOutOfRange { .. })
         ));
+    }
+
+    #[test]
+    fn a_sync_taken_before_a_truncation_marks_nothing_durable() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(tmp.path(), LogConfig::default()).unwrap();
+        for _ in 0..4 {
+            log.append(&mut batch(2), 1).unwrap();
+        }
+        let stale = log.flush_target().unwrap();
+        assert_eq!(stale.offset(), 8);
+        // A follower cuts its log and refills the same offsets while the
+        // sync of the old records is still running.
+        log.truncate_to(4).unwrap();
+        log.append(&mut batch(2), 2).unwrap();
+        log.append(&mut batch(2), 2).unwrap();
+        assert_eq!(log.log_end_offset(), 8);
+        stale.sync().unwrap();
+        log.mark_durable(&stale);
+        assert!(log.durable_offset() <= 4, "{}", log.durable_offset());
+        let fresh = log.flush_target().unwrap();
+        fresh.sync().unwrap();
+        log.mark_durable(&fresh);
+        assert_eq!(log.durable_offset(), 8);
     }
 
     #[test]
