@@ -11,259 +11,83 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+
+use common::cluster::{self, partitions, Cluster, Deadline, Node, Part};
 
 const TOPIC: &str = "events";
 const PARTITIONS: usize = 4;
 const LEARNER: i32 = 4;
 const BUDGET: Duration = Duration::from_secs(55);
 
-struct Node {
-    id: i32,
-    port: u16,
-    /// Only the learner's is passed as `--controller-listen`; a voter's is
-    /// its `--voters` entry.
-    ctrl_port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-    /// Processes started so far: the log holds one ready line per life.
-    lives: usize,
+/// Brokers 1 to 3 are the voters, broker 4 the learner.
+fn start(deadline: Instant) -> Cluster {
+    Cluster::new(LEARNER, Deadline::At(deadline))
+        .voters(3)
+        .flags(&[
+            "--broker-session-timeout-ms",
+            "2000",
+            "--replica-lag-time-max-ms",
+            "5000",
+        ])
+        .node_flags(learner_flags)
+        .start()
 }
 
-impl Node {
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+/// The learner has no `--voters` entry to take its controller address
+/// from; asked at every start, so it follows a new `ctrl_port`.
+fn learner_flags(n: &Node) -> Vec<String> {
+    if n.id != LEARNER {
+        return Vec::new();
     }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("broker.log")).unwrap_or_default()
-    }
+    vec![
+        "--controller-listen".to_string(),
+        format!("127.0.0.1:{}", n.ctrl_port),
+    ]
 }
 
-struct Cluster {
-    nodes: Vec<Node>,
-    voters: String,
-    deadline: Instant,
-    _tmp: tempfile::TempDir,
+fn run(args: &[&str], bootstrap: &str, stdin: Option<&[u8]>) -> (bool, String, String) {
+    cluster::run_client(args, bootstrap, stdin, Duration::from_secs(30))
 }
 
-impl Cluster {
-    fn start(deadline: Instant) -> Cluster {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let nodes: Vec<Node> = (1..=LEARNER)
-            .map(|id| Node {
-                id,
-                port: common::free_port(),
-                ctrl_port: common::free_port(),
-                dir: tmp.path().join(format!("n{id}")),
-                child: None,
-                lives: 0,
-            })
-            .collect();
-        let voters = nodes
-            .iter()
-            .filter(|n| n.id != LEARNER)
-            .map(|n| format!("{}@127.0.0.1:{}", n.id, n.ctrl_port))
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut c = Cluster {
-            nodes,
-            voters,
-            deadline,
-            _tmp: tmp,
-        };
-        for i in 0..c.nodes.len() {
-            c.spawn(i);
+/// Polls `topics describe` through `bootstrap` until `f` holds on its
+/// partitions; returns the output.
+fn until_describe(c: &Cluster, what: &str, bootstrap: &str, f: impl Fn(&[Part]) -> bool) -> String {
+    let deadline = c.deadline.starting_now();
+    loop {
+        let (ok, out, _) = run(&["topics", "describe", TOPIC], bootstrap, None);
+        let parts = partitions(&out);
+        if ok && parts.len() == PARTITIONS && f(&parts) {
+            return out;
         }
-        for i in 0..c.nodes.len() {
-            c.wait_log(i, "strom: listening on", 1);
-        }
-        c
-    }
-
-    fn learner(&mut self) -> &mut Node {
-        self.nodes
-            .iter_mut()
-            .find(|n| n.id == LEARNER)
-            .expect("the learner")
-    }
-
-    fn bootstrap(&self, except: Option<i32>) -> String {
-        self.nodes
-            .iter()
-            .filter(|n| Some(n.id) != except)
-            .map(|n| n.addr())
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    fn spawn(&mut self, i: usize) {
-        let voters = self.voters.clone();
-        let n = &mut self.nodes[i];
-        std::fs::create_dir_all(&n.dir).expect("node dir");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(n.dir.join("broker.log"))
-            .expect("broker log");
-        n.lives += 1;
-        let mut cmd = common::strom();
-        cmd.args(["serve", "--node-id", &n.id.to_string()])
-            .args(["--listen", &n.addr(), "--voters", &voters])
-            .args(["--broker-session-timeout-ms", "2000"])
-            .args(["--replica-lag-time-max-ms", "5000"])
-            .arg("--data-dir")
-            .arg(n.dir.join("data"));
-        if n.id == LEARNER {
-            cmd.args(["--controller-listen", &format!("127.0.0.1:{}", n.ctrl_port)]);
-        }
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn strom serve");
-        n.child = Some(child);
-    }
-
-    /// Waits until node `i`'s log holds `line` at least `times` times.
-    fn wait_log(&mut self, i: usize, line: &str, times: usize) {
-        let deadline = self.deadline;
-        let n = &mut self.nodes[i];
-        loop {
-            if n.log().matches(line).count() >= times {
-                return;
-            }
-            if let Some(Ok(Some(status))) = n.child.as_mut().map(|c| c.try_wait()) {
-                panic!("broker {} exited with {status}:\n{}", n.id, n.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "broker {}: no {line:?} in its log:\n{}",
-                n.id,
-                n.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn run(&self, args: &[&str], bootstrap: &str, stdin: Option<&[u8]>) -> (bool, String, String) {
-        let mut cmd = common::strom();
-        cmd.args(args).args(["-b", bootstrap]);
-        let out = common::run_with_timeout(cmd, stdin, Duration::from_secs(30));
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    /// Polls `topics describe` through `bootstrap` until `f` holds on its
-    /// partitions; returns the output.
-    fn until_describe(&self, what: &str, bootstrap: &str, f: impl Fn(&[Part]) -> bool) -> String {
-        loop {
-            let (ok, out, _) = self.run(&["topics", "describe", TOPIC], bootstrap, None);
-            let parts = partitions(&out);
-            if ok && parts.len() == PARTITIONS && f(&parts) {
-                return out;
-            }
-            assert!(
-                Instant::now() < self.deadline,
-                "timed out waiting for {what}; last describe:\n{out}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `count` numbered records to every partition, acks=all (the CLI
-    /// default, idempotent), `tag` telling the rounds apart.
-    fn produce(&self, bootstrap: &str, tag: &str, count: usize) {
-        for p in 0..PARTITIONS {
-            let lines: String = (0..count).map(|i| format!("{tag}-{p}-{i:04}\n")).collect();
-            let (ok, _, err) = self.run(
-                &[
-                    "produce",
-                    "-t",
-                    TOPIC,
-                    "-p",
-                    &p.to_string(),
-                    "--acks",
-                    "all",
-                ],
-                bootstrap,
-                Some(lines.as_bytes()),
-            );
-            assert!(ok, "produce to partition {p} ({tag}) failed: {err}");
-        }
-    }
-
-    fn kill_learner(&mut self) {
-        let n = self.learner();
-        if let Some(mut c) = n.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn terminate_learner(&mut self) {
-        let deadline = self.deadline;
-        let n = self.learner();
-        if let Some(mut c) = n.child.take() {
-            common::send_signal(c.id(), "-TERM");
-            let status = common::wait_exit(&mut c, deadline);
-            assert!(
-                status.is_some_and(|s| s.success()),
-                "the learner did not stop cleanly on SIGTERM ({status:?}):\n{}",
-                n.log()
-            );
-        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; last describe:\n{out}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for n in &mut self.nodes {
-            if let Some(mut c) = n.child.take() {
-                let _ = c.kill();
-                let _ = c.wait();
-            }
-        }
+/// `count` numbered records to every partition, acks=all (the CLI
+/// default, idempotent), `tag` telling the rounds apart.
+fn produce(bootstrap: &str, tag: &str, count: usize) {
+    for p in 0..PARTITIONS {
+        let lines: String = (0..count).map(|i| format!("{tag}-{p}-{i:04}\n")).collect();
+        let (ok, _, err) = run(
+            &[
+                "produce",
+                "-t",
+                TOPIC,
+                "-p",
+                &p.to_string(),
+                "--acks",
+                "all",
+            ],
+            bootstrap,
+            Some(lines.as_bytes()),
+        );
+        assert!(ok, "produce to partition {p} ({tag}) failed: {err}");
     }
-}
-
-/// One `topics describe` line: partition, leader, replicas, isr.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Part {
-    partition: i32,
-    leader: i32,
-    replicas: Vec<i32>,
-    isr: Vec<i32>,
-}
-
-fn ids(s: &str) -> Vec<i32> {
-    s.split(',').filter_map(|r| r.trim().parse().ok()).collect()
-}
-
-fn partitions(describe: &str) -> Vec<Part> {
-    describe
-        .lines()
-        .filter(|l| l.contains("Partition:"))
-        .map(|l| {
-            let field = |name: &str| {
-                l.split('\t')
-                    .find_map(|f| f.trim().strip_prefix(name).map(|v| v.trim().to_string()))
-                    .unwrap_or_default()
-            };
-            Part {
-                partition: field("Partition:").parse().unwrap_or(-1),
-                leader: field("Leader:").parse().unwrap_or(-1),
-                replicas: ids(&field("Replicas:")),
-                isr: ids(&field("Isr:")),
-            }
-        })
-        .collect()
 }
 
 /// Every partition led, with its full replica set in sync.
@@ -297,8 +121,8 @@ fn a_learner_broker_hosts_replicas_is_fenced_and_rejoins() {
             started.elapsed().as_millis()
         )
     };
-    let mut c = Cluster::start(deadline);
-    let learner = c.nodes.len() - 1;
+    let mut c = start(deadline);
+    let learner = c.index(LEARNER);
     // The learner joins through a voter, then registers like any broker;
     // all four must be registered for the topic to be spread over them.
     c.wait_log(learner, "joined the metadata quorum as a learner", 1);
@@ -310,7 +134,7 @@ fn a_learner_broker_hosts_replicas_is_fenced_and_rejoins() {
     // controller leader like any broker's.
     let learner_addr = c.nodes[learner].addr();
     loop {
-        let (ok, _, err) = c.run(
+        let (ok, _, err) = run(
             &[
                 "topics",
                 "create",
@@ -333,7 +157,7 @@ fn a_learner_broker_hosts_replicas_is_fenced_and_rejoins() {
     }
     // Four partitions, RF 3, round-robin over four brokers: the learner
     // is a replica of three and the leader of one.
-    let described = c.until_describe("a full ISR", &learner_addr, all_in_sync);
+    let described = until_describe(&c, "a full ISR", &learner_addr, all_in_sync);
     let parts = partitions(&described);
     let hosted = parts
         .iter()
@@ -353,36 +177,42 @@ fn a_learner_broker_hosts_replicas_is_fenced_and_rejoins() {
     );
     // The learner applies the same metadata as the voters.
     let voter1 = c.nodes[0].addr();
-    c.until_describe("the voters to agree with the learner", &voter1, |p| {
+    until_describe(&c, "the voters to agree with the learner", &voter1, |p| {
         p == parts.as_slice()
     });
 
-    c.produce(&c.bootstrap(None), "a", 100);
+    produce(&c.bootstrap(), "a", 100);
     phase("first records acknowledged");
 
     // SIGKILL the learner: the controller fences it (its partition gets a
     // leader from the ISR, it leaves every ISR); acks=all writes go on
     // with the two voters of each partition (min.insync.replicas=2).
-    c.kill_learner();
-    let voters_only = c.bootstrap(Some(LEARNER));
-    c.until_describe(
+    c.kill(learner);
+    let voters_only = c.bootstrap_except(LEARNER);
+    until_describe(
+        &c,
         "the killed learner to be fenced",
         &voters_only,
         learner_fenced,
     );
-    c.produce(&voters_only, "b", 100);
+    produce(&voters_only, "b", 100);
     phase("learner fenced, more records acknowledged");
 
     // Restart at a new controller address: the quorum's membership follows
     // (the leader replicates there), it registers again, catches up and
     // rejoins every ISR.
-    c.learner().ctrl_port = common::free_port();
-    c.spawn(learner);
-    c.wait_log(learner, "strom: listening on", 2);
+    c.nodes[learner].ctrl_port = common::free_port();
+    c.restart(learner);
     c.wait_log(learner, "its controller address is updated", 1);
-    c.until_describe("the learner back in every ISR", &voters_only, all_in_sync);
+    until_describe(
+        &c,
+        "the learner back in every ISR",
+        &voters_only,
+        all_in_sync,
+    );
     // Its own view is current: it applies the log at the new address.
-    c.until_describe(
+    until_describe(
+        &c,
         "the learner's own metadata to show it in sync",
         &learner_addr,
         all_in_sync,
@@ -391,25 +221,32 @@ fn a_learner_broker_hosts_replicas_is_fenced_and_rejoins() {
 
     // SIGTERM (controlled shutdown hands its leadership over) and restart
     // at the same address: already a learner, nothing to change.
-    c.terminate_learner();
-    c.until_describe(
+    c.signal(learner, "-TERM");
+    let status = c.wait_exit(learner);
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the learner did not stop cleanly on SIGTERM ({status:?}):\n{}",
+        c.nodes[learner].log()
+    );
+    until_describe(
+        &c,
         "the stopped learner out of every ISR",
         &voters_only,
         learner_fenced,
     );
-    c.spawn(learner);
-    c.wait_log(learner, "strom: listening on", 3);
+    c.restart(learner);
     c.wait_log(learner, "already a learner of the metadata quorum", 1);
-    c.until_describe(
+    until_describe(
+        &c,
         "the learner back in every ISR again",
         &voters_only,
         all_in_sync,
     );
-    c.produce(&c.bootstrap(None), "c", 50);
+    produce(&c.bootstrap(), "c", 50);
     phase("learner rejoined at the same address");
 
     // Everything acknowledged, exactly once and in order, per partition.
-    let (ok, out, err) = c.run(
+    let (ok, out, err) = run(
         &[
             "consume",
             "-t",
@@ -419,7 +256,7 @@ fn a_learner_broker_hosts_replicas_is_fenced_and_rejoins() {
             "-f",
             "%p %s\n",
         ],
-        &c.bootstrap(None),
+        &c.bootstrap(),
         None,
     );
     assert!(ok, "consume failed: {err}");
@@ -443,7 +280,7 @@ fn a_learner_broker_hosts_replicas_is_fenced_and_rejoins() {
     }
 
     // `topics describe` shows broker 4 in Replicas and Isr.
-    let described = c.until_describe("a final full ISR", &c.bootstrap(None), all_in_sync);
+    let described = until_describe(&c, "a final full ISR", &c.bootstrap(), all_in_sync);
     assert!(
         partitions(&described)
             .iter()

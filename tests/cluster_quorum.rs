@@ -11,7 +11,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{run_with_timeout, strom};
+use common::cluster::{partitions, run_client};
+use common::strom;
 
 const STEP: Duration = Duration::from_secs(30);
 const CMD: Duration = Duration::from_secs(40);
@@ -83,14 +84,7 @@ impl Node {
 
     /// `strom <args> -b <this node>`: (success, stdout, stderr).
     fn run(&self, args: &[&str]) -> (bool, String, String) {
-        let mut cmd = strom();
-        cmd.args(args).args(["-b", &self.client]);
-        let out = run_with_timeout(cmd, None, CMD);
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        run_client(args, &self.client, None, CMD)
     }
 }
 
@@ -127,27 +121,6 @@ fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// (partition, leader, replicas, isr) from `topics describe` output.
-fn partitions(describe: &str) -> Vec<(String, String, String, String)> {
-    describe
-        .lines()
-        .filter(|l| l.contains("Partition:"))
-        .map(|l| {
-            let field = |name: &str| {
-                l.split('\t')
-                    .find_map(|f| f.trim().strip_prefix(name).map(|v| v.trim().to_string()))
-                    .unwrap_or_default()
-            };
-            (
-                field("Partition:"),
-                field("Leader:"),
-                field("Replicas:"),
-                field("Isr:"),
-            )
-        })
-        .collect()
 }
 
 fn create(node: &Node, topic: &str, partitions: &str, rf: &str) -> (bool, String, String) {
@@ -197,10 +170,10 @@ fn quorum_agrees_fences_survives_minority_loss_and_restarts() {
     });
     let parts = partitions(&described);
     assert_eq!(parts.len(), 3, "{described}");
-    for (_, leader, replicas, isr) in &parts {
-        assert_eq!(replicas.split(',').count(), 3, "{described}");
-        assert_eq!(isr.split(',').count(), 3, "{described}");
-        assert!(replicas.split(',').any(|r| r == leader), "{described}");
+    for p in &parts {
+        assert_eq!(p.replicas.len(), 3, "{described}");
+        assert_eq!(p.isr.len(), 3, "{described}");
+        assert!(p.replicas.contains(&p.leader), "{described}");
     }
 
     // SIGKILL broker 3: its partitions get leaders from the ISR and it
@@ -212,7 +185,7 @@ fn quorum_agrees_fences_survives_minority_loss_and_restarts() {
         let clean = ok
             && !p.is_empty()
             && p.iter()
-                .all(|(_, l, _, isr)| l != "3" && l != "-1" && !isr.split(',').any(|r| r == "3"));
+                .all(|p| p.leader != 3 && p.leader != -1 && !p.isr.contains(&3));
         clean.then_some(())
     });
 

@@ -10,11 +10,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::cluster::{self, connect, Cluster, Deadline, Node};
 use strom::client::{
     Acks, Admin, Client, ClientConfig, Consumer, ConsumerConfig, OffsetSpec, Producer,
     ProducerConfig, ProducerRecord, StartOffset, TopicInfo,
@@ -30,153 +29,27 @@ const BUDGET: Duration = Duration::from_secs(55);
 /// The log line of a follower restarting its log (fetcher path).
 const RESET_LINE: &str = "restarting it there";
 
-struct Node {
-    id: i32,
-    port: u16,
-    ctrl_port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-    lives: usize,
-}
-
-impl Node {
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(self.dir.join("broker.log")).unwrap_or_default()
-    }
-
-    fn partition_dir(&self) -> PathBuf {
-        self.dir.join("data/data").join(format!("{TOPIC}-0"))
-    }
-}
-
-struct Cluster {
-    nodes: Vec<Node>,
-    voters: String,
-    deadline: Instant,
-    _tmp: tempfile::TempDir,
-}
-
-impl Cluster {
-    fn start() -> Cluster {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let nodes: Vec<Node> = (1..=3)
-            .map(|id| Node {
-                id,
-                port: common::free_port(),
-                ctrl_port: common::free_port(),
-                dir: tmp.path().join(format!("n{id}")),
-                child: None,
-                lives: 0,
-            })
-            .collect();
-        let voters = nodes
-            .iter()
-            .map(|n| format!("{}@127.0.0.1:{}", n.id, n.ctrl_port))
-            .collect::<Vec<_>>()
-            .join(",");
-        let mut c = Cluster {
-            nodes,
-            voters,
-            deadline: Instant::now() + BUDGET,
-            _tmp: tmp,
-        };
-        for i in 0..3 {
-            c.spawn(i);
-        }
-        for i in 0..3 {
-            c.wait_ready(i);
-        }
-        c
-    }
-
-    fn check_deadline(&self, what: &str) {
-        assert!(
-            Instant::now() < self.deadline,
-            "timed out waiting for {what}"
-        );
-    }
-
-    fn bootstrap(&self) -> String {
-        self.nodes
-            .iter()
-            .map(Node::addr)
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    fn index(&self, id: i32) -> usize {
-        self.nodes.iter().position(|n| n.id == id).expect("node id")
-    }
-
-    fn spawn(&mut self, i: usize) {
-        let voters = self.voters.clone();
-        let n = &mut self.nodes[i];
-        std::fs::create_dir_all(&n.dir).expect("dir");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(n.dir.join("broker.log"))
-            .expect("log");
-        n.lives += 1;
-        let child = Command::new(common::strom_bin())
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1")
-            .env("STROM_REPLICA_LAG_TIME_MAX_MS", "2000")
+/// Three brokers; every wait of the test shares `BUDGET`.
+fn start() -> Cluster {
+    Cluster::new(3, Deadline::At(Instant::now() + BUDGET))
+        .flags(&[
+            "--broker-session-timeout-ms",
+            "1500",
+            "--replica-lag-time-max-ms",
+            "2000",
             // Retention runs often enough to act within the test.
-            .env("STROM_LOG_RETENTION_CHECK_INTERVAL_MS", "200")
-            .args(["serve", "--node-id", &n.id.to_string()])
-            .args(["--listen", &n.addr()])
-            .args(["--voters", &voters])
-            .args(["--broker-session-timeout-ms", "1500"])
-            .args(["--data-dir", &n.dir.join("data").to_string_lossy()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn strom serve");
-        n.child = Some(child);
-    }
-
-    fn wait_ready(&mut self, i: usize) {
-        loop {
-            let n = &mut self.nodes[i];
-            if n.log_text().matches("strom: listening on").count() >= n.lives {
-                return;
-            }
-            if let Some(Ok(Some(status))) = n.child.as_mut().map(|c| c.try_wait()) {
-                panic!("broker {} exited with {status}:\n{}", n.id, n.log_text());
-            }
-            let what = format!("broker {} to listen", self.nodes[i].id);
-            self.check_deadline(&what);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL: no controlled shutdown, nothing flushed beyond the OS.
-    fn kill(&mut self, i: usize) {
-        if let Some(mut c) = self.nodes[i].child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn restart(&mut self, i: usize) {
-        self.kill(i);
-        self.spawn(i);
-        self.wait_ready(i);
-    }
+            "--log-retention-check-interval-ms",
+            "200",
+        ])
+        .start()
 }
 
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for i in 0..self.nodes.len() {
-            self.kill(i);
-        }
-    }
+/// Panics when the test's budget is spent.
+fn check_deadline(c: &Cluster, what: &str) {
+    assert!(
+        Instant::now() < c.deadline.starting_now(),
+        "timed out waiting for {what}"
+    );
 }
 
 /// One stored batch, as found in a replica's segment files.
@@ -190,14 +63,9 @@ struct Batch {
 /// Every whole batch in a replica's segment files, in offset order
 /// (a batch still being written at the end of a file is left out).
 fn disk_batches(node: &Node) -> Vec<Batch> {
-    let Ok(entries) = std::fs::read_dir(node.partition_dir()) else {
+    let Ok(files) = node.segments(TOPIC, 0) else {
         return Vec::new();
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
     for f in files {
         // Retention may delete a file between the listing and the read.
@@ -230,13 +98,6 @@ fn disk_range(node: &Node) -> Option<(i64, i64)> {
     Some((b.first()?.base, b.last()?.last + 1))
 }
 
-async fn client(bootstrap: &str) -> Client {
-    let mut cfg = ClientConfig::new(bootstrap);
-    cfg.request_timeout = Duration::from_secs(5);
-    cfg.connect_timeout = Duration::from_secs(2);
-    Client::connect(cfg).await.expect("client")
-}
-
 /// Waits until `f` holds on the topic's metadata as every running broker
 /// answers it; returns one of the answers. Asking all of them matters: a
 /// broker that just restarted answers from its own, possibly old, copy of
@@ -261,7 +122,7 @@ async fn until_all(c: &Cluster, what: &str, f: impl Fn(&TopicInfo) -> bool) -> A
                 return info;
             }
         }
-        c.check_deadline(what);
+        check_deadline(c, what);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -269,29 +130,15 @@ async fn until_all(c: &Cluster, what: &str, f: impl Fn(&TopicInfo) -> bool) -> A
 /// Waits (blocking) until `f` holds.
 fn until(c: &Cluster, what: &str, mut f: impl FnMut() -> bool) {
     while !f() {
-        c.check_deadline(what);
+        check_deadline(c, what);
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 async fn create_topic(c: &Cluster) {
-    // The brokers register with the quorum moments after they listen.
-    loop {
-        let out = common::strom()
-            .args(["topics", "create", TOPIC, "-b", &c.bootstrap()])
-            .args(["--partitions", "1", "--replication-factor", "3"])
-            .args(["--config", "min.insync.replicas=2"])
-            .args(["--config", &format!("segment.bytes={SEGMENT_BYTES}")])
-            .args(["--config", &format!("retention.bytes={RETENTION_BYTES}")])
-            .output()
-            .expect("topics create");
-        if out.status.success() {
-            break;
-        }
-        let err = String::from_utf8_lossy(&out.stderr).to_string();
-        c.check_deadline(&format!("the topic to be created ({err})"));
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let segment_bytes = format!("segment.bytes={SEGMENT_BYTES}");
+    let retention_bytes = format!("retention.bytes={RETENTION_BYTES}");
+    cluster::create_topic(c, TOPIC, 1, &[&segment_bytes, &retention_bytes]).await;
     until_all(c, "a full ISR", |t| {
         t.partitions.len() == 1 && t.partitions[0].leader >= 0 && t.partitions[0].isr.len() == 3
     })
@@ -315,7 +162,7 @@ fn number(v: &[u8]) -> i64 {
 /// nothing else writes the partition.
 async fn produce(bootstrap: &str, from: i64, to: i64) {
     let producer = Producer::new(
-        client(bootstrap).await,
+        connect(bootstrap).await,
         ProducerConfig {
             acks: Acks::All,
             linger: Duration::from_millis(1),
@@ -352,12 +199,8 @@ async fn produce(bootstrap: &str, from: i64, to: i64) {
 
 #[test]
 fn follower_behind_the_leaders_log_start_catches_up_from_there() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut cluster = Cluster::start();
+    let rt = cluster::runtime();
+    let mut cluster = start();
     rt.block_on(create_topic(&cluster));
     let bootstrap = cluster.bootstrap();
     let info = rt.block_on(until_all(&cluster, "a leader", |t| {
@@ -401,9 +244,9 @@ fn follower_behind_the_leaders_log_start_catches_up_from_there() {
         |t| t.partitions[0].isr.contains(&victim),
     ));
     assert!(
-        cluster.nodes[vi].log_text().contains(RESET_LINE),
+        cluster.nodes[vi].log().contains(RESET_LINE),
         "the follower did not restart its log:\n{}",
-        cluster.nodes[vi].log_text()
+        cluster.nodes[vi].log()
     );
 
     // Nothing is produced any more: the follower converges on the
@@ -460,7 +303,7 @@ fn follower_behind_the_leaders_log_start_catches_up_from_there() {
             t.partitions[0].leader == victim
         })
         .await;
-        let client = client(&cluster.nodes[vi].addr()).await;
+        let client = connect(&cluster.nodes[vi].addr()).await;
         let earliest = Admin::new(client.clone())
             .list_offsets(TOPIC, &[0], OffsetSpec::Earliest)
             .await
@@ -473,7 +316,7 @@ fn follower_behind_the_leaders_log_start_catches_up_from_there() {
             .expect("assign");
         let mut read: Vec<(i64, i64)> = Vec::new();
         while !consumer.at_end() {
-            cluster.check_deadline("reading the partition back");
+            check_deadline(&cluster, "reading the partition back");
             let Ok(records) = consumer.poll().await else {
                 continue;
             };
