@@ -9,6 +9,14 @@
 # (default linger.ms=0: no deliberate wait in the producer).
 # Prints the median of REPS runs for each case.
 #
+# Every case runs on a fresh cluster in an empty directory, and the last
+# case's data is deleted (then `sync` and SETTLE seconds) before it: on
+# this VM a run's speed depends on how much page cache earlier runs left
+# behind (growing it takes memory the host has reclaimed, a host fault per
+# page), so back-to-back runs on one cluster measured the history, not
+# the broker (the same build: 305 and 310 MB/s for the first two 1 GB runs
+# on a cluster, 217 and 190 for the next two).
+#
 #   scripts/bench-cluster.sh                    # builds release, uses /var/tmp
 #   REPS=5 RECORDS=1000000 CAPS="50 100" scripts/bench-cluster.sh
 #   PRODUCER_PROPS="batch.size=262144" scripts/bench-cluster.sh   # producer settings
@@ -26,14 +34,18 @@ CAPS=${CAPS:-${CAP_MBS:-50 100}}
 PRODUCER_PROPS=${PRODUCER_PROPS-batch.size=1048576}
 LATENCY_PROPS=${LATENCY_PROPS-linger.ms=0}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
-# Everything written stays until the end (see below): RF=1 + RF=3 + two raw
-# copies of RECORDS KiB per rep, plus 10 s at each cap times three replicas.
-cap_sum=0
-for c in $CAPS; do cap_sum=$(( cap_sum + c )); done
-need_mb=$(( REPS * (RECORDS * 6 / 1024 + cap_sum * 10 * 3) ))
+SETTLE=${SETTLE:-5}
+# One case at a time is on disk: RF=3 of RECORDS KiB, or 10 s at the
+# largest cap, three replicas each.
+cap_max=0
+for c in $CAPS; do
+    if [ "$c" -gt "$cap_max" ]; then cap_max=$c; fi
+done
+need_mb=$(( RECORDS * 3 / 1024 ))
+if [ $(( cap_max * 10 * 3 )) -gt "$need_mb" ]; then need_mb=$(( cap_max * 10 * 3 )); fi
 free_mb=$(df -Pm "$BENCH_DIR" | awk 'NR==2 {print $4}')
 if [ "$free_mb" -lt $(( need_mb + 2048 )) ]; then
-    echo "bench-cluster: needs about $need_mb MB in $BENCH_DIR, $free_mb MB free; lower REPS or RECORDS" >&2
+    echo "bench-cluster: needs about $need_mb MB in $BENCH_DIR, $free_mb MB free; lower RECORDS or CAPS" >&2
     exit 1
 fi
 cargo build --release --quiet
@@ -48,7 +60,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-scripts/cluster.sh start 3 >&2
+# Deletes what the last case wrote and lets the disk settle (a big delete
+# stalls every fdatasync on it for a while).
+clean_slate() {
+    scripts/cluster.sh stop >/dev/null 2>&1 || true
+    rm -rf "$work/cluster" "$work"/raw.*
+    sync
+    sleep "$SETTLE"
+}
+
+fresh_cluster() {
+    clean_slate
+    scripts/cluster.sh start 3 >/dev/null
+}
 boot="127.0.0.1:$STROM_CLUSTER_PORT,127.0.0.1:$((STROM_CLUSTER_PORT + 1)),127.0.0.1:$((STROM_CLUSTER_PORT + 2))"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -60,7 +84,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # fault per page, so the two differ several times over).
 raw_write() {
     local mb=$(( $1 / 1048576 ))
-    # Kept until the end, like the topics (a big delete stalls the disk).
+    clean_slate
     dd if=/dev/zero of="$(mktemp "$work/raw.XXXXXX")" bs=1M count="$mb" conv=fdatasync \
         ${2:+oflag=direct} 2>&1 |
         awk '/copied/ {print $(NF-1) * ($NF=="GB/s" ? 1000 : 1)}'
@@ -69,6 +93,7 @@ raw_write() {
 # perf produce into a fresh topic; prints "MB/s p50 p99".
 produce() {
     local topic=$1 rf=$2 throughput=$3 props=${4:-$PRODUCER_PROPS} records=${5:-$RECORDS}
+    fresh_cluster
     "$bin" topics create -b "$boot" "$topic" --partitions "$PARTITIONS" \
         --replication-factor "$rf" --config min.insync.replicas=$(( rf > 1 ? 2 : 1 )) >/dev/null
     # Measure a working topic, not its creation: one acks=all record per
@@ -82,20 +107,18 @@ produce() {
     out=$("$bin" perf produce -b "$boot" --topic "$topic" --num-records "$records" \
         --record-size 1024 --acks all --throughput "$throughput" \
         ${props:+--producer-props $props} 2>/dev/null | tail -1)
-    # Topics stay until the end: deleting gigabytes between runs stalls
-    # this disk (and every fdatasync on it) for a second or more.
     echo "$(echo "$out" | sed -n 's/.*records\/sec (\([0-9.]*\) MB\/sec).*/\1/p') $(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms 50th.*/\1/p') $(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms 99th.*/\1/p')"
 }
 
 rf1=() rf3=() raw=() direct=()
 declare -A capped
 for r in $(seq 1 "$REPS"); do
-    rf1+=("$(produce "bench-rf1-$r" 1 -1)")
-    rf3+=("$(produce "bench-rf3-$r" 3 -1)")
     for c in $CAPS; do
         # 10 s at the cap (a steady rate, not the whole RECORDS).
         capped[$c]+="$(produce "bench-cap$c-$r" 3 $(( c * 1024 )) "$LATENCY_PROPS" $(( c * 10240 )))"$'\n'
     done
+    rf1+=("$(produce "bench-rf1-$r" 1 -1)")
+    rf3+=("$(produce "bench-rf3-$r" 3 -1)")
     raw+=("$(raw_write $(( 1024 * RECORDS )))")
     direct+=("$(raw_write $(( 1024 * RECORDS )) direct)")
 done
