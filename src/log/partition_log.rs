@@ -421,7 +421,10 @@ impl PartitionLog {
             self.roll()?;
         }
         let interval = self.config.index_interval_bytes;
-        self.active_mut().append(buf, headers, interval)?;
+        let limit = self.config.segment_bytes;
+        let active = self.active_mut();
+        active.reserve(active.size + len, limit);
+        active.append(buf, headers, interval)?;
         Ok(AppendInfo {
             base_offset: first.base_offset,
             last_offset: last.last_offset(),
@@ -897,6 +900,32 @@ mod tests {
             log.read(offset - 1, 1 << 20),
             Err(LogError::OffsetOutOfRange { .. })
         ));
+    }
+
+    #[test]
+    fn segments_reserve_blocks_ahead_and_free_them_when_sealed() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 64 << 20,
+            ..LogConfig::default()
+        };
+        let mut log = PartitionLog::open(tmp.path(), config.clone()).unwrap();
+        log.append(&mut batch(2), 1).unwrap();
+        let path = tmp.path().join(crate::log::segment::file_name(0, "log"));
+        let meta = std::fs::metadata(&path).unwrap();
+        let written = meta.len();
+        assert!(written > 0 && written < 4096, "{written}");
+        // Blocks are there ahead of the writes; the length is the data's.
+        assert!(meta.blocks() * 512 >= 1 << 20, "{} blocks", meta.blocks());
+        log.close().unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.len(), written);
+        assert!(meta.blocks() * 512 < 64 << 10, "{} blocks", meta.blocks());
+        // And the log reads back as it was.
+        let log = PartitionLog::open(tmp.path(), config).unwrap();
+        assert_eq!(log.log_end_offset(), 2);
+        assert!(!log.read(0, 1 << 20).unwrap().is_empty());
     }
 
     #[test]
