@@ -1317,7 +1317,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__produce)
-            opts="-b -t -l -K -H -p -v -h -V --bootstrap-server --topic --file --key-separator --property --header --partition --acks --null-marker --input --keep-partition --linger-ms --verbose --profile --help --version"
+            opts="-b -t -l -K -H -p -z -v -h -V --bootstrap-server --topic --file --key-separator --property --header --partition --acks --null-marker --input --keep-partition --linger-ms --compression-type --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1389,6 +1389,14 @@ _strom() {
                     ;;
                 --linger-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compression-type)
+                    COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "${cur}"))
+                    return 0
+                    ;;
+                -z)
+                    COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "${cur}"))
                     return 0
                     ;;
                 --profile)

@@ -83,6 +83,11 @@ complete -c strom -n "__fish_strom_using_subcommand produce" -l null-marker -d '
 complete -c strom -n "__fish_strom_using_subcommand produce" -l input -d 'Input layout' -r -f -a "plain\t'One record per line'
 json\t'One JSON envelope per line (see --help)'"
 complete -c strom -n "__fish_strom_using_subcommand produce" -l linger-ms -d 'How long a batch waits for more records' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -s z -l compression-type -d 'Compress every batch with this codec (Kafka\'s compression.type)' -r -f -a "none\t''
+gzip\t''
+snappy\t''
+lz4\t''
+zstd\t''"
 complete -c strom -n "__fish_strom_using_subcommand produce" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l keep-partition -d 'With --input json, send each record to its envelope\'s "partition"'
 complete -c strom -n "__fish_strom_using_subcommand produce" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -183,7 +188,7 @@ complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l num-records -d 'Records to send' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l record-size -d 'Value size in bytes' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l throughput -d 'Records per second cap; -1 for no limit' -r
-complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l producer-props -d 'Producer settings: acks=, linger.ms=, batch.size=, max.in.flight.requests.per.connection=, buffer.memory=, retries=, request.timeout.ms=, delivery.timeout.ms=, max.request.size=' -r
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l producer-props -d 'Producer settings: acks=, linger.ms=, batch.size=, max.in.flight.requests.per.connection=, buffer.memory=, retries=, request.timeout.ms=, delivery.timeout.ms=, max.request.size=, compression.type=none|gzip|snappy|lz4|zstd' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l acks -d 'Acknowledgements (overrides producer-props acks)' -r -f -a "0\t''
 1\t''
 all\t''"

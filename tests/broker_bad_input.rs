@@ -363,3 +363,92 @@ fn pipelined_requests_are_answered_in_order() {
         assert_eq!(resp.topics[0].partitions[0].base_offset, i as i64);
     }
 }
+
+fn produce_batch(c: &mut Client, topic: &str, records: BytesMut) -> (Status, i64) {
+    let resp: ProduceResponse = c.call(
+        ApiKey::Produce,
+        &ProduceRequest {
+            acks: ACKS_ALL,
+            timeout_ms: 5000,
+            topics: vec![ProduceTopic {
+                name: topic.into(),
+                partitions: vec![ProducePartition {
+                    partition: 0,
+                    records,
+                }],
+            }],
+        },
+    );
+    let p = &resp.topics[0].partitions[0];
+    (p.status.clone(), p.base_offset)
+}
+
+#[test]
+fn compressed_bombs_and_corrupt_codecs_are_refused_and_good_ones_stored_as_sent() {
+    use strom::record::Compression;
+    let broker = start_broker();
+    let mut c = Client::connect(&broker.addr);
+    assert!(create_topic(&mut c, "z").is_ok());
+    let now = now_ms();
+
+    // 200 MiB of zeros is a few KiB of zstd: far past what a 1 MiB
+    // max.message.bytes may inflate to (64x), so it is refused unread.
+    let mut bomb = BatchBuilder::new(now);
+    bomb.push(now, None, Some(&vec![0u8; 200 << 20]), &[])
+        .expect("push");
+    let bomb = bomb.finish_compressed(Compression::Zstd).expect("zstd");
+    assert!(bomb.len() < 64 << 10, "bomb is {} bytes", bomb.len());
+    let (status, _) = produce_batch(&mut c, "z", bomb);
+    assert_eq!(status.error_code(), ErrorCode::MessageTooLarge, "{status}");
+    assert!(status.to_string().contains("inflate"), "{status}");
+
+    // Records that do not decode under their codec: corrupt, with a CRC
+    // that matches, so only a look inside can tell.
+    let mut good = BatchBuilder::new(now);
+    for i in 0..100 {
+        good.push(now, None, Some(format!("record {i}").as_bytes()), &[])
+            .expect("push");
+    }
+    let gz = good.finish_compressed(Compression::Gzip).expect("gzip");
+    let mut bad = gz.clone();
+    let mid = bad.len() - 20;
+    bad[mid] ^= 0xff;
+    let crc = crc32c::crc32c(&bad[21..]);
+    bad[17..21].copy_from_slice(&crc.to_be_bytes());
+    let (status, _) = produce_batch(&mut c, "z", bad);
+    assert_eq!(status.error_code(), ErrorCode::CorruptMessage, "{status}");
+
+    // A good compressed batch is stored and served byte for byte as sent
+    // (apart from the offset the broker stamps).
+    let (status, base) = produce_batch(&mut c, "z", gz.clone());
+    assert!(status.is_ok(), "{status}");
+    assert_eq!(base, 0);
+    let resp: FetchResponse = c.call(
+        ApiKey::Fetch,
+        &FetchRequest {
+            max_wait_ms: 0,
+            min_bytes: 1,
+            max_bytes: 1 << 20,
+            topics: vec![FetchTopic {
+                name: "z".into(),
+                partitions: vec![FetchPartition {
+                    partition: 0,
+                    fetch_offset: 0,
+                    max_bytes: 1 << 20,
+                }],
+            }],
+        },
+    );
+    let served = &resp.topics[0].partitions[0].records;
+    assert_eq!(served.len(), gz.len());
+    assert_eq!(
+        &served[21..],
+        &gz[21..],
+        "attributes, records and CRC unchanged"
+    );
+    let decoded = strom::record::decode_records(served).expect("decodes");
+    assert_eq!(decoded.len(), 100);
+    assert_eq!(decoded[99].value.as_deref(), Some(&b"record 99"[..]));
+    // The broker still serves everyone.
+    assert_eq!(produce_one(&mut c, "z", b"after"), 100);
+}

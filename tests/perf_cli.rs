@@ -344,7 +344,7 @@ fn assert_usage_error(out: &Output, mentions: &str) {
 fn bad_flags_are_usage_errors_and_send_nothing() {
     let broker = Broker::start();
     // (extra arguments after `perf produce --topic bad`, what stderr names)
-    let produce: [(&[&str], &str); 4] = [
+    let produce: [(&[&str], &str); 5] = [
         (&["--num-records", "abc"], "--num-records"),
         (
             &["--num-records", "10", "--throughput", "fast"],
@@ -360,6 +360,15 @@ fn bad_flags_are_usage_errors_and_send_nothing() {
                 "no.such.setting=1",
             ],
             "no.such.setting",
+        ),
+        (
+            &[
+                "--num-records",
+                "10",
+                "--producer-props",
+                "compression.type=brotli",
+            ],
+            "brotli",
         ),
     ];
     for (extra, mentions) in produce {

@@ -89,6 +89,10 @@ impl BrokerError {
 pub fn log_error_code(e: &LogError) -> ErrorCode {
     match e {
         LogError::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
+        // A batch whose records inflate past the cap is too large, not corrupt.
+        LogError::Record(crate::record::RecordError::InflatedTooLarge { .. }) => {
+            ErrorCode::MessageTooLarge
+        }
         LogError::Record(_) => ErrorCode::CorruptMessage,
         LogError::BatchTooLarge { .. } => ErrorCode::MessageTooLarge,
         _ => ErrorCode::KafkaStorageError,

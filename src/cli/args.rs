@@ -3,9 +3,11 @@
 //! is documented exactly once, here.
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::client::DEFAULT_BOOTSTRAP;
+use crate::record::Compression;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -203,6 +205,23 @@ pub struct ProduceArgs {
     /// How long a batch waits for more records
     #[arg(long, value_name = "MS", default_value_t = 5)]
     pub linger_ms: u64,
+
+    /// Compress every batch with this codec (Kafka's compression.type)
+    #[arg(
+        short = 'z',
+        long = "compression-type",
+        value_name = "CODEC",
+        default_value = "none",
+        value_parser = compression_type()
+    )]
+    pub compression: Compression,
+}
+
+/// Kafka's producer codecs, listed for help and completions.
+fn compression_type() -> impl clap::builder::TypedValueParser<Value = Compression> {
+    clap::builder::PossibleValuesParser::new(Compression::ALL.map(Compression::name))
+        // Only the names above get here, and each of them parses.
+        .map(|s| s.parse::<Compression>().unwrap_or(Compression::None))
 }
 
 /// Where `consume` starts, as given by `-o`.
@@ -448,7 +467,8 @@ pub struct PerfProduceArgs {
     #[arg(long, value_name = "N", default_value_t = -1.0, allow_hyphen_values = true)]
     pub throughput: f64,
     /// Producer settings: acks=, linger.ms=, batch.size=, max.in.flight.requests.per.connection=,
-    /// buffer.memory=, retries=, request.timeout.ms=, delivery.timeout.ms=, max.request.size=
+    /// buffer.memory=, retries=, request.timeout.ms=, delivery.timeout.ms=, max.request.size=,
+    /// compression.type=none|gzip|snappy|lz4|zstd
     #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = key_value)]
     pub producer_props: Vec<(String, String)>,
     /// Acknowledgements (overrides producer-props acks)

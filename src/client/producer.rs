@@ -19,7 +19,7 @@ use super::metadata::{Client, Lane, TopicInfo};
 use super::partitioner::{partition_for_key, StickyChooser};
 use crate::proto::messages::produce::{ProduceResponse, ACKS_ALL, ACKS_LEADER, ACKS_NONE};
 use crate::proto::{ApiKey, Wire};
-use crate::record::BatchBuilder;
+use crate::record::{recompress, BatchBuilder, Compression};
 
 /// How many replicas must have a batch before it counts as delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +87,9 @@ pub struct ProducerConfig {
     pub max_request_size: usize,
     /// Ask the broker to create unknown topics (if it allows that).
     pub auto_create_topics: bool,
+    /// Codec of every batch (Kafka's `compression.type`). A batch fills
+    /// to `batch_size` of uncompressed records, then is compressed once.
+    pub compression: Compression,
     pub on_delivery: Option<DeliveryCallback>,
 }
 
@@ -107,6 +110,7 @@ impl Default for ProducerConfig {
             buffer_memory: 32 * 1024 * 1024,
             max_request_size: 16 * 1024 * 1024,
             auto_create_topics: true,
+            compression: Compression::None,
             on_delivery: None,
         }
     }
@@ -120,6 +124,7 @@ impl std::fmt::Debug for ProducerConfig {
             .field("batch_size", &self.batch_size)
             .field("max_in_flight", &self.max_in_flight)
             .field("retries", &self.retries)
+            .field("compression", &self.compression)
             .finish_non_exhaustive()
     }
 }
@@ -466,7 +471,15 @@ impl Producer {
             if full {
                 if let Some(ob) = slot.open.take() {
                     slot.hot = true;
-                    let batch = seal(&t.name, partition, ob, slot, acc.producer, &mut acc.sealed);
+                    let batch = seal(
+                        &t.name,
+                        partition,
+                        ob,
+                        slot,
+                        acc.producer,
+                        &mut acc.sealed,
+                        cfg.compression,
+                    );
                     acc.buffered += batch.records.len();
                     acc.ready.push_back(batch);
                     wake = true;
@@ -615,6 +628,7 @@ fn seal(
     slot: &mut Slot,
     producer: Option<(i64, i16)>,
     sealed: &mut u64,
+    codec: Compression,
 ) -> Batch {
     let count = ob.builder.len();
     if let Some((id, epoch)) = producer {
@@ -624,11 +638,24 @@ fn seal(
         slot.next_seq = (next % (i64::from(i32::MAX) + 1)) as i32;
     }
     *sealed += 1;
+    let plain = ob.builder.finish().freeze();
+    let records = match codec {
+        Compression::None => plain,
+        // Compressing plain records can only fail on sizes the builder
+        // already refused; the plain batch is as valid, so it goes instead.
+        _ => match recompress(&plain, codec, usize::MAX) {
+            Ok(packed) => packed.into(),
+            Err(e) => {
+                tracing::warn!("sending a batch uncompressed: {e}");
+                plain
+            }
+        },
+    };
     Batch {
         topic: topic.clone(),
         partition,
         count,
-        records: ob.builder.finish().freeze(),
+        records,
         created: ob.created,
         outcome: ob.outcome,
         attempts: 0,
@@ -670,7 +697,15 @@ impl Inner {
                         if t.sticky == Some(p as i32) {
                             t.sticky = None;
                         }
-                        let b = seal(&t.name, p as i32, ob, slot, acc.producer, &mut acc.sealed);
+                        let b = seal(
+                            &t.name,
+                            p as i32,
+                            ob,
+                            slot,
+                            acc.producer,
+                            &mut acc.sealed,
+                            cfg.compression,
+                        );
                         acc.buffered += b.records.len();
                         acc.ready.push_back(b);
                     }

@@ -19,6 +19,7 @@ use crate::cli::args::{PerfConsumeArgs, PerfProduceArgs};
 use crate::client::{
     Acks, BatchReport, ConsumerConfig, ProducerConfig, ProducerRecord, StartOffset,
 };
+use crate::record::Compression;
 
 /// Latency and volume counters, updated once per batch.
 #[derive(Default)]
@@ -102,10 +103,13 @@ fn apply_props(cfg: &mut ProducerConfig, props: &[(String, String)]) -> anyhow::
             "request.timeout.ms" => cfg.request_timeout = Duration::from_millis(num(k, v)?),
             "delivery.timeout.ms" => cfg.delivery_timeout = Duration::from_millis(num(k, v)?),
             "max.request.size" => cfg.max_request_size = num(k, v)?,
+            "compression.type" => {
+                cfg.compression = v.parse::<Compression>().map_err(UsageError::new)?
+            }
             // Kafka settings with no meaning here are accepted and ignored,
             // so existing perf-test command lines work unchanged.
-            "bootstrap.servers" | "compression.type" | "client.id" | "enable.idempotence"
-            | "key.serializer" | "value.serializer" => {
+            "bootstrap.servers" | "client.id" | "enable.idempotence" | "key.serializer"
+            | "value.serializer" => {
                 tracing::info!("ignoring producer property {k}")
             }
             other => {

@@ -133,6 +133,7 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
     let producer = client.producer(ProducerConfig {
         acks: acks(args.acks),
         linger: Duration::from_millis(args.linger_ms),
+        compression: args.compression,
         on_delivery: Some(Arc::new(move |r: &BatchReport<'_>| t.record(r))),
         ..ProducerConfig::default()
     });

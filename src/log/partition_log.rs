@@ -14,7 +14,9 @@ use super::recovery::recover_segment;
 use super::retention::{segments_to_delete, SegmentInfo};
 use super::segment::Segment;
 use super::{LogConfig, LogError};
-use crate::record::{batches, stamp, validate_batch, BatchHeader};
+use crate::record::{
+    batches, inflate_limit_for, stamp, validate_batch, validate_batch_inflated, BatchHeader,
+};
 
 /// Recovery accepts batches up to this size even if `max_batch_bytes` is
 /// lower now (it may have been lowered after they were written).
@@ -347,15 +349,24 @@ impl PartitionLog {
     }
 
     /// Splits and validates every batch; nothing is written on error.
-    fn validate_all(&self, buf: &[u8]) -> Result<Vec<BatchHeader>, LogError> {
+    /// A leader (`inflate`) also walks the records of compressed batches,
+    /// inflated within a multiple of the batch size limit, so a producer's
+    /// corrupt or bomb batch is refused before it is stored; a follower
+    /// copies what its leader already checked.
+    fn validate_all(&self, buf: &[u8], inflate: bool) -> Result<Vec<BatchHeader>, LogError> {
         let max = self.config.max_batch_bytes as usize;
+        let limit = inflate_limit_for(max);
         let mut headers = Vec::new();
         for b in batches(buf) {
             let b = b?;
             if b.len() > max {
                 return Err(LogError::BatchTooLarge { size: b.len(), max });
             }
-            headers.push(validate_batch(b)?);
+            headers.push(if inflate {
+                validate_batch_inflated(b, limit)?
+            } else {
+                validate_batch(b)?
+            });
         }
         if headers.is_empty() {
             return Err(LogError::EmptyAppend);
@@ -368,7 +379,7 @@ impl PartitionLog {
     /// write. Returns once the bytes are in the OS (survive kill -9);
     /// durability against power loss is the caller's `FlushTarget` job.
     pub fn append(&mut self, buf: &mut [u8], leader_epoch: i32) -> Result<AppendInfo, LogError> {
-        let mut headers = self.validate_all(buf)?;
+        let mut headers = self.validate_all(buf, true)?;
         let base = self.log_end_offset();
         let mut next = base;
         let mut pos = 0usize;
@@ -389,7 +400,7 @@ impl PartitionLog {
     /// Replica append: batches keep their offsets and epochs, and must
     /// continue the log exactly.
     pub fn append_as_follower(&mut self, buf: &mut [u8]) -> Result<AppendInfo, LogError> {
-        let headers = self.validate_all(buf)?;
+        let headers = self.validate_all(buf, false)?;
         let mut expected = self.log_end_offset();
         for h in &headers {
             if h.base_offset != expected {

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use super::offset_index::OffsetIndex;
 use super::time_index::TimeIndex;
 use super::LogError;
-use crate::record::{BatchHeader, Compression, RecordIter, BATCH_HEADER_LEN};
+use crate::record::{BatchHeader, RecordIter, BATCH_HEADER_LEN};
 
 /// Largest size of each index file (Kafka's `segment.index.bytes`); the
 /// segment rolls when an index fills up.
@@ -414,11 +414,10 @@ impl Segment {
             let h = self.read_header(pos)?;
             let len = h.total_len();
             if h.max_timestamp >= ts && h.last_offset() >= min_offset {
-                if h.compression()? != Compression::None {
-                    return Ok(Some((h.base_offset.max(min_offset), h.max_timestamp)));
-                }
                 buf.resize(len, 0);
                 self.log.read_exact_at(&mut buf, pos)?;
+                // A compressed batch is inflated (within the readers' cap)
+                // to find the exact record, as Kafka does.
                 for r in RecordIter::new(Bytes::copy_from_slice(&buf))? {
                     let r = r?;
                     if r.offset >= min_offset && r.timestamp >= ts {

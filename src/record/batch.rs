@@ -48,6 +48,66 @@ pub enum Compression {
     Zstd,
 }
 
+impl Compression {
+    /// The attribute bits that hold the codec.
+    pub const MASK: i16 = ATTR_COMPRESSION_MASK;
+    /// Every codec, in Kafka's numbering.
+    pub const ALL: [Compression; 5] = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
+
+    /// The codec's attribute bits (Kafka's `compression.type` id).
+    pub fn attribute_bits(self) -> i16 {
+        match self {
+            Compression::None => 0,
+            Compression::Gzip => 1,
+            Compression::Snappy => 2,
+            Compression::Lz4 => 3,
+            Compression::Zstd => 4,
+        }
+    }
+
+    /// Kafka's name of the codec, as `compression.type` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+impl std::fmt::Display for Compression {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Compression {
+    type Err = String;
+
+    /// Kafka's codec names (`none`, `gzip`, `snappy`, `lz4`, `zstd`);
+    /// `uncompressed` is the topic-config spelling of `none`.
+    fn from_str(s: &str) -> Result<Compression, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" | "uncompressed" => Ok(Compression::None),
+            "gzip" => Ok(Compression::Gzip),
+            "snappy" => Ok(Compression::Snappy),
+            "lz4" => Ok(Compression::Lz4),
+            "zstd" => Ok(Compression::Zstd),
+            _ => Err(format!(
+                "unknown compression type '{s}' (expected none, gzip, snappy, lz4 or zstd)"
+            )),
+        }
+    }
+}
+
 /// Whether timestamps were set by the producer or by the broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimestampType {
@@ -219,25 +279,47 @@ pub fn validate_batch(buf: &[u8]) -> Result<BatchHeader, RecordError> {
         });
     }
     if header.compression()? == Compression::None {
-        let mut walked: i64 = 0;
-        let mut last_delta: i64 = -1;
-        for rec in RecordIter::raw(buf, header.records_count)? {
-            let rec = rec?;
-            let delta = i64::from(rec.offset_delta);
-            if delta <= last_delta || delta > i64::from(header.last_offset_delta) {
-                return Err(RecordError::Corrupt("record offset delta out of order"));
-            }
-            last_delta = delta;
-            walked += 1;
-        }
-        if walked != i64::from(header.records_count) {
-            return Err(RecordError::RecordCountMismatch {
-                declared: i64::from(header.records_count),
-                actual: walked,
-            });
-        }
+        check_records(buf, &header)?;
     }
     Ok(header)
+}
+
+/// [`validate_batch`], and for a compressed batch also the structure of
+/// every record after inflating them within `inflate_limit` bytes (what a
+/// leader checks before it accepts a producer's batch).
+pub fn validate_batch_inflated(
+    buf: &[u8],
+    inflate_limit: usize,
+) -> Result<BatchHeader, RecordError> {
+    let header = validate_batch(buf)?;
+    if header.compression()? != Compression::None {
+        let plain = super::compression::inflate(buf, inflate_limit)?;
+        check_records(&plain, &header)?;
+    }
+    Ok(header)
+}
+
+/// Walks the records of an uncompressed batch: each well formed, offset
+/// deltas rising within `lastOffsetDelta`, as many as declared.
+fn check_records(buf: &[u8], header: &BatchHeader) -> Result<(), RecordError> {
+    let mut walked: i64 = 0;
+    let mut last_delta: i64 = -1;
+    for rec in RecordIter::raw(buf, header.records_count)? {
+        let rec = rec?;
+        let delta = i64::from(rec.offset_delta);
+        if delta <= last_delta || delta > i64::from(header.last_offset_delta) {
+            return Err(RecordError::Corrupt("record offset delta out of order"));
+        }
+        last_delta = delta;
+        walked += 1;
+    }
+    if walked != i64::from(header.records_count) {
+        return Err(RecordError::RecordCountMismatch {
+            declared: i64::from(header.records_count),
+            actual: walked,
+        });
+    }
+    Ok(())
 }
 
 /// Writes the broker-assigned base offset and leader epoch into a batch.

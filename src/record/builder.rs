@@ -2,11 +2,13 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::batch::Compression;
 use super::batch::{
     BATCH_HEADER_LEN, LOG_OVERHEAD, MAGIC_V2, OFF_ATTRIBUTES, OFF_BASE_OFFSET, OFF_BASE_SEQUENCE,
     OFF_BASE_TIMESTAMP, OFF_CRC, OFF_LAST_OFFSET_DELTA, OFF_LEADER_EPOCH, OFF_LENGTH, OFF_MAGIC,
     OFF_MAX_TIMESTAMP, OFF_PRODUCER_EPOCH, OFF_PRODUCER_ID, OFF_RECORDS_COUNT,
 };
+use super::compression::recompress;
 use super::varint::{encode_varint, encode_varlong, varint_len, varlong_len};
 use super::RecordError;
 
@@ -152,6 +154,20 @@ impl BatchBuilder {
             n += 10 + k.len() + v.map_or(0, <[u8]>::len);
         }
         n
+    }
+
+    /// [`finish`](Self::finish), with the records compressed by `codec`.
+    /// The compressed batch replaces the plain one, which is dropped.
+    pub fn finish_compressed(self, codec: Compression) -> Result<BytesMut, RecordError> {
+        let plain = self.finish();
+        if codec == Compression::None {
+            return Ok(plain);
+        }
+        // No inflate cap needed: the input is uncompressed.
+        let packed = recompress(&plain, codec, usize::MAX)?;
+        Ok(bytes::Bytes::from(packed)
+            .try_into_mut()
+            .unwrap_or_else(|b| BytesMut::from(&b[..])))
     }
 
     /// Fills in the header (baseOffset 0, leader epoch -1) and CRC.

@@ -26,9 +26,16 @@ pub enum RecordError {
     /// Structurally invalid content.
     #[error("corrupt record batch: {0}")]
     Corrupt(&'static str),
-    /// Compressed batches are stored and served, but not decoded here.
+    /// Attribute bits 5..=7 name no Kafka codec.
     #[error("unsupported compression codec {0}")]
     UnsupportedCompression(u8),
+    /// The compressed records do not decode.
+    #[error("bad compressed records: {0}")]
+    Codec(String),
+    /// The records inflate past the reader's cap (a decompression bomb, or
+    /// a batch far larger than any limit of the broker's).
+    #[error("compressed records inflate past {limit} bytes")]
+    InflatedTooLarge { limit: usize },
     /// A field does not fit the wire format (e.g. a key over 2 GiB).
     #[error("{0} too large for the record format")]
     TooLarge(&'static str),

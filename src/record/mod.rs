@@ -8,11 +8,15 @@
 //! - [`varint`]: zigzag varint/varlong.
 //! - [`batch`]: the 61-byte batch header, validation, splitting a buffer of
 //!   concatenated batches.
-//! - [`record`]: decoding the records of an uncompressed batch.
+//! - [`record`]: decoding the records of a batch (compressed ones are
+//!   inflated first, within a cap).
+//! - [`compression`]: gzip, snappy, lz4 and zstd as Kafka frames them;
+//!   inflating and recompressing whole batches.
 //! - [`builder`]: encoding a batch from records.
 
 pub mod batch;
 pub mod builder;
+pub mod compression;
 mod error;
 // `record::record` reads oddly, but the file names mirror Kafka's terms.
 #[allow(clippy::module_inception)]
@@ -21,11 +25,15 @@ pub mod varint;
 
 pub use batch::{
     batches, compression, is_control, is_transactional, stamp, timestamp_type, validate_batch,
-    BatchHeader, Batches, Compression, TimestampType, BATCH_HEADER_LEN, MAGIC_V2,
+    validate_batch_inflated, BatchHeader, Batches, Compression, TimestampType, BATCH_HEADER_LEN,
+    MAGIC_V2,
 };
 pub use builder::BatchBuilder;
+pub use compression::{inflate, inflate_limit_for, recompress, DEFAULT_INFLATE_LIMIT};
 pub use error::RecordError;
 pub use record::{decode_records, Header, Record, RecordIter};
 
+#[cfg(test)]
+mod compression_tests;
 #[cfg(test)]
 mod tests;

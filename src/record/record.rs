@@ -1,4 +1,4 @@
-//! Records inside an uncompressed v2 batch.
+//! Records inside a v2 batch; a compressed batch is inflated first.
 //!
 //! Record layout: length varint, attributes i8, timestampDelta varlong,
 //! offsetDelta varint, keyLength varint (-1 = null), key, valueLength
@@ -10,6 +10,7 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use super::batch::{BatchHeader, Compression, BATCH_HEADER_LEN};
+use super::compression::{inflate, DEFAULT_INFLATE_LIMIT};
 use super::varint::{decode_varint, decode_varlong};
 use super::RecordError;
 
@@ -195,8 +196,9 @@ fn decode_headers(batch: &Bytes, raw: &RawRecord) -> Result<Vec<Header>, RecordE
     Ok(out)
 }
 
-/// Iterator over the records of one uncompressed batch, yielding
-/// [`Record`]s whose key/value share the batch's `Bytes` allocation.
+/// Iterator over the records of one batch, yielding [`Record`]s whose
+/// key/value share the batch's `Bytes` allocation (for a compressed batch,
+/// the one buffer it was inflated into).
 pub struct RecordIter {
     batch: Bytes,
     header: BatchHeader,
@@ -209,17 +211,24 @@ impl RecordIter {
     /// Starts iterating a single batch (which should have been validated;
     /// structural errors are still reported, never panicked on).
     pub fn new(batch: Bytes) -> Result<RecordIter, RecordError> {
-        let header = BatchHeader::parse(&batch)?;
-        let c = header.compression()?;
-        if c != Compression::None {
-            return Err(RecordError::UnsupportedCompression(
-                (header.attributes & 0x07) as u8,
-            ));
-        }
+        RecordIter::with_inflate_limit(batch, DEFAULT_INFLATE_LIMIT)
+    }
+
+    /// Like [`new`](Self::new), refusing a compressed batch whose records
+    /// inflate past `limit` bytes.
+    pub fn with_inflate_limit(batch: Bytes, limit: usize) -> Result<RecordIter, RecordError> {
+        let mut header = BatchHeader::parse(&batch)?;
         if header.total_len() > batch.len() {
             return Err(RecordError::Truncated);
         }
-        let batch = batch.slice(..header.total_len());
+        let batch = if header.compression()? == Compression::None {
+            batch.slice(..header.total_len())
+        } else {
+            let plain = Bytes::from(inflate(&batch, limit)?);
+            // The inflated copy's own header: same fields, no codec bits.
+            header = BatchHeader::parse(&plain)?;
+            plain
+        };
         Ok(RecordIter {
             batch,
             header,
@@ -272,7 +281,7 @@ impl Iterator for RecordIter {
     }
 }
 
-/// Decodes every record of one uncompressed batch.
+/// Decodes every record of one batch, inflating a compressed one.
 pub fn decode_records(batch: &Bytes) -> Result<Vec<Record>, RecordError> {
     let iter = RecordIter::new(batch.clone())?;
     let mut out = Vec::with_capacity(iter.header().records_count.clamp(0, 4096) as usize);

@@ -160,16 +160,16 @@ fn validation_errors() {
 }
 
 #[test]
-fn compressed_batches_validate_but_do_not_decode() {
+fn compressed_batches_with_nonsense_records_validate_but_do_not_decode() {
     let mut b = hand_vector();
     b[22] = 4; // zstd; the payload is nonsense, but the CRC is still checked
     recrc(&mut b);
     let h = validate_batch(&b).unwrap();
     assert_eq!(h.compression(), Ok(Compression::Zstd));
-    assert_eq!(
+    assert!(matches!(
         decode_records(&Bytes::from(b.clone())),
-        Err(RecordError::UnsupportedCompression(4))
-    );
+        Err(RecordError::Codec(_))
+    ));
     b[22] = 6;
     recrc(&mut b);
     assert_eq!(
@@ -305,9 +305,8 @@ proptest! {
             let decoded = decode_records(&Bytes::from(b));
             if h.compression() == Ok(Compression::None) {
                 prop_assert!(decoded.is_ok());
-            } else {
-                prop_assert!(matches!(decoded, Err(RecordError::UnsupportedCompression(_))));
             }
+            // A compressed one may or may not inflate; it never panics.
         }
     }
 }

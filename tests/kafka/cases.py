@@ -10,6 +10,8 @@ COMMIT_AT = 60
 # retention at the restart) and the same across phases, so run.sh fixes it.
 BASE_TS = int(os.environ.get("STROM_TEST_BASE_TS") or (int(time.time()) - 3600) * 1000)
 STROM_N = 20
+# The codec the clients' producers use (codecs.sh sets it per case).
+COMPRESSION = os.environ.get("STROM_TEST_COMPRESSION") or None
 
 
 def record(i, tag):

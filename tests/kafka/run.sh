@@ -171,6 +171,9 @@ for client in kafka_python confluent_kafka; do
         "$PY" "$here/test_$client.py" "$bs" read-strom from-strom
 done
 
+# ------------------------------------------------------------- codecs
+source "$here/codecs.sh"
+
 # --------------------------------------- restart, then resume from commits
 stop_broker
 if ! start_broker "127.0.0.1:$port"; then

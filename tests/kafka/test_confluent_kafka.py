@@ -15,7 +15,14 @@ TAG = "confluent-kafka"
 
 
 def produce(bs, topic):
-    p = Producer({"bootstrap.servers": bs, "acks": "all", "linger.ms": 5})
+    p = Producer(
+        {
+            "bootstrap.servers": bs,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": cases.COMPRESSION or "none",
+        }
+    )
     reports = []
 
     def on_delivery(err, msg):

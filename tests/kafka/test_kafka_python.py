@@ -24,7 +24,9 @@ TAG = "kafka-python"
 
 
 def produce(bs, topic):
-    p = KafkaProducer(bootstrap_servers=bs, acks="all", linger_ms=5)
+    p = KafkaProducer(
+        bootstrap_servers=bs, acks="all", linger_ms=5, compression_type=cases.COMPRESSION
+    )
     futures = []
     for i in range(cases.N):
         key, value, headers, ts = cases.record(i, TAG)
