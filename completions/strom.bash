@@ -1157,7 +1157,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__perf__subcmd__consume)
-            opts="-b -v -h -V --bootstrap-server --topic --messages --show-detailed-stats --reporting-interval --timeout --from-latest --hide-header --fetch-size --group --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --topic --messages --show-detailed-stats --reporting-interval --timeout --from-latest --hide-header --fetch-size --group --decode --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -208,6 +208,7 @@ complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l show-detailed-stats -d 'Print a line per reporting interval'
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l from-latest -d 'Start at the end instead of the beginning'
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l hide-header -d 'Hide the header line'
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -l decode -d 'Decode every record (inflating compressed batches) as an application would, instead of counting records from batch headers'
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -s h -l help -d 'Print help'
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from consume" -s V -l version -d 'Print version'

@@ -510,6 +510,10 @@ pub struct PerfConsumeArgs {
     /// Consume as a member of this consumer group (commits as it goes)
     #[arg(long, value_name = "GROUP")]
     pub group: Option<String>,
+    /// Decode every record (inflating compressed batches) as an application
+    /// would, instead of counting records from batch headers
+    #[arg(long)]
+    pub decode: bool,
 }
 
 /// `strom serve` flags. Every flag can also come from the environment

@@ -316,6 +316,7 @@ pub fn consume(args: PerfConsumeArgs) -> anyhow::Result<()> {
     let (mut msgs, mut bytes) = (0u64, 0u64);
     let (mut last_msgs, mut last_bytes, mut last_report) = (0u64, 0u64, start);
     let mut last_data = Instant::now();
+    let mut decoded = Vec::new();
     while msgs < args.messages {
         let polled = match group.as_mut() {
             Some(g) => g.poll_raw(Some(&stop))?,
@@ -327,6 +328,10 @@ pub fn consume(args: PerfConsumeArgs) -> anyhow::Result<()> {
         for p in &parts {
             msgs += p.record_count();
             bytes += p.records.len() as u64;
+            if args.decode {
+                p.decode(&mut decoded)?;
+                decoded.clear();
+            }
         }
         if parts.is_empty() {
             if last_data.elapsed() >= timeout {
