@@ -178,6 +178,9 @@ _strom() {
             strom__subcmd__help__subcmd__topics,list)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__list"
                 ;;
+            strom__subcmd__help__subcmd__topics,offsets)
+                cmd="strom__subcmd__help__subcmd__topics__subcmd__offsets"
+                ;;
             strom__subcmd__perf,consume)
                 cmd="strom__subcmd__perf__subcmd__consume"
                 ;;
@@ -214,6 +217,9 @@ _strom() {
             strom__subcmd__topics,list)
                 cmd="strom__subcmd__topics__subcmd__list"
                 ;;
+            strom__subcmd__topics,offsets)
+                cmd="strom__subcmd__topics__subcmd__offsets"
+                ;;
             strom__subcmd__topics__subcmd__help,alter)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__alter"
                 ;;
@@ -231,6 +237,9 @@ _strom() {
                 ;;
             strom__subcmd__topics__subcmd__help,list)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__list"
+                ;;
+            strom__subcmd__topics__subcmd__help,offsets)
+                cmd="strom__subcmd__topics__subcmd__help__subcmd__offsets"
                 ;;
             *)
                 ;;
@@ -1055,7 +1064,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics)
-            opts="create list describe alter delete"
+            opts="create list describe alter delete offsets"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1125,6 +1134,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__topics__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1555,7 +1578,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics)
-            opts="-v -h -V --verbose --profile --help --version create list describe alter delete help"
+            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1721,7 +1744,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__help)
-            opts="create list describe alter delete help"
+            opts="create list describe alter delete offsets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1818,6 +1841,20 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strom__subcmd__topics__subcmd__help__subcmd__offsets)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strom__subcmd__topics__subcmd__list)
             opts="-b -v -h -V --bootstrap-server --internal --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1830,6 +1867,48 @@ _strom() {
                     return 0
                     ;;
                 -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__topics__subcmd__offsets)
+            opts="-b -v -h -V --bootstrap-server --topic --time --partitions --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partitions)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -135,3 +135,59 @@ fn create_list_describe_alter_delete() {
         Some(1)
     );
 }
+
+#[test]
+fn topics_offsets_prints_earliest_latest_and_by_time_per_partition() {
+    let b = Broker::start();
+    b.create_topic("offs", 2);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    b.ok(&["produce", "-t", "offs", "-p", "1"], Some(b"a\nb\nc\n"));
+    let text = |v: Vec<u8>| String::from_utf8_lossy(&v).into_owned();
+    assert_eq!(
+        text(b.ok(&["topics", "offsets", "offs"], None)),
+        "offs:0:0\noffs:1:3\n"
+    );
+    assert_eq!(
+        text(b.ok(&["topics", "offsets", "offs", "--time", "-2"], None)),
+        "offs:0:0\noffs:1:0\n"
+    );
+    // By time: the first record at or after it, -1 where there is none.
+    let at = (before - 60_000).to_string();
+    assert_eq!(
+        text(b.ok(
+            &[
+                "topics",
+                "offsets",
+                "--topic",
+                "offs",
+                "--time",
+                &at,
+                "--partitions",
+                "1"
+            ],
+            None
+        )),
+        "offs:1:0\n"
+    );
+    let future = (before + 3_600_000).to_string();
+    assert_eq!(
+        text(b.ok(&["topics", "offsets", "offs", "--time", &future], None)),
+        "offs:0:-1\noffs:1:-1\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&b.ok(&["topics", "offsets", "offs", "--output", "json"], None))
+            .expect("json");
+    assert_eq!(json[1]["offset"], 3);
+    // A partition the topic lacks and a bad time are usage errors; a
+    // missing topic is a failure.
+    let out = b.run(&["topics", "offsets", "offs", "--partitions", "5"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = b.run(&["topics", "offsets", "offs", "--time", "soon"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = b.run(&["topics", "offsets", "nosuch"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown topic nosuch"));
+}

@@ -353,6 +353,52 @@ pub enum TopicsCommand {
     Alter(TopicsAlterArgs),
     /// Delete a topic
     Delete(TopicsDeleteArgs),
+    /// Earliest, latest or by-time offsets per partition (kafka-get-offsets)
+    #[command(after_help = "Examples:\n  strom topics offsets orders\n  \
+        strom topics offsets orders --time earliest\n  \
+        strom topics offsets orders --time 1733212800000 --partitions 0,2")]
+    Offsets(TopicsOffsetsArgs),
+}
+
+/// Which offset `topics offsets` looks up: kafka-get-offsets' `--time`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetTime {
+    Earliest,
+    Latest,
+    /// The first record at or after this time (ms since the epoch).
+    At(i64),
+}
+
+fn offset_time(s: &str) -> Result<OffsetTime, String> {
+    match s {
+        "latest" | "-1" => Ok(OffsetTime::Latest),
+        "earliest" | "-2" => Ok(OffsetTime::Earliest),
+        _ => match s.parse::<i64>() {
+            Ok(ms) if ms >= 0 => Ok(OffsetTime::At(ms)),
+            _ => Err(format!(
+                "expected latest (-1), earliest (-2) or a timestamp in ms, got {s:?}"
+            )),
+        },
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TopicsOffsetsArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub topic: TopicArg,
+    /// latest (-1), earliest (-2), or a timestamp in ms: the first offset at
+    /// or after it (-1 when there is none)
+    #[arg(long, value_name = "TIME", default_value = "latest", allow_hyphen_values = true,
+          value_parser = offset_time)]
+    pub time: OffsetTime,
+    /// Only these partitions (comma-separated)
+    #[arg(long, value_name = "P,...", value_delimiter = ',')]
+    pub partitions: Vec<i32>,
+    /// Output layout (plain is kafka-get-offsets' topic:partition:offset)
+    #[arg(long, value_enum, default_value_t)]
+    pub output: TableOutput,
 }
 
 #[derive(Debug, Args)]

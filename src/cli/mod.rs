@@ -98,6 +98,7 @@ fn dispatch(cli: Cli, settings: &profile::Settings) -> anyhow::Result<()> {
             TopicsCommand::Describe(a) => commands::topics::describe(a),
             TopicsCommand::Alter(a) => commands::topics::alter(a),
             TopicsCommand::Delete(a) => commands::topics::delete(a),
+            TopicsCommand::Offsets(a) => commands::topics_offsets::offsets(a),
         },
         Command::Perf(p) => match p {
             PerfCommand::Produce(a) => commands::perf::produce(a),

@@ -16,6 +16,7 @@ pub mod progress;
 pub mod repl;
 pub mod serve;
 pub mod topics;
+pub mod topics_offsets;
 
 use std::sync::Arc;
 
