@@ -43,6 +43,9 @@ _strom() {
             strom,serve)
                 cmd="strom__subcmd__serve"
                 ;;
+            strom,stream)
+                cmd="strom__subcmd__stream"
+                ;;
             strom,topics)
                 cmd="strom__subcmd__topics"
                 ;;
@@ -132,6 +135,9 @@ _strom() {
                 ;;
             strom__subcmd__help,serve)
                 cmd="strom__subcmd__help__subcmd__serve"
+                ;;
+            strom__subcmd__help,stream)
+                cmd="strom__subcmd__help__subcmd__stream"
                 ;;
             strom__subcmd__help,topics)
                 cmd="strom__subcmd__help__subcmd__topics"
@@ -248,7 +254,7 @@ _strom() {
 
     case "${cmd}" in
         strom)
-            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups help"
+            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups stream help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -798,7 +804,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help)
-            opts="serve produce consume topics perf repl config generate groups help"
+            opts="serve produce consume topics perf repl config generate groups stream help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1050,6 +1056,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__stream)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1563,6 +1583,80 @@ _strom() {
                     return 0
                     ;;
                 --leader-imbalance-check-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__stream)
+            opts="-b -g -v -h -V --bootstrap-server --from --to --group --format --keep-key --keep-partition --exec --batch-max --linger-ms --timeout-ms --retries --on-error --consumer-property --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "lines json" -- "${cur}"))
+                    return 0
+                    ;;
+                --exec)
+                    COMPREPLY=($(compgen -W "batch" -- "${cur}"))
+                    return 0
+                    ;;
+                --batch-max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --linger-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --on-error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --consumer-property)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,6 +37,7 @@ complete -c strom -n "__fish_strom_needs_command" -f -a "repl" -d 'Interactive s
 complete -c strom -n "__fish_strom_needs_command" -f -a "config" -d 'Show the effective client settings and where they came from'
 complete -c strom -n "__fish_strom_needs_command" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
 complete -c strom -n "__fish_strom_needs_command" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c strom -n "__fish_strom_needs_command" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
 complete -c strom -n "__fish_strom_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand serve" -l config -d 'TOML file of settings, keys named like the long flags' -r -F
 complete -c strom -n "__fish_strom_using_subcommand serve" -l data-dir -d 'Where logs and metadata live [default: $XDG_DATA_HOME/strom or ~/.local/share/strom]' -r -F
@@ -325,16 +326,36 @@ complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete consumer groups that have no active members'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "serve" -d 'Run a broker'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "produce" -d 'Write records from stdin or a file to a topic'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "consume" -d 'Print records of a topic to stdout'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "perf" -d 'Measure produce and consume throughput'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "repl" -d 'Interactive shell (or script runner) for the commands above'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "config" -d 'Show the effective client settings and where they came from'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand stream" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l from -d 'Input topic(s), comma-separated' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l to -d 'Output topic' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -s g -l group -d 'Consumer group of the stream\'s processes (its committed offsets are the progress)' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l format -d 'Framing of records on the child\'s stdin and stdout' -r -f -a "lines\t'One value per line'
+json\t'One JSON envelope per line'"
+complete -c strom -n "__fish_strom_using_subcommand stream" -l exec -d 'How the child runs' -r -f -a "batch\t'One child per polled batch of a partition'"
+complete -c strom -n "__fish_strom_using_subcommand stream" -l batch-max -d 'Most records in one batch (per poll)' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l linger-ms -d 'How long a batch waits for more records' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l timeout-ms -d 'Kill a child that runs longer than this, and retry' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l retries -d 'Extra attempts for a failed batch' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l on-error -d 'After the retries: fail, skip or dlq:TOPIC' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l consumer-property -d 'Kafka consumer property (repeatable), e.g. session.timeout.ms=10000' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l keep-key -d 'With --format lines: KEY<TAB>VALUE lines instead of values only'
+complete -c strom -n "__fish_strom_using_subcommand stream" -l keep-partition -d 'With --format json: send each output to its envelope\'s "partition"'
+complete -c strom -n "__fish_strom_using_subcommand stream" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand stream" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "serve" -d 'Run a broker'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "produce" -d 'Write records from stdin or a file to a topic'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "consume" -d 'Print records of a topic to stdout'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "perf" -d 'Measure produce and consume throughput'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "repl" -d 'Interactive shell (or script runner) for the commands above'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "config" -d 'Show the effective client settings and where they came from'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topic names'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Describe partitions, leaders and configs'

@@ -25,7 +25,7 @@ install_debian() {
 }
 
 if [ -z "${STROM_SKIP_KAFKA_CLIENTS:-}" ]; then
-    install_debian kcat tmux
+    install_debian kcat tmux jq
     venv="$root/.venv"
     if [ ! -x "$venv/bin/python" ]; then
         log "creating Python venv in $venv"
@@ -35,7 +35,7 @@ if [ -z "${STROM_SKIP_KAFKA_CLIENTS:-}" ]; then
         -r "$root/tests/kafka/requirements.txt"
     export STROM_TEST_PYTHON="$venv/bin/python"
 else
-    install_debian tmux
+    install_debian tmux jq
 fi
 
 log "cargo build"

@@ -1,7 +1,7 @@
 //! strom: a Kafka-class streaming platform in one binary.
 //!
 //! Layers run one way:
-//! `cli → commands → client → proto → record` and
+//! `cli → commands → stream → client → proto → record` and
 //! `broker → {log, proto, record}`. `record`, `log` and `proto` never touch
 //! tokio or sockets, so they can be tested, fuzzed and benchmarked alone.
 pub mod broker;
@@ -12,3 +12,4 @@ pub mod commands;
 pub mod log;
 pub mod proto;
 pub mod record;
+pub mod stream;

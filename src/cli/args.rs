@@ -63,6 +63,8 @@ pub enum Command {
     /// List, describe, reset and delete consumer groups
     #[command(subcommand)]
     Groups(super::groups_args::GroupsCommand),
+    /// Process records from topics to a topic with any program (at least once)
+    Stream(super::stream_args::StreamArgs),
 }
 
 /// How to reach the cluster; flattened into every client command.

@@ -6,6 +6,7 @@
 pub mod args;
 pub mod groups_args;
 pub mod profile;
+pub mod stream_args;
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
@@ -108,6 +109,7 @@ fn dispatch(cli: Cli, settings: &profile::Settings) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Show(a)) => commands::config::show(a, settings),
         Command::Generate(g) => commands::generate::run(g),
         Command::Groups(g) => commands::groups::run(g),
+        Command::Stream(a) => commands::stream::run(a),
     }
 }
 

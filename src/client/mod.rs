@@ -8,6 +8,7 @@ pub mod assignor;
 pub mod blocking;
 pub mod connection;
 pub mod consumer;
+pub mod envelope;
 pub mod error;
 pub mod group;
 pub mod group_admin;

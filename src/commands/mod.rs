@@ -15,6 +15,7 @@ pub mod produce;
 pub mod progress;
 pub mod repl;
 pub mod serve;
+pub mod stream;
 pub mod topics;
 pub mod topics_offsets;
 

@@ -1,0 +1,115 @@
+//! Flags of `strom stream`, beside `args.rs` (which names the command).
+use clap::{Args, ValueEnum};
+
+use super::args::{key_value, topic_name, ConnectArgs};
+
+pub const STREAM_HELP: &str = "\
+Runs CMD on every batch of records read from the input topics, as a member \
+of consumer group GROUP, and writes what it prints to the output topic. One \
+input partition is one task with its own child; start more processes with \
+the same --group to spread the partitions over them.
+
+--format lines (default): each record value is one line on CMD's stdin and \
+each line CMD prints is one output record (--keep-key: KEY<TAB>VALUE both ways). \
+--format json: the envelope of `consume --output json` in and out, so keys, \
+headers and timestamps survive (--keep-partition honours \"partition\").
+
+--exec batch: one child per polled batch of a partition (at most --batch-max \
+records, gathered for up to --linger-ms); its output is produced only after it \
+exits 0, so grep, awk, jq and `sort | uniq -c` all work.
+
+A non-zero exit or --timeout-ms is retried --retries times with backoff, then \
+--on-error decides: fail (stop; the batch is not committed), skip, or \
+dlq:TOPIC (each input record, with its key, value and headers, plus headers \
+strom.error, strom.error.exit.code, strom.error.stderr, strom.source.topic, \
+strom.source.partition, strom.source.offset). CMD's stderr passes through.
+
+Guarantee: at least once. Outputs are produced with acks=all by the idempotent \
+producer, and an input offset is committed only when every output derived from \
+it and from every record before it is acknowledged. After a crash records may \
+be processed again (duplicates); none is lost. SIGINT and SIGTERM stop cleanly: \
+what is acknowledged is committed and the process leaves the group.
+
+Examples:
+  strom stream --from logs --to errors --group err -- grep -i error
+  strom stream --from words --to counts --group wc -- sh -c 'sort | uniq -c'
+  strom stream --from in --to out --group g --format json --on-error dlq:in-dlq -- jq -c '.value |= ascii_upcase'";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum StreamFormat {
+    /// One value per line
+    #[default]
+    Lines,
+    /// One JSON envelope per line
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ExecMode {
+    /// One child per polled batch of a partition
+    #[default]
+    Batch,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = STREAM_HELP)]
+pub struct StreamArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Input topic(s), comma-separated
+    #[arg(long, value_name = "TOPIC[,TOPIC...]", value_delimiter = ',', required = true, value_parser = topic_name)]
+    pub from: Vec<String>,
+
+    /// Output topic
+    #[arg(long, value_name = "TOPIC", value_parser = topic_name)]
+    pub to: String,
+
+    /// Consumer group of the stream's processes (its committed offsets are the progress)
+    #[arg(short, long, value_name = "GROUP")]
+    pub group: String,
+
+    /// Framing of records on the child's stdin and stdout
+    #[arg(long, value_enum, default_value_t)]
+    pub format: StreamFormat,
+
+    /// With --format lines: KEY<TAB>VALUE lines instead of values only
+    #[arg(long)]
+    pub keep_key: bool,
+
+    /// With --format json: send each output to its envelope's "partition"
+    #[arg(long)]
+    pub keep_partition: bool,
+
+    /// How the child runs
+    #[arg(long, value_enum, default_value_t)]
+    pub exec: ExecMode,
+
+    /// Most records in one batch (per poll)
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub batch_max: usize,
+
+    /// How long a batch waits for more records
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    pub linger_ms: u64,
+
+    /// Kill a child that runs longer than this, and retry
+    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    pub timeout_ms: u64,
+
+    /// Extra attempts for a failed batch
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+
+    /// After the retries: fail, skip or dlq:TOPIC
+    #[arg(long, value_name = "POLICY", default_value = "fail")]
+    pub on_error: String,
+
+    /// Kafka consumer property (repeatable), e.g. session.timeout.ms=10000
+    #[arg(long = "consumer-property", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub consumer_properties: Vec<(String, String)>,
+
+    /// The processor: a program and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
