@@ -53,6 +53,11 @@ pub enum BrokerError {
     OutOfOrderSequence(String),
     #[error("{0}")]
     InvalidProducerEpoch(String),
+    /// An idempotent retry of batches written long enough ago that their
+    /// offsets are forgotten: nothing written, the client counts it as
+    /// delivered.
+    #[error("{0}")]
+    DuplicateSequence(String),
 }
 
 impl BrokerError {
@@ -78,6 +83,7 @@ impl BrokerError {
             UnknownLeaderEpoch(_) => ErrorCode::UnknownLeaderEpoch,
             OutOfOrderSequence(_) => ErrorCode::OutOfOrderSequenceNumber,
             InvalidProducerEpoch(_) => ErrorCode::InvalidProducerEpoch,
+            DuplicateSequence(_) => ErrorCode::DuplicateSequenceNumber,
         }
     }
 

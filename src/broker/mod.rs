@@ -12,6 +12,7 @@ pub mod kafka;
 pub mod native;
 pub mod net;
 pub mod partition;
+pub mod producer_ids;
 pub mod replication;
 pub mod server;
 pub mod shutdown;

@@ -52,6 +52,8 @@ impl Partition {
         appended: watch::Sender<u64>,
     ) -> Result<Partition, BrokerError> {
         let log = PartitionLog::open(dir, config)?;
+        let replica = ReplicaState::for_dir(dir);
+        replica.load_producers(&log);
         Ok(Partition {
             topic,
             index,
@@ -59,7 +61,7 @@ impl Partition {
             sync_lock: tokio::sync::Mutex::new(()),
             last_flush_ms: AtomicI64::new(0),
             appended,
-            replica: ReplicaState::for_dir(dir),
+            replica,
         })
     }
 
@@ -249,5 +251,57 @@ impl Partition {
             log.high_watermark(),
             log.log_end_offset(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::BatchBuilder;
+
+    fn open(dir: &Path) -> Partition {
+        let (tx, _) = watch::channel(0);
+        Partition::open("t".into(), 0, dir, LogConfig::default(), tx).unwrap()
+    }
+
+    fn batch(pid: i64, seq: i32, n: usize) -> BytesMut {
+        let mut b = BatchBuilder::new(1);
+        b.set_producer(pid, 0, seq);
+        for _ in 0..n {
+            b.push(1, None, Some(b"v"), &[]).unwrap();
+        }
+        b.finish()
+    }
+
+    /// The reported bug: after a restart (a SIGKILL leaves what was written
+    /// in the page cache) the producer table started empty, so a retry of
+    /// a batch written just before the crash was written a second time.
+    #[test]
+    fn a_restarted_partition_recognises_retries_of_batches_written_before() {
+        let dir = tempfile::tempdir().unwrap();
+        // Far above any clock-seeded id, so the reservation is visible.
+        let pid = 1i64 << 60;
+        {
+            let p = open(dir.path());
+            for i in 0..8 {
+                p.append(&mut batch(pid, i * 2, 2)).unwrap();
+            }
+            assert_eq!(p.offsets().2, 16);
+        } // no flush, no clean shutdown: as after a kill
+        let p = open(dir.path());
+        let again = p.append(&mut batch(pid, 14, 2)).unwrap();
+        assert_eq!((again.base_offset, again.last_offset), (14, 15));
+        assert!(matches!(
+            p.append(&mut batch(pid, 2, 2)).unwrap_err(),
+            BrokerError::DuplicateSequence(_)
+        ));
+        assert!(matches!(
+            p.append(&mut batch(pid, 20, 1)).unwrap_err(),
+            BrokerError::OutOfOrderSequence(_)
+        ));
+        assert_eq!(p.offsets().2, 16, "nothing written twice");
+        assert_eq!(p.append(&mut batch(pid, 16, 1)).unwrap().base_offset, 16);
+        // A new producer never gets the id of one found in the log.
+        assert!(crate::broker::producer_ids::next() > pid);
     }
 }

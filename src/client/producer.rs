@@ -1190,6 +1190,15 @@ async fn handle_response(
                 let base = p.base_offset;
                 inner.complete(b, Ok(base));
             }
+            // A retry of batches the leader has had for a while (their
+            // offsets forgotten): delivered, not written again.
+            Some(p)
+                if b.idempotent
+                    && p.status.error_code()
+                        == crate::proto::ErrorCode::DuplicateSequenceNumber =>
+            {
+                inner.complete(b, Ok(-1));
+            }
             Some(p) => {
                 let e = ClientError::broker(p.status.error_code(), p.status.message.as_deref());
                 inner.retry_or_fail(b, e);

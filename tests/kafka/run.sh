@@ -186,4 +186,11 @@ for client in kafka_python confluent_kafka; do
         "$PY" "$here/test_$client.py" "$bs" resume "py-$client" "group-$client"
 done
 
+# ------------------------------- idempotence through broker crashes (#13)
+# Its own broker, killed with SIGKILL 5 times in each of 5 rounds while two
+# busy loops hold the CPUs; every acknowledged record exactly once, in order.
+STEP_TIMEOUT=$((STEP_TIMEOUT + 120)) check \
+    "confluent_kafka: idempotent producer through 5x5 broker SIGKILLs under CPU load: no duplicate, no reorder" \
+    "$PY" "$here/test_idempotent_crash.py" "$STROM_BIN" 5 5
+
 finish

@@ -1,26 +1,16 @@
 //! InitProducerId: idempotent producers (the default in kafka-python 3 and
 //! librdkafka's `enable.idempotence`) need a producer id before their first
-//! produce. Ids come from a counter seeded with the wall clock, so ids
-//! handed out after a restart do not repeat earlier ones. Transactional
-//! producers are refused: strom has no transactions.
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock};
+//! produce. Ids come from `broker::producer_ids` (a cluster's controller
+//! in a cluster). Transactional producers are refused: strom has no
+//! transactions.
+use std::sync::Arc;
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
 use super::request::Ctx;
 use super::Reply;
-use crate::broker::group::system_clock_ms;
 use crate::broker::state::Broker;
 use crate::proto::ErrorCode;
-
-static NEXT_ID: OnceLock<AtomicI64> = OnceLock::new();
-
-pub fn next_producer_id() -> i64 {
-    NEXT_ID
-        .get_or_init(|| AtomicI64::new(system_clock_ms().max(0)))
-        .fetch_add(1, Ordering::Relaxed)
-}
 
 pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: InitProducerIdRequest) -> Reply {
     let mut resp = InitProducerIdResponse::default();
@@ -51,7 +41,7 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: InitProducerIdRequest)
                 return ctx.respond(&resp);
             }
         },
-        None => next_producer_id(),
+        None => crate::broker::producer_ids::next(),
     };
     resp.producer_id = ProducerId(id);
     resp.producer_epoch = 0;

@@ -2,8 +2,7 @@
 //! sendfile, like consumer fetches, but up to the log end offset rather
 //! than the high watermark), OffsetForLeaderEpoch and InitProducerId.
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BufMut;
@@ -218,15 +217,6 @@ pub async fn offset_for_leader_epoch(
     ))
 }
 
-/// Producer ids on a single node: a counter seeded from the wall clock so
-/// ids after a restart do not repeat, offset by 2^52 so they never meet the
-/// Kafka adapter's counter (seeded from the clock alone).
-fn standalone_producer_id() -> i64 {
-    static NEXT: OnceLock<AtomicI64> = OnceLock::new();
-    NEXT.get_or_init(|| AtomicI64::new((1i64 << 52) + crate::broker::server::now_ms().max(0)))
-        .fetch_add(1, Ordering::Relaxed)
-}
-
 pub async fn init_producer_id(
     broker: &Arc<Broker>,
     cid: i32,
@@ -235,7 +225,7 @@ pub async fn init_producer_id(
 ) -> Reply {
     let id = match ReplicaManager::for_topics(&broker.topics) {
         Some(mgr) => mgr.next_producer_id().await,
-        None => Ok(standalone_producer_id()),
+        None => Ok(crate::broker::producer_ids::next()),
     };
     let resp = match id {
         Ok(producer_id) => InitProducerIdResponse {

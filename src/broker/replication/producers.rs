@@ -3,6 +3,26 @@
 //! batch is answered with its original offsets instead of being written
 //! twice, and a gap in the sequence is refused.
 //!
+//! The rules, per batch of a producer this table knows, in its epoch:
+//! - one of the last five batches again: answered with its offsets, not
+//!   written;
+//! - the next sequence: written;
+//! - wholly behind the last sequence, within the run of sequences this
+//!   table has seen back to back: written before, its offsets forgotten
+//!   (Kafka's `DUPLICATE_SEQUENCE_NUMBER`, which clients count as
+//!   delivered): not written;
+//! - anything else (a gap, a batch overlapping the last one, one from
+//!   before what the table saw): `OUT_OF_ORDER_SEQUENCE_NUMBER`, not
+//!   written.
+//!
+//! An older epoch is fenced (`INVALID_PRODUCER_EPOCH`); a newer one must
+//! start at sequence 0. A producer the table does not know starts at any
+//! sequence (Kafka since KIP-360: its state may have expired). So the table
+//! must know every producer whose batches are in the log, across a
+//! failover (`tail::rebuild_producers`) and a restart
+//! (`tail::load_producers`): a producer forgotten by a restart would have
+//! its retries of batches already written accepted as new.
+//!
 //! A producer's state is dropped once it has not appended for
 //! `producer.id.expiration.ms` (Kafka's setting, default one day), so
 //! producers that went away do not pile up. The idle clock is tokio's
@@ -40,6 +60,10 @@ struct BatchMeta {
 struct Entry {
     epoch: i16,
     batches: VecDeque<BatchMeta>,
+    /// Where the run of this epoch's sequences that this table saw back to
+    /// back, up to the last batch, starts: every sequence from here to the
+    /// last is in the log.
+    contiguous_from: i32,
     /// When this broker last recorded a batch of the producer.
     last_append: Instant,
 }
@@ -89,6 +113,27 @@ fn next_seq(seq: i32) -> i32 {
         0
     } else {
         seq + 1
+    }
+}
+
+/// How far `b` is ahead of `a` in the wrapping sequence space.
+fn ahead(a: i32, b: i32) -> i64 {
+    (i64::from(b) - i64::from(a)).rem_euclid(i64::from(i32::MAX) + 1)
+}
+
+impl Entry {
+    /// Whether sequences `first..=last` all lie in the run this table saw
+    /// written (`contiguous_from` to the last batch's last sequence).
+    fn wrote(&self, first: i32, last: i32) -> bool {
+        let Some(end) = self.batches.back().map(|b| b.last_seq) else {
+            return false;
+        };
+        let span = ahead(self.contiguous_from, end);
+        let (f, l) = (
+            ahead(self.contiguous_from, first),
+            ahead(self.contiguous_from, last),
+        );
+        f <= l && l <= span
     }
 }
 
@@ -218,6 +263,17 @@ impl ProducerTable {
             }
             match (same_epoch, last) {
                 (true, Some(last)) if h.base_sequence != next_seq(last) => {
+                    let written = in_request.is_none()
+                        && entry.is_some_and(|e| e.wrote(h.base_sequence, last_seq(&h)));
+                    if written && i == 0 {
+                        return Err(BrokerError::DuplicateSequence(format!(
+                            "producer {} sequences {}..={} were written before (the last is {last}); \
+                             their offsets are no longer remembered",
+                            h.producer_id,
+                            h.base_sequence,
+                            last_seq(&h)
+                        )));
+                    }
                     return Err(BrokerError::OutOfOrderSequence(format!(
                         "producer {} sent sequence {} but {} was expected",
                         h.producer_id,
@@ -259,12 +315,18 @@ impl ProducerTable {
             .or_insert_with(|| Entry {
                 epoch: h.producer_epoch,
                 batches: VecDeque::new(),
+                contiguous_from: h.base_sequence,
                 last_append: now,
             });
         e.last_append = e.last_append.max(now);
         if h.producer_epoch != e.epoch {
             e.epoch = h.producer_epoch;
             e.batches.clear();
+        }
+        // A jump (the producer was forgotten and came back further on, or
+        // a rebuild met it mid-way) starts a new run.
+        if e.batches.back().map(|b| next_seq(b.last_seq)) != Some(h.base_sequence) {
+            e.contiguous_from = h.base_sequence;
         }
         e.batches.push_back(BatchMeta {
             first_seq: h.base_sequence,
@@ -288,6 +350,11 @@ impl ProducerTable {
         self.producers
             .retain(|_, e| now.saturating_duration_since(e.last_append) < expiration);
         before - self.producers.len()
+    }
+
+    /// The highest producer id remembered.
+    pub fn max_producer_id(&self) -> Option<i64> {
+        self.producers.keys().max().copied()
     }
 
     /// Producers currently remembered.
@@ -346,7 +413,114 @@ mod tests {
         }
         assert!(t.check(&batch(1, 0, 6, 1, 0)).unwrap().is_some());
         assert!(t.check(&batch(1, 0, 2, 1, 0)).unwrap().is_some());
-        assert!(t.check(&batch(1, 0, 1, 1, 0)).is_err());
+        // Older than the last five, but written: a duplicate whose offsets
+        // are forgotten, never written again.
+        assert!(matches!(
+            t.check(&batch(1, 0, 1, 1, 0)).unwrap_err(),
+            BrokerError::DuplicateSequence(_)
+        ));
+        assert!(matches!(
+            t.check(&batch(1, 0, 0, 2, 0)).unwrap_err(),
+            BrokerError::DuplicateSequence(_)
+        ));
+    }
+
+    #[test]
+    fn a_retry_overlapping_the_last_batch_or_past_it_is_out_of_order() {
+        let mut t = ProducerTable::default();
+        for i in 0..3 {
+            t.record(&batch(1, 0, i * 2, 2, i64::from(i) * 2), Instant::now());
+        }
+        // Sequences 0-5 written; 5-6 reaches past the last one.
+        assert!(matches!(
+            t.check(&batch(1, 0, 5, 2, 0)).unwrap_err(),
+            BrokerError::OutOfOrderSequence(_)
+        ));
+        // A batch that is not one of the remembered ones but lies inside
+        // them (a client re-cut its batches) was written too.
+        assert!(matches!(
+            t.check(&batch(1, 0, 1, 2, 0)).unwrap_err(),
+            BrokerError::DuplicateSequence(_)
+        ));
+        // In a request whose first batch is new, an old one is a client bug.
+        let mut two = batch(1, 0, 6, 1, 0);
+        two.extend_from_slice(&batch(1, 0, 0, 1, 0));
+        assert!(matches!(
+            t.check(&two).unwrap_err(),
+            BrokerError::OutOfOrderSequence(_)
+        ));
+    }
+
+    #[test]
+    fn sequences_before_what_the_table_saw_are_not_taken_for_duplicates() {
+        let mut t = ProducerTable::default();
+        // First seen at 100 (a producer whose earlier state expired).
+        assert!(t.check(&batch(3, 0, 100, 1, 0)).unwrap().is_none());
+        t.record(&batch(3, 0, 100, 1, 0), Instant::now());
+        t.record(&batch(3, 0, 101, 1, 1), Instant::now());
+        // 50 was never seen here: it may never have been written.
+        assert!(matches!(
+            t.check(&batch(3, 0, 50, 1, 0)).unwrap_err(),
+            BrokerError::OutOfOrderSequence(_)
+        ));
+        // A jump in what is recorded (a rebuild meeting a producer that was
+        // forgotten in between) starts a new run: 102-109 are not known.
+        t.record(&batch(3, 0, 110, 1, 2), Instant::now());
+        for i in 111..116 {
+            t.record(&batch(3, 0, i, 1, i64::from(i) - 108), Instant::now());
+        }
+        assert!(matches!(
+            t.check(&batch(3, 0, 105, 1, 0)).unwrap_err(),
+            BrokerError::OutOfOrderSequence(_)
+        ));
+        assert!(matches!(
+            t.check(&batch(3, 0, 110, 1, 0)).unwrap_err(),
+            BrokerError::DuplicateSequence(_)
+        ));
+        assert!(t.check(&batch(3, 0, 116, 1, 0)).unwrap().is_none());
+    }
+
+    #[test]
+    fn sequence_rules_hold_across_the_wrap() {
+        let mut t = ProducerTable::default();
+        let start = i32::MAX - 7;
+        for i in 0..6 {
+            let seq = ((i64::from(start) + i * 2) % (i64::from(i32::MAX) + 1)) as i32;
+            t.record(&batch(4, 0, seq, 2, i * 2), Instant::now());
+        }
+        // Written: MAX-7 ..= 3 (wrapping); the next is 4.
+        assert!(t.check(&batch(4, 0, 4, 1, 0)).unwrap().is_none());
+        assert!(matches!(
+            t.check(&batch(4, 0, start, 2, 0)).unwrap_err(),
+            BrokerError::DuplicateSequence(_)
+        ));
+        assert!(t.check(&batch(4, 0, 0, 2, 0)).unwrap().is_some());
+        assert!(matches!(
+            t.check(&batch(4, 0, 6, 1, 0)).unwrap_err(),
+            BrokerError::OutOfOrderSequence(_)
+        ));
+    }
+
+    #[test]
+    fn epochs_fence_and_restart_sequences() {
+        let mut t = ProducerTable::default();
+        t.record(&batch(5, 1, 0, 3, 0), Instant::now());
+        assert!(matches!(
+            t.check(&batch(5, 0, 3, 1, 0)).unwrap_err(),
+            BrokerError::InvalidProducerEpoch(_)
+        ));
+        assert!(matches!(
+            t.check(&batch(5, 2, 7, 1, 0)).unwrap_err(),
+            BrokerError::OutOfOrderSequence(_)
+        ));
+        assert!(t.check(&batch(5, 2, 0, 1, 0)).unwrap().is_none());
+        t.record(&batch(5, 2, 0, 1, 3), Instant::now());
+        // The old epoch's sequences mean nothing in the new one.
+        assert!(matches!(
+            t.check(&batch(5, 2, 3, 1, 0)).unwrap_err(),
+            BrokerError::OutOfOrderSequence(_)
+        ));
+        assert_eq!(t.max_producer_id(), Some(5));
     }
 
     #[tokio::test(start_paused = true)]

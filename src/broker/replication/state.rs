@@ -196,6 +196,17 @@ impl ReplicaState {
         self.producers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A standalone partition opening its log (a restart, maybe after a
+    /// crash) loads its idempotent producers from the log's tail, as a new
+    /// leader does: the retries of batches written just before the broker
+    /// went down must be recognised. In a cluster the partition starts
+    /// offline and loads them when it comes to lead.
+    pub fn load_producers(&self, log: &crate::log::PartitionLog) {
+        if matches!(*self.role(), Role::Standalone) {
+            *self.producers() = super::tail::load_producers(log);
+        }
+    }
+
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
     }

@@ -1,7 +1,12 @@
 //! Rebuilds idempotent producers' recent sequences from the end of the log
-//! when a broker becomes leader: a producer retrying across a failover must
-//! find its batches remembered on the new leader too.
+//! when a broker becomes leader, and when a single broker opens its logs
+//! after a restart: a producer retrying across a failover or a crash must
+//! find its batches remembered (a batch written just before a SIGKILL,
+//! whose answer never left, is retried after the restart and must not be
+//! written again).
 //!
+//! A broker opening its logs reads the tail in place (`load_producers`):
+//! nothing is served before the logs are open.
 //! Becoming leader happens on the async runtime with the partition's locks
 //! held, so only the cheap part runs there: locating the tail's batches
 //! (an index lookup and a few header reads). Reading their headers, up to
@@ -12,7 +17,7 @@ use std::os::unix::fs::FileExt;
 
 use tokio::time::Instant;
 
-use super::producers::{ProducerTable, RebuildSender};
+use super::producers::ProducerTable;
 use crate::log::{FileSlice, PartitionLog};
 use crate::record::{BatchHeader, BATCH_HEADER_LEN};
 
@@ -20,43 +25,66 @@ use crate::record::{BatchHeader, BATCH_HEADER_LEN};
 /// seconds of the original send, so the recent tail is enough.
 const TAIL_OFFSETS: i64 = 50_000;
 
-/// Starts rebuilding `table` from the log's tail. Called by a partition
-/// that becomes leader, with its log locked and its table just cleared.
-pub fn rebuild_producers(log: &PartitionLog, table: &mut ProducerTable) {
+/// The whole batches from `TAIL_OFFSETS` before the log end to the end, as
+/// file ranges, and the offset the scan starts at; `None` for an empty log.
+fn tail(log: &PartitionLog) -> Option<(Vec<FileSlice>, i64)> {
     let end = log.log_end_offset();
     let from = (end - TAIL_OFFSETS).max(log.log_start_offset());
     if from >= end {
-        return;
+        return None;
     }
-    // Whole batches from `from` to the end, as file ranges. The files are
-    // shared handles, so they stay readable after the lock is released
-    // (even if retention deletes a segment); appends wait for the rebuild
-    // and a leader never truncates, so the ranges keep their contents.
-    let slices = match log.read_bounded(from, usize::MAX / 2, end) {
-        Ok(r) => r.slices,
+    // The files are shared handles, so they stay readable after the lock
+    // is released (even if retention deletes a segment); appends wait for
+    // the rebuild and a leader never truncates, so the ranges keep their
+    // contents.
+    match log.read_bounded(from, usize::MAX / 2, end) {
+        Ok(r) => Some((r.slices, from)),
         Err(e) => {
             tracing::warn!(error = %e, "cannot locate the log tail to rebuild idempotent producers");
-            return;
+            None
         }
+    }
+}
+
+/// Starts rebuilding `table` from the log's tail. Called by a partition
+/// that becomes leader, with its log locked and its table just cleared.
+pub fn rebuild_producers(log: &PartitionLog, table: &mut ProducerTable) {
+    let Some((slices, from)) = tail(log) else {
+        return;
     };
     let sender = table.begin_rebuild();
     let now = Instant::now();
     match tokio::runtime::Handle::try_current() {
         Ok(rt) => {
-            rt.spawn_blocking(move || scan(slices, from, now, sender));
+            rt.spawn_blocking(move || sender.send(scan(&slices, from, now)));
         }
         // Outside a runtime (nothing to keep responsive): read right here.
-        Err(_) => scan(slices, from, now, sender),
+        Err(_) => sender.send(scan(&slices, from, now)),
     }
 }
 
-/// Records the header of every batch in `slices` that reaches `from`, and
-/// hands the table over. A read or parse error stops the scan: what was
-/// found so far is kept (it only makes fewer retries recognisable).
-fn scan(slices: Vec<FileSlice>, from: i64, now: Instant, sender: RebuildSender) {
+/// The producer table of a log being opened (a broker starting up after a
+/// restart or a crash), read right here: nothing is served from the log
+/// before it is open. Producer ids found are reserved
+/// (`broker::producer_ids`), so no new producer is given one of them.
+pub fn load_producers(log: &PartitionLog) -> ProducerTable {
+    let Some((slices, from)) = tail(log) else {
+        return ProducerTable::default();
+    };
+    let table = scan(&slices, from, Instant::now());
+    if let Some(id) = table.max_producer_id() {
+        crate::broker::producer_ids::observe(id);
+    }
+    table
+}
+
+/// Records the header of every batch in `slices` that reaches `from`. A
+/// read or parse error stops the scan: what was found so far is kept (it
+/// only makes fewer retries recognisable).
+fn scan(slices: &[FileSlice], from: i64, now: Instant) -> ProducerTable {
     let mut table = ProducerTable::default();
     let mut header = [0u8; BATCH_HEADER_LEN];
-    'slices: for slice in &slices {
+    'slices: for slice in slices {
         let end = slice.position + slice.len as u64;
         let mut pos = slice.position;
         while pos + BATCH_HEADER_LEN as u64 <= end {
@@ -77,7 +105,7 @@ fn scan(slices: Vec<FileSlice>, from: i64, now: Instant, sender: RebuildSender) 
             pos += len;
         }
     }
-    sender.send(table);
+    table
 }
 
 #[cfg(test)]
@@ -134,6 +162,20 @@ mod tests {
         rebuild_producers(&log, &mut table);
         let dup = table.check(&batch(Some((5, 0)), 2)).unwrap().unwrap();
         assert_eq!((dup.base_offset, dup.last_offset), (0, 1));
+    }
+
+    #[test]
+    fn opening_a_log_loads_its_producers_in_place() {
+        let (_dir, log) = log_with_producers();
+        let mut table = load_producers(&log);
+        assert_eq!(table.max_producer_id(), Some(6));
+        let dup = table.check(&batch(Some((5, 2)), 1)).unwrap().unwrap();
+        assert_eq!(dup.base_offset, 5);
+        assert!(table.check(&batch(Some((5, 3)), 1)).unwrap().is_none());
+        assert!(load_producers(
+            &PartitionLog::open(tempfile::tempdir().unwrap().path(), LogConfig::default()).unwrap()
+        )
+        .is_empty());
     }
 
     #[test]
