@@ -286,3 +286,34 @@ fn exec_line_keeps_one_child_and_drops_records_on_empty_lines() {
     assert_eq!(got, want);
     stop_stream(s);
 }
+
+#[test]
+fn bad_stream_flags_are_usage_errors() {
+    for args in [
+        &["--on-error", "ignore"][..],
+        &["--batch-max", "0"][..],
+        &["--format", "lines", "--keep-partition"][..],
+    ] {
+        let mut cmd = common::strom();
+        cmd.args([
+            "stream",
+            "-b",
+            "127.0.0.1:1",
+            "--from",
+            "a",
+            "--to",
+            "b",
+            "--group",
+            "g",
+        ])
+        .args(args)
+        .args(["--", "cat"]);
+        let out = common::run_with_timeout(cmd, None, common::COMMAND_TIMEOUT);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -78,6 +78,8 @@ fn config(args: &StreamArgs, stop: &Arc<StopSignal>) -> Result<StreamConfig, Usa
 }
 
 pub fn run(args: StreamArgs) -> anyhow::Result<()> {
+    // Bad flags are usage errors whether or not a broker is reachable.
+    config(&args, &Arc::default())?;
     let client = super::connect(&args.connect)?;
     let stop = super::interrupt::stop_signal(client.runtime());
     let config = config(&args, &stop)?;
