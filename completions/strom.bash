@@ -1633,7 +1633,7 @@ _strom() {
                     return 0
                     ;;
                 --exec)
-                    COMPREPLY=($(compgen -W "batch" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "batch line" -- "${cur}"))
                     return 0
                     ;;
                 --batch-max)

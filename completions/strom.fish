@@ -332,7 +332,8 @@ complete -c strom -n "__fish_strom_using_subcommand stream" -l to -d 'Output top
 complete -c strom -n "__fish_strom_using_subcommand stream" -s g -l group -d 'Consumer group of the stream\'s processes (its committed offsets are the progress)' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l format -d 'Framing of records on the child\'s stdin and stdout' -r -f -a "lines\t'One value per line'
 json\t'One JSON envelope per line'"
-complete -c strom -n "__fish_strom_using_subcommand stream" -l exec -d 'How the child runs' -r -f -a "batch\t'One child per polled batch of a partition'"
+complete -c strom -n "__fish_strom_using_subcommand stream" -l exec -d 'How the child runs' -r -f -a "batch\t'One child per polled batch of a partition'
+line\t'One long-lived child per partition: one line in, one line out'"
 complete -c strom -n "__fish_strom_using_subcommand stream" -l batch-max -d 'Most records in one batch (per poll)' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l linger-ms -d 'How long a batch waits for more records' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l timeout-ms -d 'Kill a child that runs longer than this, and retry' -r

@@ -250,3 +250,70 @@ fn on_error_fail_stops_without_committing_the_batch() {
     assert_eq!(wait_records(&b, "out", 1, &[]), ["x"]);
     stop_stream(s);
 }
+
+#[test]
+fn exec_line_keeps_one_child_and_drops_records_on_empty_lines() {
+    let b = Broker::start();
+    b.create_topic("in", 1);
+    let lines: Vec<String> = (1..=50).map(|i| i.to_string()).collect();
+    produce_lines(&b, "in", &lines);
+    // Odd numbers answer with an empty line (dropped); a counter shows that
+    // one child served every record.
+    let s = start_stream(
+        &b,
+        &[
+            "--from",
+            "in",
+            "--to",
+            "out",
+            "--group",
+            "g",
+            "--exec",
+            "line",
+            "--batch-max",
+            "7",
+            "--",
+            "sh",
+            "-c",
+            "n=0; while read -r x; do n=$((n+1)); if [ $((x % 2)) = 1 ]; then echo; else echo \"$n:$x\"; fi; done",
+        ],
+    );
+    let want: Vec<String> = (1..=50)
+        .filter(|i| i % 2 == 0)
+        .map(|i| format!("{i}:{i}"))
+        .collect();
+    let got = wait_records(&b, "out", want.len(), &[]);
+    assert_eq!(got, want);
+    stop_stream(s);
+}
+
+#[test]
+fn bad_stream_flags_are_usage_errors() {
+    for args in [
+        &["--on-error", "ignore"][..],
+        &["--batch-max", "0"][..],
+        &["--format", "lines", "--keep-partition"][..],
+    ] {
+        let mut cmd = common::strom();
+        cmd.args([
+            "stream",
+            "-b",
+            "127.0.0.1:1",
+            "--from",
+            "a",
+            "--to",
+            "b",
+            "--group",
+            "g",
+        ])
+        .args(args)
+        .args(["--", "cat"]);
+        let out = common::run_with_timeout(cmd, None, common::COMMAND_TIMEOUT);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -16,7 +16,10 @@ headers and timestamps survive (--keep-partition honours \"partition\").
 
 --exec batch: one child per polled batch of a partition (at most --batch-max \
 records, gathered for up to --linger-ms); its output is produced only after it \
-exits 0, so grep, awk, jq and `sort | uniq -c` all work.
+exits 0, so grep, awk, jq and `sort | uniq -c` all work. --exec line: one \
+long-lived child per partition that answers every input line with one output \
+line (an empty line drops the record); it must not buffer its output (sed -u, mawk -W interactive, \
+jq --unbuffered, or a shell `while read` loop).
 
 A non-zero exit or --timeout-ms is retried --retries times with backoff, then \
 --on-error decides: fail (stop; the batch is not committed), skip, or \
@@ -49,6 +52,8 @@ pub enum ExecMode {
     /// One child per polled batch of a partition
     #[default]
     Batch,
+    /// One long-lived child per partition: one line in, one line out
+    Line,
 }
 
 #[derive(Debug, Args)]

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::UsageError;
-use crate::cli::stream_args::{StreamArgs, StreamFormat};
+use crate::cli::stream_args::{ExecMode, StreamArgs, StreamFormat};
 use crate::client::blocking::StopSignal;
 use crate::client::{GroupConfig, OffsetReset};
-use crate::stream::{ExecConfig, ExecProcessor, Format, OnError, Processor, StreamConfig};
+use crate::stream::{
+    ExecConfig, ExecProcessor, Format, LineProcessor, OnError, Processor, StreamConfig,
+};
 
 fn config(args: &StreamArgs, stop: &Arc<StopSignal>) -> Result<StreamConfig, UsageError> {
     let on_error: OnError = args.on_error.parse().map_err(UsageError::new)?;
@@ -64,13 +66,20 @@ fn config(args: &StreamArgs, stop: &Arc<StopSignal>) -> Result<StreamConfig, Usa
         batch_max: args.batch_max,
         linger: Duration::from_millis(args.linger_ms),
         on_error,
-        processor: Arc::new(move || {
-            Box::new(ExecProcessor::new(exec.clone())) as Box<dyn Processor>
-        }),
+        processor: match args.exec {
+            ExecMode::Batch => {
+                Arc::new(move || Box::new(ExecProcessor::new(exec.clone())) as Box<dyn Processor>)
+            }
+            ExecMode::Line => {
+                Arc::new(move || Box::new(LineProcessor::new(exec.clone())) as Box<dyn Processor>)
+            }
+        },
     })
 }
 
 pub fn run(args: StreamArgs) -> anyhow::Result<()> {
+    // Bad flags are usage errors whether or not a broker is reachable.
+    config(&args, &Arc::default())?;
     let client = super::connect(&args.connect)?;
     let stop = super::interrupt::stop_signal(client.runtime());
     let config = config(&args, &stop)?;

@@ -18,11 +18,13 @@
 //! the broker.
 pub mod dead_letter;
 pub mod exec;
+pub mod exec_line;
 pub mod format;
 pub mod runner;
 
 pub use dead_letter::{Failure, OnError};
 pub use exec::{ExecConfig, ExecProcessor};
+pub use exec_line::LineProcessor;
 pub use format::Format;
 pub use runner::{run, RunStats, StreamConfig};
 
