@@ -99,3 +99,60 @@ fn a_permanently_failed_batch_does_not_block_the_partition() {
         "before\nafter\nlater\n"
     );
 }
+
+/// A producer that cannot get a producer id (its only broker is down)
+/// fails its records once the delivery timeout passes rather than sending
+/// them, or any later record, without idempotence; once the broker is
+/// back, the next record asks again and goes out idempotent.
+#[test]
+fn without_a_producer_id_records_fail_instead_of_losing_idempotence() {
+    let mut broker = common::Broker::start_on_fixed_port(&[]);
+    broker.create_topic("ids", 1);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let mut cfg = ClientConfig::new(&broker.addr);
+        cfg.request_timeout = Duration::from_secs(5);
+        let client = Client::connect(cfg).await.expect("client");
+        // Cached, so the producer can place records with the broker gone.
+        client.topic("ids", false).await.expect("metadata");
+        broker.kill();
+        let producer = Producer::new(
+            client,
+            ProducerConfig {
+                acks: Acks::All,
+                linger: Duration::from_millis(1),
+                delivery_timeout: Duration::from_millis(1500),
+                ..ProducerConfig::default()
+            },
+        );
+        let send = |value: &'static [u8]| {
+            let producer = producer.clone();
+            async move {
+                let rec = ProducerRecord {
+                    topic: "ids",
+                    partition: Some(0),
+                    value: Some(value),
+                    ..Default::default()
+                };
+                let fut = producer.send(&rec).await.expect("send");
+                tokio::time::timeout(Duration::from_secs(30), fut.wait())
+                    .await
+                    .expect("answered in time")
+            }
+        };
+        let err = send(b"while down").await.expect_err("no broker, no id");
+        assert!(err.to_string().contains("producer id"), "{err}");
+        assert_eq!(producer.producer_id(), None);
+
+        broker.start_again();
+        send(b"after")
+            .await
+            .expect("delivered once the broker is back");
+        assert!(
+            producer.producer_id().is_some(),
+            "the record went out without idempotence"
+        );
+    });
+    let out = broker.ok(&["consume", "-t", "ids", "--from-beginning", "-e"], None);
+    assert_eq!(String::from_utf8_lossy(&out), "after\n");
+}

@@ -12,9 +12,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use bytes::Bytes;
 
 use super::admin::{list_offsets, OffsetSpec};
+use super::backoff::jittered;
 use super::connection::{Connection, ResponseFuture};
 use super::error::{ClientError, Result};
 use super::metadata::{Client, Lane};
@@ -40,6 +43,14 @@ pub struct ConsumerConfig {
     pub min_bytes: i32,
     pub fetch_max_bytes: i32,
     pub partition_max_bytes: i32,
+    /// `retry.backoff.ms`: the first wait after a fetch failed because a
+    /// broker was unreachable, restarting or no longer the leader; doubles
+    /// (with jitter) per failure up to `retry_backoff_max`. The consumer
+    /// keeps its positions and retries, as Kafka's does, however long the
+    /// outage lasts.
+    pub retry_backoff: Duration,
+    /// `retry.backoff.max.ms`.
+    pub retry_backoff_max: Duration,
 }
 
 impl Default for ConsumerConfig {
@@ -51,6 +62,8 @@ impl Default for ConsumerConfig {
             // ones cost more in fresh-buffer page faults than they save.
             fetch_max_bytes: 32 * 1024 * 1024,
             partition_max_bytes: 4 * 1024 * 1024,
+            retry_backoff: Duration::from_millis(100),
+            retry_backoff_max: Duration::from_millis(1000),
         }
     }
 }
@@ -155,6 +168,23 @@ pub struct Consumer {
     config: ConsumerConfig,
     assigned: Vec<Assignment>,
     in_flight: VecDeque<InFlight>,
+    /// Since when, and how many times in a row, fetching failed with an
+    /// error worth waiting out (None while fetching works).
+    failing: Option<(Instant, u32)>,
+}
+
+/// A failure of a running consumer that retrying can cure: a broker gone,
+/// restarting or no longer leading. A topic a restarted broker does not
+/// know yet (it answers before it has caught up with the cluster's
+/// metadata) counts too, for a request timeout.
+fn is_transient(e: &ClientError) -> bool {
+    e.is_retriable()
+        || matches!(
+            e,
+            ClientError::Unreachable { .. }
+                | ClientError::UnknownTopic(_)
+                | ClientError::UnknownPartition { .. }
+        )
 }
 
 impl Consumer {
@@ -164,6 +194,7 @@ impl Consumer {
             config,
             assigned: Vec::new(),
             in_flight: VecDeque::new(),
+            failing: None,
         }
     }
 
@@ -384,8 +415,46 @@ impl Consumer {
     }
 
     /// Waits for the next fetch response and returns its undecoded data.
-    /// May return an empty list (nothing arrived within `max_wait`).
+    /// May return an empty list (nothing arrived within `max_wait`, or the
+    /// fetch failed in a way worth retrying: the positions stay, and the
+    /// next call tries again after a backoff, on fresh metadata).
     pub async fn poll_raw(&mut self) -> Result<Vec<FetchedPartition>> {
+        match self.fetch_once().await {
+            Ok(out) => {
+                if let Some((since, _)) = self.failing.take() {
+                    tracing::info!("fetching again after {} ms", since.elapsed().as_millis());
+                }
+                Ok(out)
+            }
+            Err(e) if is_transient(&e) => {
+                let (since, failures) = *self.failing.get_or_insert_with(|| (Instant::now(), 0));
+                let unknown = matches!(
+                    e,
+                    ClientError::UnknownTopic(_) | ClientError::UnknownPartition { .. }
+                );
+                // A topic that stays unknown was deleted.
+                if unknown && since.elapsed() >= self.client.request_timeout() {
+                    return Err(e);
+                }
+                if failures == 0 {
+                    tracing::debug!(error = %e, "fetch failed; retrying from the same positions");
+                }
+                self.failing = Some((since, failures + 1));
+                self.in_flight.clear();
+                let wait = jittered(
+                    self.config.retry_backoff,
+                    self.config.retry_backoff_max,
+                    failures,
+                );
+                tokio::time::sleep(wait).await;
+                self.refresh_leaders().await;
+                Ok(Vec::new())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn fetch_once(&mut self) -> Result<Vec<FetchedPartition>> {
         self.fill_in_flight().await?;
         let Some(f) = self.in_flight.pop_front() else {
             // Nothing assigned: behave like an empty long poll.
@@ -394,13 +463,7 @@ impl Consumer {
         };
         let timeout = self.config.max_wait + self.client.request_timeout();
         let body = match tokio::time::timeout(timeout, f.fut).await {
-            Ok(Ok(b)) => b,
-            Ok(Err(e)) if e.is_retriable() => {
-                tracing::debug!(error = %e, "fetch failed, will retry");
-                self.refresh_leaders().await;
-                return Ok(Vec::new());
-            }
-            Ok(Err(e)) => return Err(e),
+            Ok(r) => r?,
             Err(_) => {
                 return Err(ClientError::Timeout {
                     what: format!("fetch from {}", f.conn.addr()),
@@ -463,18 +526,24 @@ impl Consumer {
                 }
             }
         }
+        // Positions moved past what `out` holds: from here on nothing may
+        // fail the call, or those records would be lost. What fails is
+        // tried again by the next poll.
         for (topic, partition) in reset {
             tracing::warn!(%topic, partition, "offset out of range, resetting to the nearest valid offset");
             let pos = self.position(&topic, partition).unwrap_or(0);
-            self.seek(&topic, partition, StartOffset::Offset(pos))
-                .await?;
+            if let Err(e) = self.seek(&topic, partition, StartOffset::Offset(pos)).await {
+                tracing::debug!(error = %e, "reset failed; the next fetch asks again");
+            }
         }
         if stale {
             self.refresh_leaders().await;
         }
         // Fetch-ahead: the next request leaves before the caller decodes.
         if self.assigned.iter().any(|a| a.leader == f.node) {
-            self.send_fetch(f.node).await?;
+            if let Err(e) = self.send_fetch(f.node).await {
+                tracing::debug!(error = %e, "fetch-ahead failed; the next poll retries");
+            }
         }
         Ok(out)
     }

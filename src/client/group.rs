@@ -110,6 +110,11 @@ pub struct GroupConsumer {
     handed: HashMap<Tp, i64>,
     /// Per partition: the last offset committed in this generation.
     committed: HashMap<Tp, i64>,
+    /// Positions handed out in a generation that ended without their
+    /// commit going through (the coordinator restarted or moved): where a
+    /// partition that comes back to this member resumes, so it is not read
+    /// again from an older commit.
+    uncommitted: HashMap<Tp, i64>,
     last_commit: Instant,
     closed: bool,
 }
@@ -138,6 +143,7 @@ impl GroupConsumer {
             buffer: VecDeque::new(),
             handed: HashMap::new(),
             committed: HashMap::new(),
+            uncommitted: HashMap::new(),
             last_commit: Instant::now(),
             closed: false,
         }
@@ -374,7 +380,12 @@ impl GroupConsumer {
         let Some(g) = self.generation else { return };
         if self.config.enable_auto_commit {
             if let Err(e) = self.commit_positions(g, false).await {
-                tracing::warn!(error = %e, "commit before rebalance failed; records since the last commit will be read again");
+                tracing::warn!(error = %e, "commit before rebalance failed; a partition that stays with this member resumes where it was, others are read again from the last commit");
+                for (tp, o) in &self.handed {
+                    if self.committed.get(tp) != Some(o) {
+                        self.uncommitted.insert(tp.clone(), *o);
+                    }
+                }
             }
         }
         self.generation = None;
@@ -574,8 +585,12 @@ impl GroupConsumer {
             self.client.invalidate(topic);
             let mut fresh = Vec::new();
             for &p in &tp.partitions {
-                match committed.get(&(topic.to_string(), p)) {
-                    Some(&o) => {
+                let ours = self.uncommitted.get(&(Arc::from(topic), p)).copied();
+                let theirs = committed.get(&(topic.to_string(), p)).copied();
+                // Never behind the group's commit (another member may have
+                // read further meanwhile), never behind what we printed.
+                match theirs.max(ours) {
+                    Some(o) => {
                         self.assign_or_skip(topic, &[p], StartOffset::Offset(o))
                             .await?
                     }
@@ -599,6 +614,7 @@ impl GroupConsumer {
                 self.assign_or_skip(topic, &fresh, start).await?;
             }
         }
+        self.uncommitted.clear();
         self.assignment.clear();
         for (t, p, pos) in self.consumer.assignment() {
             self.handed.insert((t.clone(), p), pos);

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use super::backoff::{ReconnectBackoff, DEFAULT_RECONNECT_BACKOFF, DEFAULT_RECONNECT_BACKOFF_MAX};
 use super::connection::{Connection, ConnectionConfig};
 use super::error::{ClientError, Result};
 use crate::proto::messages::metadata::{MetadataRequest, MetadataResponse, TopicMetadata};
@@ -23,6 +24,12 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub max_frame_bytes: usize,
+    /// `reconnect.backoff.ms`: the first wait before connecting again to a
+    /// broker address that refused or dropped us; doubles per failure
+    /// (with jitter) up to `reconnect_backoff_max`.
+    pub reconnect_backoff: Duration,
+    /// `reconnect.backoff.max.ms`.
+    pub reconnect_backoff_max: Duration,
 }
 
 impl Default for ClientConfig {
@@ -32,6 +39,8 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             max_frame_bytes: 256 * 1024 * 1024,
+            reconnect_backoff: DEFAULT_RECONNECT_BACKOFF,
+            reconnect_backoff_max: DEFAULT_RECONNECT_BACKOFF_MAX,
         }
     }
 }
@@ -119,6 +128,7 @@ struct Inner {
     bootstrap: Vec<String>,
     conn_config: ConnectionConfig,
     state: Mutex<State>,
+    backoff: Mutex<ReconnectBackoff>,
     /// Serialises connection attempts so concurrent callers share one.
     connecting: tokio::sync::Mutex<()>,
 }
@@ -160,11 +170,13 @@ impl Client {
             connect_timeout: config.connect_timeout,
             max_frame_bytes: config.max_frame_bytes,
         };
+        let backoff = ReconnectBackoff::new(config.reconnect_backoff, config.reconnect_backoff_max);
         let client = Client {
             inner: Arc::new(Inner {
                 config,
                 bootstrap,
                 conn_config,
+                backoff: Mutex::new(backoff),
                 state: Mutex::new(State::default()),
                 connecting: tokio::sync::Mutex::new(()),
             }),
@@ -202,26 +214,82 @@ impl Client {
                 return Ok(c);
             }
         }
-        let mut last = None;
+        // The bootstrap list first (from the one that answered last), then
+        // every broker the metadata named: a client keeps finding the
+        // cluster while the brokers it was bootstrapped with are down, and
+        // goes back to the bootstrap list when all the known ones are.
         let n = self.inner.bootstrap.len();
         let first = self.state().bootstrap_next;
-        for k in 0..n {
-            let at = (first + k) % n.max(1);
-            let addr = &self.inner.bootstrap[at];
-            match Connection::connect(addr, &self.inner.conn_config).await {
+        let mut candidates: Vec<(Option<usize>, String)> = (0..n)
+            .map(|k| (first + k) % n.max(1))
+            .map(|at| (Some(at), self.inner.bootstrap[at].clone()))
+            .collect();
+        let mut known: Vec<String> = self.state().brokers.values().cloned().collect();
+        known.sort();
+        for addr in known {
+            if !candidates.iter().any(|(_, a)| *a == addr) {
+                candidates.push((None, addr));
+            }
+        }
+        // Those out of their reconnect backoff first.
+        let now = tokio::time::Instant::now();
+        candidates.sort_by_key(|(_, addr)| self.reconnect_wait(addr, now));
+        let mut last = None;
+        for (at, addr) in candidates {
+            match self.connect_to(&addr).await {
                 Ok(c) => {
                     let mut st = self.state();
                     st.bootstrap_conn = Some(c.clone());
-                    st.bootstrap_next = at;
+                    if let Some(at) = at {
+                        st.bootstrap_next = at;
+                    }
                     return Ok(c);
                 }
-                Err(e) => {
-                    tracing::debug!(%addr, error = %e, "bootstrap connect failed");
-                    last = Some(e);
-                }
+                Err(e) => last = Some(e),
             }
         }
         Err(last.unwrap_or_else(|| ClientError::BadBootstrap(self.inner.config.bootstrap.clone())))
+    }
+
+    fn reconnect_wait(&self, addr: &str, now: tokio::time::Instant) -> Duration {
+        self.inner
+            .backoff
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .wait(addr, now)
+    }
+
+    /// Connects to `addr` once its reconnect backoff has passed, and keeps
+    /// the backoff up to date. Losing a broker that was reached before is
+    /// logged once per outage (and its return at info).
+    async fn connect_to(&self, addr: &str) -> Result<Arc<Connection>> {
+        let wait = self.reconnect_wait(addr, tokio::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let result = Connection::connect(addr, &self.inner.conn_config).await;
+        let mut backoff = self.inner.backoff.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(_) => {
+                let failures = backoff.succeeded(addr);
+                if failures > 0 {
+                    tracing::info!(%addr, failures, "reconnected to the broker");
+                }
+            }
+            Err(e) => {
+                let failures = backoff.failed(addr, tokio::time::Instant::now());
+                if failures == 1 && backoff.was_reached(addr) {
+                    tracing::warn!(
+                        "{e}; reconnecting (backoff {} ms, up to reconnect.backoff.max.ms {} ms)",
+                        self.inner.config.reconnect_backoff.as_millis(),
+                        self.inner.config.reconnect_backoff_max.as_millis()
+                    );
+                } else {
+                    tracing::debug!(%addr, error = %e, failures, "connect failed");
+                }
+            }
+        }
+        result
     }
 
     /// A live connection to broker `node` on `lane`.
@@ -261,7 +329,7 @@ impl Client {
                 return Ok(c);
             }
         }
-        let conn = match Connection::connect(&addr, &self.inner.conn_config).await {
+        let conn = match self.connect_to(&addr).await {
             Ok(c) => c,
             // An advertised address may not be routable from here; with one
             // broker the bootstrap address is known to work.
@@ -270,7 +338,7 @@ impl Client {
                 let mut last = e;
                 let mut found = None;
                 for b in &self.inner.bootstrap {
-                    match Connection::connect(b, &self.inner.conn_config).await {
+                    match self.connect_to(b).await {
                         Ok(c) => {
                             found = Some(c);
                             break;

@@ -5,6 +5,7 @@
 //! [`blocking`], which owns a small runtime.
 pub mod admin;
 pub mod assignor;
+pub mod backoff;
 pub mod blocking;
 pub mod connection;
 pub mod consumer;

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::sync::Notify;
 
+use super::backoff::jittered;
 use super::connection::ResponseFuture;
 use super::error::{ClientError, Result};
 use super::metadata::{Client, Lane, TopicInfo};
@@ -64,7 +65,9 @@ pub struct ProducerConfig {
     pub batch_size: usize,
     /// Produce requests awaiting a response at once.
     pub max_in_flight: usize,
-    /// Extra attempts for a batch that failed with a retriable error.
+    /// Extra attempts for a batch that failed with a retriable error
+    /// (Kafka's default: practically unbounded, so `delivery_timeout` is
+    /// what limits retries).
     pub retries: u32,
     /// First wait before a retry; doubles per attempt up to
     /// `retry_backoff_max`, so retries span a leader failover.
@@ -72,6 +75,9 @@ pub struct ProducerConfig {
     pub retry_backoff_max: Duration,
     /// Idempotent delivery (with acks=all): the broker drops retried
     /// duplicates and refuses gaps, so retries never duplicate or reorder.
+    /// The producer id is asked for (InitProducerId) until
+    /// `delivery_timeout`; records that cannot get one fail instead of
+    /// going out without idempotence.
     pub idempotence: bool,
     pub request_timeout: Duration,
     /// Upper bound on the time from `send` until a record is acknowledged
@@ -100,7 +106,7 @@ impl Default for ProducerConfig {
             linger: Duration::from_millis(5),
             batch_size: 256 * 1024,
             max_in_flight: 5,
-            retries: 10,
+            retries: i32::MAX as u32,
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(1),
             idempotence: true,
@@ -294,6 +300,12 @@ struct Acc {
     /// would be refused. The sender takes a new producer id (sequences
     /// start again at 0) before sealing more.
     renew_identity: bool,
+    /// No usable producer id yet (at the start, or while a new one is
+    /// being asked for): batches stay open until one arrives, since a
+    /// batch's producer id and sequence are fixed when it is sealed.
+    identity_pending: bool,
+    /// After asking for a producer id failed: not asked again before this.
+    identity_retry_at: Option<Instant>,
     sealed: u64,
     /// Produce requests awaiting an answer, per broker. The limit is per
     /// connection, as Kafka's max.in.flight.requests.per.connection: a
@@ -303,6 +315,12 @@ struct Acc {
 }
 
 impl Acc {
+    /// Batches must not be sealed now: they would carry no producer id or
+    /// one with a sequence gap.
+    fn identity_blocked(&self) -> bool {
+        self.identity_pending || self.renew_identity
+    }
+
     /// A batch's answer is in (`ok`: acknowledged): its partition has one
     /// batch fewer in flight, and learns whether the leader knows this
     /// producer's sequence.
@@ -362,10 +380,14 @@ impl Inner {
 impl Producer {
     /// Starts the background sender; must be called inside a tokio runtime.
     pub fn new(client: Client, config: ProducerConfig) -> Producer {
+        let acc = Acc {
+            identity_pending: config.idempotence && config.acks == Acks::All,
+            ..Acc::default()
+        };
         let inner = Arc::new(Inner {
             client,
             config,
-            acc: Mutex::new(Acc::default()),
+            acc: Mutex::new(acc),
             wake: Notify::new(),
             progress: Notify::new(),
             progress_cv: Condvar::new(),
@@ -380,8 +402,8 @@ impl Producer {
         &self.inner.config
     }
 
-    /// Waits until the producer id is settled, so every batch from now on
-    /// is idempotent (batches sealed before are sent without an id).
+    /// Waits until asking for the producer id is settled (given, or
+    /// failed); batches wait for it anyway.
     pub async fn wait_ready(&self) {
         let mut rx = self.inner.identity.subscribe();
         let _ = rx.wait_for(|ready| *ready).await;
@@ -427,6 +449,7 @@ impl Producer {
         if acc.buffered >= cfg.buffer_memory {
             return Err(TrySendError::Full);
         }
+        let blocked = acc.identity_blocked();
         let acc = &mut *acc;
         let Some(t) = acc.topics.get_mut(rec.topic) else {
             return Err(TrySendError::NeedMetadata);
@@ -468,6 +491,10 @@ impl Producer {
             let full = slot.open.as_ref().is_some_and(|ob| {
                 !ob.builder.is_empty() && ob.builder.size_bytes() + est > cfg.batch_size
             });
+            if full && blocked {
+                // Sealed now it would go without its producer id: wait.
+                return Err(TrySendError::Full);
+            }
             if full {
                 if let Some(ob) = slot.open.take() {
                     slot.hot = true;
@@ -559,7 +586,7 @@ impl Producer {
 
     fn has_space(&self) -> bool {
         let acc = self.inner.lock();
-        acc.closed || acc.buffered < self.inner.config.buffer_memory
+        acc.closed || (acc.buffered < self.inner.config.buffer_memory && !acc.identity_blocked())
     }
 
     /// Waits until `try_send` would not report `Full`.
@@ -578,7 +605,9 @@ impl Producer {
     /// Like [`Producer::wait_for_space`] for a thread outside the runtime.
     pub fn wait_for_space_blocking(&self) {
         let mut acc = self.inner.lock();
-        while !acc.closed && acc.buffered >= self.inner.config.buffer_memory {
+        while !acc.closed
+            && (acc.buffered >= self.inner.config.buffer_memory || acc.identity_blocked())
+        {
             acc = match self
                 .inner
                 .progress_cv
@@ -687,7 +716,8 @@ impl Inner {
         let acc = &mut *acc;
         let drain_all = acc.flushing > 0 || acc.closed;
         let mut next: Option<Instant> = None;
-        for t in acc.topics.values_mut() {
+        let may_seal = !acc.identity_blocked();
+        for t in acc.topics.values_mut().filter(|_| may_seal) {
             for (p, slot) in t.slots.iter_mut().enumerate() {
                 let Some(ob) = &slot.open else { continue };
                 let due = ob.created + cfg.linger;
@@ -713,6 +743,9 @@ impl Inner {
                     next = Some(next.map_or(due, |n: Instant| n.min(due)));
                 }
             }
+        }
+        if let Some(at) = acc.identity_retry_at.filter(|_| !may_seal) {
+            next = Some(next.map_or(at, |n| n.min(at)));
         }
         if acc.ready.is_empty() {
             if acc.closed && acc.outstanding == 0 {
@@ -917,8 +950,9 @@ impl Inner {
 
     fn retriable(&self, batch: &Batch, err: &ClientError) -> bool {
         match err {
-            // A dead leader: with other brokers, a new one will be elected.
-            ClientError::Unreachable { .. } => self.client.brokers().len() > 1,
+            // A dead leader: another is elected, or it comes back (a
+            // restart). Either way within the delivery timeout, or never.
+            ClientError::Unreachable { .. } => true,
             // An earlier batch of the partition is being retried; this one
             // goes again after it.
             ClientError::Broker { code, .. }
@@ -972,45 +1006,103 @@ fn encode_produce(buf: &mut BytesMut, acks: i16, timeout_ms: i32, batches: &[Bat
     }
 }
 
-/// Asks for an idempotent producer id (acks=all only, as in Kafka). A
-/// broker that cannot give one leaves the producer non-idempotent.
-async fn init_identity(inner: &Inner) {
-    if inner.config.idempotence && inner.config.acks == Acks::All {
-        if let Some(id) = request_identity(inner).await {
-            inner.lock().producer = Some(id);
+/// Asks for a producer id while one is needed: at the start (acks=all
+/// with idempotence only, as in Kafka) and after an idempotent batch
+/// failed for good (a fresh id, every partition's sequence from 0; Kafka
+/// bumps the epoch instead, KIP-360, to the same effect here: batches
+/// sealed under the old id that meet the gap fail instead of retrying
+/// forever). Without an id nothing is sealed; when none can be had within
+/// the delivery timeout the records waiting for it fail, and the next
+/// records ask again. Never a silent fallback to non-idempotent sends.
+async fn settle_identity(inner: &Inner) {
+    {
+        let mut acc = inner.lock();
+        // After a failure, ask again only once it is time and records
+        // wait for an id.
+        let due = match acc.identity_retry_at {
+            None => true,
+            Some(at) => {
+                at <= Instant::now()
+                    && acc
+                        .topics
+                        .values()
+                        .any(|t| t.slots.iter().any(|s| s.open.is_some()))
+            }
+        };
+        if !acc.identity_blocked() || !due {
+            return;
+        }
+        acc.identity_pending = true;
+    }
+    match request_identity(inner).await {
+        Ok(id) => {
+            let mut acc = inner.lock();
+            acc.producer = Some(id);
+            acc.identity_pending = false;
+            acc.identity_retry_at = None;
+            acc.renew_identity = false;
+            for t in acc.topics.values_mut() {
+                for slot in &mut t.slots {
+                    slot.next_seq = 0;
+                    slot.confirmed = false;
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no idempotent producer id; failing the records waiting for one");
+            inner.lock().identity_retry_at = Some(Instant::now() + inner.config.retry_backoff_max);
+            fail_open_batches(inner, e);
         }
     }
     inner.identity.send_replace(true);
+    inner.signal_progress();
 }
 
-/// After an idempotent batch failed for good: a fresh producer id, and
-/// every partition's sequence from 0 (Kafka bumps the epoch instead,
-/// KIP-360; a new id has the same effect here). Batches sealed under the
-/// old id that meet the gap fail instead of retrying forever.
-async fn renew_identity(inner: &Inner) {
-    let fresh = request_identity(inner).await;
-    let mut acc = inner.lock();
-    if fresh.is_none() {
-        tracing::warn!("no new producer id; sending without idempotence from now on");
-    }
-    acc.producer = fresh;
-    acc.renew_identity = false;
-    for t in acc.topics.values_mut() {
-        for slot in &mut t.slots {
-            slot.next_seq = 0;
-            slot.confirmed = false;
+/// Fails the records of every batch not sealed yet.
+fn fail_open_batches(inner: &Inner, err: ClientError) {
+    let open: Vec<Batch> = {
+        let mut acc = inner.lock();
+        let acc = &mut *acc;
+        let mut open = Vec::new();
+        for t in acc.topics.values_mut() {
+            for (p, slot) in t.slots.iter_mut().enumerate() {
+                if let Some(ob) = slot.open.take() {
+                    if t.sticky == Some(p as i32) {
+                        t.sticky = None;
+                    }
+                    // Sealed without an id, only to be failed: never sent.
+                    // (and so not worth compressing).
+                    open.push(seal(
+                        &t.name,
+                        p as i32,
+                        ob,
+                        slot,
+                        None,
+                        &mut acc.sealed,
+                        Compression::None,
+                    ));
+                }
+            }
         }
+        open
+    };
+    for b in open {
+        inner.complete(b, Err(err.clone()));
     }
 }
 
-/// InitProducerId with retries; None if the broker cannot give one.
-async fn request_identity(inner: &Inner) -> Option<(i64, i16)> {
+/// InitProducerId, retried with backoff (a restarting broker, a moving
+/// controller) until the delivery timeout.
+async fn request_identity(inner: &Inner) -> Result<(i64, i16)> {
     use crate::proto::messages::replication::{InitProducerIdRequest, InitProducerIdResponse};
     let req = InitProducerIdRequest {
         producer_id: -1,
         producer_epoch: -1,
     };
-    for attempt in 0..5u32 {
+    let cfg = &inner.config;
+    let deadline = Instant::now() + cfg.delivery_timeout;
+    let mut attempt = 0u32;
+    loop {
         let resp = match inner.client.bootstrap_connection().await {
             Ok(conn) => {
                 conn.call::<_, InitProducerIdResponse>(
@@ -1022,30 +1114,40 @@ async fn request_identity(inner: &Inner) -> Option<(i64, i16)> {
             }
             Err(e) => Err(e),
         };
-        match resp {
+        let err = match resp {
             Ok(r) if r.status.is_ok() && r.producer_id >= 0 => {
-                return Some((r.producer_id, r.producer_epoch))
+                return Ok((r.producer_id, r.producer_epoch))
             }
-            Ok(r) if !r.status.error_code().is_retriable() => {
-                tracing::debug!(status = %r.status, "no producer id; sending without idempotence");
-                return None;
-            }
-            Ok(r) => tracing::debug!(status = %r.status, "producer id not available yet"),
-            Err(e) => tracing::debug!(error = %e, "producer id request failed"),
+            Ok(r) => ClientError::broker(r.status.error_code(), r.status.message.as_deref()),
+            Err(e) => e,
+        };
+        let retriable = err.is_retriable() || matches!(err, ClientError::Unreachable { .. });
+        if !retriable {
+            return Err(ClientError::Broker {
+                code: err
+                    .code()
+                    .unwrap_or(crate::proto::ErrorCode::UnknownServerError),
+                message: format!("no idempotent producer id: {err}"),
+            });
         }
-        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        let wait = jittered(cfg.retry_backoff, cfg.retry_backoff_max, attempt);
+        if Instant::now() + wait >= deadline || inner.lock().closed {
+            return Err(ClientError::Timeout {
+                what: format!("getting an idempotent producer id (last error: {err})"),
+                after: cfg.delivery_timeout,
+            });
+        }
+        tracing::debug!(error = %err, "producer id not available yet");
+        tokio::time::sleep(wait).await;
+        attempt += 1;
     }
-    None
 }
 
 async fn run_sender(inner: Arc<Inner>) {
-    init_identity(&inner).await;
     loop {
         let (node, batches) = loop {
-            // Before sealing anything more under a broken identity.
-            if inner.lock().renew_identity {
-                renew_identity(&inner).await;
-            }
+            // Before sealing anything without an id or under a broken one.
+            settle_identity(&inner).await;
             let expiry = inner.expire(Instant::now());
             match inner.collect(Instant::now()) {
                 Collected::Send { node, batches } => break (node, batches),

@@ -47,6 +47,8 @@ pub struct Broker {
     dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     extra_args: Vec<String>,
+    /// `--listen`: port 0 (a new port each start) unless fixed.
+    listen: String,
 }
 
 impl Broker {
@@ -57,16 +59,44 @@ impl Broker {
 
     /// Like `start`, with extra `serve` flags.
     pub fn start_with(extra: &[&str]) -> Broker {
+        Broker::start_listening("127.0.0.1:0".to_string(), extra)
+    }
+
+    /// A broker that listens on the same port in every life, so clients
+    /// started before a restart can reach it again afterwards.
+    pub fn start_on_fixed_port(extra: &[&str]) -> Broker {
+        Broker::start_listening(format!("127.0.0.1:{}", free_port()), extra)
+    }
+
+    fn start_listening(listen: String, extra: &[&str]) -> Broker {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().to_path_buf();
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (child, addr) = spawn_broker(&dir, &extra);
+        let (child, addr) = spawn_broker(&dir, &listen, &extra);
         Broker {
             child: Some(child),
             addr,
             dir,
             _tmp: Some(tmp),
             extra_args: extra,
+            listen,
+        }
+    }
+
+    /// Starts the broker again after `stop` or `kill`, on the same data
+    /// directory (and port, if fixed); waits for its ready line.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the broker still runs");
+        let (child, addr) = spawn_broker(&self.dir, &self.listen, &self.extra_args);
+        self.child = Some(child);
+        self.addr = addr;
+    }
+
+    /// SIGKILL: nothing flushed beyond what the broker already wrote.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 
@@ -78,9 +108,7 @@ impl Broker {
     /// the same data directory; `addr` is updated (the port may change).
     pub fn restart(&mut self) {
         self.stop();
-        let (child, addr) = spawn_broker(&self.dir, &self.extra_args);
-        self.child = Some(child);
-        self.addr = addr;
+        self.start_again();
     }
 
     /// Stops the broker: SIGTERM first so it can flush, then a kill after
@@ -155,9 +183,9 @@ impl Drop for Broker {
     }
 }
 
-fn spawn_broker(dir: &Path, extra: &[String]) -> (Child, String) {
+fn spawn_broker(dir: &Path, listen: &str, extra: &[String]) -> (Child, String) {
     let mut child = strom()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--listen", listen, "--data-dir"])
         .arg(dir)
         .args(extra)
         .stdin(Stdio::null())
