@@ -53,6 +53,11 @@ pub enum BrokerError {
     OutOfOrderSequence(String),
     #[error("{0}")]
     InvalidProducerEpoch(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A record timestamp outside the topic's `message.timestamp.*.max.ms`.
+    #[error("{0}")]
+    InvalidTimestamp(String),
 }
 
 impl BrokerError {
@@ -78,6 +83,8 @@ impl BrokerError {
             UnknownLeaderEpoch(_) => ErrorCode::UnknownLeaderEpoch,
             OutOfOrderSequence(_) => ErrorCode::OutOfOrderSequenceNumber,
             InvalidProducerEpoch(_) => ErrorCode::InvalidProducerEpoch,
+            InvalidTimestamp(_) => ErrorCode::InvalidTimestamp,
+            InvalidRequest(_) => ErrorCode::InvalidRequest,
         }
     }
 
