@@ -451,3 +451,34 @@ fn guard_accepts_the_admin_requests() {
         ok(v, &req);
     }
 }
+
+#[tokio::test]
+async fn offset_commit_to_a_missing_topic_or_partition_is_refused() {
+    let (_d, b) = broker().await;
+    b.topics
+        .create("oc", 1, 1, Default::default(), false)
+        .unwrap();
+    let part = |i: i32| {
+        offset_commit_request::OffsetCommitRequestPartition::default()
+            .with_partition_index(i)
+            .with_committed_offset(1)
+    };
+    let mut req = OffsetCommitRequest::default();
+    req.group_id = GroupId(s("g-oc"));
+    req.generation_id_or_member_epoch = -1;
+    req.topics = vec![
+        offset_commit_request::OffsetCommitRequestTopic::default()
+            .with_name(TopicName(s("oc")))
+            .with_partitions(vec![part(0), part(5)]),
+        offset_commit_request::OffsetCommitRequestTopic::default()
+            .with_name(TopicName(s("no-such-topic")))
+            .with_partitions(vec![part(0)]),
+    ];
+    let resp = call(&b, 8, &req).await;
+    let codes: Vec<i16> = resp
+        .topics
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(|p| p.error_code))
+        .collect();
+    assert_eq!(codes, vec![0, UNKNOWN_TOPIC, UNKNOWN_TOPIC]);
+}
