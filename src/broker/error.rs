@@ -58,6 +58,11 @@ pub enum BrokerError {
     /// delivered.
     #[error("{0}")]
     DuplicateSequence(String),
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A record timestamp outside the topic's `message.timestamp.*.max.ms`.
+    #[error("{0}")]
+    InvalidTimestamp(String),
 }
 
 impl BrokerError {
@@ -84,6 +89,8 @@ impl BrokerError {
             OutOfOrderSequence(_) => ErrorCode::OutOfOrderSequenceNumber,
             InvalidProducerEpoch(_) => ErrorCode::InvalidProducerEpoch,
             DuplicateSequence(_) => ErrorCode::DuplicateSequenceNumber,
+            InvalidTimestamp(_) => ErrorCode::InvalidTimestamp,
+            InvalidRequest(_) => ErrorCode::InvalidRequest,
         }
     }
 

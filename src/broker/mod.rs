@@ -17,7 +17,9 @@ pub mod replication;
 pub mod server;
 pub mod shutdown;
 pub mod state;
+pub mod timestamps;
 pub mod topic_config;
+pub mod topic_config_keys;
 pub mod topics;
 
 pub use config::BrokerConfig;

@@ -76,6 +76,10 @@ impl Partition {
     /// The write itself happens before the first await, so requests read in
     /// order from one connection are appended in that order.
     pub fn append(&self, batches: &mut BytesMut) -> Result<AppendInfo, BrokerError> {
+        // The topic's timestamp rules, before the producer-state checks as
+        // in Kafka: a refused batch never counts as a sequence.
+        let policy = self.log().config().timestamps;
+        super::timestamps::apply(policy, batches, super::server::now_ms())?;
         let info = {
             // Role first, then the log: a leader change cannot slip in
             // between the epoch check and the write.
@@ -242,6 +246,30 @@ impl Partition {
             self.log().mark_durable(&target);
         }
         Ok(())
+    }
+
+    /// Kafka's DeleteRecords on the leader: moves the log start offset to
+    /// `before` (`-1`: the high watermark), which may not pass the high
+    /// watermark. Followers follow the leader's log start as they fetch.
+    /// Returns the new log start offset (the "low watermark").
+    pub fn delete_records_before(&self, before: i64) -> Result<i64, BrokerError> {
+        let role = self.replica.role();
+        if role.append_epoch().is_none() {
+            return Err(self.not_leader(&role));
+        }
+        let mut log = self.log();
+        let hw = log.high_watermark();
+        let target = if before == -1 { hw } else { before };
+        if target < 0 || target > hw {
+            return Err(crate::log::LogError::OffsetOutOfRange {
+                requested: target,
+                start: log.log_start_offset(),
+                end: hw,
+            }
+            .into());
+        }
+        log.delete_records_before(target)?;
+        Ok(log.log_start_offset())
     }
 
     pub fn offsets(&self) -> (i64, i64, i64) {

@@ -1,32 +1,38 @@
-//! Per-topic configuration: the keys Kafka users expect, validated, with
-//! broker defaults for whatever a topic does not set.
+//! Per-topic configuration: Kafka's topic config keys (the table in
+//! `topic_config_keys.rs`), validated, with broker defaults for whatever a
+//! topic does not set, and the typed values the broker acts on.
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use super::config::TopicDefaults;
 use super::error::BrokerError;
-use crate::log::{FlushPolicy, LogConfig};
+pub use super::topic_config_keys::*;
+use crate::log::{FlushPolicy, LogConfig, TimestampPolicy};
 
-pub const RETENTION_MS: &str = "retention.ms";
-pub const RETENTION_BYTES: &str = "retention.bytes";
-pub const SEGMENT_BYTES: &str = "segment.bytes";
-pub const SEGMENT_MS: &str = "segment.ms";
-pub const MAX_MESSAGE_BYTES: &str = "max.message.bytes";
-pub const CLEANUP_POLICY: &str = "cleanup.policy";
-pub const MIN_INSYNC_REPLICAS: &str = "min.insync.replicas";
-pub const FLUSH_POLICY: &str = "flush.policy";
+/// `compression.type`: keep the producer's codec, or store this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicCompression {
+    Producer,
+    Uncompressed,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
 
-/// Every key a topic accepts, in the order `describe` prints them.
-pub const KEYS: &[&str] = &[
-    CLEANUP_POLICY,
-    FLUSH_POLICY,
-    MAX_MESSAGE_BYTES,
-    MIN_INSYNC_REPLICAS,
-    RETENTION_BYTES,
-    RETENTION_MS,
-    SEGMENT_BYTES,
-    SEGMENT_MS,
-];
+impl TopicCompression {
+    fn parse(s: &str) -> Option<TopicCompression> {
+        Some(match s {
+            "producer" => TopicCompression::Producer,
+            "uncompressed" => TopicCompression::Uncompressed,
+            "gzip" => TopicCompression::Gzip,
+            "snappy" => TopicCompression::Snappy,
+            "lz4" => TopicCompression::Lz4,
+            "zstd" => TopicCompression::Zstd,
+            _ => return None,
+        })
+    }
+}
 
 /// The effective configuration of one topic.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +46,19 @@ pub struct TopicConfig {
     pub max_message_bytes: u32,
     pub min_insync_replicas: i32,
     pub flush_policy: FlushPolicy,
+    pub index_interval_bytes: u32,
+    pub compression: TopicCompression,
+    pub timestamps: TimestampPolicy,
+}
+
+/// One described key: its effective value, whether that is a default (not
+/// set on the topic), and its spec.
+#[derive(Debug, Clone)]
+pub struct ConfigEntry {
+    pub key: String,
+    pub value: String,
+    pub is_default: bool,
+    pub spec: &'static Spec,
 }
 
 fn parse_num<T: FromStr>(key: &str, value: &str) -> Result<T, BrokerError> {
@@ -47,14 +66,6 @@ fn parse_num<T: FromStr>(key: &str, value: &str) -> Result<T, BrokerError> {
         .trim()
         .parse()
         .map_err(|_| BrokerError::InvalidConfig(format!("{key}={value}: not a valid number")))
-}
-
-fn check(ok: bool, key: &str, value: &str, rule: &str) -> Result<(), BrokerError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(BrokerError::InvalidConfig(format!("{key}={value}: {rule}")))
-    }
 }
 
 impl TopicConfig {
@@ -71,6 +82,9 @@ impl TopicConfig {
             max_message_bytes: defaults.max_message_bytes,
             min_insync_replicas: defaults.min_insync_replicas,
             flush_policy: defaults.flush_policy,
+            index_interval_bytes: LogConfig::default().index_interval_bytes,
+            compression: TopicCompression::Producer,
+            timestamps: TimestampPolicy::default(),
         };
         for (k, v) in &overrides {
             cfg.apply(k, v)?;
@@ -80,84 +94,87 @@ impl TopicConfig {
     }
 
     fn apply(&mut self, key: &str, value: &str) -> Result<(), BrokerError> {
+        let Some(spec) = find(key) else {
+            return Err(BrokerError::InvalidConfig(format!(
+                "unknown topic config '{key}' (known: {})",
+                known_keys()
+            )));
+        };
+        validate(spec, value)?;
+        let v = value.trim();
         match key {
-            RETENTION_MS => {
-                let v: i64 = parse_num(key, value)?;
-                check(v == -1 || v > 0, key, value, "must be -1 (forever) or > 0")?;
-                self.retention_ms = v;
+            RETENTION_MS => self.retention_ms = parse_num(key, v)?,
+            RETENTION_BYTES => self.retention_bytes = parse_num(key, v)?,
+            SEGMENT_BYTES => self.segment_bytes = parse_num(key, v)?,
+            SEGMENT_MS => self.segment_ms = parse_num(key, v)?,
+            MAX_MESSAGE_BYTES => self.max_message_bytes = parse_num(key, v)?,
+            MIN_INSYNC_REPLICAS => self.min_insync_replicas = parse_num(key, v)?,
+            INDEX_INTERVAL_BYTES => self.index_interval_bytes = parse_num(key, v)?,
+            MESSAGE_TIMESTAMP_TYPE => self.timestamps.log_append_time = v == "LogAppendTime",
+            MESSAGE_TIMESTAMP_BEFORE_MAX_MS => self.timestamps.before_max_ms = parse_num(key, v)?,
+            MESSAGE_TIMESTAMP_AFTER_MAX_MS => self.timestamps.after_max_ms = parse_num(key, v)?,
+            COMPRESSION_TYPE => {
+                self.compression = TopicCompression::parse(v).unwrap_or(TopicCompression::Producer)
             }
-            RETENTION_BYTES => {
-                let v: i64 = parse_num(key, value)?;
-                check(v == -1 || v > 0, key, value, "must be -1 (no limit) or > 0")?;
-                self.retention_bytes = v;
+            CLEANUP_POLICY if v.split(',').any(|p| p.trim() == "compact") => {
+                return Err(BrokerError::InvalidConfig(format!(
+                    "{key}={value}: log compaction is not supported yet; use cleanup.policy=delete"
+                )));
             }
-            SEGMENT_BYTES => {
-                let v: u64 = parse_num(key, value)?;
-                check(
-                    (1024..=(1 << 31)).contains(&v),
-                    key,
-                    value,
-                    "must be between 1024 and 2147483648",
-                )?;
-                self.segment_bytes = v;
+            REMOTE_STORAGE_ENABLE if v == "true" => {
+                return Err(BrokerError::InvalidConfig(format!(
+                    "{key}={value}: tiered storage is not available in strom"
+                )));
             }
-            SEGMENT_MS => {
-                let v: i64 = parse_num(key, value)?;
-                check(v >= 1, key, value, "must be at least 1")?;
-                self.segment_ms = v;
-            }
-            MAX_MESSAGE_BYTES => {
-                let v: u32 = parse_num(key, value)?;
-                check(v >= 64, key, value, "must be at least 64")?;
-                self.max_message_bytes = v;
-            }
-            MIN_INSYNC_REPLICAS => {
-                let v: i32 = parse_num(key, value)?;
-                check(v >= 1, key, value, "must be at least 1")?;
-                self.min_insync_replicas = v;
-            }
-            CLEANUP_POLICY => match value.trim() {
-                "delete" => {}
-                "compact" | "compact,delete" | "delete,compact" => {
-                    return Err(BrokerError::InvalidConfig(format!(
-                        "{key}={value}: log compaction is not supported yet; use cleanup.policy=delete"
-                    )))
-                }
-                _ => check(false, key, value, "must be 'delete'")?,
-            },
             FLUSH_POLICY => {
-                self.flush_policy = value.trim().parse().map_err(|_| {
+                self.flush_policy = v.parse().map_err(|_| {
                     BrokerError::InvalidConfig(format!(
                         "{key}={value}: must be every-append, interval:<ms> or os"
                     ))
                 })?;
             }
-            other => {
-                return Err(BrokerError::InvalidConfig(format!(
-                    "unknown topic config '{other}' (known: {})",
-                    KEYS.join(", ")
-                )))
-            }
+            // Accepted and described, without effect (docs/kafka-compatibility.md).
+            _ => {}
         }
         Ok(())
     }
 
+    /// The effective value of one key: the topic's override, else the
+    /// broker-wide default for keys `strom serve` sets, else Kafka's.
+    fn value_of(&self, spec: &Spec) -> String {
+        if let Some(v) = self.overrides.get(spec.name) {
+            return v.trim().to_string();
+        }
+        match spec.name {
+            RETENTION_MS => self.retention_ms.to_string(),
+            RETENTION_BYTES => self.retention_bytes.to_string(),
+            SEGMENT_BYTES => self.segment_bytes.to_string(),
+            SEGMENT_MS => self.segment_ms.to_string(),
+            MAX_MESSAGE_BYTES => self.max_message_bytes.to_string(),
+            MIN_INSYNC_REPLICAS => self.min_insync_replicas.to_string(),
+            FLUSH_POLICY => self.flush_policy.to_string(),
+            _ => spec.default.to_string(),
+        }
+    }
+
+    /// Every key with its effective value, in name order.
+    pub fn described(&self) -> Vec<ConfigEntry> {
+        SPECS
+            .iter()
+            .map(|spec| ConfigEntry {
+                key: spec.name.to_string(),
+                value: self.value_of(spec),
+                is_default: !self.overrides.contains_key(spec.name),
+                spec,
+            })
+            .collect()
+    }
+
     /// The value of every key, and whether it is the broker default.
     pub fn entries(&self) -> Vec<(String, String, bool)> {
-        KEYS.iter()
-            .map(|k| {
-                let value = match *k {
-                    RETENTION_MS => self.retention_ms.to_string(),
-                    RETENTION_BYTES => self.retention_bytes.to_string(),
-                    SEGMENT_BYTES => self.segment_bytes.to_string(),
-                    SEGMENT_MS => self.segment_ms.to_string(),
-                    MAX_MESSAGE_BYTES => self.max_message_bytes.to_string(),
-                    MIN_INSYNC_REPLICAS => self.min_insync_replicas.to_string(),
-                    FLUSH_POLICY => self.flush_policy.to_string(),
-                    _ => "delete".to_string(),
-                };
-                (k.to_string(), value, !self.overrides.contains_key(*k))
-            })
+        self.described()
+            .into_iter()
+            .map(|e| (e.key, e.value, e.is_default))
             .collect()
     }
 
@@ -169,9 +186,99 @@ impl TopicConfig {
             retention_bytes: (self.retention_bytes >= 0).then_some(self.retention_bytes as u64),
             max_batch_bytes: self.max_message_bytes,
             flush: self.flush_policy,
-            ..LogConfig::default()
+            index_interval_bytes: self.index_interval_bytes,
+            timestamps: self.timestamps,
         }
     }
+}
+
+/// One change of an IncrementalAlterConfigs request, in domain terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigOp {
+    Set(String, String),
+    /// Back to the default.
+    Delete(String),
+    /// Add an item to a list value (e.g. `cleanup.policy`), if missing.
+    Append(String, String),
+    /// Remove an item from a list value.
+    Subtract(String, String),
+}
+
+impl ConfigOp {
+    fn key(&self) -> &str {
+        match self {
+            ConfigOp::Set(k, _)
+            | ConfigOp::Delete(k)
+            | ConfigOp::Append(k, _)
+            | ConfigOp::Subtract(k, _) => k,
+        }
+    }
+}
+
+/// The overrides to set and keys to delete that `ops` mean for a topic whose
+/// config is `current`; validated as a whole by the alter that applies them.
+pub fn plan_changes(
+    current: &TopicConfig,
+    ops: &[ConfigOp],
+) -> Result<(BTreeMap<String, String>, Vec<String>), BrokerError> {
+    let mut set = BTreeMap::new();
+    let mut delete = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for op in ops {
+        let key = op.key();
+        if !seen.insert(key.to_string()) {
+            return Err(BrokerError::InvalidRequest(format!(
+                "'{key}' is changed twice in one request"
+            )));
+        }
+        let Some(spec) = find(key) else {
+            return Err(BrokerError::InvalidConfig(format!(
+                "unknown topic config '{key}' (known: {})",
+                known_keys()
+            )));
+        };
+        let list_op = |value: &str, append: bool| -> Result<String, BrokerError> {
+            if spec.kind != Kind::List {
+                return Err(BrokerError::InvalidConfig(format!(
+                    "'{key}' is not a list; APPEND and SUBTRACT apply to list configs only"
+                )));
+            }
+            let effective = current.value_of(spec);
+            let mut items: Vec<String> = effective
+                .split(',')
+                .map(|i| i.trim().to_string())
+                .filter(|i| !i.is_empty())
+                .collect();
+            for v in value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+                if append {
+                    if !items.iter().any(|i| i == v) {
+                        items.push(v.to_string());
+                    }
+                } else {
+                    items.retain(|i| i != v);
+                }
+            }
+            Ok(items.join(","))
+        };
+        match op {
+            ConfigOp::Set(_, v) => {
+                set.insert(key.to_string(), v.clone());
+            }
+            ConfigOp::Delete(_) => delete.push(key.to_string()),
+            ConfigOp::Append(_, v) => {
+                set.insert(key.to_string(), list_op(v, true)?);
+            }
+            ConfigOp::Subtract(_, v) => {
+                let left = list_op(v, false)?;
+                if left.is_empty() {
+                    delete.push(key.to_string());
+                } else {
+                    set.insert(key.to_string(), left);
+                }
+            }
+        }
+    }
+    Ok((set, delete))
 }
 
 /// Kafka's rule for topic names: `[a-zA-Z0-9._-]{1,249}`, and not `.` or `..`.
@@ -209,6 +316,93 @@ mod tests {
         for bad in ["", ".", "..", "a b", "ü", &"x".repeat(250)] {
             assert!(validate_topic_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn every_kafka_key_is_known_and_described() {
+        let c = TopicConfig::new(BTreeMap::new(), &TopicDefaults::default()).unwrap();
+        let described = c.described();
+        for key in [
+            "compression.type",
+            "message.timestamp.type",
+            "message.timestamp.before.max.ms",
+            "message.timestamp.after.max.ms",
+            "segment.jitter.ms",
+            "segment.index.bytes",
+            "unclean.leader.election.enable",
+            "min.cleanable.dirty.ratio",
+            "follower.replication.throttled.replicas",
+            "local.retention.ms",
+            "remote.storage.enable",
+            "message.downconversion.enable",
+        ] {
+            let e = described.iter().find(|e| e.key == key).expect(key);
+            assert!(e.is_default, "{key}");
+        }
+        let get = |k: &str| described.iter().find(|e| e.key == k).unwrap().value.clone();
+        assert_eq!(get("compression.type"), "producer");
+        assert_eq!(get("message.timestamp.type"), "CreateTime");
+        assert_eq!(get("max.message.bytes"), "1048588");
+    }
+
+    #[test]
+    fn honoured_keys_reach_the_log_config() {
+        let mut o = BTreeMap::new();
+        o.insert(
+            MESSAGE_TIMESTAMP_TYPE.to_string(),
+            "LogAppendTime".to_string(),
+        );
+        o.insert(MESSAGE_TIMESTAMP_AFTER_MAX_MS.to_string(), "10".to_string());
+        o.insert(INDEX_INTERVAL_BYTES.to_string(), "100".to_string());
+        o.insert(COMPRESSION_TYPE.to_string(), "zstd".to_string());
+        let c = TopicConfig::new(o, &TopicDefaults::default()).unwrap();
+        let l = c.log_config();
+        assert!(l.timestamps.log_append_time);
+        assert_eq!(l.timestamps.after_max_ms, 10);
+        assert_eq!(l.index_interval_bytes, 100);
+        assert_eq!(c.compression, TopicCompression::Zstd);
+        for (k, v) in [
+            ("remote.storage.enable", "true"),
+            ("cleanup.policy", "compact"),
+            ("compression.type", "none"),
+        ] {
+            let mut o = BTreeMap::new();
+            o.insert(k.to_string(), v.to_string());
+            assert!(
+                TopicConfig::new(o, &TopicDefaults::default()).is_err(),
+                "{k}={v}"
+            );
+        }
+    }
+
+    #[test]
+    fn incremental_ops() {
+        let c = TopicConfig::new(BTreeMap::new(), &TopicDefaults::default()).unwrap();
+        let (set, delete) = plan_changes(
+            &c,
+            &[
+                ConfigOp::Set("retention.ms".into(), "5".into()),
+                ConfigOp::Delete("segment.ms".into()),
+                ConfigOp::Append("leader.replication.throttled.replicas".into(), "0:1".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(set["retention.ms"], "5");
+        assert_eq!(set["leader.replication.throttled.replicas"], "0:1");
+        assert_eq!(delete, vec!["segment.ms".to_string()]);
+        assert!(plan_changes(&c, &[ConfigOp::Append("retention.ms".into(), "1".into())]).is_err());
+        assert!(plan_changes(&c, &[ConfigOp::Set("nope".into(), "1".into())]).is_err());
+        let twice = [
+            ConfigOp::Set("retention.ms".into(), "1".into()),
+            ConfigOp::Delete("retention.ms".into()),
+        ];
+        assert!(plan_changes(&c, &twice).is_err());
+        let (_, delete) = plan_changes(
+            &c,
+            &[ConfigOp::Subtract("cleanup.policy".into(), "delete".into())],
+        )
+        .unwrap();
+        assert_eq!(delete, vec!["cleanup.policy".to_string()]);
     }
 
     #[test]

@@ -70,6 +70,33 @@ pub struct LogConfig {
     /// Largest accepted batch [max.message.bytes].
     pub max_batch_bytes: u32,
     pub flush: FlushPolicy,
+    /// How a leader treats the timestamps of appended batches.
+    pub timestamps: TimestampPolicy,
+}
+
+/// The timestamp rules of a leader's appends [message.timestamp.type,
+/// message.timestamp.before.max.ms, message.timestamp.after.max.ms].
+/// Applied by the broker before it appends (it knows the time); the log
+/// keeps them with the rest of the partition's config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampPolicy {
+    /// LogAppendTime: the broker stamps the append time into each batch.
+    pub log_append_time: bool,
+    /// CreateTime: refuse records older than this many ms before now.
+    pub before_max_ms: i64,
+    /// CreateTime: refuse records more than this many ms after now.
+    pub after_max_ms: i64,
+}
+
+impl Default for TimestampPolicy {
+    /// Kafka 4.0's defaults: CreateTime, any age, at most an hour ahead.
+    fn default() -> Self {
+        TimestampPolicy {
+            log_append_time: false,
+            before_max_ms: i64::MAX,
+            after_max_ms: 3_600_000,
+        }
+    }
 }
 
 impl Default for LogConfig {
@@ -82,6 +109,7 @@ impl Default for LogConfig {
             index_interval_bytes: 4096,
             max_batch_bytes: 1 << 20,
             flush: FlushPolicy::Os,
+            timestamps: TimestampPolicy::default(),
         }
     }
 }

@@ -19,6 +19,6 @@ mod retention;
 mod segment;
 mod time_index;
 
-pub use config::{FlushPolicy, LogConfig, ParseFlushPolicyError};
+pub use config::{FlushPolicy, LogConfig, ParseFlushPolicyError, TimestampPolicy};
 pub use error::LogError;
 pub use partition_log::{AppendInfo, FileSlice, FlushTarget, PartitionLog, ReadResult};

@@ -51,10 +51,12 @@ error_codes! {
     InvalidSessionTimeout = 26, "INVALID_SESSION_TIMEOUT", false;
     RebalanceInProgress = 27, "REBALANCE_IN_PROGRESS", false;
     InvalidCommitOffsetSize = 28, "INVALID_COMMIT_OFFSET_SIZE", false;
+    InvalidTimestamp = 32, "INVALID_TIMESTAMP", false;
     UnsupportedVersion = 35, "UNSUPPORTED_VERSION", false;
     TopicAlreadyExists = 36, "TOPIC_ALREADY_EXISTS", false;
     InvalidPartitions = 37, "INVALID_PARTITIONS", false;
     InvalidReplicationFactor = 38, "INVALID_REPLICATION_FACTOR", false;
+    InvalidReplicaAssignment = 39, "INVALID_REPLICA_ASSIGNMENT", false;
     InvalidConfig = 40, "INVALID_CONFIG", false;
     InvalidRequest = 42, "INVALID_REQUEST", false;
     PolicyViolation = 44, "POLICY_VIOLATION", false;

@@ -21,6 +21,7 @@ mod error;
 // `record::record` reads oddly, but the file names mirror Kafka's terms.
 #[allow(clippy::module_inception)]
 pub mod record;
+pub mod timestamps;
 pub mod varint;
 
 pub use batch::{

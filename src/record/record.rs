@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
-use super::batch::{BatchHeader, Compression, BATCH_HEADER_LEN};
+use super::batch::{BatchHeader, Compression, TimestampType, BATCH_HEADER_LEN};
 use super::compression::{inflate, DEFAULT_INFLATE_LIMIT};
 use super::varint::{decode_varint, decode_varlong};
 use super::RecordError;
@@ -268,7 +268,13 @@ impl Iterator for RecordIter {
             self.pos = next;
             Ok(Record {
                 offset: self.header.base_offset + i64::from(raw.offset_delta),
-                timestamp: self.header.base_timestamp.wrapping_add(raw.timestamp_delta),
+                // LogAppendTime: the broker's append time, kept in the
+                // header, is every record's timestamp (as Kafka reads it).
+                timestamp: if self.header.timestamp_type() == TimestampType::LogAppendTime {
+                    self.header.max_timestamp
+                } else {
+                    self.header.base_timestamp.wrapping_add(raw.timestamp_delta)
+                },
                 key: raw.key.clone().map(|r| self.batch.slice(r)),
                 value: raw.value.clone().map(|r| self.batch.slice(r)),
                 headers: decode_headers(&self.batch, &raw)?,

@@ -8,8 +8,8 @@ use kafka_protocol::protocol::Decodable;
 
 use super::request::Ctx;
 use super::{
-    api_versions, fetch, groups, guard, init_producer_id, list_offsets, metadata, produce, topics,
-    unsupported, versions, Reply,
+    api_versions, configs, fetch, groups, guard, init_producer_id, list_offsets, metadata, produce,
+    records, topics, unsupported, versions, Reply,
 };
 use crate::broker::state::Broker;
 
@@ -70,7 +70,13 @@ pub async fn dispatch(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -
         ApiKey::Metadata => run!(MetadataRequest, metadata::handle),
         ApiKey::CreateTopics => run!(CreateTopicsRequest, topics::create),
         ApiKey::DeleteTopics => run!(DeleteTopicsRequest, topics::delete),
-        ApiKey::DescribeConfigs => run!(DescribeConfigsRequest, topics::describe_configs),
+        ApiKey::DescribeConfigs => run!(DescribeConfigsRequest, configs::describe),
+        ApiKey::AlterConfigs => run!(AlterConfigsRequest, configs::alter),
+        ApiKey::IncrementalAlterConfigs => {
+            run!(IncrementalAlterConfigsRequest, configs::incremental_alter)
+        }
+        ApiKey::CreatePartitions => run!(CreatePartitionsRequest, topics::create_partitions),
+        ApiKey::DeleteRecords => run!(DeleteRecordsRequest, records::delete_records),
         ApiKey::FindCoordinator => run!(FindCoordinatorRequest, groups::find_coordinator),
         ApiKey::JoinGroup => run!(JoinGroupRequest, groups::join),
         ApiKey::SyncGroup => run!(SyncGroupRequest, groups::sync),

@@ -307,12 +307,31 @@ pub async fn leave(broker: &Arc<Broker>, ctx: &Ctx, req: LeaveGroupRequest) -> R
     ctx.respond(&resp)
 }
 
+const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
+
 pub async fn offset_commit(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetCommitRequest) -> Reply {
     if let Some(c) = refusal(broker, ctx, &req.group_id.0) {
         // OffsetCommit has no top-level error code in any version: every
         // partition of the request carries it.
         return ctx.respond(&commit_response(req.topics, &Err(c)));
     }
+    // As in Kafka, a commit for a topic or partition that does not exist
+    // is answered UNKNOWN_TOPIC_OR_PARTITION (and not stored).
+    let known = |topic: &str, p: i32| {
+        broker
+            .topic_view(topic)
+            .is_some_and(|v| (0..v.partitions.len() as i32).contains(&p))
+    };
+    let unknown: Vec<(String, i32)> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .filter(|p| !known(&t.name.0, p.partition_index))
+                .map(|p| (t.name.0.to_string(), p.partition_index))
+        })
+        .collect();
     let groups = broker.groups.clone();
     let ctx = ctx.clone();
     Reply::Later(Box::pin(async move {
@@ -320,13 +339,16 @@ pub async fn offset_commit(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetCommitReq
             .topics
             .iter()
             .flat_map(|t| {
-                t.partitions.iter().map(|p| group::OffsetCommit {
-                    topic: t.name.0.to_string(),
-                    partition: p.partition_index,
-                    offset: p.committed_offset,
-                    leader_epoch: p.committed_leader_epoch,
-                    metadata: opt(p.committed_metadata.clone()),
-                })
+                t.partitions
+                    .iter()
+                    .filter(|p| !unknown.contains(&(t.name.0.to_string(), p.partition_index)))
+                    .map(|p| group::OffsetCommit {
+                        topic: t.name.0.to_string(),
+                        partition: p.partition_index,
+                        offset: p.committed_offset,
+                        leader_epoch: p.committed_leader_epoch,
+                        metadata: opt(p.committed_metadata.clone()),
+                    })
             })
             .collect();
         let result = groups
@@ -341,6 +363,7 @@ pub async fn offset_commit(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetCommitReq
             Ok(list) => Ok(list
                 .into_iter()
                 .map(|(t, p, r)| ((t, p), code(&r)))
+                .chain(unknown.into_iter().map(|k| (k, UNKNOWN_TOPIC_OR_PARTITION)))
                 .collect()),
             Err(e) => {
                 tracing::debug!(peer = %ctx.peer, error = %e, "offset commit refused");

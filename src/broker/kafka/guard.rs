@@ -192,6 +192,26 @@ const DESCRIBE_CONFIGS: &[Field] = &[
     f(3, ANY, I8),
 ];
 
+const CREATE_PARTITIONS_ASSIGNMENT: &[Field] = &[all(I32s)];
+const CREATE_PARTITIONS_TOPIC: &[Field] = &[
+    all(Str),
+    all(I32),
+    all(Structs(CREATE_PARTITIONS_ASSIGNMENT)),
+];
+const CREATE_PARTITIONS: &[Field] = &[all(Structs(CREATE_PARTITIONS_TOPIC)), all(I32), all(I8)];
+
+const ALTER_CONFIG: &[Field] = &[all(Str), all(Str)];
+const ALTER_CONFIGS_RESOURCE: &[Field] = &[all(I8), all(Str), all(Structs(ALTER_CONFIG))];
+const ALTER_CONFIGS: &[Field] = &[all(Structs(ALTER_CONFIGS_RESOURCE)), all(I8)];
+
+const INCREMENTAL_CONFIG: &[Field] = &[all(Str), all(I8), all(Str)];
+const INCREMENTAL_RESOURCE: &[Field] = &[all(I8), all(Str), all(Structs(INCREMENTAL_CONFIG))];
+const INCREMENTAL_ALTER_CONFIGS: &[Field] = &[all(Structs(INCREMENTAL_RESOURCE)), all(I8)];
+
+const DELETE_RECORDS_PARTITION: &[Field] = &[all(I32), all(I64)];
+const DELETE_RECORDS_TOPIC: &[Field] = &[all(Str), all(Structs(DELETE_RECORDS_PARTITION))];
+const DELETE_RECORDS: &[Field] = &[all(Structs(DELETE_RECORDS_TOPIC)), all(I32)];
+
 /// (schema, first flexible version) of the requests strom decodes.
 fn schema(api: ApiKey) -> Option<(&'static [Field], i16)> {
     Some(match api {
@@ -213,6 +233,10 @@ fn schema(api: ApiKey) -> Option<(&'static [Field], i16)> {
         ApiKey::DeleteTopics => (DELETE_TOPICS, 4),
         ApiKey::InitProducerId => (INIT_PRODUCER_ID, 2),
         ApiKey::DescribeConfigs => (DESCRIBE_CONFIGS, 4),
+        ApiKey::CreatePartitions => (CREATE_PARTITIONS, 2),
+        ApiKey::AlterConfigs => (ALTER_CONFIGS, 2),
+        ApiKey::IncrementalAlterConfigs => (INCREMENTAL_ALTER_CONFIGS, 1),
+        ApiKey::DeleteRecords => (DELETE_RECORDS, 2),
         _ => return None,
     })
 }

@@ -7,6 +7,7 @@
 //! what a request then waits for becomes a [`Reply::Later`] that the writer
 //! awaits in order, so answers come back in request order.
 mod api_versions;
+mod configs;
 mod connection;
 mod dispatch;
 mod fetch;
@@ -16,6 +17,7 @@ mod init_producer_id;
 mod list_offsets;
 mod metadata;
 mod produce;
+mod records;
 mod request;
 mod topics;
 mod unsupported;

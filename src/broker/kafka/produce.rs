@@ -38,13 +38,14 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ProduceRequest) -> Rep
             };
             let mut slot = PartitionProduceResponse::default().with_index(p.index);
             match result {
-                Ok((part, base, last)) => {
+                Ok((part, base, last, append_time)) => {
                     if req.acks == ACKS_ALL
                         && (part.flush_policy() == FlushPolicy::EveryAppend || part.is_replicated())
                     {
                         waits.push((part.clone(), last + 1, ti, pi, min_isr(broker, &name)));
                     }
                     slot.base_offset = base;
+                    slot.log_append_time_ms = append_time;
                     slot.log_start_offset = part.offsets().0;
                 }
                 Err(e) => {
@@ -94,7 +95,7 @@ async fn append(
     partition: i32,
     records: Option<Bytes>,
     acks: i16,
-) -> Result<(Arc<Partition>, i64, i64), BrokerError> {
+) -> Result<(Arc<Partition>, i64, i64, i64), BrokerError> {
     let part = broker.topics.partition(topic, partition)?;
     if acks == ACKS_ALL {
         part.check_min_isr(min_isr(broker, topic))?;
@@ -103,7 +104,13 @@ async fn append(
     // own mutable copy of the bytes.
     let mut batches = BytesMut::from(records.as_deref().unwrap_or_default());
     let info = part.append_when_ready(&mut batches).await?;
-    Ok((part, info.base_offset, info.last_offset))
+    // Under LogAppendTime the broker's time, stamped into the batches.
+    let append_time = if part.log().config().timestamps.log_append_time {
+        info.max_timestamp
+    } else {
+        -1
+    };
+    Ok((part, info.base_offset, info.last_offset, append_time))
 }
 
 fn min_isr(broker: &Broker, topic: &str) -> i32 {

@@ -15,6 +15,7 @@ use crate::broker::config::BrokerConfig;
 use crate::broker::state::Broker;
 use crate::record::builder::BatchBuilder;
 
+mod admin;
 mod coordinator;
 
 fn peer() -> SocketAddr {

@@ -1,4 +1,4 @@
-//! Topic administration: CreateTopics, DeleteTopics, DescribeConfigs.
+//! Topic administration: CreateTopics, DeleteTopics, CreatePartitions.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -7,11 +7,9 @@ use kafka_protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult,
 };
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
-use kafka_protocol::messages::describe_configs_response::{
-    DescribeConfigsResourceResult, DescribeConfigsResult,
-};
 use kafka_protocol::messages::*;
 
+use super::configs::source;
 use super::request::{msg, str, Ctx};
 use super::Reply;
 use crate::broker::error::BrokerError;
@@ -19,13 +17,8 @@ use crate::broker::state::Broker;
 use crate::broker::topic_config::TopicConfig;
 
 const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
-const INVALID_REQUEST: i16 = 42;
+pub const INVALID_REQUEST: i16 = 42;
 const UNKNOWN_TOPIC_ID: i16 = 100;
-const RESOURCE_TOPIC: i8 = 2;
-const RESOURCE_BROKER: i8 = 4;
-/// ConfigSource values of DescribeConfigs v1+.
-const SOURCE_TOPIC: i8 = 1;
-const SOURCE_DEFAULT: i8 = 5;
 
 pub async fn create(broker: &Arc<Broker>, ctx: &Ctx, req: CreateTopicsRequest) -> Reply {
     let mut resp = CreateTopicsResponse::default();
@@ -117,14 +110,6 @@ fn broker_err(e: BrokerError) -> (i16, String) {
     (e.code().code(), e.to_string())
 }
 
-fn source(is_default: bool) -> i8 {
-    if is_default {
-        SOURCE_DEFAULT
-    } else {
-        SOURCE_TOPIC
-    }
-}
-
 pub async fn delete(broker: &Arc<Broker>, ctx: &Ctx, req: DeleteTopicsRequest) -> Reply {
     let mut resp = DeleteTopicsResponse::default();
     // v0-5 name topics in `topic_names`, v6 in `topics` (by name or id).
@@ -153,50 +138,75 @@ pub async fn delete(broker: &Arc<Broker>, ctx: &Ctx, req: DeleteTopicsRequest) -
     ctx.respond(&resp)
 }
 
-pub async fn describe_configs(
+/// CreatePartitions: grows each topic to `count` partitions (never
+/// shrinks), through the metadata quorum in a cluster. Kafka refuses an
+/// unchanged count too.
+pub async fn create_partitions(
     broker: &Arc<Broker>,
     ctx: &Ctx,
-    req: DescribeConfigsRequest,
+    req: CreatePartitionsRequest,
 ) -> Reply {
-    let mut resp = DescribeConfigsResponse::default();
-    for res in req.resources {
-        let mut r = DescribeConfigsResult::default()
-            .with_resource_type(res.resource_type)
-            .with_resource_name(res.resource_name.clone());
+    let mut resp = CreatePartitionsResponse::default();
+    for t in req.topics {
+        let mut r = create_partitions_response::CreatePartitionsTopicResult::default()
+            .with_name(t.name.clone());
         r.error_message = None;
-        match res.resource_type {
-            RESOURCE_TOPIC => match broker.topic_config(&res.resource_name) {
-                Some(config) => {
-                    let wanted = res.configuration_keys.as_ref();
-                    r.configs = config
-                        .entries()
-                        .into_iter()
-                        .filter(|(key, _, _)| {
-                            wanted.is_none_or(|w| w.iter().any(|k| k.as_str() == key))
-                        })
-                        .map(|(key, value, is_default)| {
-                            DescribeConfigsResourceResult::default()
-                                .with_name(str(key))
-                                .with_value(Some(str(value)))
-                                .with_config_source(source(is_default))
-                        })
-                        .collect();
-                }
-                None => {
-                    let e = BrokerError::UnknownTopicOrPartition(res.resource_name.to_string());
-                    r.error_code = e.code().code();
-                    r.error_message = msg(&e);
-                }
-            },
-            // Broker configs are not exposed through Kafka's names; an
-            // empty list lets admin tools that look carry on.
-            RESOURCE_BROKER => {}
-            other => {
-                r.error_code = INVALID_REQUEST;
-                r.error_message = Some(str(format!("resource type {other} is not supported")));
-            }
+        if let Err((code, message)) = grow_one(
+            broker,
+            &t.name.0,
+            t.count,
+            t.assignments.as_deref(),
+            req.validate_only,
+        )
+        .await
+        {
+            tracing::debug!(topic = %t.name.0, code, %message, "create partitions refused");
+            r.error_code = code;
+            r.error_message = Some(str(message));
         }
         resp.results.push(r);
     }
     ctx.respond(&resp)
+}
+
+async fn grow_one(
+    broker: &Broker,
+    name: &str,
+    count: i32,
+    assignments: Option<&[create_partitions_request::CreatePartitionsAssignment]>,
+    validate_only: bool,
+) -> Result<(), (i16, String)> {
+    let view = broker
+        .topic_view(name)
+        .ok_or_else(|| broker_err(BrokerError::UnknownTopicOrPartition(name.to_string())))?;
+    let current = view.partitions.len() as i32;
+    if count <= current {
+        let why = if count == current {
+            format!("topic '{name}' already has {current} partitions")
+        } else {
+            format!("topic '{name}' has {current} partitions, more than the requested {count}; the count can only grow")
+        };
+        return Err(broker_err(BrokerError::InvalidPartitionChange(why)));
+    }
+    if let Some(assignments) = assignments.filter(|a| !a.is_empty()) {
+        let node = broker.config.node_id;
+        let local = broker.cluster.is_none()
+            && assignments
+                .iter()
+                .all(|a| a.broker_ids.len() == 1 && a.broker_ids[0].0 == node);
+        if assignments.len() as i32 != count - current || !local {
+            return Err((
+                INVALID_REPLICA_ASSIGNMENT,
+                if broker.cluster.is_some() {
+                    "manual replica assignment is not supported; leave it out and the controller places the new partitions".into()
+                } else {
+                    format!("this is a single node: give one assignment per new partition, each broker {node} alone")
+                },
+            ));
+        }
+    }
+    broker
+        .alter_topic(name, count, BTreeMap::new(), Vec::new(), validate_only)
+        .await
+        .map_err(broker_err)
 }
