@@ -146,6 +146,9 @@ for client in kafka_python confluent_kafka; do
          '$PY' '$script' '$bs' verify-json '$work/$client.json'"
 done
 
+check "confluent_kafka: create_partitions, incremental_alter_configs, describe_configs" \
+    "$PY" "$here/test_confluent_kafka.py" "$bs" admin-configs admin-configs-confluent
+
 # Kafka clients' groups are the broker's groups: strom sees their commits
 # and computes lag (committed at COMMIT_AT=60 of N=100 records).
 for client in kafka_python confluent_kafka; do

@@ -119,6 +119,25 @@ def read_strom(bs, topic):
     print(f"read {len(got)} records from strom produce")
 
 
+def admin_configs(bs, topic):
+    """CreateTopics with Kafka configs, CreatePartitions, IncrementalAlterConfigs."""
+    from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource,
+                                       NewPartitions, NewTopic)
+    a = AdminClient({"bootstrap.servers": bs})
+    cfg = {"compression.type": "producer", "message.timestamp.type": "LogAppendTime"}
+    a.create_topics([NewTopic(topic, 1, 1, config=cfg)])[topic].result(30)
+    a.create_partitions([NewPartitions(topic, 3)])[topic].result(30)
+    r = ConfigResource("topic", topic, incremental_configs=[
+        ConfigEntry("retention.ms", "12345", incremental_operation=AlterConfigOpType.SET)])
+    a.incremental_alter_configs([r])[r].result(30)
+    got = list(a.describe_configs([ConfigResource("topic", topic)]).values())[0].result(30)
+    seen = (got["retention.ms"].value, got["message.timestamp.type"].value, got["compression.type"].value)
+    assert seen == ("12345", "LogAppendTime", "producer"), seen
+    n = len(a.list_topics(timeout=30).topics[topic].partitions)
+    assert n == 3, n
+    print("configs and partitions altered")
+
+
 def main():
     bs, phase, arg = sys.argv[1], sys.argv[2], sys.argv[3]
     {
@@ -126,6 +145,7 @@ def main():
         "consume-commit": lambda: consume_commit(bs, arg, sys.argv[4]),
         "resume": lambda: resume(bs, arg, sys.argv[4]),
         "admin": lambda: admin(bs, arg),
+        "admin-configs": lambda: admin_configs(bs, arg),
         "read-strom": lambda: read_strom(bs, arg),
         "verify-json": lambda: cases.verify_json(arg, TAG),
     }[phase]()
