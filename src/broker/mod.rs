@@ -13,6 +13,7 @@ pub mod native;
 pub mod net;
 pub mod partition;
 pub mod producer_ids;
+pub mod recompress;
 pub mod replication;
 pub mod server;
 pub mod shutdown;

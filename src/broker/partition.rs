@@ -78,8 +78,13 @@ impl Partition {
     pub fn append(&self, batches: &mut BytesMut) -> Result<AppendInfo, BrokerError> {
         // The topic's timestamp rules, before the producer-state checks as
         // in Kafka: a refused batch never counts as a sequence.
-        let policy = self.log().config().timestamps;
+        let (policy, codec, max_batch) = {
+            let log = self.log();
+            let c = log.config();
+            (c.timestamps, c.compression, c.max_batch_bytes)
+        };
         super::timestamps::apply(policy, batches, super::server::now_ms())?;
+        super::recompress::apply(codec, batches, max_batch)?;
         let info = {
             // Role first, then the log: a leader change cannot slip in
             // between the epoch check and the write.

@@ -8,6 +8,7 @@ use super::config::TopicDefaults;
 use super::error::BrokerError;
 pub use super::topic_config_keys::*;
 use crate::log::{FlushPolicy, LogConfig, TimestampPolicy};
+use crate::record::Compression;
 
 /// `compression.type`: keep the producer's codec, or store this one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,18 @@ pub enum TopicCompression {
 }
 
 impl TopicCompression {
+    /// The codec batches are stored in; `None` keeps the producer's.
+    pub fn codec(self) -> Option<Compression> {
+        match self {
+            TopicCompression::Producer => None,
+            TopicCompression::Uncompressed => Some(Compression::None),
+            TopicCompression::Gzip => Some(Compression::Gzip),
+            TopicCompression::Snappy => Some(Compression::Snappy),
+            TopicCompression::Lz4 => Some(Compression::Lz4),
+            TopicCompression::Zstd => Some(Compression::Zstd),
+        }
+    }
+
     fn parse(s: &str) -> Option<TopicCompression> {
         Some(match s {
             "producer" => TopicCompression::Producer,
@@ -188,6 +201,7 @@ impl TopicConfig {
             flush: self.flush_policy,
             index_interval_bytes: self.index_interval_bytes,
             timestamps: self.timestamps,
+            compression: self.compression.codec(),
         }
     }
 }

@@ -72,6 +72,10 @@ pub struct LogConfig {
     pub flush: FlushPolicy,
     /// How a leader treats the timestamps of appended batches.
     pub timestamps: TimestampPolicy,
+    /// The codec a leader stores producers' batches in; `None` keeps each
+    /// batch's own [compression.type=producer]. Applied by the broker
+    /// before it appends, like the timestamp rules.
+    pub compression: Option<crate::record::Compression>,
 }
 
 /// The timestamp rules of a leader's appends [message.timestamp.type,
@@ -110,6 +114,7 @@ impl Default for LogConfig {
             max_batch_bytes: 1 << 20,
             flush: FlushPolicy::Os,
             timestamps: TimestampPolicy::default(),
+            compression: None,
         }
     }
 }
