@@ -1,6 +1,5 @@
 //! Ordinary user actions that used to lose data or break the broker
-//! (issue 20): writes to internal topics, bad input lines, SIGTERM,
-//! min.insync.replicas, long topic names, a closed stdout.
+//! (issue 20): client writes to internal topics.
 mod common;
 
 use std::io::{Read, Write};
@@ -62,11 +61,6 @@ fn kafka_produce(addr: &str, topic: &str, acks: i16) -> i16 {
     let decoded = ProduceResponse::decode(&mut resp, VERSION).expect("produce response");
     assert!(!resp.has_remaining());
     decoded.responses[0].partition_responses[0].error_code
-}
-
-/// Every record of `topic`, one value a line.
-fn consume_all(b: &Broker, topic: &str) -> String {
-    text(&b.ok(&["consume", "-t", topic, "--from-beginning", "-e"], None))
 }
 
 // ---- 1. internal topics ------------------------------------------------------
