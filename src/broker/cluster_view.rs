@@ -148,6 +148,7 @@ impl Broker {
         configs: BTreeMap<String, String>,
         validate_only: bool,
     ) -> Result<(i32, i16, TopicConfig), BrokerError> {
+        BrokerError::refuse_internal(name, "create internal topic")?;
         let Some(c) = &self.cluster else {
             let (p, rf) =
                 self.topics
@@ -234,9 +235,7 @@ impl Broker {
         let Some(t) = md.topics.get(name) else {
             return Err(BrokerError::UnknownTopicOrPartition(name.to_string()));
         };
-        if t.internal {
-            return Err(BrokerError::InternalTopic(name.to_string()));
-        }
+        BrokerError::refuse_internal(name, "alter internal topic")?;
         let current = t.partitions.len() as i32;
         if partitions != -1 && (partitions < current || partitions > MAX_PARTITIONS) {
             return Err(BrokerError::InvalidPartitionChange(format!(

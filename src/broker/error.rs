@@ -29,8 +29,11 @@ pub enum BrokerError {
     Log(#[from] LogError),
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
-    #[error("topic '{0}' is internal and cannot be changed this way")]
-    InternalTopic(String),
+    /// A client tried to write, grow, reconfigure, create or delete one of
+    /// the topics only strom itself writes (Kafka answers a produce to one
+    /// with INVALID_TOPIC_EXCEPTION too).
+    #[error("cannot {action} '{name}': topics whose names start with '__' are internal to strom")]
+    InternalTopic { name: String, action: &'static str },
     #[error("the broker is shutting down")]
     ShuttingDown,
     /// The metadata quorum refused or could not commit a change.
@@ -71,7 +74,7 @@ impl BrokerError {
         match self {
             UnknownTopicOrPartition(_) => ErrorCode::UnknownTopicOrPartition,
             TopicExists(_) => ErrorCode::TopicAlreadyExists,
-            InvalidTopic { .. } | InternalTopic(_) => ErrorCode::InvalidTopicException,
+            InvalidTopic { .. } | InternalTopic { .. } => ErrorCode::InvalidTopicException,
             InvalidPartitions(_) | InvalidPartitionChange(_) => ErrorCode::InvalidPartitions,
             InvalidReplicationFactor(_) => ErrorCode::InvalidReplicationFactor,
             InvalidConfig(_) => ErrorCode::InvalidConfig,
@@ -92,6 +95,17 @@ impl BrokerError {
             InvalidTimestamp(_) => ErrorCode::InvalidTimestamp,
             InvalidRequest(_) => ErrorCode::InvalidRequest,
         }
+    }
+
+    /// Refuses a client's `action` on `name` when it is an internal topic.
+    pub fn refuse_internal(name: &str, action: &'static str) -> Result<(), BrokerError> {
+        if crate::proto::is_internal_topic(name) {
+            return Err(BrokerError::InternalTopic {
+                name: name.to_string(),
+                action,
+            });
+        }
+        Ok(())
     }
 
     pub fn status(&self) -> Status {

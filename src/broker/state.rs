@@ -8,7 +8,7 @@ use super::group::{GroupConfig, GroupCoordinator};
 use super::group_store::LogGroupStore;
 use super::topics::TopicManager;
 
-pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+pub use crate::proto::OFFSETS_TOPIC;
 
 pub struct Broker {
     pub config: BrokerConfig,

@@ -289,9 +289,7 @@ impl TopicManager {
         let topic = self
             .get(name)
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition(name.to_string()))?;
-        if topic.internal {
-            return Err(BrokerError::InternalTopic(name.to_string()));
-        }
+        BrokerError::refuse_internal(name, "delete internal topic")?;
         fs::remove_file(self.meta_dir().join(format!("{name}.json")))?;
         self.write_topics().remove(name);
         // Requests in flight may still hold the partitions; their files stay
@@ -319,6 +317,7 @@ impl TopicManager {
         let topic = self
             .get(name)
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition(name.to_string()))?;
+        BrokerError::refuse_internal(name, "alter internal topic")?;
         let current = topic.partition_count();
         if new_partitions != -1 {
             if new_partitions < current {

@@ -74,7 +74,7 @@ pub fn apply(md: &mut ClusterMetadata, cmd: MetadataCommand) -> ApplyResult {
         } => create_topic(md, name, partitions, replication_factor, configs, internal),
         DeleteTopic { name } => match md.topics.get(&name) {
             None => Err(unknown_topic(&name)),
-            Some(t) if t.internal => Err(Rejection::new(
+            Some(_) if crate::proto::is_internal_topic(&name) => Err(Rejection::new(
                 RejectKind::InvalidTopic,
                 format!("topic '{name}' is internal and cannot be deleted"),
             )),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::command::MetadataCommand;
 use super::handle::ClusterHandle;
 
-pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+pub use crate::proto::OFFSETS_TOPIC;
 
 /// Kafka's `leader.imbalance.per.broker.percentage` default: a broker
 /// leading fewer than 90% of the partitions it prefers gets them back.

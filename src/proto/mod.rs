@@ -8,9 +8,11 @@ pub mod codec;
 pub mod consumer_protocol;
 pub mod error_code;
 pub mod frame;
+pub mod internal_topic;
 pub mod messages;
 
 pub use api::ApiKey;
 pub use codec::{Decoder, ProtoError, Wire};
 pub use error_code::ErrorCode;
 pub use frame::{FrameHeader, ResponseHeader, PREAMBLE, PREAMBLE_LEN, PROTOCOL_VERSION};
+pub use internal_topic::{is_internal_topic, OFFSETS_TOPIC};

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::StoreError;
 
 /// Name of the internal topic that holds committed offsets and groups.
-pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+pub use crate::proto::OFFSETS_TOPIC;
 
 /// One key/value record; a `None` value is a tombstone.
 pub type StoreRecord = (Bytes, Option<Bytes>);

@@ -96,6 +96,8 @@ async fn append(
     records: Option<Bytes>,
     acks: i16,
 ) -> Result<(Arc<Partition>, i64, i64, i64), BrokerError> {
+    // Only strom's own coordinators write internal topics, never a client.
+    BrokerError::refuse_internal(topic, "produce to internal topic")?;
     let part = broker.topics.partition(topic, partition)?;
     if acks == ACKS_ALL {
         part.check_min_isr(min_isr(broker, topic))?;

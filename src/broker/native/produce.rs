@@ -45,23 +45,26 @@ pub async fn handle(
                 .get(&topic.name)
                 .map(|t| t.config().min_insync_replicas)
                 .unwrap_or(1);
-            let result = match broker.topics.partition(&topic.name, p.partition) {
-                Ok(part) => {
-                    let allowed = if req.acks == ACKS_ALL {
-                        part.check_min_isr(min_isr)
-                    } else {
-                        Ok(())
-                    };
-                    match allowed {
-                        Ok(()) => part
-                            .append_when_ready(&mut records)
-                            .await
-                            .map(|info| (part, info)),
-                        Err(e) => Err(e),
+            let result =
+                match BrokerError::refuse_internal(&topic.name, "produce to internal topic")
+                    .and_then(|()| broker.topics.partition(&topic.name, p.partition))
+                {
+                    Ok(part) => {
+                        let allowed = if req.acks == ACKS_ALL {
+                            part.check_min_isr(min_isr)
+                        } else {
+                            Ok(())
+                        };
+                        match allowed {
+                            Ok(()) => part
+                                .append_when_ready(&mut records)
+                                .await
+                                .map(|info| (part, info)),
+                            Err(e) => Err(e),
+                        }
                     }
-                }
-                Err(e) => Err(e),
-            };
+                    Err(e) => Err(e),
+                };
             out.partitions.push(match result {
                 Ok((part, info)) => {
                     if req.acks == ACKS_ALL

@@ -1,0 +1,134 @@
+//! Ordinary user actions that used to lose data or break the broker
+//! (issue 20): client writes to internal topics.
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use common::Broker;
+use kafka_protocol::messages::{
+    produce_request, ProduceRequest, ProduceResponse, RequestHeader, ResponseHeader, TopicName,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// One record batch holding `value`, as any Kafka client would send it.
+fn one_record_batch(value: &[u8]) -> Bytes {
+    let mut b = strom::record::builder::BatchBuilder::new(1_000);
+    b.push(1_000, None, Some(value), &[]).expect("push");
+    b.finish().freeze()
+}
+
+/// Sends a Kafka Produce v9 over a real socket; the partition's error code.
+fn kafka_produce(addr: &str, topic: &str, acks: i16) -> i16 {
+    const VERSION: i16 = 9;
+    let mut req = ProduceRequest::default();
+    req.acks = acks;
+    req.timeout_ms = 5_000;
+    req.topic_data = vec![produce_request::TopicProduceData::default()
+        .with_name(TopicName(StrBytes::from_string(topic.to_string())))
+        .with_partition_data(vec![produce_request::PartitionProduceData::default()
+            .with_index(0)
+            .with_records(Some(one_record_batch(b"x")))])];
+    let mut body = BytesMut::new();
+    RequestHeader::default()
+        .with_request_api_key(ProduceRequest::KEY)
+        .with_request_api_version(VERSION)
+        .with_correlation_id(7)
+        .with_client_id(Some(StrBytes::from_static_str("test")))
+        .encode(&mut body, ProduceRequest::header_version(VERSION))
+        .expect("encode header");
+    req.encode(&mut body, VERSION).expect("encode produce");
+    let mut sock = TcpStream::connect(addr).expect("connect");
+    sock.set_read_timeout(Some(Duration::from_secs(30))).ok();
+    let mut frame = BytesMut::new();
+    frame.put_i32(body.len() as i32);
+    frame.put_slice(&body);
+    sock.write_all(&frame).expect("send produce");
+    let mut len = [0u8; 4];
+    sock.read_exact(&mut len).expect("response size");
+    let mut resp = vec![0u8; i32::from_be_bytes(len) as usize];
+    sock.read_exact(&mut resp).expect("response body");
+    let mut resp = Bytes::from(resp);
+    let header = ResponseHeader::decode(&mut resp, ProduceResponse::header_version(VERSION))
+        .expect("response header");
+    assert_eq!(header.correlation_id, 7);
+    let decoded = ProduceResponse::decode(&mut resp, VERSION).expect("produce response");
+    assert!(!resp.has_remaining());
+    decoded.responses[0].partition_responses[0].error_code
+}
+
+// ---- 1. internal topics ------------------------------------------------------
+
+#[test]
+fn clients_cannot_write_grow_or_reconfigure_internal_topics() {
+    let mut b = Broker::start_with(&["--group-initial-rebalance-delay-ms", "0"]);
+    b.create_topic("t", 1);
+    b.ok(&["produce", "-t", "t"], Some(b"a\nb\n"));
+    // A group with a committed offset: what the internal topic protects.
+    b.ok(
+        &[
+            "consume",
+            "-t",
+            "t",
+            "--group",
+            "g",
+            "--from-beginning",
+            "-e",
+        ],
+        None,
+    );
+    let refused = |args: &[&str], stdin: Option<&[u8]>| {
+        let out = b.run(args, stdin);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?} must fail: {err}");
+        assert!(err.contains("internal"), "{args:?}: {err}");
+    };
+    refused(
+        &[
+            "topics",
+            "alter",
+            "__consumer_offsets",
+            "--partitions",
+            "20",
+        ],
+        None,
+    );
+    refused(
+        &[
+            "topics",
+            "alter",
+            "__consumer_offsets",
+            "--config",
+            "retention.ms=1000",
+        ],
+        None,
+    );
+    refused(&["produce", "-t", "__consumer_offsets"], Some(b"x\n"));
+    refused(&["topics", "create", "__strom_connect_offsets"], None);
+    // Over the Kafka protocol: INVALID_TOPIC_EXCEPTION, as Kafka answers.
+    assert_eq!(kafka_produce(&b.addr, "__consumer_offsets", 1), 17);
+    assert_eq!(
+        kafka_produce(&b.addr, "t", 1),
+        0,
+        "ordinary topics still take writes"
+    );
+
+    let describe = text(&b.ok(&["topics", "describe", "__consumer_offsets"], None));
+    b.restart();
+    assert_eq!(
+        text(&b.ok(&["topics", "describe", "__consumer_offsets"], None)),
+        describe,
+        "the internal topic is unchanged"
+    );
+    let group = text(&b.ok(&["groups", "describe", "--group", "g"], None));
+    assert!(
+        group.contains(" 2 "),
+        "the committed offset survived: {group}"
+    );
+}
