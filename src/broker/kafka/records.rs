@@ -18,15 +18,10 @@ pub async fn delete_records(broker: &Arc<Broker>, ctx: &Ctx, req: DeleteRecordsR
         let mut out = DeleteRecordsTopicResult::default().with_name(t.name.clone());
         for p in t.partitions {
             // As in Kafka, internal topics' records are not the user's to delete.
-            let internal = broker.topics.get(&t.name.0).is_some_and(|t| t.internal);
-            let result = if internal {
-                Err(BrokerError::InternalTopic(t.name.0.to_string()))
-            } else {
-                broker
-                    .topics
-                    .partition(&t.name.0, p.partition_index)
-                    .and_then(|part| part.delete_records_before(p.offset))
-            };
+            let result =
+                BrokerError::refuse_internal(&t.name.0, "delete records of internal topic")
+                    .and_then(|()| broker.topics.partition(&t.name.0, p.partition_index))
+                    .and_then(|part| part.delete_records_before(p.offset));
             let mut r = DeleteRecordsPartitionResult::default()
                 .with_partition_index(p.partition_index)
                 .with_low_watermark(-1);
