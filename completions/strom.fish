@@ -77,7 +77,7 @@ complete -c strom -n "__fish_strom_using_subcommand produce" -s K -l key-separat
 complete -c strom -n "__fish_strom_using_subcommand produce" -l property -d 'Kafka console-producer property: parse.key=true, key.separator=SEP, null.marker=STR' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -s H -l header -d 'Add a header to every record (repeatable)' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -s p -l partition -d 'Write every record to this partition' -r
-complete -c strom -n "__fish_strom_using_subcommand produce" -l acks -d 'Acknowledgements to wait for' -r -f -a "0\t''
+complete -c strom -n "__fish_strom_using_subcommand produce" -l acks -d 'Acknowledgements to wait for (-1 is Kafka\'s spelling of all)' -r -f -a "0\t''
 1\t''
 all\t''"
 complete -c strom -n "__fish_strom_using_subcommand produce" -l null-marker -d 'A value equal to STR is sent as null (a tombstone)' -r
@@ -203,7 +203,7 @@ complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l record-size -d 'Value size in bytes' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l throughput -d 'Records per second cap; -1 for no limit' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l producer-props -d 'Producer settings: acks=, linger.ms=, batch.size=, max.in.flight.requests.per.connection=, buffer.memory=, retries=, request.timeout.ms=, delivery.timeout.ms=, max.request.size=, compression.type=none|gzip|snappy|lz4|zstd' -r
-complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l acks -d 'Acknowledgements (overrides producer-props acks)' -r -f -a "0\t''
+complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l acks -d 'Acknowledgements (overrides producer-props acks; -1 is all)' -r -f -a "0\t''
 1\t''
 all\t''"
 complete -c strom -n "__fish_strom_using_subcommand perf; and __fish_seen_subcommand_from produce" -l reporting-interval -d 'Milliseconds between progress lines' -r

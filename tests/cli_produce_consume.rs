@@ -221,3 +221,22 @@ fn every_codec_round_trips_through_produce_and_consume_and_survives_a_restart() 
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("brotli"));
 }
+
+#[test]
+fn acks_minus_one_is_kafkas_spelling_of_all() {
+    let b = Broker::start();
+    b.create_topic("acks", 1);
+    b.ok(&["produce", "-t", "acks", "--acks", "-1"], Some(b"a\nb\n"));
+    b.ok(&["produce", "-t", "acks", "--acks=-1"], Some(b"c\n"));
+    assert_eq!(consume_all(&b, "acks", &[]), b"a\nb\nc\n");
+    let out = b.run(&["produce", "-t", "acks", "--acks", "-2"], Some(b"x\n"));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "other negatives are usage errors"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("-- -2"),
+        "no clap '--' tip"
+    );
+}

@@ -188,8 +188,8 @@ pub struct ProduceArgs {
     #[arg(short, long)]
     pub partition: Option<i32>,
 
-    /// Acknowledgements to wait for
-    #[arg(long, value_enum, default_value = "all")]
+    /// Acknowledgements to wait for (-1 is Kafka's spelling of all)
+    #[arg(long, value_enum, default_value = "all", allow_hyphen_values = true)]
     pub acks: AcksArg,
 
     /// A value equal to STR is sent as null (a tombstone)
@@ -519,8 +519,8 @@ pub struct PerfProduceArgs {
     /// compression.type=none|gzip|snappy|lz4|zstd
     #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = key_value)]
     pub producer_props: Vec<(String, String)>,
-    /// Acknowledgements (overrides producer-props acks)
-    #[arg(long, value_enum)]
+    /// Acknowledgements (overrides producer-props acks; -1 is all)
+    #[arg(long, value_enum, allow_hyphen_values = true)]
     pub acks: Option<AcksArg>,
     /// Milliseconds between progress lines
     #[arg(long, value_name = "MS", default_value_t = 5000)]
