@@ -83,6 +83,8 @@ all\t''"
 complete -c strom -n "__fish_strom_using_subcommand produce" -l null-marker -d 'A value equal to STR is sent as null (a tombstone)' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l input -d 'Input layout' -r -f -a "plain\t'One record per line'
 json\t'One JSON envelope per line (see --help)'"
+complete -c strom -n "__fish_strom_using_subcommand produce" -l on-bad-line -d 'A malformed input line (bad JSON, no key separator): fail stops there after delivering every earlier line; skip reports it and goes on' -r -f -a "fail\t'Stop reading; deliver every record before the line, then exit 1'
+skip\t'Report the line (with its number) on stderr and go on'"
 complete -c strom -n "__fish_strom_using_subcommand produce" -l linger-ms -d 'How long a batch waits for more records' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -s z -l compression-type -d 'Compress every batch with this codec (Kafka\'s compression.type)' -r -f -a "none\t''
 gzip\t''

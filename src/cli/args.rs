@@ -127,6 +127,16 @@ pub enum InputFormat {
     Json,
 }
 
+/// What `produce` does with an input line it cannot turn into a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OnBadLine {
+    /// Stop reading; deliver every record before the line, then exit 1
+    #[default]
+    Fail,
+    /// Report the line (with its number) on stderr and go on
+    Skip,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum RecordOutput {
     /// The value (or --format / --property layout) per line
@@ -203,6 +213,11 @@ pub struct ProduceArgs {
     /// With --input json, send each record to its envelope's "partition"
     #[arg(long)]
     pub keep_partition: bool,
+
+    /// A malformed input line (bad JSON, no key separator): fail stops
+    /// there after delivering every earlier line; skip reports it and goes on
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t)]
+    pub on_bad_line: OnBadLine,
 
     /// How long a batch waits for more records
     #[arg(long, value_name = "MS", default_value_t = 5)]

@@ -335,6 +335,20 @@ impl GroupConsumer {
         out
     }
 
+    /// Takes back records handed out by the last `poll` that the caller
+    /// could not process (its output closed mid-batch): the next commit
+    /// carries the offset of the first of them per partition, so they are
+    /// read again instead of being committed unseen.
+    pub fn unhand(&mut self, records: &[ConsumerRecord]) {
+        for r in records {
+            let pos = self
+                .handed
+                .entry((r.topic.clone(), r.partition))
+                .or_insert(r.offset);
+            *pos = (*pos).min(r.offset);
+        }
+    }
+
     async fn ensure_active(&mut self) -> Result<()> {
         let mut backoff = self.config.retry_backoff;
         loop {

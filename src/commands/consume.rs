@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 use super::format::Layout;
-use super::output::{self, stdout};
+use super::output;
 use super::{envelope, UsageError};
 use crate::cli::args::{ConsumeArgs, OffsetArg, RecordOutput};
 use crate::client::blocking::{BlockingConsumer, StopSignal};
@@ -115,6 +115,14 @@ impl Source {
         ))
     }
 
+    /// Records handed out but not written: a group member must not commit
+    /// them.
+    fn unwritten(&mut self, records: &[ConsumerRecord]) {
+        if let Source::Group { consumer, .. } = self {
+            consumer.inner().unhand(records);
+        }
+    }
+
     /// Commits and leaves the group; nothing to do for a direct consumer.
     fn close(&mut self) -> anyhow::Result<()> {
         if let Source::Group { consumer, .. } = self {
@@ -186,7 +194,9 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     };
     let stop = super::interrupt::stop_signal(client.runtime());
 
-    let mut out = stdout();
+    // Unbuffered beyond each polled batch: what `write` accepts is what
+    // reached the pipe, so a closed pipe counts only the records written.
+    let mut out = io::stdout().lock();
     let mut total = 0u64;
     let result = print_records(
         &args,
@@ -218,6 +228,7 @@ fn print_records(
     total: &mut u64,
 ) -> anyhow::Result<()> {
     let mut buf = Vec::with_capacity(64 * 1024);
+    let mut ends: Vec<usize> = Vec::new();
     let mut last_data = Instant::now();
     loop {
         if args.max_messages.is_some_and(|m| *total >= m) {
@@ -234,6 +245,9 @@ fn print_records(
         let max = args.max_messages.map_or(usize::MAX, |m| {
             usize::try_from(m - *total).unwrap_or(usize::MAX)
         });
+        if output::stdout_closed() {
+            return Ok(()); // `| head` is done: stop now, not at the next record
+        }
         let Some(records) = source.poll(stop, max)? else {
             return Ok(()); // Ctrl-C
         };
@@ -244,20 +258,31 @@ fn print_records(
         if !records.is_empty() {
             last_data = Instant::now();
         }
+        // Where each rendered record ends in `buf`.
+        ends.clear();
         for r in &records {
-            if args.max_messages.is_some_and(|m| *total >= m) {
+            if args
+                .max_messages
+                .is_some_and(|m| *total + ends.len() as u64 >= m)
+            {
                 break;
             }
             match layout {
                 Some(l) => l.render(r, &mut buf),
                 None => envelope::write_record(r, &mut buf).map_err(io::Error::from)?,
             }
-            *total += 1;
+            ends.push(buf.len());
         }
-        if !buf.is_empty() {
-            out.write_all(&buf)?;
-            // Records appear as they arrive, not when a buffer fills.
-            out.flush()?;
+        if buf.is_empty() {
+            continue;
+        }
+        // Records appear as they arrive, not when a buffer fills.
+        let (written, result) = output::write_counted(out, &buf);
+        let done = ends.partition_point(|&end| end <= written);
+        *total += done as u64;
+        if let Err(e) = result {
+            source.unwritten(&records[done..]);
+            return Err(e.into());
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod format;
 pub mod generate;
 pub mod groups;
 pub mod interrupt;
+pub mod line_reader;
 pub mod output;
 pub mod perf;
 pub mod produce;

@@ -2,7 +2,8 @@
 //! and pipelined by the client producer. Input is streamed: memory use is
 //! bounded by the producer's buffer, not by the input size.
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,9 +11,11 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::envelope::{parse_record, ParsedRecord};
+use super::line_reader::{LineReader, Next};
 use super::progress::Progress;
 use super::UsageError;
-use crate::cli::args::{AcksArg, InputFormat, ProduceArgs};
+use crate::cli::args::{AcksArg, InputFormat, OnBadLine, ProduceArgs};
+use crate::client::blocking::BlockingProducer;
 use crate::client::{Acks, BatchReport, ProducerConfig, ProducerRecord};
 
 /// Delivery outcome counters, updated once per batch.
@@ -125,7 +128,9 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
         None => (Box::new(io::stdin().lock()), None),
     };
     let interactive = args.file.is_none() && io::stdin().is_terminal();
-    let mut reader = BufReader::with_capacity(256 * 1024, input);
+    // Only stdin can go quiet for long; a file is read straight through.
+    let wait_fd = args.file.is_none().then(|| io::stdin().as_raw_fd());
+    let mut reader = LineReader::new(input, wait_fd);
 
     let client = super::connect(&args.connect)?;
     let tally = Arc::new(Tally::default());
@@ -139,6 +144,8 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
     });
     // Fail before reading input when the topic cannot be written.
     producer.prepare_topic(&args.topic)?;
+    // SIGINT and SIGTERM stop reading; what was read is still delivered.
+    let stop = super::interrupt::stop_signal(client.runtime());
 
     let progress = if interactive {
         // A bar would draw over the `>` prompt and what is being typed.
@@ -147,92 +154,68 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
         Progress::bytes(size)
     };
     let show_progress = progress.is_visible() && !interactive;
-    let mut line = Vec::with_capacity(4096);
-    let mut read_bytes = 0u64;
+    let line_input = LineInput {
+        args: &args,
+        rules: &rules,
+        headers: &header_refs,
+    };
     let mut sent = 0u64;
+    let mut skipped = 0u64;
+    let mut stopped_on: Option<anyhow::Error> = None;
     loop {
-        if interactive {
+        if interactive && !reader.has_buffered() {
             let mut err = io::stderr().lock();
             let _ = write!(err, ">");
             let _ = err.flush();
         }
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .context("cannot read input")?;
-        if n == 0 {
-            break;
-        }
-        read_bytes += n as u64;
-        if line.last() == Some(&b'\n') {
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
+        let (line, line_no) = match reader.next_line(Some(&stop)) {
+            Ok(Next::Line(line, n)) => (line, n),
+            Ok(Next::Eof | Next::Stopped) => break,
+            Err(e) => {
+                stopped_on = Some(anyhow::Error::new(e).context("cannot read input"));
+                break;
             }
-        }
-        match args.input {
-            InputFormat::Plain => {
-                let (key, value) = match &rules.key_separator {
-                    Some(sep) => match find(&line, sep) {
-                        Some(i) => (Some(&line[..i]), &line[i + sep.len()..]),
-                        None => {
-                            return Err(UsageError::new(format!(
-                                "line {} has no key separator {:?}",
-                                sent + 1,
-                                String::from_utf8_lossy(sep)
-                            ))
-                            .into())
-                        }
-                    },
-                    None => (None, &line[..]),
-                };
-                let is_null = |b: &[u8]| rules.null_marker.as_deref() == Some(b);
-                let key = key.filter(|k| !is_null(k));
-                let value = (!is_null(value)).then_some(value);
-                producer.send(&ProducerRecord {
-                    topic: &args.topic,
-                    partition: args.partition,
-                    key,
-                    value,
-                    headers: &header_refs,
-                    timestamp: None,
-                })?;
-            }
-            InputFormat::Json => {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
+        };
+        match line_input.send(&producer, line) {
+            Ok(true) => sent += 1,
+            Ok(false) => {}
+            Err(LineError::Bad(why)) => {
+                let msg = format!("input line {line_no}: {why}");
+                match args.on_bad_line {
+                    OnBadLine::Fail => {
+                        stopped_on = Some(anyhow::anyhow!(msg));
+                        break;
+                    }
+                    OnBadLine::Skip => {
+                        skipped += 1;
+                        let _ = writeln!(io::stderr().lock(), "strom: skipped {msg}");
+                    }
                 }
-                let rec: ParsedRecord = parse_record(&line).map_err(|e| {
-                    anyhow::anyhow!("line {} is not a valid record envelope: {e}", sent + 1)
-                })?;
-                let mut hs: Vec<(&str, Option<&[u8]>)> = header_refs.clone();
-                hs.extend(rec.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())));
-                let partition = match (args.partition, args.keep_partition) {
-                    (Some(p), _) => Some(p),
-                    (None, true) => rec.partition,
-                    (None, false) => None,
-                };
-                producer.send(&ProducerRecord {
-                    topic: &args.topic,
-                    partition,
-                    key: rec.key.as_deref(),
-                    value: rec.value.as_deref(),
-                    headers: &hs,
-                    timestamp: rec.timestamp,
-                })?;
+            }
+            Err(LineError::Send(e)) => {
+                stopped_on = Some(e.into());
+                break;
             }
         }
-        sent += 1;
         if show_progress && sent.is_multiple_of(4096) {
-            progress.set_position(read_bytes);
+            progress.set_position(reader.bytes_read());
             progress.set_message(format!("{sent} records"));
         }
     }
+    // Whatever stopped the input, every record read before it is delivered
+    // (or reported as failed) before the command ends.
     producer.flush();
     producer.close();
     progress.finish();
 
     let failed = tally.failed.load(Ordering::Relaxed);
+    let delivered = tally.delivered.load(Ordering::Relaxed);
+    if skipped > 0 {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "strom: {skipped} bad input lines skipped; {delivered} records delivered"
+        );
+    }
     if failed > 0 {
         let why = tally
             .first_error
@@ -240,9 +223,95 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .unwrap_or_default();
-        anyhow::bail!("{failed} of {sent} records failed delivery ({why})");
+        let failure = anyhow::anyhow!("{failed} of {sent} records failed delivery ({why})");
+        return Err(match stopped_on {
+            Some(e) => failure.context(format!("{e:#}")),
+            None => failure,
+        });
     }
-    Ok(())
+    match stopped_on {
+        Some(e) => Err(anyhow::anyhow!(
+            "{e:#} (the {delivered} records before it were delivered)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Why one input line was not sent.
+enum LineError {
+    /// The line itself is malformed: fails only itself (`--on-bad-line`).
+    Bad(String),
+    /// The producer refused the record: ends the input.
+    Send(crate::client::ClientError),
+}
+
+/// Turns input lines into records, per the input flags.
+struct LineInput<'a> {
+    args: &'a ProduceArgs,
+    rules: &'a LineRules,
+    headers: &'a [(&'a str, Option<&'a [u8]>)],
+}
+
+impl LineInput<'_> {
+    /// Sends one line as a record; false for a line that holds none (a
+    /// blank line of JSON input).
+    fn send(&self, producer: &BlockingProducer, line: &[u8]) -> Result<bool, LineError> {
+        let args = self.args;
+        match args.input {
+            InputFormat::Plain => {
+                let (key, value) = match &self.rules.key_separator {
+                    Some(sep) => match find(line, sep) {
+                        Some(i) => (Some(&line[..i]), &line[i + sep.len()..]),
+                        None => {
+                            return Err(LineError::Bad(format!(
+                                "no key separator {:?}",
+                                String::from_utf8_lossy(sep)
+                            )))
+                        }
+                    },
+                    None => (None, line),
+                };
+                let is_null = |b: &[u8]| self.rules.null_marker.as_deref() == Some(b);
+                let key = key.filter(|k| !is_null(k));
+                let value = (!is_null(value)).then_some(value);
+                producer
+                    .send(&ProducerRecord {
+                        topic: &args.topic,
+                        partition: args.partition,
+                        key,
+                        value,
+                        headers: self.headers,
+                        timestamp: None,
+                    })
+                    .map_err(LineError::Send)?;
+            }
+            InputFormat::Json => {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(false);
+                }
+                let rec: ParsedRecord = parse_record(line)
+                    .map_err(|e| LineError::Bad(format!("not a JSON record envelope: {e}")))?;
+                let mut hs: Vec<(&str, Option<&[u8]>)> = self.headers.to_vec();
+                hs.extend(rec.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())));
+                let partition = match (args.partition, args.keep_partition) {
+                    (Some(p), _) => Some(p),
+                    (None, true) => rec.partition,
+                    (None, false) => None,
+                };
+                producer
+                    .send(&ProducerRecord {
+                        topic: &args.topic,
+                        partition,
+                        key: rec.key.as_deref(),
+                        value: rec.value.as_deref(),
+                        headers: &hs,
+                        timestamp: rec.timestamp,
+                    })
+                    .map_err(LineError::Send)?;
+            }
+        }
+        Ok(true)
+    }
 }
 
 #[cfg(test)]
