@@ -1360,7 +1360,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__produce)
-            opts="-b -t -l -K -H -p -z -v -h -V --bootstrap-server --topic --file --key-separator --property --header --partition --acks --null-marker --input --keep-partition --on-bad-line --linger-ms --compression-type --verbose --profile --help --version"
+            opts="-b -t -l -K -H -p -z -v -h -V --bootstrap-server --topic --file --key-separator --property --producer-property --header --partition --acks --null-marker --input --keep-partition --on-bad-line --linger-ms --compression-type --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1399,6 +1399,10 @@ _strom() {
                     return 0
                     ;;
                 --property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --producer-property)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

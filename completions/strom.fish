@@ -75,6 +75,7 @@ complete -c strom -n "__fish_strom_using_subcommand produce" -s t -l topic -d 'T
 complete -c strom -n "__fish_strom_using_subcommand produce" -s l -l file -d 'Read records from FILE instead of stdin' -r -F
 complete -c strom -n "__fish_strom_using_subcommand produce" -s K -l key-separator -d 'Split each line into key and value at the first SEP' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l property -d 'Kafka console-producer property: parse.key=true, key.separator=SEP, null.marker=STR' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -l producer-property -d 'Kafka producer setting (repeatable): max.request.size, batch.size, linger.ms, acks, retries, delivery.timeout.ms, compression.type, ...' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -s H -l header -d 'Add a header to every record (repeatable)' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -s p -l partition -d 'Write every record to this partition' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l acks -d 'Acknowledgements to wait for (-1 is Kafka\'s spelling of all)' -r -f -a "0\t''

@@ -68,7 +68,7 @@ fn a_bad_json_line_fails_alone_and_earlier_lines_are_delivered() {
     assert!(err.contains("input line 4"), "names the line: {err}");
     assert!(err.contains("invalid JSON at column 1"), "{err}");
     assert!(!err.contains("line 1 column"), "no serde internals: {err}");
-    assert!(err.contains("2 records before it were delivered"), "{err}");
+    assert!(err.contains("2 records delivered, then stopped"), "{err}");
     assert_eq!(values(&b, "bad-json"), ["good1", "good2"]);
 }
 
@@ -234,4 +234,77 @@ fn a_closed_stdout_counts_and_commits_only_what_was_written() {
         Some(total as i64),
         "{describe}"
     );
+}
+
+/// A line of `n` bytes, newline-terminated.
+fn long_line(n: usize) -> Vec<u8> {
+    let mut v = vec![b'a'; n];
+    v.push(b'\n');
+    v
+}
+
+#[test]
+fn too_large_records_name_the_setting_to_change() {
+    let b = Broker::start_with(&["--max-frame-bytes", "1000000"]);
+    b.ok(
+        &[
+            "topics",
+            "create",
+            "small",
+            "--config",
+            "max.message.bytes=10000",
+        ],
+        None,
+    );
+    // Over the topic's max.message.bytes: the broker says which config.
+    let out = b.run(&["produce", "-t", "small"], Some(&long_line(50_000)));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("max.message.bytes (10000)"), "{err}");
+    assert!(
+        err.contains("strom topics alter small --config max.message.bytes="),
+        "{err}"
+    );
+    // Over the producer's max.request.size: refused before sending.
+    let out = b.run(
+        &[
+            "produce",
+            "-t",
+            "small",
+            "--producer-property",
+            "max.request.size=1000",
+        ],
+        Some(&long_line(5_000)),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("larger than max.request.size (1000 bytes)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--producer-property max.request.size="),
+        "{err}"
+    );
+    // Over the broker's frame limit: its reason, not a correlation id.
+    let out = b.run(
+        &[
+            "produce",
+            "-t",
+            "small",
+            "--producer-property",
+            "max.request.size=4000000",
+            "--producer-property",
+            "delivery.timeout.ms=5000",
+        ],
+        Some(&long_line(2_000_000)),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(!err.contains("out of order"), "{err}");
+    assert!(
+        err.contains("larger than the limit of 1000000 bytes"),
+        "{err}"
+    );
+    assert!(err.contains("--max-frame-bytes"), "{err}");
 }

@@ -23,8 +23,15 @@ pub enum BrokerError {
     InvalidConfig(String),
     #[error("invalid required acks {0}: use 0, 1 or -1 (all)")]
     InvalidAcks(i16),
-    #[error("record batch of {size} bytes is larger than max.message.bytes={max}")]
-    MessageTooLarge { size: usize, max: usize },
+    #[error(
+        "record batch of {size} bytes is larger than topic {topic}'s max.message.bytes ({max}); \
+         raise it with: strom topics alter {topic} --config max.message.bytes=BYTES"
+    )]
+    MessageTooLarge {
+        topic: String,
+        size: usize,
+        max: usize,
+    },
     #[error("{0}")]
     Log(#[from] LogError),
     #[error("storage error: {0}")]

@@ -76,9 +76,18 @@ pub struct ConnectArgs {
         long = "bootstrap-server",
         env = "STROM_BOOTSTRAP_SERVER",
         default_value = DEFAULT_BOOTSTRAP,
-        value_name = "HOST:PORT[,HOST:PORT...]"
+        value_name = "HOST:PORT[,HOST:PORT...]",
+        value_parser = bootstrap_list
     )]
     pub bootstrap_server: String,
+}
+
+/// A `-b` list checked when the flags are parsed (a bad port is a usage
+/// error, exit 2, not a failed lookup).
+fn bootstrap_list(s: &str) -> Result<String, String> {
+    crate::client::metadata::parse_bootstrap(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Kafka's topic name rule, checked before anything is sent.
@@ -189,6 +198,11 @@ pub struct ProduceArgs {
     /// null.marker=STR
     #[arg(long = "property", value_name = "KEY=VALUE", value_parser = key_value)]
     pub properties: Vec<(String, String)>,
+
+    /// Kafka producer setting (repeatable): max.request.size, batch.size,
+    /// linger.ms, acks, retries, delivery.timeout.ms, compression.type, ...
+    #[arg(long = "producer-property", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub producer_properties: Vec<(String, String)>,
 
     /// Add a header to every record (repeatable)
     #[arg(short = 'H', long = "header", value_name = "KEY=VALUE", value_parser = key_value)]

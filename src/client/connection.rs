@@ -21,8 +21,9 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::{ClientError, Result};
-use crate::proto::frame::{check_frame, REQUEST_HEADER_LEN};
-use crate::proto::{ApiKey, ResponseHeader, Wire, PREAMBLE};
+use crate::proto::frame::{check_frame, REFUSED_FRAME_ID, REQUEST_HEADER_LEN};
+use crate::proto::messages::Status;
+use crate::proto::{ApiKey, Decoder, ResponseHeader, Wire, PREAMBLE};
 
 /// Settings for one connection.
 #[derive(Debug, Clone)]
@@ -346,7 +347,19 @@ async fn read_frames(
     max_frame: usize,
 ) -> ClientError {
     let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut first = true;
     loop {
+        if first && buf.len() >= 4 {
+            first = false;
+            // A web server answers our preamble with an HTTP status line,
+            // whose first bytes would read as a 1.2 GB frame length.
+            if buf.starts_with(b"HTTP") {
+                return ClientError::NotABroker {
+                    addr: addr.to_string(),
+                    what: "an HTTP server",
+                };
+            }
+        }
         let len = match check_frame(&buf, max_frame) {
             Err(source) => {
                 return ClientError::Protocol {
@@ -392,6 +405,21 @@ async fn read_frames(
                 }
             }
         };
+        if header.correlation_id == REFUSED_FRAME_ID {
+            // The broker could not read our frame (over its --max-frame-bytes)
+            // and says why before it closes: that is the error, not the id.
+            let status = Status::decode(&mut Decoder::new(body));
+            return match status {
+                Ok(s) if !s.is_ok() => ClientError::broker(s.error_code(), s.message.as_deref()),
+                _ => ClientError::Protocol {
+                    addr: addr.to_string(),
+                    source: Arc::new(crate::proto::ProtoError::InvalidValue {
+                        what: "response to a refused frame",
+                        value: i64::from(REFUSED_FRAME_ID),
+                    }),
+                },
+            };
+        }
         let Ok(p) = pending.try_recv() else {
             return ClientError::Protocol {
                 addr: addr.to_string(),

@@ -20,6 +20,8 @@ use super::metadata::{Client, Lane, TopicInfo};
 use super::partitioner::{partition_for_key, StickyChooser};
 use crate::proto::messages::produce::{ProduceResponse, ACKS_ALL, ACKS_LEADER, ACKS_NONE};
 use crate::proto::{ApiKey, Wire};
+use crate::record::batch::BATCH_HEADER_LEN;
+use crate::record::builder::record_size_estimate;
 use crate::record::{recompress, BatchBuilder, Compression};
 
 /// How many replicas must have a batch before it counts as delivered.
@@ -442,6 +444,15 @@ impl Producer {
         rec: &ProducerRecord<'_>,
     ) -> std::result::Result<DeliveryFuture, TrySendError> {
         let cfg = &self.inner.config;
+        // Checked before any lock: a record that no request can carry would
+        // otherwise fail only at the broker, as a refused frame.
+        let size = record_size_estimate(rec.key, rec.value, rec.headers) + BATCH_HEADER_LEN;
+        if size > cfg.max_request_size {
+            return Err(TrySendError::Failed(ClientError::RecordTooLarge {
+                size,
+                max: cfg.max_request_size,
+            }));
+        }
         let mut acc = self.inner.lock();
         if acc.closed {
             return Err(TrySendError::Failed(ClientError::Closed));

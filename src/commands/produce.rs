@@ -16,14 +16,14 @@ use super::progress::Progress;
 use super::UsageError;
 use crate::cli::args::{AcksArg, InputFormat, OnBadLine, ProduceArgs};
 use crate::client::blocking::BlockingProducer;
-use crate::client::{Acks, BatchReport, ProducerConfig, ProducerRecord};
+use crate::client::{Acks, BatchReport, ClientError, ProducerConfig, ProducerRecord};
 
 /// Delivery outcome counters, updated once per batch.
 #[derive(Default)]
 struct Tally {
     delivered: AtomicU64,
     failed: AtomicU64,
-    first_error: Mutex<Option<String>>,
+    first_error: Mutex<Option<ClientError>>,
 }
 
 impl Tally {
@@ -37,7 +37,7 @@ impl Tally {
                 self.failed.fetch_add(r.records as u64, Ordering::Relaxed);
                 let mut first = self.first_error.lock().unwrap_or_else(|p| p.into_inner());
                 if first.is_none() {
-                    *first = Some(e.to_string());
+                    *first = Some(e.clone());
                 }
             }
         }
@@ -135,13 +135,15 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
     let client = super::connect(&args.connect)?;
     let tally = Arc::new(Tally::default());
     let t = tally.clone();
-    let producer = client.producer(ProducerConfig {
+    let mut config = ProducerConfig {
         acks: acks(args.acks),
         linger: Duration::from_millis(args.linger_ms),
         compression: args.compression,
         on_delivery: Some(Arc::new(move |r: &BatchReport<'_>| t.record(r))),
         ..ProducerConfig::default()
-    });
+    };
+    super::producer_props::apply(&mut config, &args.producer_properties)?;
+    let producer = client.producer(config);
     // Fail before reading input when the topic cannot be written.
     producer.prepare_topic(&args.topic)?;
     // SIGINT and SIGTERM stop reading; what was read is still delivered.
@@ -192,6 +194,21 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
                     }
                 }
             }
+            // A record no request can carry fails only itself, like a bad line.
+            Err(LineError::Send(e @ ClientError::RecordTooLarge { .. })) => {
+                let msg = format!("input line {line_no}: {e}");
+                match args.on_bad_line {
+                    OnBadLine::Fail => {
+                        stopped_on =
+                            Some(anyhow::Error::new(e).context(format!("input line {line_no}")));
+                        break;
+                    }
+                    OnBadLine::Skip => {
+                        skipped += 1;
+                        let _ = writeln!(io::stderr().lock(), "strom: skipped {msg}");
+                    }
+                }
+            }
             Err(LineError::Send(e)) => {
                 stopped_on = Some(e.into());
                 break;
@@ -221,18 +238,18 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
             .first_error
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .unwrap_or_default();
-        let failure = anyhow::anyhow!("{failed} of {sent} records failed delivery ({why})");
+            .take()
+            .unwrap_or(ClientError::Closed);
+        // The ClientError stays in the chain, so its hint is printed.
+        let failure =
+            anyhow::Error::new(why).context(format!("{failed} of {sent} records failed delivery"));
         return Err(match stopped_on {
             Some(e) => failure.context(format!("{e:#}")),
             None => failure,
         });
     }
     match stopped_on {
-        Some(e) => Err(anyhow::anyhow!(
-            "{e:#} (the {delivered} records before it were delivered)"
-        )),
+        Some(e) => Err(e.context(format!("{delivered} records delivered, then stopped"))),
         None => Ok(()),
     }
 }
@@ -242,7 +259,7 @@ enum LineError {
     /// The line itself is malformed: fails only itself (`--on-bad-line`).
     Bad(String),
     /// The producer refused the record: ends the input.
-    Send(crate::client::ClientError),
+    Send(ClientError),
 }
 
 /// Turns input lines into records, per the input flags.

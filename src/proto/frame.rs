@@ -36,6 +36,11 @@ pub fn check_preamble(buf: &[u8]) -> Result<u16, ProtoError> {
 /// Returns the frame's body length (after the 4-byte prefix) when complete,
 /// `None` when more bytes are needed, and an error when the announced length
 /// is over `max` — before a single byte of it is buffered.
+/// The correlation id of the one response a broker sends to a frame it
+/// will not read (too large): a status saying why, then the close. The
+/// request's own id is inside the unread frame.
+pub const REFUSED_FRAME_ID: i32 = -1;
+
 pub fn check_frame(buf: &[u8], max: usize) -> Result<Option<usize>, ProtoError> {
     if buf.len() < 4 {
         return Ok(None);

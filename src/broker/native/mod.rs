@@ -28,7 +28,9 @@ use super::net::sendfile::send_file;
 use super::shutdown::Shutdown;
 use super::state::Broker;
 use crate::log::FileSlice;
-use crate::proto::frame::{check_frame, check_preamble, ResponseHeader, PREAMBLE_LEN};
+use crate::proto::frame::{
+    check_frame, check_preamble, ResponseHeader, PREAMBLE_LEN, REFUSED_FRAME_ID,
+};
 use crate::proto::messages::Status;
 use crate::proto::{ErrorCode, Wire};
 
@@ -183,7 +185,7 @@ pub async fn serve(
                     tracing::info!(%peer, error = %e, "closing connection");
                     let _ = tx
                         .send(Reply::Now(status_frame(
-                            -1,
+                            REFUSED_FRAME_ID,
                             ErrorCode::InvalidRequest,
                             e.to_string(),
                         )))
