@@ -362,7 +362,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__consume)
-            opts="-b -t -o -p -e -f -g -v -h -V --bootstrap-server --topic --from-beginning --offset --partition --exit-at-end --max-messages --timeout-ms --format --property --output --group --consumer-property --verbose --profile --help --version"
+            opts="-b -t -o -p -e -f -Z -g -v -h -V --bootstrap-server --topic --from-beginning --offset --partition --exit-at-end --max-messages --timeout-ms --format --print-null --property --output --group --consumer-property --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -99,7 +99,7 @@ complete -c strom -n "__fish_strom_using_subcommand produce" -s h -l help -d 'Pr
 complete -c strom -n "__fish_strom_using_subcommand produce" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -s t -l topic -d 'Topic to read' -r
-complete -c strom -n "__fish_strom_using_subcommand consume" -s o -l offset -d 'Start at: beginning, end, N, -N (N before the end) or @TIMESTAMP_MS' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -s o -l offset -d 'Start at: beginning, end, N, -N (N before the end), s@TIMESTAMP_MS (or @TIMESTAMP_MS), a UTC datetime YYYY-MM-DDTHH:mm:SS[.sss], or stored (the group\'s committed offsets, with --group). Given again as e@TIMESTAMP_MS (or e@DATETIME): stop each partition before the first record at or after that time, then exit, as kcat does' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -s p -l partition -d 'Read only this partition (repeatable; default all)' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l max-messages -d 'Exit after N records' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l timeout-ms -d 'Exit when no record arrives for MS milliseconds' -r
@@ -112,6 +112,7 @@ complete -c strom -n "__fish_strom_using_subcommand consume" -l consumer-propert
 complete -c strom -n "__fish_strom_using_subcommand consume" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l from-beginning -d 'Start at the oldest record (same as -o beginning)'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s e -l exit-at-end -d 'Exit once the end of every partition is reached'
+complete -c strom -n "__fish_strom_using_subcommand consume" -s Z -l print-null -d 'Print a null key or value as NULL (kcat\'s -Z); otherwise -f prints nothing and the default layout prints null'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s V -l version -d 'Print version'

@@ -266,16 +266,75 @@ pub enum OffsetArg {
     FromEnd(i64),
     /// First record at or after this time (ms since the epoch).
     Timestamp(i64),
+    /// The group's committed offsets (kcat's `stored`).
+    Stored,
+    /// Not a start: stop before the first record at or after this time.
+    EndAt(i64),
+}
+
+/// Where `consume` starts and, with `e@`, where it stops: `-o` given up to
+/// twice, resolved once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetRange {
+    pub start: OffsetArg,
+    pub end_at: Option<i64>,
+}
+
+impl ConsumeArgs {
+    pub fn offset_range(&self) -> Result<OffsetRange, String> {
+        let mut start = None;
+        let mut end_at = None;
+        for o in &self.offset {
+            match *o {
+                OffsetArg::EndAt(t) if end_at.is_none() => end_at = Some(t),
+                OffsetArg::EndAt(_) => return Err("-o e@... is given twice".into()),
+                s if start.is_none() => start = Some(s),
+                _ => return Err("-o gives two start offsets; use one (and e@ for the end)".into()),
+            }
+        }
+        if self.from_beginning && start.is_some() {
+            return Err("--from-beginning and a start -o cannot be combined".into());
+        }
+        let start = match (start, self.from_beginning) {
+            (Some(s), _) => s,
+            (None, true) => OffsetArg::Beginning,
+            (None, false) => OffsetArg::End,
+        };
+        if start == OffsetArg::Stored && self.group.is_none() {
+            return Err("-o stored reads the group's committed offsets: give --group".into());
+        }
+        Ok(OffsetRange { start, end_at })
+    }
 }
 
 pub fn offset_arg(s: &str) -> Result<OffsetArg, String> {
-    let bad = || format!("expected beginning, end, N, -N or @TIMESTAMP_MS, got {s:?}");
+    let bad = || {
+        format!(
+            "expected beginning, end, stored, N, -N, s@TIMESTAMP_MS, e@TIMESTAMP_MS or \
+             YYYY-MM-DDTHH:mm:SS[.sss] (UTC), got {s:?}"
+        )
+    };
+    // A time in ms since the epoch, or a UTC datetime.
+    let time = |t: &str| {
+        t.parse::<i64>()
+            .ok()
+            .filter(|ms| *ms >= 0)
+            .or_else(|| super::groups_args::datetime_ms(t).ok())
+            .ok_or_else(bad)
+    };
     match s {
         "beginning" | "earliest" => Ok(OffsetArg::Beginning),
         "end" | "latest" => Ok(OffsetArg::End),
+        "stored" => Ok(OffsetArg::Stored),
         _ => {
-            if let Some(ts) = s.strip_prefix('@') {
-                return ts.parse().map(OffsetArg::Timestamp).map_err(|_| bad());
+            if let Some(t) = s.strip_prefix("e@") {
+                return time(t).map(OffsetArg::EndAt);
+            }
+            if let Some(t) = s.strip_prefix("s@").or_else(|| s.strip_prefix('@')) {
+                return time(t).map(OffsetArg::Timestamp);
+            }
+            if s.contains('T') {
+                return time(s).map(OffsetArg::Timestamp);
             }
             let n: i64 = s.parse().map_err(|_| bad())?;
             Ok(if n < 0 {
@@ -304,12 +363,16 @@ pub struct ConsumeArgs {
     pub topic: String,
 
     /// Start at the oldest record (same as -o beginning)
-    #[arg(long, conflicts_with = "offset")]
+    #[arg(long)]
     pub from_beginning: bool,
 
-    /// Start at: beginning, end, N, -N (N before the end) or @TIMESTAMP_MS
-    #[arg(short, long, value_parser = offset_arg, default_value = "end", allow_hyphen_values = true)]
-    pub offset: OffsetArg,
+    /// Start at: beginning, end, N, -N (N before the end), s@TIMESTAMP_MS
+    /// (or @TIMESTAMP_MS), a UTC datetime YYYY-MM-DDTHH:mm:SS[.sss], or
+    /// stored (the group's committed offsets, with --group). Given again as
+    /// e@TIMESTAMP_MS (or e@DATETIME): stop each partition before the first
+    /// record at or after that time, then exit, as kcat does
+    #[arg(short, long, value_parser = offset_arg, allow_hyphen_values = true)]
+    pub offset: Vec<OffsetArg>,
 
     /// Read only this partition (repeatable; default all)
     #[arg(short, long)]
@@ -330,6 +393,11 @@ pub struct ConsumeArgs {
     /// kcat-style output format, e.g. '%k\t%s\n'
     #[arg(short, long, value_name = "FMT", conflicts_with = "output")]
     pub format: Option<String>,
+
+    /// Print a null key or value as NULL (kcat's -Z); otherwise -f prints
+    /// nothing and the default layout prints null
+    #[arg(short = 'Z', long = "print-null", conflicts_with = "output")]
+    pub print_null: bool,
 
     /// Kafka console-consumer property, e.g. print.key=true
     #[arg(long = "property", value_name = "KEY=VALUE", value_parser = key_value)]

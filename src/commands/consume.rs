@@ -7,6 +7,7 @@
 //! Stops on --max-messages, --exit-at-end, --timeout-ms, Ctrl-C or a
 //! closed stdout pipe; always reports the total on stderr like Kafka's
 //! console consumer.
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
@@ -14,9 +15,10 @@ use super::format::Layout;
 use super::output;
 use super::{envelope, UsageError};
 use crate::cli::args::{ConsumeArgs, OffsetArg, RecordOutput};
-use crate::client::blocking::{BlockingConsumer, StopSignal};
+use crate::client::blocking::{BlockingClient, BlockingConsumer, StopSignal};
 use crate::client::{
-    BlockingGroupConsumer, ConsumerConfig, ConsumerRecord, GroupConfig, OffsetReset, StartOffset,
+    BlockingGroupConsumer, ConsumerConfig, ConsumerRecord, GroupConfig, OffsetReset, OffsetSpec,
+    StartOffset,
 };
 
 /// Test aid: with this set, a group member prints `#group generation=N
@@ -24,16 +26,60 @@ use crate::client::{
 /// in line with the records, so a test can tell which generation read what.
 const DEBUG_GROUP_ENV: &str = "STROM_DEBUG_GROUP";
 
-fn start_offset(args: &ConsumeArgs) -> StartOffset {
-    if args.from_beginning {
-        return StartOffset::Earliest;
-    }
-    match args.offset {
+fn start_offset(start: OffsetArg) -> StartOffset {
+    match start {
         OffsetArg::Beginning => StartOffset::Earliest,
-        OffsetArg::End => StartOffset::Latest,
+        // Without a group `stored` is refused at parse time.
+        OffsetArg::End | OffsetArg::Stored | OffsetArg::EndAt(_) => StartOffset::Latest,
         OffsetArg::At(n) => StartOffset::Offset(n),
         OffsetArg::FromEnd(n) => StartOffset::FromEnd(n),
         OffsetArg::Timestamp(t) => StartOffset::Timestamp(t),
+    }
+}
+
+/// kcat's `-o e@TS`: per partition, the offset of the first record at or
+/// after TS (the end, if none); the partition is done there.
+struct EndAt {
+    stops: HashMap<i32, i64>,
+}
+
+impl EndAt {
+    fn resolve(
+        client: &BlockingClient,
+        consumer: &mut BlockingConsumer,
+        ts: i64,
+    ) -> anyhow::Result<EndAt> {
+        let assigned = consumer.inner().assignment();
+        let Some(topic) = assigned.first().map(|a| a.0.clone()) else {
+            return Ok(EndAt {
+                stops: HashMap::new(),
+            });
+        };
+        let parts: Vec<i32> = assigned.iter().map(|a| a.1).collect();
+        let admin = client.admin();
+        let latest = client.run(admin.list_offsets(&topic, &parts, OffsetSpec::Latest))?;
+        let by_time = client.run(admin.list_offsets(&topic, &parts, OffsetSpec::Timestamp(ts)))?;
+        let mut stops: HashMap<i32, i64> = latest.iter().map(|p| (p.partition, p.offset)).collect();
+        for p in by_time.iter().filter(|p| p.offset >= 0) {
+            stops.insert(p.partition, p.offset);
+        }
+        Ok(EndAt { stops })
+    }
+
+    fn keeps(&self, r: &ConsumerRecord) -> bool {
+        self.stops.get(&r.partition).is_none_or(|&s| r.offset < s)
+    }
+
+    /// Stops reading every partition that reached its end; true when none
+    /// is left.
+    fn retire_finished(&self, consumer: &mut BlockingConsumer) -> bool {
+        let c = consumer.inner();
+        for (topic, p, pos) in c.assignment() {
+            if self.stops.get(&p).is_some_and(|&s| pos >= s) {
+                c.unassign(&topic, p);
+            }
+        }
+        c.assignment().is_empty()
     }
 }
 
@@ -50,7 +96,12 @@ fn layout(args: &ConsumeArgs) -> anyhow::Result<Option<Layout>> {
         Some(f) => Layout::kcat(f),
         None => Layout::kafka(&args.properties),
     };
-    l.map(Some).map_err(|e| UsageError::new(e).into())
+    let l = l.map_err(UsageError::new)?;
+    Ok(Some(if args.print_null {
+        l.with_null(b"NULL")
+    } else {
+        l
+    }))
 }
 
 /// Where records come from: assigned partitions or a group membership.
@@ -136,7 +187,17 @@ fn group_config(args: &ConsumeArgs, group: &str) -> anyhow::Result<GroupConfig> 
     if !args.partition.is_empty() {
         return Err(UsageError::new("--partition cannot be used with --group").into());
     }
-    if !matches!(args.offset, OffsetArg::End | OffsetArg::Beginning) {
+    let range = args.offset_range().map_err(UsageError::new)?;
+    if range.end_at.is_some() {
+        return Err(UsageError::new(
+            "-o e@... cannot be used with --group: a group member's partitions change",
+        )
+        .into());
+    }
+    if !matches!(
+        range.start,
+        OffsetArg::End | OffsetArg::Beginning | OffsetArg::Stored
+    ) {
         return Err(UsageError::with_hint(
             "--offset cannot be used with --group",
             "A group starts at its committed offsets; use --from-beginning for a group without any, or strom groups reset-offsets",
@@ -148,7 +209,7 @@ fn group_config(args: &ConsumeArgs, group: &str) -> anyhow::Result<GroupConfig> 
         config.set(k, v).map_err(UsageError::new)?;
     }
     // As in Kafka, --from-beginning only matters where nothing is committed.
-    if args.from_beginning || args.offset == OffsetArg::Beginning {
+    if range.start == OffsetArg::Beginning {
         config.auto_offset_reset = OffsetReset::Earliest;
     }
     config.validate().map_err(UsageError::new)?;
@@ -163,6 +224,7 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
         Some(g) => Some(group_config(&args, g)?),
         None => None,
     };
+    let range = args.offset_range().map_err(UsageError::new)?;
     let layout = layout(&args)?;
     let client = super::connect(&args.connect)?;
     let mut config = ConsumerConfig::default();
@@ -170,11 +232,15 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
         // Long polls must not outlast the idle timeout by much.
         config.max_wait = config.max_wait.min(Duration::from_millis(t.max(10)));
     }
+    let mut end_at = None;
     let mut source = match group {
         None => {
             let mut consumer = client.consumer(config);
             let partitions = (!args.partition.is_empty()).then_some(args.partition.as_slice());
-            consumer.assign(&args.topic, partitions, start_offset(&args))?;
+            consumer.assign(&args.topic, partitions, start_offset(range.start))?;
+            if let Some(ts) = range.end_at {
+                end_at = Some(EndAt::resolve(&client, &mut consumer, ts)?);
+            }
             Source::Direct(consumer)
         }
         Some(group) => {
@@ -201,6 +267,7 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     let result = print_records(
         &args,
         layout.as_ref(),
+        end_at.as_ref(),
         &mut source,
         &stop,
         &mut out,
@@ -222,6 +289,7 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
 fn print_records(
     args: &ConsumeArgs,
     layout: Option<&Layout>,
+    end_at: Option<&EndAt>,
     source: &mut Source,
     stop: &StopSignal,
     out: &mut impl Write,
@@ -236,6 +304,11 @@ fn print_records(
         }
         if args.exit_at_end && source.at_end() {
             return Ok(());
+        }
+        if let (Some(e), Source::Direct(c)) = (end_at, &mut *source) {
+            if e.retire_finished(c) {
+                return Ok(());
+            }
         }
         if let Some(t) = args.timeout_ms {
             if last_data.elapsed() >= Duration::from_millis(t) {
@@ -260,12 +333,17 @@ fn print_records(
         }
         // Where each rendered record ends in `buf`.
         ends.clear();
+        // `ends[i]` belongs to `records[i]` only without e@ (which never
+        // runs in a group, the one user of that pairing).
         for r in &records {
             if args
                 .max_messages
                 .is_some_and(|m| *total + ends.len() as u64 >= m)
             {
                 break;
+            }
+            if end_at.is_some_and(|e| !e.keeps(r)) {
+                continue; // past the e@ end of its partition
             }
             match layout {
                 Some(l) => l.render(r, &mut buf),

@@ -12,6 +12,7 @@ use anyhow::Context;
 
 use super::envelope::{parse_record, ParsedRecord};
 use super::line_reader::{LineReader, Next};
+use super::produce_lines::{line_rules, LineRules};
 use super::progress::Progress;
 use super::UsageError;
 use crate::cli::args::{AcksArg, InputFormat, OnBadLine, ProduceArgs};
@@ -50,50 +51,6 @@ pub fn acks(a: AcksArg) -> Acks {
         AcksArg::One => Acks::Leader,
         AcksArg::All => Acks::All,
     }
-}
-
-/// What the plain-line parser needs, resolved once from flags/properties.
-struct LineRules {
-    key_separator: Option<Vec<u8>>,
-    null_marker: Option<Vec<u8>>,
-}
-
-fn line_rules(args: &ProduceArgs) -> anyhow::Result<LineRules> {
-    let mut parse_key = false;
-    let mut sep: Option<String> = None;
-    let mut null_marker = args.null_marker.clone();
-    for (k, v) in &args.properties {
-        match k.as_str() {
-            "parse.key" => {
-                parse_key = v.parse().map_err(|_| {
-                    UsageError::new(format!("parse.key must be true or false, got {v:?}"))
-                })?
-            }
-            "key.separator" => sep = Some(v.clone()),
-            "null.marker" => null_marker = Some(v.clone()),
-            // Accepted for compatibility; they change nothing here.
-            "ignore.error" | "parse.headers" => {}
-            other => {
-                return Err(UsageError::new(format!("unknown producer property {other}")).into())
-            }
-        }
-    }
-    let key_separator = match (&args.key_separator, parse_key) {
-        (Some(s), _) => Some(s.clone()),
-        (None, true) => Some(sep.unwrap_or_else(|| "\t".into())),
-        (None, false) => None,
-    };
-    if key_separator.as_deref() == Some("") {
-        return Err(UsageError::new("the key separator cannot be empty").into());
-    }
-    Ok(LineRules {
-        key_separator: key_separator.map(String::into_bytes),
-        null_marker: null_marker.map(String::into_bytes),
-    })
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
@@ -276,28 +233,16 @@ impl LineInput<'_> {
         let args = self.args;
         match args.input {
             InputFormat::Plain => {
-                let (key, value) = match &self.rules.key_separator {
-                    Some(sep) => match find(line, sep) {
-                        Some(i) => (Some(&line[..i]), &line[i + sep.len()..]),
-                        None => {
-                            return Err(LineError::Bad(format!(
-                                "no key separator {:?}",
-                                String::from_utf8_lossy(sep)
-                            )))
-                        }
-                    },
-                    None => (None, line),
-                };
-                let is_null = |b: &[u8]| self.rules.null_marker.as_deref() == Some(b);
-                let key = key.filter(|k| !is_null(k));
-                let value = (!is_null(value)).then_some(value);
+                let rec = self.rules.parse(line).map_err(LineError::Bad)?;
+                let mut hs: Vec<(&str, Option<&[u8]>)> = self.headers.to_vec();
+                hs.extend(rec.headers);
                 producer
                     .send(&ProducerRecord {
                         topic: &args.topic,
                         partition: args.partition,
-                        key,
-                        value,
-                        headers: self.headers,
+                        key: rec.key,
+                        value: rec.value,
+                        headers: &hs,
                         timestamp: None,
                     })
                     .map_err(LineError::Send)?;
@@ -328,16 +273,5 @@ impl LineInput<'_> {
             }
         }
         Ok(true)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn separator_search() {
-        assert_eq!(find(b"k::v", b"::"), Some(1));
-        assert_eq!(find(b"kv", b":"), None);
     }
 }
