@@ -15,6 +15,7 @@ use super::output::{self, stdout};
 use super::{envelope, UsageError};
 use crate::cli::args::{ConsumeArgs, OffsetArg, RecordOutput};
 use crate::client::blocking::{BlockingConsumer, StopSignal};
+use crate::client::jq::{Envelope, Output, Pipeline};
 use crate::client::{
     BlockingGroupConsumer, ConsumerConfig, ConsumerRecord, GroupConfig, OffsetReset, StartOffset,
 };
@@ -156,6 +157,8 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let layout = layout(&args)?;
+    let pipeline = Pipeline::new(args.jq.filter.as_deref(), args.jq.jq.as_deref(), None)
+        .map_err(UsageError::new)?;
     let client = super::connect(&args.connect)?;
     let mut config = ConsumerConfig::default();
     if let Some(t) = args.timeout_ms {
@@ -188,9 +191,15 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
 
     let mut out = stdout();
     let mut total = 0u64;
+    let mut jq = pipeline.map(|p| Expressions {
+        pipeline: p,
+        failed: 0,
+        outputs: Vec::new(),
+    });
     let result = print_records(
         &args,
         layout.as_ref(),
+        jq.as_mut(),
         &mut source,
         &stop,
         &mut out,
@@ -202,6 +211,13 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     let closed = source.close();
     // Kafka prints the total however the consumer stops, pipe closed included.
     let _ = writeln!(io::stderr().lock(), "Processed a total of {total} messages");
+    let result = match (result, jq) {
+        (Ok(()), Some(jq)) if jq.failed > 0 => Err(anyhow::anyhow!(
+            "{} records failed the --filter/--jq expression (see above)",
+            jq.failed
+        )),
+        (r, _) => r,
+    };
     match result {
         Err(e) if output::is_broken_pipe(&e) => closed,
         Ok(()) => closed,
@@ -209,9 +225,54 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     }
 }
 
+/// `--filter`/`--jq`: what each record becomes before it is printed.
+struct Expressions {
+    pipeline: Pipeline,
+    /// Records whose expression failed (reported, not printed).
+    failed: u64,
+    outputs: Vec<Output>,
+}
+
+impl Expressions {
+    /// The records to print for `r`, after reporting a failure on stderr.
+    fn apply(&mut self, r: &ConsumerRecord) -> impl Iterator<Item = ConsumerRecord> + '_ {
+        self.outputs.clear();
+        let env = Envelope {
+            topic: &r.topic,
+            partition: Some(r.partition),
+            offset: Some(r.offset),
+            timestamp: Some(r.timestamp),
+            key: r.key.as_ref(),
+            value: r.value.as_ref(),
+            headers: &r.headers,
+        };
+        if let Err(e) = self.pipeline.apply(&env, &mut self.outputs) {
+            self.failed += 1;
+            let _ = writeln!(
+                io::stderr().lock(),
+                "warning: {}:{} offset {} not printed: {e}",
+                r.topic,
+                r.partition,
+                r.offset
+            );
+        }
+        let (topic, partition, offset, ts) = (r.topic.clone(), r.partition, r.offset, r.timestamp);
+        self.outputs.drain(..).map(move |o| ConsumerRecord {
+            topic: topic.clone(),
+            partition,
+            offset,
+            timestamp: o.timestamp.unwrap_or(ts),
+            key: o.key,
+            value: o.value,
+            headers: o.headers,
+        })
+    }
+}
+
 fn print_records(
     args: &ConsumeArgs,
     layout: Option<&Layout>,
+    mut jq: Option<&mut Expressions>,
     source: &mut Source,
     stop: &StopSignal,
     out: &mut impl Write,
@@ -244,15 +305,32 @@ fn print_records(
         if !records.is_empty() {
             last_data = Instant::now();
         }
-        for r in &records {
+        let mut print = |r: &ConsumerRecord| -> io::Result<bool> {
             if args.max_messages.is_some_and(|m| *total >= m) {
-                break;
+                return Ok(false);
             }
             match layout {
                 Some(l) => l.render(r, &mut buf),
                 None => envelope::write_record(r, &mut buf).map_err(io::Error::from)?,
             }
             *total += 1;
+            Ok(true)
+        };
+        'records: for r in &records {
+            match jq.as_deref_mut() {
+                None => {
+                    if !print(r)? {
+                        break;
+                    }
+                }
+                Some(jq) => {
+                    for o in jq.apply(r) {
+                        if !print(&o)? {
+                            break 'records;
+                        }
+                    }
+                }
+            }
         }
         if !buf.is_empty() {
             out.write_all(&buf)?;

@@ -13,7 +13,11 @@ use super::envelope::{parse_record, ParsedRecord};
 use super::progress::Progress;
 use super::UsageError;
 use crate::cli::args::{AcksArg, InputFormat, ProduceArgs};
+use crate::client::blocking::BlockingProducer;
+use crate::client::jq::{Envelope, Output, Pipeline};
 use crate::client::{Acks, BatchReport, ProducerConfig, ProducerRecord};
+use crate::record::Header;
+use bytes::Bytes;
 
 /// Delivery outcome counters, updated once per batch.
 #[derive(Default)]
@@ -103,6 +107,13 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
         .into());
     }
     let rules = line_rules(&args)?;
+    let mut jq = Pipeline::new(args.jq.filter.as_deref(), args.jq.jq.as_deref(), None)
+        .map_err(UsageError::new)?
+        .map(|pipeline| Expressions {
+            pipeline,
+            failed: 0,
+            outputs: Vec::new(),
+        });
     if args.partition.is_some_and(|p| p < 0) {
         return Err(UsageError::new("--partition must be 0 or more").into());
     }
@@ -170,7 +181,9 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
                 line.pop();
             }
         }
-        match args.input {
+        let parsed: ParsedRecord;
+        let mut json_headers: Vec<(&str, Option<&[u8]>)>;
+        let (key, value, hs, partition, timestamp) = match args.input {
             InputFormat::Plain => {
                 let (key, value) = match &rules.key_separator {
                     Some(sep) => match find(&line, sep) {
@@ -189,38 +202,49 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
                 let is_null = |b: &[u8]| rules.null_marker.as_deref() == Some(b);
                 let key = key.filter(|k| !is_null(k));
                 let value = (!is_null(value)).then_some(value);
-                producer.send(&ProducerRecord {
-                    topic: &args.topic,
-                    partition: args.partition,
-                    key,
-                    value,
-                    headers: &header_refs,
-                    timestamp: None,
-                })?;
+                (key, value, &header_refs, args.partition, None)
             }
             InputFormat::Json => {
                 if line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                let rec: ParsedRecord = parse_record(&line).map_err(|e| {
+                parsed = parse_record(&line).map_err(|e| {
                     anyhow::anyhow!("line {} is not a valid record envelope: {e}", sent + 1)
                 })?;
-                let mut hs: Vec<(&str, Option<&[u8]>)> = header_refs.clone();
-                hs.extend(rec.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())));
+                json_headers = header_refs.clone();
+                json_headers.extend(
+                    parsed
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_deref())),
+                );
                 let partition = match (args.partition, args.keep_partition) {
                     (Some(p), _) => Some(p),
-                    (None, true) => rec.partition,
+                    (None, true) => parsed.partition,
                     (None, false) => None,
                 };
-                producer.send(&ProducerRecord {
-                    topic: &args.topic,
+                (
+                    parsed.key.as_deref(),
+                    parsed.value.as_deref(),
+                    &json_headers,
                     partition,
-                    key: rec.key.as_deref(),
-                    value: rec.value.as_deref(),
-                    headers: &hs,
-                    timestamp: rec.timestamp,
-                })?;
+                    parsed.timestamp,
+                )
             }
+        };
+        let rec = ProducerRecord {
+            topic: &args.topic,
+            partition,
+            key,
+            value,
+            headers: hs,
+            timestamp,
+        };
+        match &mut jq {
+            None => {
+                producer.send(&rec)?;
+            }
+            Some(jq) => jq.send(&producer, &rec, args.partition, args.keep_partition, sent)?,
         }
         sent += 1;
         if show_progress && sent.is_multiple_of(4096) {
@@ -231,6 +255,14 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
     producer.flush();
     producer.close();
     progress.finish();
+    if let Some(jq) = &jq {
+        if jq.failed > 0 {
+            anyhow::bail!(
+                "{} records failed the --filter/--jq expression and were not sent (see above)",
+                jq.failed
+            );
+        }
+    }
 
     let failed = tally.failed.load(Ordering::Relaxed);
     if failed > 0 {
@@ -243,6 +275,73 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
         anyhow::bail!("{failed} of {sent} records failed delivery ({why})");
     }
     Ok(())
+}
+
+/// `--filter`/`--jq`: what each input record becomes before it is sent.
+struct Expressions {
+    pipeline: Pipeline,
+    /// Records whose expression failed (reported, not sent).
+    failed: u64,
+    outputs: Vec<Output>,
+}
+
+impl Expressions {
+    /// Sends what `rec` becomes. `-p` wins over an output's "partition",
+    /// which counts only with --keep-partition, as for --input json.
+    fn send(
+        &mut self,
+        producer: &BlockingProducer,
+        rec: &ProducerRecord<'_>,
+        fixed_partition: Option<i32>,
+        keep_partition: bool,
+        line: u64,
+    ) -> anyhow::Result<()> {
+        let key = rec.key.map(Bytes::copy_from_slice);
+        let value = rec.value.map(Bytes::copy_from_slice);
+        let headers: Vec<Header> = rec
+            .headers
+            .iter()
+            .map(|(k, v)| Header {
+                key: k.to_string(),
+                value: v.map(Bytes::copy_from_slice),
+            })
+            .collect();
+        let env = Envelope {
+            topic: rec.topic,
+            partition: rec.partition,
+            offset: None,
+            timestamp: rec.timestamp,
+            key: key.as_ref(),
+            value: value.as_ref(),
+            headers: &headers,
+        };
+        self.outputs.clear();
+        if let Err(e) = self.pipeline.apply(&env, &mut self.outputs) {
+            self.failed += 1;
+            let _ = writeln!(
+                io::stderr().lock(),
+                "warning: input record {} not sent: {e}",
+                line + 1
+            );
+            return Ok(());
+        }
+        for o in &self.outputs {
+            let hs: Vec<(&str, Option<&[u8]>)> = o
+                .headers
+                .iter()
+                .map(|h| (h.key.as_str(), h.value.as_deref()))
+                .collect();
+            producer.send(&ProducerRecord {
+                topic: rec.topic,
+                partition: fixed_partition.or(o.partition.filter(|_| keep_partition)),
+                key: o.key.as_deref(),
+                value: o.value.as_deref(),
+                headers: &hs,
+                timestamp: o.timestamp,
+            })?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
