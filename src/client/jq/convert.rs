@@ -90,6 +90,36 @@ fn get<'v>(m: &'v Map, field: &'static str) -> Option<&'v Val> {
     m.get(&name(field)).filter(|v| !matches!(v, Val::Null))
 }
 
+/// The envelope fields of an output object, found in one pass over its
+/// entries (no key value to build per lookup: this runs per record).
+#[derive(Default)]
+struct Fields<'v> {
+    key: Option<&'v Val>,
+    value: Option<&'v Val>,
+    headers: Option<&'v Val>,
+    timestamp: Option<&'v Val>,
+    partition: Option<&'v Val>,
+}
+
+impl<'v> Fields<'v> {
+    fn of(m: &'v Map) -> Fields<'v> {
+        let mut f = Fields::default();
+        for (k, v) in m.iter() {
+            let Val::TStr(k) = k else { continue };
+            let slot = match &***k {
+                b"key" => &mut f.key,
+                b"value" => &mut f.value,
+                b"headers" => &mut f.headers,
+                b"timestamp" => &mut f.timestamp,
+                b"partition" => &mut f.partition,
+                _ => continue,
+            };
+            *slot = Some(v).filter(|v| !matches!(v, Val::Null));
+        }
+        f
+    }
+}
+
 /// A key, value or header value: a string is its bytes, `null` is null,
 /// `{"base64": ..}` is decoded, and any other value is written as compact
 /// JSON text (so `.value |= (fromjson | .n += 1)` needs no `tojson`).
@@ -142,7 +172,8 @@ impl Output {
                 short(v)
             ));
         };
-        let headers = match get(m, "headers") {
+        let f = Fields::of(m);
+        let headers = match f.headers {
             None => Vec::new(),
             Some(Val::Arr(list)) => list
                 .iter()
@@ -153,11 +184,12 @@ impl Output {
                             short(h)
                         ));
                     };
-                    let key = match get(hm, "key") {
+                    let hf = Fields::of(hm);
+                    let key = match hf.key {
                         Some(Val::TStr(k)) => String::from_utf8_lossy(k).into_owned(),
                         _ => return Err(format!("a header key must be a string in {}", short(h))),
                     };
-                    let value = hm.get(&name("value")).map_or(Ok(None), to_bytes)?;
+                    let value = hf.value.map_or(Ok(None), to_bytes)?;
                     Ok(Header { key, value })
                 })
                 .collect::<Result<_, String>>()?,
@@ -180,14 +212,14 @@ impl Output {
                 ))
             }
         };
-        let partition = to_int("partition", get(m, "partition"))?
+        let partition = to_int("partition", f.partition)?
             .map(|p| i32::try_from(p).map_err(|_| format!("partition {p} is out of range")))
             .transpose()?;
         Ok(Output {
-            key: m.get(&name("key")).map_or(Ok(None), to_bytes)?,
-            value: m.get(&name("value")).map_or(Ok(None), to_bytes)?,
+            key: f.key.map_or(Ok(None), to_bytes)?,
+            value: f.value.map_or(Ok(None), to_bytes)?,
             headers,
-            timestamp: to_int("timestamp", get(m, "timestamp"))?,
+            timestamp: to_int("timestamp", f.timestamp)?,
             partition,
         })
     }
