@@ -14,27 +14,8 @@ REPS=${REPS:-3}
 RECORDS=${RECORDS:-300000}
 SIZE=${SIZE:-1024}
 CODECS=${CODECS:-none gzip snappy lz4 zstd}
-BENCH_DIR=${BENCH_DIR:-/var/tmp}
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-$(pwd)/target}/release/strom
-work=$(mktemp -d "$BENCH_DIR/strom-bench.XXXXXX")
-broker_pid=""
-cleanup() {
-    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null && wait "$broker_pid" 2>/dev/null
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$bin" serve --listen 127.0.0.1:0 --data-dir "$work/data" 2>"$work/broker.log" &
-broker_pid=$!
-for _ in $(seq 1 300); do
-    addr=$(sed -n 's/^strom: listening on \([^ ]*\).*/\1/p' "$work/broker.log")
-    [ -n "$addr" ] && break
-    sleep 0.1
-done
-[ -n "$addr" ] || { echo "broker did not start" >&2; cat "$work/broker.log" >&2; exit 1; }
-
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source scripts/bench-lib.sh
+start_broker
 
 echo "strom codec bench: $RECORDS x $SIZE B, $REPS reps (medians), broker $addr, $(nproc) cores"
 # Reps interleave the codecs, so a noisy minute hurts every codec alike.

@@ -166,18 +166,44 @@ pub enum TableOutput {
     Json,
 }
 
-pub const JSON_ENVELOPE_HELP: &str =
-    "JSON envelope (produce --input json, consume --output json), one object per line:\n  \
+/// The envelope's description; a macro so `concat!` can use it.
+macro_rules! json_envelope_help {
+    () => {
+        "JSON envelope (produce --input json, consume --output json), one object per line:\n  \
 {\"topic\":\"t\",\"partition\":0,\"offset\":7,\"timestamp\":1700000000000,\n   \
 \"key\":\"k\",\"value\":\"v\",\"headers\":[{\"key\":\"h\",\"value\":\"x\"}]}\n\
 key, value and header values are a JSON string when the bytes are valid UTF-8, \
 {\"base64\":\"...\"} otherwise, and null for null. So binary data round-trips \
 exactly through `consume --output json | produce --input json`. On input only \
 key and value are needed; timestamp and headers are kept; topic, partition and \
-offset are ignored (use -t and -p), except that --keep-partition honours \"partition\".";
+offset are ignored (use -t and -p), except that --keep-partition honours \"partition\"."
+    };
+}
+
+/// What `--filter`/`--jq` see and make; a macro so `concat!` can add it
+/// to the commands' help.
+macro_rules! jq_help {
+    () => {
+        "--filter EXPR and --jq EXPR run jq expressions (jaq, in process) on each \
+record as its JSON envelope (the one of consume --output json): .value and .key \
+are strings ({\"base64\":..} when not UTF-8), so `.value | fromjson` reads a \
+JSON value. --filter runs first. Each --jq output must be an envelope object \
+(`.value |= f` keeps the rest; topic and offset are ignored); a non-string \
+value is written as compact JSON. See docs/streams.md."
+    };
+}
+pub(crate) use jq_help;
 
 #[derive(Debug, Args)]
-#[command(after_long_help = JSON_ENVELOPE_HELP)]
+#[command(after_long_help = concat!(
+    json_envelope_help!(),
+    "\n\n",
+    jq_help!(),
+    " A record whose expression fails is reported on stderr and not sent; the exit status is then 1.",
+    "\n\nExamples:\n  \
+strom produce -t t --jq '.key = (.value | split(\",\")[0])' < lines.csv\n  \
+strom produce -t t --input json --filter '.value != \"\"' < records.jsonl"
+))]
 pub struct ProduceArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -246,6 +272,23 @@ pub struct ProduceArgs {
         value_parser = compression_type()
     )]
     pub compression: Compression,
+
+    #[command(flatten)]
+    pub jq: JqArgs,
+}
+
+/// `--filter` and `--jq`, shared by `consume`, `produce` and `stream`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct JqArgs {
+    /// Keep only records for which the jq expression EXPR is true: select(EXPR)
+    /// on the record envelope, e.g. '.key == "a"'
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+
+    /// Map each record envelope to zero or more envelopes with the jq
+    /// expression EXPR, e.g. '.value |= ascii_upcase'
+    #[arg(long, value_name = "EXPR")]
+    pub jq: Option<String>,
 }
 
 /// Kafka's producer codecs, listed for help and completions.
@@ -348,12 +391,18 @@ pub fn offset_arg(s: &str) -> Result<OffsetArg, String> {
 
 #[derive(Debug, Args)]
 #[command(
-    after_long_help = "Format tokens (-f): %t topic, %p partition, %o offset, %k key, %s value, \
+    after_long_help = concat!("Format tokens (-f): %t topic, %p partition, %o offset, %k key, %s value, \
     %T timestamp, %h headers (k=v,...), %K key length, %S value length, \\n newline, \\t tab, %% percent.\n\n\
     Kafka properties (--property): print.key, print.value, print.timestamp, print.partition, \
     print.offset, print.headers (true|false), key.separator, headers.separator, line.separator, \
-    null.literal.\n\n"
-)]
+    null.literal.\n\n",
+    jq_help!(),
+    " A record whose expression fails is reported on stderr and not printed; the exit status is then 1. \
+-e and --max-messages count what is printed.",
+    "\n\nExamples:\n  \
+strom consume -t orders -e --filter '.value | fromjson | .total > 100'\n  \
+strom consume -t logs --jq '.value |= ascii_downcase' --output json"
+))]
 pub struct ConsumeArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -417,6 +466,9 @@ pub struct ConsumeArgs {
     /// auto.offset.reset=earliest, auto.commit.interval.ms=5000
     #[arg(long = "consumer-property", value_name = "KEY=VALUE", value_parser = key_value, requires = "group")]
     pub consumer_properties: Vec<(String, String)>,
+
+    #[command(flatten)]
+    pub jq: JqArgs,
 }
 
 /// A topic given as a positional NAME or, as kafka-topics spells it, --topic.

@@ -1,10 +1,13 @@
 //! Flags of `strom stream`, beside `args.rs` (which names the command).
 use clap::{Args, ValueEnum};
 
-use super::args::{key_value, topic_name, ConnectArgs};
+use super::args::{jq_help, key_value, topic_name, ConnectArgs, JqArgs};
 
-pub const STREAM_HELP: &str = "\
-Runs CMD on every batch of records read from the input topics, as a member \
+/// A macro so `concat!` can add the jq help.
+macro_rules! stream_help {
+    () => {
+"\
+Runs CMD (or the built-in --jq, --filter and --key-jq expressions) on every batch of records read from the input topics, as a member \
 of consumer group GROUP, and writes what it prints to the output topic. One \
 input partition is one task with its own child; start more processes with \
 the same --group to spread the partitions over them.
@@ -33,10 +36,27 @@ it and from every record before it is acknowledged. After a crash records may \
 be processed again (duplicates); none is lost. SIGINT and SIGTERM stop cleanly: \
 what is acknowledged is committed and the process leaves the group.
 
+Built-in expressions: "
+    };
+}
+pub const STREAM_HELP: &str = concat!(
+    stream_help!(),
+    jq_help!(),
+    " --key-jq EXPR runs on each output envelope; its one output is the record's \
+key. In a stream a record whose expression fails is handled by --on-error alone \
+(the rest of its batch goes on). With a CMD, the expressions run before it. \
+--dry-run reads records from stdin (--format lines or json), runs them \
+through the expressions and CMD, and prints the outputs to stdout, with no broker.
+
 Examples:
   strom stream --from logs --to errors --group err -- grep -i error
   strom stream --from words --to counts --group wc -- sh -c 'sort | uniq -c'
-  strom stream --from in --to out --group g --format json --on-error dlq:in-dlq -- jq -c '.value |= ascii_upcase'";
+  strom stream --from in --to out --group g --format json --on-error dlq:in-dlq -- jq -c '.value |= ascii_upcase'
+  strom stream --from in --to out --group g --jq '.value |= ascii_upcase' --on-error dlq:in-dlq
+  strom stream --from orders --to big --group g --filter '.value | fromjson | .total > 100'
+  strom stream --from in --to out --group g --key-jq '.value | fromjson | .user'
+  printf 'a\\nb\\n' | strom stream --dry-run --jq '.value |= ascii_upcase'"
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum StreamFormat {
@@ -63,18 +83,31 @@ pub struct StreamArgs {
     pub connect: ConnectArgs,
 
     /// Input topic(s), comma-separated
-    #[arg(long, value_name = "TOPIC[,TOPIC...]", value_delimiter = ',', required = true, value_parser = topic_name)]
+    #[arg(long, value_name = "TOPIC[,TOPIC...]", value_delimiter = ',', required_unless_present = "dry_run", value_parser = topic_name)]
     pub from: Vec<String>,
 
     /// Output topic
-    #[arg(long, value_name = "TOPIC", value_parser = topic_name)]
-    pub to: String,
+    #[arg(long, value_name = "TOPIC", required_unless_present = "dry_run", value_parser = topic_name)]
+    pub to: Option<String>,
 
     /// Consumer group of the stream's processes (its committed offsets are the progress)
-    #[arg(short, long, value_name = "GROUP")]
-    pub group: String,
+    #[arg(short, long, value_name = "GROUP", required_unless_present = "dry_run")]
+    pub group: Option<String>,
 
-    /// Framing of records on the child's stdin and stdout
+    #[command(flatten)]
+    pub jq: JqArgs,
+
+    /// Set each output record's key to the one output of the jq expression
+    /// EXPR on its envelope, e.g. '.value | fromjson | .user'
+    #[arg(long, value_name = "EXPR")]
+    pub key_jq: Option<String>,
+
+    /// Read records from stdin instead of a broker, run the pipeline, print
+    /// the outputs to stdout
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Framing of records on the child's stdin and stdout (and of --dry-run's)
     #[arg(long, value_enum, default_value_t)]
     pub format: StreamFormat,
 
@@ -114,7 +147,8 @@ pub struct StreamArgs {
     #[arg(long = "consumer-property", value_name = "KEY=VALUE", value_parser = key_value)]
     pub consumer_properties: Vec<(String, String)>,
 
-    /// The processor: a program and its arguments, after `--`
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// The processor: a program and its arguments, after `--` (optional
+    /// with --jq, --filter or --key-jq)
+    #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }

@@ -15,6 +15,7 @@ pub mod group;
 pub mod group_admin;
 pub mod group_config;
 mod group_heartbeat;
+pub mod jq;
 pub mod metadata;
 pub mod partitioner;
 pub mod producer;

@@ -16,6 +16,7 @@ use super::output;
 use super::{envelope, UsageError};
 use crate::cli::args::{ConsumeArgs, OffsetArg, RecordOutput};
 use crate::client::blocking::{BlockingClient, BlockingConsumer, StopSignal};
+use crate::client::jq::{Envelope, Output, Pipeline};
 use crate::client::{
     BlockingGroupConsumer, ConsumerConfig, ConsumerRecord, GroupConfig, OffsetReset, OffsetSpec,
     StartOffset,
@@ -226,6 +227,8 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     };
     let range = args.offset_range().map_err(UsageError::new)?;
     let layout = layout(&args)?;
+    let pipeline = Pipeline::new(args.jq.filter.as_deref(), args.jq.jq.as_deref(), None)
+        .map_err(UsageError::new)?;
     let client = super::connect(&args.connect)?;
     let mut config = ConsumerConfig::default();
     if let Some(t) = args.timeout_ms {
@@ -264,21 +267,30 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     // reached the pipe, so a closed pipe counts only the records written.
     let mut out = io::stdout().lock();
     let mut total = 0u64;
-    let result = print_records(
-        &args,
-        layout.as_ref(),
-        end_at.as_ref(),
-        &mut source,
-        &stop,
-        &mut out,
-        &mut total,
-    );
+    let mut jq = pipeline.map(|p| Expressions {
+        pipeline: p,
+        failed: 0,
+        outputs: Vec::new(),
+    });
+    let how = Printing {
+        args: &args,
+        layout: layout.as_ref(),
+        end_at: end_at.as_ref(),
+    };
+    let result = print_records(&how, jq.as_mut(), &mut source, &stop, &mut out, &mut total);
     let result = result.and_then(|()| out.flush().map_err(Into::into));
     // Commit what was printed (Ctrl-C and a closed pipe included), then
     // leave the group so the others take over at once.
     let closed = source.close();
     // Kafka prints the total however the consumer stops, pipe closed included.
     let _ = writeln!(io::stderr().lock(), "Processed a total of {total} messages");
+    let result = match (result, jq) {
+        (Ok(()), Some(jq)) if jq.failed > 0 => Err(anyhow::anyhow!(
+            "{} records failed the --filter/--jq expression (see above)",
+            jq.failed
+        )),
+        (r, _) => r,
+    };
     match result {
         Err(e) if output::is_broken_pipe(&e) => closed,
         Ok(()) => closed,
@@ -286,17 +298,72 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     }
 }
 
+/// `--filter`/`--jq`: what each record becomes before it is printed.
+struct Expressions {
+    pipeline: Pipeline,
+    /// Records whose expression failed (reported, not printed).
+    failed: u64,
+    outputs: Vec<Output>,
+}
+
+impl Expressions {
+    /// The records to print for `r`, after reporting a failure on stderr.
+    fn apply(&mut self, r: &ConsumerRecord) -> impl Iterator<Item = ConsumerRecord> + '_ {
+        self.outputs.clear();
+        let env = Envelope {
+            topic: &r.topic,
+            partition: Some(r.partition),
+            offset: Some(r.offset),
+            timestamp: Some(r.timestamp),
+            key: r.key.as_ref(),
+            value: r.value.as_ref(),
+            headers: &r.headers,
+        };
+        if let Err(e) = self.pipeline.apply(&env, &mut self.outputs) {
+            self.failed += 1;
+            let _ = writeln!(
+                io::stderr().lock(),
+                "warning: {}:{} offset {} not printed: {e}",
+                r.topic,
+                r.partition,
+                r.offset
+            );
+        }
+        let (topic, partition, offset, ts) = (r.topic.clone(), r.partition, r.offset, r.timestamp);
+        self.outputs.drain(..).map(move |o| ConsumerRecord {
+            topic: topic.clone(),
+            partition,
+            offset,
+            timestamp: o.timestamp.unwrap_or(ts),
+            key: o.key,
+            value: o.value,
+            headers: o.headers,
+        })
+    }
+}
+
+/// What decides which records are printed, and how.
+struct Printing<'a> {
+    args: &'a ConsumeArgs,
+    layout: Option<&'a Layout>,
+    end_at: Option<&'a EndAt>,
+}
+
 fn print_records(
-    args: &ConsumeArgs,
-    layout: Option<&Layout>,
-    end_at: Option<&EndAt>,
+    how: &Printing<'_>,
+    mut jq: Option<&mut Expressions>,
     source: &mut Source,
     stop: &StopSignal,
     out: &mut impl Write,
     total: &mut u64,
 ) -> anyhow::Result<()> {
+    let Printing {
+        args,
+        layout,
+        end_at,
+    } = *how;
     let mut buf = Vec::with_capacity(64 * 1024);
-    let mut ends: Vec<usize> = Vec::new();
+    let mut ends: Vec<(usize, usize)> = Vec::new();
     let mut last_data = Instant::now();
     loop {
         if args.max_messages.is_some_and(|m| *total >= m) {
@@ -331,35 +398,54 @@ fn print_records(
         if !records.is_empty() {
             last_data = Instant::now();
         }
-        // Where each rendered record ends in `buf`.
+        // Per printed record: where it ends in `buf`, and the index of the
+        // polled record it came from (one record may print several, or none).
         ends.clear();
-        // `ends[i]` belongs to `records[i]` only without e@ (which never
-        // runs in a group, the one user of that pairing).
-        for r in &records {
+        let mut print = |r: &ConsumerRecord, from: usize| -> io::Result<bool> {
             if args
                 .max_messages
                 .is_some_and(|m| *total + ends.len() as u64 >= m)
             {
-                break;
-            }
-            if end_at.is_some_and(|e| !e.keeps(r)) {
-                continue; // past the e@ end of its partition
+                return Ok(false);
             }
             match layout {
                 Some(l) => l.render(r, &mut buf),
                 None => envelope::write_record(r, &mut buf).map_err(io::Error::from)?,
             }
-            ends.push(buf.len());
+            ends.push((buf.len(), from));
+            Ok(true)
+        };
+        'records: for (i, r) in records.iter().enumerate() {
+            if end_at.is_some_and(|e| !e.keeps(r)) {
+                continue; // past the e@ end of its partition
+            }
+            match jq.as_deref_mut() {
+                None => {
+                    if !print(r, i)? {
+                        break;
+                    }
+                }
+                Some(jq) => {
+                    for o in jq.apply(r) {
+                        if !print(&o, i)? {
+                            break 'records;
+                        }
+                    }
+                }
+            }
         }
         if buf.is_empty() {
             continue;
         }
         // Records appear as they arrive, not when a buffer fills.
         let (written, result) = output::write_counted(out, &buf);
-        let done = ends.partition_point(|&end| end <= written);
+        let done = ends.partition_point(|&(end, _)| end <= written);
         *total += done as u64;
         if let Err(e) = result {
-            source.unwritten(&records[done..]);
+            // The first record not wholly written, and all after it, are
+            // read again by the group rather than committed unseen.
+            let first_unwritten = ends.get(done).map_or(records.len(), |&(_, from)| from);
+            source.unwritten(&records[first_unwritten..]);
             return Err(e.into());
         }
     }

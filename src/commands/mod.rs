@@ -13,6 +13,7 @@ pub mod line_reader;
 pub mod output;
 pub mod perf;
 pub mod produce;
+pub mod produce_jq;
 pub mod produce_lines;
 pub mod producer_props;
 pub mod progress;

@@ -12,6 +12,7 @@ use anyhow::Context;
 
 use super::envelope::{parse_record, ParsedRecord};
 use super::line_reader::{LineReader, Next};
+use super::produce_jq::Expressions;
 use super::produce_lines::{line_rules, LineRules};
 use super::progress::Progress;
 use super::UsageError;
@@ -63,6 +64,8 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
         .into());
     }
     let rules = line_rules(&args)?;
+    // Checked before connecting: a bad expression is a usage error.
+    let mut jq = Expressions::new(&args.jq)?;
     if args.partition.is_some_and(|p| p < 0) {
         return Err(UsageError::new("--partition must be 0 or more").into());
     }
@@ -135,7 +138,7 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
                 break;
             }
         };
-        match line_input.send(&producer, line) {
+        match line_input.send(&producer, line, line_no, jq.as_mut()) {
             Ok(true) => sent += 1,
             Ok(false) => {}
             Err(LineError::Bad(why)) => {
@@ -205,9 +208,15 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
             None => failure,
         });
     }
-    match stopped_on {
-        Some(e) => Err(e.context(format!("{delivered} records delivered, then stopped"))),
-        None => Ok(()),
+    if let Some(e) = stopped_on {
+        return Err(e.context(format!("{delivered} records delivered, then stopped")));
+    }
+    match jq {
+        Some(jq) if jq.failed > 0 => Err(anyhow::anyhow!(
+            "{} records failed the --filter/--jq expression and were not sent (see above)",
+            jq.failed
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -229,23 +238,32 @@ struct LineInput<'a> {
 impl LineInput<'_> {
     /// Sends one line as a record; false for a line that holds none (a
     /// blank line of JSON input).
-    fn send(&self, producer: &BlockingProducer, line: &[u8]) -> Result<bool, LineError> {
+    fn send(
+        &self,
+        producer: &BlockingProducer,
+        line: &[u8],
+        line_no: u64,
+        jq: Option<&mut Expressions>,
+    ) -> Result<bool, LineError> {
         let args = self.args;
+        let deliver = |rec: &ProducerRecord<'_>| match jq {
+            None => producer.send(rec),
+            Some(jq) => jq.send(producer, rec, args.partition, args.keep_partition, line_no),
+        };
         match args.input {
             InputFormat::Plain => {
                 let rec = self.rules.parse(line).map_err(LineError::Bad)?;
                 let mut hs: Vec<(&str, Option<&[u8]>)> = self.headers.to_vec();
                 hs.extend(rec.headers);
-                producer
-                    .send(&ProducerRecord {
-                        topic: &args.topic,
-                        partition: args.partition,
-                        key: rec.key,
-                        value: rec.value,
-                        headers: &hs,
-                        timestamp: None,
-                    })
-                    .map_err(LineError::Send)?;
+                deliver(&ProducerRecord {
+                    topic: &args.topic,
+                    partition: args.partition,
+                    key: rec.key,
+                    value: rec.value,
+                    headers: &hs,
+                    timestamp: None,
+                })
+                .map_err(LineError::Send)?;
             }
             InputFormat::Json => {
                 if line.iter().all(u8::is_ascii_whitespace) {
@@ -260,16 +278,15 @@ impl LineInput<'_> {
                     (None, true) => rec.partition,
                     (None, false) => None,
                 };
-                producer
-                    .send(&ProducerRecord {
-                        topic: &args.topic,
-                        partition,
-                        key: rec.key.as_deref(),
-                        value: rec.value.as_deref(),
-                        headers: &hs,
-                        timestamp: rec.timestamp,
-                    })
-                    .map_err(LineError::Send)?;
+                deliver(&ProducerRecord {
+                    topic: &args.topic,
+                    partition,
+                    key: rec.key.as_deref(),
+                    value: rec.value.as_deref(),
+                    headers: &hs,
+                    timestamp: rec.timestamp,
+                })
+                .map_err(LineError::Send)?;
             }
         }
         Ok(true)

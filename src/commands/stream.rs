@@ -1,5 +1,6 @@
-//! `strom stream`: turns the flags into a `stream::StreamConfig` with a
-//! child-process processor and runs it until SIGINT/SIGTERM or a failure.
+//! `strom stream`: turns the flags into a `stream::StreamConfig` with the
+//! built-in expression processor and/or a child-process processor, and runs
+//! it until SIGINT/SIGTERM or a failure (or over stdin with --dry-run).
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,12 +8,22 @@ use std::time::Duration;
 use super::UsageError;
 use crate::cli::stream_args::{ExecMode, StreamArgs, StreamFormat};
 use crate::client::blocking::StopSignal;
+use crate::client::jq::Pipeline;
 use crate::client::{GroupConfig, OffsetReset};
+use crate::stream::runner::ProcessorFactory;
 use crate::stream::{
-    ExecConfig, ExecProcessor, Format, LineProcessor, OnError, Processor, StreamConfig,
+    DryRun, ExecConfig, ExecProcessor, Format, JqProcessor, LineProcessor, OnError, Processor,
+    RunStats, StreamConfig,
 };
 
-fn config(args: &StreamArgs, stop: &Arc<StopSignal>) -> Result<StreamConfig, UsageError> {
+/// What every task runs: the expressions, then the child, either optional.
+struct Plan {
+    on_error: OnError,
+    format: Format,
+    processor: ProcessorFactory,
+}
+
+fn plan(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<Plan, UsageError> {
     let on_error: OnError = args.on_error.parse().map_err(UsageError::new)?;
     if args.batch_max == 0 {
         return Err(UsageError::new("--batch-max must be at least 1"));
@@ -20,8 +31,21 @@ fn config(args: &StreamArgs, stop: &Arc<StopSignal>) -> Result<StreamConfig, Usa
     if args.timeout_ms == 0 {
         return Err(UsageError::new("--timeout-ms must be at least 1"));
     }
+    let pipeline = Pipeline::new(
+        args.jq.filter.as_deref(),
+        args.jq.jq.as_deref(),
+        args.key_jq.as_deref(),
+    )
+    .map_err(UsageError::new)?;
+    let child = !args.command.is_empty();
+    if !child && pipeline.is_none() {
+        return Err(UsageError::new(
+            "give a processor: --jq, --filter or --key-jq, or a command after --",
+        ));
+    }
     let format = match args.format {
-        StreamFormat::Lines if args.keep_partition => {
+        // Without a child, --keep-partition applies to the --jq outputs.
+        StreamFormat::Lines if args.keep_partition && child => {
             return Err(UsageError::new("--keep-partition needs --format json"))
         }
         StreamFormat::Json if args.keep_key => {
@@ -36,10 +60,48 @@ fn config(args: &StreamArgs, stop: &Arc<StopSignal>) -> Result<StreamConfig, Usa
             keep_partition: args.keep_partition,
         },
     };
-    if args.from.contains(&args.to) {
+    let exec = args
+        .command
+        .split_first()
+        .map(|(program, rest)| ExecConfig {
+            program: program.clone(),
+            args: rest.to_vec(),
+            format,
+            retries: args.retries,
+            timeout: Duration::from_millis(args.timeout_ms),
+            backoff: Duration::from_millis(100),
+            stop: stop.cloned(),
+        });
+    let mode = args.exec;
+    let keep_partition = args.keep_partition && !child;
+    let processor: ProcessorFactory = Arc::new(move || {
+        let child = exec.as_ref().map(|exec| match mode {
+            ExecMode::Batch => Box::new(ExecProcessor::new(exec.clone())) as Box<dyn Processor>,
+            ExecMode::Line => Box::new(LineProcessor::new(exec.clone())) as Box<dyn Processor>,
+        });
+        match (&pipeline, child) {
+            (Some(p), child) => Box::new(JqProcessor::new(p.clone(), keep_partition, child)),
+            (None, Some(child)) => child,
+            // plan() refuses a stream with neither.
+            (None, None) => Box::new(JqProcessor::new(Pipeline::default(), false, None)),
+        }
+    });
+    Ok(Plan {
+        on_error,
+        format,
+        processor,
+    })
+}
+
+fn config(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<StreamConfig, UsageError> {
+    let plan = plan(args, stop)?;
+    let (Some(to), Some(group_id)) = (&args.to, &args.group) else {
+        return Err(UsageError::new("give --to and --group (or --dry-run)"));
+    };
+    if args.from.contains(to) {
         return Err(UsageError::new("--to must not be one of the --from topics"));
     }
-    let mut group = GroupConfig::new(&args.group);
+    let mut group = GroupConfig::new(group_id);
     group.client_id = "strom-stream".into();
     // A new stream processes what is already in its input, as Kafka Streams does.
     group.auto_offset_reset = OffsetReset::Earliest;
@@ -47,42 +109,54 @@ fn config(args: &StreamArgs, stop: &Arc<StopSignal>) -> Result<StreamConfig, Usa
         group.set(k, v).map_err(UsageError::new)?;
     }
     group.validate().map_err(UsageError::new)?;
-    let Some((program, rest)) = args.command.split_first() else {
-        return Err(UsageError::new("give the command after --"));
-    };
-    let exec = ExecConfig {
-        program: program.clone(),
-        args: rest.to_vec(),
-        format,
-        retries: args.retries,
-        timeout: Duration::from_millis(args.timeout_ms),
-        backoff: Duration::from_millis(100),
-        stop: Some(stop.clone()),
-    };
     Ok(StreamConfig {
         inputs: args.from.clone(),
-        output: args.to.clone(),
+        output: to.clone(),
         group,
         batch_max: args.batch_max,
         linger: Duration::from_millis(args.linger_ms),
-        on_error,
-        processor: match args.exec {
-            ExecMode::Batch => {
-                Arc::new(move || Box::new(ExecProcessor::new(exec.clone())) as Box<dyn Processor>)
-            }
-            ExecMode::Line => {
-                Arc::new(move || Box::new(LineProcessor::new(exec.clone())) as Box<dyn Processor>)
-            }
-        },
+        on_error: plan.on_error,
+        processor: plan.processor,
     })
 }
 
+fn report(stats: RunStats) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "Processed {} records: {} outputs, {} skipped, {} dead-lettered",
+        stats.input,
+        stats.output,
+        stats.skipped,
+        stats.dead_lettered
+    );
+}
+
+/// `--dry-run`: stdin through the pipeline to stdout, no broker.
+fn dry_run(args: &StreamArgs) -> anyhow::Result<()> {
+    let plan = plan(args, None)?;
+    let mut processor = (plan.processor)();
+    let dry = DryRun {
+        input_topic: args.from.first().map_or("", String::as_str),
+        output_topic: args.to.as_deref().unwrap_or(""),
+        format: plan.format,
+        batch_max: args.batch_max,
+        on_error: &plan.on_error,
+    };
+    let mut out = super::output::stdout();
+    let stats = dry.run(processor.as_mut(), std::io::stdin().lock(), &mut out)?;
+    report(stats);
+    Ok(())
+}
+
 pub fn run(args: StreamArgs) -> anyhow::Result<()> {
+    if args.dry_run {
+        return dry_run(&args);
+    }
     // Bad flags are usage errors whether or not a broker is reachable.
-    config(&args, &Arc::default())?;
+    config(&args, None)?;
     let client = super::connect(&args.connect)?;
     let stop = super::interrupt::stop_signal(client.runtime());
-    let config = config(&args, &stop)?;
+    let config = config(&args, Some(&stop))?;
     for t in &config.inputs {
         client.run(client.client().topic(t, false))?;
     }
@@ -97,13 +171,6 @@ pub fn run(args: StreamArgs) -> anyhow::Result<()> {
         }
     });
     let stats = crate::stream::run(&client, config, &stop)?;
-    let _ = writeln!(
-        std::io::stderr().lock(),
-        "Processed {} records: {} outputs, {} skipped, {} dead-lettered",
-        stats.input,
-        stats.output,
-        stats.skipped,
-        stats.dead_lettered
-    );
+    report(stats);
     Ok(())
 }

@@ -17,15 +17,19 @@
 //! Layering: `cli → commands → stream → client`; nothing here reaches into
 //! the broker.
 pub mod dead_letter;
+pub mod dry_run;
 pub mod exec;
 pub mod exec_line;
 pub mod format;
+pub mod jq;
 pub mod runner;
 
 pub use dead_letter::{Failure, OnError};
+pub use dry_run::DryRun;
 pub use exec::{ExecConfig, ExecProcessor};
 pub use exec_line::LineProcessor;
 pub use format::Format;
+pub use jq::JqProcessor;
 pub use runner::{run, RunStats, StreamConfig};
 
 use std::sync::Arc;
@@ -60,4 +64,11 @@ pub struct Record {
 /// the whole batch (the runner then applies `--on-error` to its records).
 pub trait Processor: Send {
     fn process(&mut self, batch: &[Record]) -> Result<Vec<Record>, Failure>;
+
+    /// After a successful `process`: the records of that batch (by index)
+    /// that failed on their own and made no output; `--on-error` applies
+    /// to each alone. A child processor fails whole batches instead.
+    fn take_rejected(&mut self) -> Vec<(usize, Failure)> {
+        Vec::new()
+    }
 }

@@ -141,19 +141,39 @@ pub fn run(
             }
             let results = run_tasks(&mut tasks, groups);
             let mut pending: Vec<DeliveryFuture> = Vec::new();
-            if stop.is_set() && results.iter().any(|(_, r)| r.is_err()) {
+            if stop.is_set() && results.iter().any(|(_, r, _)| r.is_err()) {
                 // Shutting down (the child may have had our Ctrl-C):
                 // commit nothing of this batch; the partitions' next owner
                 // reads it again.
                 tracing::warn!("a batch failed while stopping; it was not committed");
                 return Ok(());
             }
-            for (inputs, result) in results {
+            for (inputs, result, rejected) in results {
                 match result {
                     Ok(outputs) => {
                         stats.output += outputs.len() as u64;
                         for r in &outputs {
                             pending.push(send(&rt, &producer, &config.output, r)?);
+                        }
+                        for (i, f) in rejected {
+                            let Some(r) = inputs.get(i) else { continue };
+                            match &config.on_error {
+                                OnError::Fail => {
+                                    anyhow::bail!(
+                                        "processing failed{}: {f}; nothing of this batch was committed",
+                                        at(r)
+                                    );
+                                }
+                                OnError::Skip => {
+                                    tracing::warn!(error = %f, "a record failed{}; skipping it", at(r));
+                                    stats.skipped += 1;
+                                }
+                                OnError::DeadLetter(topic) => {
+                                    tracing::warn!(error = %f, %topic, "a record failed{}; writing it to the dead-letter topic", at(r));
+                                    stats.dead_lettered += 1;
+                                    pending.push(send(&rt, &producer, topic, &dead_letter(r, &f))?);
+                                }
+                            }
                         }
                     }
                     Err(f) => {
@@ -210,7 +230,19 @@ pub fn run(
     Ok(stats)
 }
 
-type TaskResult = (Vec<Record>, Result<Vec<Record>, super::Failure>);
+/// ` at TOPIC:PARTITION offset N` for an input record, or nothing.
+fn at(r: &Record) -> String {
+    r.source.as_ref().map_or_else(String::new, |s| {
+        format!(" at {}:{} offset {}", s.topic, s.partition, s.offset)
+    })
+}
+
+/// A task's inputs, its outputs or failure, and the records it rejected.
+type TaskResult = (
+    Vec<Record>,
+    Result<Vec<Record>, super::Failure>,
+    Vec<(usize, super::Failure)>,
+);
 
 /// Runs every task's batch on its own thread, all at once.
 fn run_tasks(
@@ -225,7 +257,12 @@ fn run_tasks(
             };
             handles.push(s.spawn(move || {
                 let r = p.process(&inputs);
-                (inputs, r)
+                let rejected = if r.is_ok() {
+                    p.take_rejected()
+                } else {
+                    Vec::new()
+                };
+                (inputs, r, rejected)
             }));
         }
         handles
@@ -238,6 +275,7 @@ fn run_tasks(
                             error: "the processor panicked".into(),
                             ..Default::default()
                         }),
+                        Vec::new(),
                     )
                 })
             })

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 /// Clusters of brokers: `Cluster`, its `Node`s and waits on them.
 pub mod cluster;
+pub mod stream;
 
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
