@@ -191,3 +191,29 @@ fn topics_offsets_prints_earliest_latest_and_by_time_per_partition() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown topic nosuch"));
 }
+
+#[test]
+fn delete_config_of_an_unknown_key_is_an_error() {
+    let b = Broker::start();
+    b.ok(
+        &["topics", "create", "t", "--config", "retention.ms=3600000"],
+        None,
+    );
+    let out = b.run(
+        &["topics", "alter", "t", "--delete-config", "retention.msx"],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("unknown topic config 'retention.msx'"),
+        "{err}"
+    );
+    // A known key is deleted (back to its default).
+    b.ok(
+        &["topics", "alter", "t", "--delete-config", "retention.ms"],
+        None,
+    );
+    let desc = String::from_utf8(b.ok(&["topics", "describe", "t"], None)).expect("utf8");
+    assert!(!desc.contains("retention.ms=3600000"), "{desc}");
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::error::BrokerError;
 use super::partition::SINGLE_NODE_EPOCH;
 use super::state::Broker;
-use super::topic_config::{validate_topic_name, TopicConfig};
+use super::topic_config::{merge_overrides, validate_topic_name, TopicConfig};
 use super::topics::MAX_PARTITIONS;
 use crate::cluster::command::{RejectKind, Rejection};
 use crate::cluster::metadata::ClusterMetadata;
@@ -153,6 +153,8 @@ impl Broker {
             let (p, rf) =
                 self.topics
                     .validate_create(name, partitions, replication_factor, &configs)?;
+            TopicConfig::new(configs.clone(), self.topics.defaults())?
+                .check_replication_factor(rf)?;
             let config = if validate_only {
                 TopicConfig::new(configs, self.topics.defaults())?
             } else {
@@ -188,6 +190,7 @@ impl Broker {
             ))
             .into());
         }
+        config.check_replication_factor(rf)?;
         if validate_only {
             return Ok((p, rf, config));
         }
@@ -227,6 +230,14 @@ impl Broker {
         validate_only: bool,
     ) -> Result<(), BrokerError> {
         let Some(c) = &self.cluster else {
+            let topic = self
+                .topics
+                .get(name)
+                .ok_or_else(|| BrokerError::UnknownTopicOrPartition(name.to_string()))?;
+            BrokerError::refuse_internal(name, "alter internal topic")?;
+            let overrides = merge_overrides(&topic.config().overrides, set.clone(), &delete)?;
+            TopicConfig::new(overrides, self.topics.defaults())?
+                .check_replication_factor(topic.replication_factor)?;
             return self
                 .topics
                 .alter(name, partitions, set, delete, validate_only);
@@ -242,12 +253,9 @@ impl Broker {
                 "topic '{name}' has {current} partitions; the count can only grow (up to {MAX_PARTITIONS})"
             )));
         }
-        let mut overrides = t.configs.clone();
-        for k in &delete {
-            overrides.remove(k);
-        }
-        overrides.extend(set.clone());
-        TopicConfig::new(overrides, self.topics.defaults())?;
+        let rf = t.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
+        let overrides = merge_overrides(&t.configs, set.clone(), &delete)?;
+        TopicConfig::new(overrides, self.topics.defaults())?.check_replication_factor(rf)?;
         if validate_only {
             return Ok(());
         }

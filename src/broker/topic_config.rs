@@ -206,6 +206,45 @@ impl TopicConfig {
     }
 }
 
+/// `current` overrides with `delete` removed, then `set` added. Deleting a
+/// key that is no topic config is an error, as in Kafka: a typo in
+/// `--delete-config` must not look like it worked.
+pub fn merge_overrides(
+    current: &BTreeMap<String, String>,
+    set: BTreeMap<String, String>,
+    delete: &[String],
+) -> Result<BTreeMap<String, String>, BrokerError> {
+    let mut merged = current.clone();
+    for key in delete {
+        if find(key).is_none() {
+            return Err(BrokerError::InvalidConfig(format!(
+                "cannot delete unknown topic config '{key}' (known: {})",
+                known_keys()
+            )));
+        }
+        merged.remove(key);
+    }
+    merged.extend(set);
+    Ok(merged)
+}
+
+impl TopicConfig {
+    /// `min.insync.replicas` above the replication factor would refuse
+    /// every acks=all write forever, so a create or alter that asks for it
+    /// is refused instead.
+    pub fn check_replication_factor(&self, replication_factor: i16) -> Result<(), BrokerError> {
+        if self.min_insync_replicas > i32::from(replication_factor) {
+            return Err(BrokerError::InvalidConfig(format!(
+                "min.insync.replicas={} is more than the replication factor {replication_factor}: \
+                 every acks=all write would be refused with NOT_ENOUGH_REPLICAS; lower \
+                 min.insync.replicas to at most {replication_factor} or use more replicas",
+                self.min_insync_replicas
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// One change of an IncrementalAlterConfigs request, in domain terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigOp {

@@ -21,7 +21,7 @@ use super::config::TopicDefaults;
 use super::error::BrokerError;
 use super::partition::Partition;
 use super::replication::producers::DEFAULT_PRODUCER_ID_EXPIRATION;
-use super::topic_config::{validate_topic_name, TopicConfig};
+use super::topic_config::{merge_overrides, validate_topic_name, TopicConfig};
 
 pub const MAX_PARTITIONS: i32 = 100_000;
 
@@ -329,11 +329,7 @@ impl TopicManager {
                 return Err(BrokerError::InvalidPartitions(new_partitions));
             }
         }
-        let mut overrides = topic.config().overrides;
-        for key in &delete {
-            overrides.remove(key);
-        }
-        overrides.extend(set);
+        let overrides = merge_overrides(&topic.config().overrides, set, &delete)?;
         let config = TopicConfig::new(overrides.clone(), &self.defaults)?;
         if validate_only {
             return Ok(());
