@@ -8,7 +8,9 @@ use std::time::Duration;
 use super::error::BrokerError;
 use super::partition::SINGLE_NODE_EPOCH;
 use super::state::Broker;
-use super::topic_config::{merge_overrides, validate_topic_name, TopicConfig};
+use super::topic_config::{
+    check_name_collision, merge_overrides, validate_topic_name, TopicConfig,
+};
 use super::topics::MAX_PARTITIONS;
 use crate::cluster::command::{RejectKind, Rejection};
 use crate::cluster::metadata::ClusterMetadata;
@@ -153,6 +155,7 @@ impl Broker {
             let (p, rf) =
                 self.topics
                     .validate_create(name, partitions, replication_factor, &configs)?;
+            check_name_collision(name, self.topics.list().iter().map(|t| &*t.name))?;
             TopicConfig::new(configs.clone(), self.topics.defaults())?
                 .check_replication_factor(rf)?;
             let config = if validate_only {
@@ -182,6 +185,7 @@ impl Broker {
         if md.topics.contains_key(name) {
             return Err(BrokerError::TopicExists(name.to_string()));
         }
+        check_name_collision(name, md.topics.keys().map(String::as_str))?;
         let live = md.live_brokers().count();
         if rf < 1 || rf as usize > live {
             return Err(ClusterError::Rejected(Rejection::new(
