@@ -111,3 +111,53 @@ fn a_create_that_runs_out_of_files_leaves_nothing_behind() {
     let out = text(&b.ok(&["consume", "-t", "ok", "--from-beginning", "-e"], None));
     assert_eq!(out, "still\n");
 }
+
+#[test]
+fn a_cluster_checks_the_same_caps_and_min_insync_replicas() {
+    use common::cluster::{run_client, Cluster, Deadline};
+    use std::time::{Duration, Instant};
+    let c = Cluster::new(2, Deadline::After(Duration::from_secs(60)))
+        .flags(&["--max-partitions-per-topic", "20"])
+        .start();
+    let boot = c.bootstrap();
+    let run = |args: &[&str]| run_client(args, &boot, None, Duration::from_secs(60));
+    // Both brokers must have registered before RF 2 is possible.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (ok, _, err) = run(&["topics", "create", "ok", "--replication-factor", "2"]);
+        if ok {
+            break;
+        }
+        assert!(Instant::now() < deadline, "RF 2 never possible: {err}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (ok, _, err) = run(&[
+        "topics",
+        "create",
+        "m",
+        "--replication-factor",
+        "2",
+        "--config",
+        "min.insync.replicas=3",
+    ]);
+    assert!(!ok && err.contains("replication factor 2"), "{err}");
+    let (ok, _, err) = run(&["topics", "alter", "ok", "--config", "min.insync.replicas=3"]);
+    assert!(!ok && err.contains("INVALID_CONFIG"), "{err}");
+    let (ok, _, err) = run(&["topics", "create", "big", "--partitions", "21"]);
+    assert!(
+        !ok && err.contains("--max-partitions-per-topic=20"),
+        "{err}"
+    );
+    let (ok, _, err) = run(&["topics", "alter", "ok", "--partitions", "21"]);
+    assert!(!ok && err.contains("POLICY_VIOLATION"), "{err}");
+    let (ok, _, err) = run(&[
+        "topics",
+        "create",
+        "m",
+        "--replication-factor",
+        "2",
+        "--config",
+        "min.insync.replicas=2",
+    ]);
+    assert!(ok, "{err}");
+}
