@@ -70,6 +70,10 @@ pub enum BrokerError {
     DuplicateSequence(String),
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A request the broker's limits refuse (Kafka's POLICY_VIOLATION), e.g.
+    /// more partitions than `--max-partitions-per-topic`.
+    #[error("{0}")]
+    PolicyViolation(String),
     /// A record timestamp outside the topic's `message.timestamp.*.max.ms`.
     #[error("{0}")]
     InvalidTimestamp(String),
@@ -101,6 +105,7 @@ impl BrokerError {
             DuplicateSequence(_) => ErrorCode::DuplicateSequenceNumber,
             InvalidTimestamp(_) => ErrorCode::InvalidTimestamp,
             InvalidRequest(_) => ErrorCode::InvalidRequest,
+            PolicyViolation(_) => ErrorCode::PolicyViolation,
         }
     }
 

@@ -38,6 +38,8 @@ pub struct Cli {
 
 /// Every top-level command. Adding one is one variant here and one arm in
 /// `cli::dispatch`.
+// Parsed once per process: boxing `serve`'s many flags would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a broker
@@ -853,6 +855,14 @@ pub struct ServeArgs {
         value_name = "MS"
     )]
     pub leader_imbalance_check_interval_ms: Option<u64>,
+
+    /// Most partitions one topic may have; a create or grow beyond it is refused (POLICY_VIOLATION) before anything is made [default: 10000, Kafka's per-request limit]
+    #[arg(long, env = "STROM_MAX_PARTITIONS_PER_TOPIC", value_name = "N")]
+    pub max_partitions_per_topic: Option<i32>,
+
+    /// Most partitions this broker holds; each keeps 2 files open [default: three quarters of the open-file limit (ulimit -n, raised to its hard limit at start) / 2]
+    #[arg(long, env = "STROM_MAX_PARTITIONS", value_name = "N")]
+    pub max_partitions: Option<usize>,
 }
 
 pub const REPL_HELP: &str = "Each line is one strom command without the leading `strom`, \
