@@ -327,7 +327,10 @@ impl SqliteSource {
             None => None,
         };
         let key_at: Vec<usize> = self.key_columns.iter().filter_map(|c| find(c)).collect();
-        let mut rows = stmt.query(rusqlite::params![p1, p2])?;
+        let mut rows = match ts_at {
+            Some(_) => stmt.query(rusqlite::params![p1, p2])?,
+            None => stmt.query([p1])?,
+        };
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let mut obj = serde_json::Map::with_capacity(names.len());
