@@ -445,6 +445,39 @@ poll_interval_ms = 50
     let child = start_connect(&b, dir, &[&source]);
     assert_eq!(read(3).len(), 3);
     stop_connect(child, dir);
+    // The offsets live in the internal topic the connect runtime alone
+    // may write; a plain client is refused.
+    let stored = b.ok(
+        &[
+            "consume",
+            "-t",
+            "__strom_connect_offsets",
+            "--from-beginning",
+            "-e",
+            "-f",
+            "%k %s\\n",
+        ],
+        None,
+    );
+    let stored = String::from_utf8_lossy(&stored).to_string();
+    assert_eq!(
+        stored.lines().last(),
+        Some(r#"["events","table:events"] {"inc":3}"#),
+        "{stored}"
+    );
+    let refused = b.run(
+        &["produce", "-t", "__strom_connect_offsets"],
+        Some(b"[\"events\",\"table:events\"]\t{\"inc\":0}\n"),
+    );
+    assert!(
+        !refused.status.success(),
+        "a client wrote the offsets topic"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("internal"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
     db(&src)
         .execute("INSERT INTO events (what) VALUES ('d')", [])
         .unwrap();

@@ -22,7 +22,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::error::{ClientError, Result};
 use crate::proto::frame::{check_frame, REQUEST_HEADER_LEN};
-use crate::proto::{ApiKey, ResponseHeader, Wire, PREAMBLE};
+use crate::proto::frame::{preamble, FLAG_INTERNAL_WRITER};
+use crate::proto::{ApiKey, ResponseHeader, Wire};
 
 /// Settings for one connection.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct ConnectionConfig {
     /// Largest response frame accepted; checked from the length prefix
     /// before any buffer is allocated for the frame.
     pub max_frame_bytes: usize,
+    /// Send [`crate::proto::frame::FLAG_INTERNAL_WRITER`] in the preamble.
+    pub internal_writer: bool,
 }
 
 impl Default for ConnectionConfig {
@@ -38,6 +41,7 @@ impl Default for ConnectionConfig {
         ConnectionConfig {
             connect_timeout: Duration::from_secs(10),
             max_frame_bytes: 256 * 1024 * 1024,
+            internal_writer: false,
         }
     }
 }
@@ -137,7 +141,11 @@ impl Connection {
             .map_err(|e| unreachable(describe_io(&e)))?;
         let (read, mut write) = stream.into_split();
         write
-            .write_all(&PREAMBLE)
+            .write_all(&preamble(if config.internal_writer {
+                FLAG_INTERNAL_WRITER
+            } else {
+                0
+            }))
             .await
             .map_err(|e| unreachable(describe_io(&e)))?;
 

@@ -120,8 +120,7 @@ impl ConnectorConfig {
         };
         for t in &topics {
             let key = if topics.len() == 1 { "topic" } else { "topics" };
-            crate::proto::topic_name::check_topic_name(t)
-                .map_err(|e| top.error(key, &format!("{t:?}: {e}")))?;
+            check_user_topic(t).map_err(|e| top.error(key, &format!("{t:?}: {e}")))?;
         }
         let batch_max = top.opt_int("batch_max", 1, 1_000_000)?.unwrap_or(5_000) as usize;
         let errors = match top.opt_table("errors")? {
@@ -181,6 +180,16 @@ impl ConnectorConfig {
     }
 }
 
+/// A topic a connector reads or writes: Kafka's name rule, and not one of
+/// strom's internal (`__`) topics.
+fn check_user_topic(name: &str) -> Result<(), String> {
+    crate::proto::topic_name::check_topic_name(name)?;
+    if crate::proto::is_internal_topic(name) {
+        return Err("topics starting with __ are strom's internal topics".into());
+    }
+    Ok(())
+}
+
 fn parse_errors(mut t: Keys<'_>) -> Result<ErrorPolicy, ConfigError> {
     let tolerance = match t.opt_choice("tolerance", &["none", "all"])? {
         Some("all") => Tolerance::All,
@@ -188,7 +197,7 @@ fn parse_errors(mut t: Keys<'_>) -> Result<ErrorPolicy, ConfigError> {
     };
     let dlq = t.opt_string("dlq")?;
     if let Some(d) = &dlq {
-        crate::proto::topic_name::check_topic_name(d).map_err(|e| t.error("dlq", &e))?;
+        check_user_topic(d).map_err(|e| t.error("dlq", &format!("{d:?}: {e}")))?;
         if tolerance == Tolerance::None {
             return Err(t.error(
                 "dlq",

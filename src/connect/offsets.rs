@@ -1,28 +1,40 @@
-//! Source offsets, kept in a topic (`strom-connect-offsets` unless the
-//! worker is told otherwise) so a worker can move hosts without losing its
-//! place.
+//! Source offsets, kept in the internal topic `__strom_connect_offsets`
+//! (unless the worker is given another) so a worker can move hosts
+//! without losing its place.
 //!
 //! One record per stored position: key = the JSON array
 //! `["<connector>", "<source partition>"]`, value = the source's offset as
-//! JSON; the last record of a key wins (a null value forgets it). The
-//! topic is an ordinary one, created by the first worker that needs it,
-//! with one partition and no retention, the way Kafka Connect keeps its
-//! `offset.storage.topic`: internal (`__`) topics are written only by the
-//! broker, and connectors are clients. See docs/connect.md.
+//! JSON; the last record of a key wins (a null value forgets it).
+//!
+//! The broker refuses client writes to `__` topics. The store therefore
+//! talks to the brokers over connections of its own, marked as strom's
+//! connect runtime (`ClientConfig::internal_writer`, the native preamble's
+//! internal-writer flag), which may write and create the internal topics
+//! `proto::internal_topic::INTERNAL_WRITER_TOPICS` lists and nothing else.
+//! Connectors' own records never go through these connections.
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::client::blocking::BlockingClient;
 use crate::client::{
-    Admin, ClientError, Consumer, ConsumerConfig, NewTopic, Producer, ProducerRecord, StartOffset,
+    Acks, Admin, Client, ClientError, Consumer, ConsumerConfig, NewTopic, Producer, ProducerConfig,
+    ProducerRecord, StartOffset,
 };
 use crate::proto::ErrorCode;
 
 /// The default offsets topic.
-pub const DEFAULT_OFFSETS_TOPIC: &str = "strom-connect-offsets";
+pub const DEFAULT_OFFSETS_TOPIC: &str = crate::proto::internal_topic::CONNECT_OFFSETS_TOPIC;
+
+/// The store's own client and producer, made on first use.
+struct Opened {
+    client: Client,
+    producer: Producer,
+}
 
 pub struct OffsetStore {
     topic: String,
+    opened: Mutex<Option<Arc<Opened>>>,
 }
 
 fn key(connector: &str, partition: &str) -> Vec<u8> {
@@ -31,58 +43,85 @@ fn key(connector: &str, partition: &str) -> Vec<u8> {
 
 impl OffsetStore {
     pub fn new(topic: String) -> OffsetStore {
-        OffsetStore { topic }
+        OffsetStore {
+            topic,
+            opened: Mutex::new(None),
+        }
     }
 
     pub fn topic(&self) -> &str {
         &self.topic
     }
 
-    /// Creates the topic unless it exists.
-    pub fn ensure_topic(&self, client: &BlockingClient) -> anyhow::Result<()> {
-        match client.run(client.client().topic(&self.topic, false)) {
-            Ok(_) => return Ok(()),
-            Err(ClientError::UnknownTopic(_)) => {}
+    /// Connects (as an internal writer) and creates the topic unless it
+    /// exists; once per worker, or again after a failure.
+    fn open(&self, base: &BlockingClient) -> anyhow::Result<Arc<Opened>> {
+        let mut slot = self.opened.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(o) = slot.as_ref() {
+            return Ok(o.clone());
+        }
+        let config = crate::client::ClientConfig {
+            internal_writer: true,
+            ..base.client().config().clone()
+        };
+        let client = base.run(Client::connect(config))?;
+        match base.run(client.topic(&self.topic, false)) {
+            Ok(_) => {}
+            Err(ClientError::UnknownTopic(_)) => {
+                let created = base.run(Admin::new(client.clone()).create_topic(
+                    NewTopic {
+                        name: self.topic.clone(),
+                        partitions: Some(1),
+                        replication_factor: None,
+                        configs: vec![("retention.ms".into(), "-1".into())],
+                    },
+                    false,
+                ));
+                match created {
+                    Ok(()) => {}
+                    Err(e) if e.code() == Some(ErrorCode::TopicAlreadyExists) => {}
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e)
+                            .context(format!("creating the offsets topic {}", self.topic)))
+                    }
+                }
+            }
             Err(e) => return Err(e.into()),
         }
-        let admin = Admin::new(client.client().clone());
-        let created = client.run(admin.create_topic(
-            NewTopic {
-                name: self.topic.clone(),
-                partitions: Some(1),
-                replication_factor: None,
-                configs: vec![("retention.ms".into(), "-1".into())],
-            },
-            false,
-        ));
-        match created {
-            Ok(()) => Ok(()),
-            Err(e) if e.code() == Some(ErrorCode::TopicAlreadyExists) => Ok(()),
-            Err(e) => {
-                Err(anyhow::Error::new(e)
-                    .context(format!("creating the offsets topic {}", self.topic)))
-            }
-        }
+        let producer = {
+            let _guard = base.runtime().handle().enter();
+            Producer::new(
+                client.clone(),
+                ProducerConfig {
+                    acks: Acks::All,
+                    idempotence: true,
+                    ..ProducerConfig::default()
+                },
+            )
+        };
+        let opened = Arc::new(Opened { client, producer });
+        *slot = Some(opened.clone());
+        Ok(opened)
     }
 
     /// The last stored offset of every source partition of `connector`.
     pub fn read(
         &self,
-        client: &BlockingClient,
+        base: &BlockingClient,
         connector: &str,
     ) -> anyhow::Result<HashMap<String, serde_json::Value>> {
-        self.ensure_topic(client)?;
+        let opened = self.open(base)?;
         let mut consumer = Consumer::new(
-            client.client().clone(),
+            opened.client.clone(),
             ConsumerConfig {
                 max_wait: Duration::from_millis(100),
                 ..ConsumerConfig::default()
             },
         );
-        client.run(consumer.assign(&self.topic, None, StartOffset::Earliest))?;
+        base.run(consumer.assign(&self.topic, None, StartOffset::Earliest))?;
         let mut out = HashMap::new();
         while !consumer.at_end() {
-            for r in client.run(consumer.poll())? {
+            for r in base.run(consumer.poll())? {
                 let Some(k) = r.key.as_deref() else { continue };
                 let Ok((c, p)) = serde_json::from_slice::<(String, String)>(k) else {
                     continue;
@@ -110,32 +149,44 @@ impl OffsetStore {
         Ok(out)
     }
 
-    /// Stores `offsets` (source partition → offset) and waits until the
-    /// broker acknowledged them.
-    pub async fn write(
+    /// Stores `offsets` (source partition → offset) and returns once the
+    /// brokers acknowledged them.
+    pub fn write(
         &self,
-        producer: &Producer,
+        base: &BlockingClient,
         connector: &str,
         offsets: &HashMap<String, serde_json::Value>,
     ) -> anyhow::Result<()> {
-        let mut pending = Vec::with_capacity(offsets.len());
-        for (p, o) in offsets {
-            let k = key(connector, p);
-            let v = serde_json::to_vec(o)?;
-            let rec = ProducerRecord {
-                topic: &self.topic,
-                key: Some(&k),
-                value: Some(&v),
-                ..ProducerRecord::default()
-            };
-            pending.push(producer.send(&rec).await?);
+        let opened = self.open(base)?;
+        let producer = &opened.producer;
+        base.run(async {
+            let mut pending = Vec::with_capacity(offsets.len());
+            for (p, o) in offsets {
+                let k = key(connector, p);
+                let v = serde_json::to_vec(o)?;
+                let rec = ProducerRecord {
+                    topic: &self.topic,
+                    key: Some(&k),
+                    value: Some(&v),
+                    ..ProducerRecord::default()
+                };
+                pending.push(producer.send(&rec).await?);
+            }
+            producer.flush().await;
+            for p in pending {
+                p.wait()
+                    .await
+                    .map_err(|e| anyhow::Error::new(e).context("storing source offsets"))?;
+            }
+            anyhow::Ok(())
+        })
+    }
+
+    /// Sends what is buffered and stops the store's producer.
+    pub fn close(&self, base: &BlockingClient) {
+        let opened = self.opened.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(o) = opened {
+            base.run(o.producer.close());
         }
-        producer.flush().await;
-        for p in pending {
-            p.wait()
-                .await
-                .map_err(|e| anyhow::Error::new(e).context("storing source offsets"))?;
-        }
-        Ok(())
     }
 }

@@ -73,7 +73,7 @@ pub fn run(
             for r in records {
                 last.insert(r.source_partition, r.source_offset);
             }
-            rt.block_on(offsets.write(&producer, &cfg.name, &last))?;
+            offsets.write(client, &cfg.name, &last)?;
         }
         Ok(())
     })();

@@ -93,6 +93,7 @@ pub fn run(
             }
         }
     });
+    offsets.close(client);
 }
 
 /// Runs one connector's task, restarting it after failures.
