@@ -81,6 +81,10 @@ pub struct SqliteSink {
     conn: Connection,
     /// The table's columns; `None` while it does not exist.
     columns: Option<HashSet<String>>,
+    /// The last value's column list and its INSERT: records of one topic
+    /// mostly share a shape, so the SQL is built (and the columns checked)
+    /// once per shape, not per record.
+    shape: Option<(Vec<String>, String)>,
 }
 
 /// Why one record could not be applied.
@@ -129,7 +133,12 @@ impl SqliteSink {
                 s.path.display()
             );
         }
-        Ok(SqliteSink { s, conn, columns })
+        Ok(SqliteSink {
+            s,
+            conn,
+            columns,
+            shape: None,
+        })
     }
 
     fn write(
@@ -142,7 +151,7 @@ impl SqliteSink {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         for r in batch {
-            match apply(&tx, &self.s, &mut self.columns, r) {
+            match apply(&tx, &self.s, &mut self.columns, &mut self.shape, r) {
                 Ok(()) => {}
                 // An Err from reject drops `tx`: the batch rolls back.
                 Err(Failure::Record(why)) => rejects.reject(r, &why)?,
@@ -215,6 +224,7 @@ impl Sink for SqliteSink {
         if result.is_err() {
             // The rollback took back any CREATE or ALTER of the batch.
             self.columns = columns_of(&self.conn, &self.s.table)?;
+            self.shape = None;
         }
         result
     }
@@ -225,6 +235,7 @@ fn apply(
     tx: &Connection,
     s: &Settings,
     columns: &mut Option<HashSet<String>>,
+    shape: &mut Option<(Vec<String>, String)>,
     r: &ConsumerRecord,
 ) -> Result<(), Failure> {
     let key = r.key.as_deref().map(from_key);
@@ -286,7 +297,26 @@ fn apply(
             "the value has no fields".into(),
         )));
     }
-    ensure_columns(tx, s, columns, &names)?;
+    let same = shape
+        .as_ref()
+        .is_some_and(|(n, _)| n.len() == names.len() && n.iter().zip(&names).all(|(a, b)| a == b));
+    if !same {
+        ensure_columns(tx, s, columns, &names)?;
+        *shape = Some((
+            names.iter().map(|n| n.to_string()).collect(),
+            insert_sql(s, &names),
+        ));
+    }
+    let sql = shape
+        .as_ref()
+        .map(|(_, sql)| sql.as_str())
+        .unwrap_or_default();
+    tx.prepare_cached(sql)?.execute(params_from_iter(values))?;
+    Ok(())
+}
+
+/// The INSERT (or upsert) of one row with these columns, key column first.
+fn insert_sql(s: &Settings, names: &[&str]) -> String {
     let cols: Vec<String> = names.iter().map(|n| quote(n)).collect();
     let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
     let mut sql = format!(
@@ -310,8 +340,7 @@ fn apply(
             ));
         }
     }
-    tx.prepare_cached(&sql)?.execute(params_from_iter(values))?;
-    Ok(())
+    sql
 }
 
 /// Creates the table or adds columns (with `auto_create`), or refuses the
