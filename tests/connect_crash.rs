@@ -152,3 +152,109 @@ auto_create = true
     assert_eq!(offsets as u64, N, "stored offsets cover every record");
     eprintln!("{kills} kills, {:?}", started.elapsed());
 }
+
+/// Latest offset of partition 0 of `topic` (0 while it does not exist).
+fn end_offset(b: &Broker, topic: &str) -> u64 {
+    let out = b.run(&["topics", "offsets", topic], None);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.rsplit(':').next()?.trim().parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn sigkill_during_a_source_load_skips_no_row() {
+    const ROWS: u64 = 20_000;
+    let b = Broker::start();
+    b.create_topic("rows", 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    {
+        let c = Connection::open(dir.join("rows.db")).unwrap();
+        c.execute_batch("CREATE TABLE rows (id INTEGER PRIMARY KEY, v TEXT); BEGIN;")
+            .unwrap();
+        let mut stmt = c.prepare("INSERT INTO rows (v) VALUES (?1)").unwrap();
+        for i in 0..ROWS {
+            stmt.execute([format!("row-{i}")]).unwrap();
+        }
+        drop(stmt);
+        c.execute_batch("COMMIT").unwrap();
+    }
+    let file = dir.join("rows.toml");
+    std::fs::write(
+        &file,
+        r#"
+name = "rows"
+type = "sqlite-source"
+topic = "rows"
+batch_max = 50
+[config]
+path = "rows.db"
+table = "rows"
+mode = "incrementing"
+incrementing_column = "id"
+poll_interval_ms = 20
+"#,
+    )
+    .unwrap();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut kills = 0;
+    let mut last = 0;
+    while kills < 12 {
+        let mut child = start_connect(&b, dir, &file);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut done = false;
+        loop {
+            let n = end_offset(&b, "rows");
+            if n >= ROWS {
+                done = true;
+                break;
+            }
+            if n > last {
+                last = n;
+                break;
+            }
+            assert!(Instant::now() < deadline, "no progress after {kills} kills");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let delay = Duration::from_millis((seed >> 33) % 60);
+        let exited = wait_exit(&mut child, Instant::now() + delay).is_some();
+        let _ = child.kill();
+        let _ = child.wait();
+        if done || exited {
+            break;
+        }
+        kills += 1;
+    }
+    assert!(
+        kills >= 10,
+        "only {kills} kills landed before the load finished"
+    );
+    let mut child = start_connect(&b, dir, &file);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let got = loop {
+        let out = b.ok(&["consume", "-t", "rows", "--from-beginning", "-e"], None);
+        let ids: std::collections::HashSet<u64> = String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()?["id"].as_u64())
+            .collect();
+        if ids.len() as u64 == ROWS {
+            break ids;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {ROWS} rows in the topic",
+            ids.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!((1..=ROWS).all(|i| got.contains(&i)), "a row was skipped");
+    send_signal(child.id(), "-TERM");
+    let status = wait_exit(&mut child, Instant::now() + Duration::from_secs(30));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    eprintln!(
+        "{kills} kills; {} records for {ROWS} rows",
+        end_offset(&b, "rows")
+    );
+}

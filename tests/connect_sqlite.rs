@@ -581,3 +581,38 @@ fn bad_connector_files_exit_2_naming_file_and_key() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("twin.toml: key 'name'"), "{stderr}");
 }
+
+#[test]
+fn a_database_that_cannot_be_opened_fails_only_its_task() {
+    let b = broker();
+    b.create_topic("in", 1);
+    b.ok(
+        &["produce", "-t", "in", "-K", "\t"],
+        Some(b"1\t{\"v\":1}\n"),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let down = write(
+        dir,
+        "down.toml",
+        "name = \"down\"\ntype = \"sqlite-sink\"\ntopic = \"in\"\n[config]\npath = \"no/such/dir/x.db\"\ntable = \"t\"\nauto_create = true\n",
+    );
+    let up = write(
+        dir,
+        "up.toml",
+        "name = \"up\"\ntype = \"sqlite-sink\"\ntopic = \"in\"\n[config]\npath = \"up.db\"\ntable = \"t\"\nauto_create = true\n",
+    );
+    let child = start_connect(&b, dir, &[&down, &up]);
+    wait_rows(&dir.join("up.db"), "SELECT v FROM t", &["1"], dir);
+    wait_log(
+        dir,
+        "down.toml: key 'config.path': opening SQLite database no/such/dir/x.db",
+    );
+    // It keeps trying (capped backoff) while the other one runs.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while log(dir).matches("connector=down").count() < 2 {
+        assert!(Instant::now() < deadline, "no restart:\n{}", log(dir));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop_connect(child, dir);
+}

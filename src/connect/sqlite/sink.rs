@@ -31,12 +31,21 @@ pub enum Mode {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The connector file, named in errors about the database.
+    pub file: PathBuf,
     pub connector: String,
     pub path: PathBuf,
     pub table: String,
     pub mode: Mode,
     pub key_column: Option<String>,
     pub auto_create: bool,
+}
+
+impl Settings {
+    /// `FILE: key 'config.KEY'`, to start an error about that key.
+    pub fn key(&self, key: &str) -> String {
+        format!("{}: key 'config.{key}'", self.file.display())
+    }
 }
 
 /// Reads `[config]` of a `sqlite-sink`.
@@ -64,6 +73,7 @@ pub fn configure(cfg: &ConnectorConfig) -> Result<SinkFactory, ConfigError> {
         return Err(cfg.error("key_column", "missing (required with mode = \"upsert\")"));
     }
     let settings = Arc::new(Settings {
+        file: cfg.file.clone(),
         connector: cfg.name.clone(),
         path,
         table,
@@ -119,7 +129,7 @@ fn columns_of(conn: &Connection, table: &str) -> rusqlite::Result<Option<HashSet
 
 impl SqliteSink {
     pub fn open(s: Arc<Settings>) -> anyhow::Result<SqliteSink> {
-        let conn = open(&s.path)?;
+        let conn = open(&s.path).map_err(|e| e.context(s.key("path")))?;
         conn.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS {OFFSETS_TABLE} (
                 connector TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
@@ -128,7 +138,8 @@ impl SqliteSink {
         let columns = columns_of(&conn, &s.table)?;
         if columns.is_none() && !s.auto_create {
             anyhow::bail!(
-                "table {} does not exist in {} (create it, or set auto_create = true)",
+                "{}: table {} does not exist in {} (create it, or set auto_create = true)",
+                s.key("table"),
                 s.table,
                 s.path.display()
             );

@@ -35,6 +35,8 @@ pub enum Mode {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The connector file, named in errors about the database.
+    pub file: PathBuf,
     pub path: PathBuf,
     /// Empty in query mode.
     pub table: String,
@@ -46,6 +48,13 @@ pub struct Settings {
 /// The change table `cdc = "triggers"` fills.
 pub fn change_table(table: &str) -> String {
     format!("strom_changes_{table}")
+}
+
+impl Settings {
+    /// `FILE: key 'config.KEY'`, to start an error about that key.
+    pub fn key(&self, key: &str) -> String {
+        format!("{}: key 'config.{key}'", self.file.display())
+    }
 }
 
 /// Reads `[config]` of a `sqlite-source`.
@@ -108,6 +117,7 @@ pub fn configure(cfg: &ConnectorConfig) -> Result<SourceFactory, ConfigError> {
         return Err(cfg.error("query", "only used with mode = \"query\""));
     }
     let settings = Arc::new(Settings {
+        file: cfg.file.clone(),
         path,
         table,
         mode,
@@ -126,12 +136,14 @@ pub struct SqliteSource {
     key_columns: Vec<String>,
     /// Where the next poll resumes (the last row's position).
     last: Option<serde_json::Value>,
+    /// Changes up to this `seq` are deleted from the change table.
+    pruned: i64,
     source_partition: String,
 }
 
 impl SqliteSource {
     pub fn open(s: Arc<Settings>) -> anyhow::Result<SqliteSource> {
-        let conn = open(&s.path)?;
+        let conn = open(&s.path).map_err(|e| e.context(s.key("path")))?;
         let mut key_columns = Vec::new();
         if !s.table.is_empty() {
             let mut stmt = conn.prepare(&format!("PRAGMA table_info({})", quote(&s.table)))?;
@@ -145,7 +157,12 @@ impl SqliteSource {
                 }
             }
             if !any {
-                anyhow::bail!("table {} does not exist in {}", s.table, s.path.display());
+                anyhow::bail!(
+                    "{}: table {} does not exist in {}",
+                    s.key("table"),
+                    s.table,
+                    s.path.display()
+                );
             }
             cols.sort();
             key_columns = cols.into_iter().map(|(_, n)| n).collect();
@@ -160,6 +177,7 @@ impl SqliteSource {
             conn,
             key_columns,
             last: None,
+            pruned: 0,
             source_partition,
         })
     }
@@ -242,8 +260,11 @@ impl SqliteSource {
             .unwrap_or(0);
         // The worker polls again only once the last batch and its offsets
         // are stored: what it returned before is no longer needed.
-        self.conn
-            .execute(&format!("DELETE FROM {ch} WHERE seq <= ?1"), [after])?;
+        if after > self.pruned {
+            self.conn
+                .execute(&format!("DELETE FROM {ch} WHERE seq <= ?1"), [after])?;
+            self.pruned = after;
+        }
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT seq, op, key, row FROM {ch} WHERE seq > ?1 ORDER BY seq LIMIT ?2"
         ))?;
