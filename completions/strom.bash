@@ -19,6 +19,9 @@ _strom() {
             strom,config)
                 cmd="strom__subcmd__config"
                 ;;
+            strom,connect)
+                cmd="strom__subcmd__connect"
+                ;;
             strom,consume)
                 cmd="strom__subcmd__consume"
                 ;;
@@ -60,6 +63,24 @@ _strom() {
                 ;;
             strom__subcmd__config__subcmd__help,show)
                 cmd="strom__subcmd__config__subcmd__help__subcmd__show"
+                ;;
+            strom__subcmd__connect,bench-sqlite-insert)
+                cmd="strom__subcmd__connect__subcmd__bench__subcmd__sqlite__subcmd__insert"
+                ;;
+            strom__subcmd__connect,help)
+                cmd="strom__subcmd__connect__subcmd__help"
+                ;;
+            strom__subcmd__connect,standalone)
+                cmd="strom__subcmd__connect__subcmd__standalone"
+                ;;
+            strom__subcmd__connect__subcmd__help,bench-sqlite-insert)
+                cmd="strom__subcmd__connect__subcmd__help__subcmd__bench__subcmd__sqlite__subcmd__insert"
+                ;;
+            strom__subcmd__connect__subcmd__help,help)
+                cmd="strom__subcmd__connect__subcmd__help__subcmd__help"
+                ;;
+            strom__subcmd__connect__subcmd__help,standalone)
+                cmd="strom__subcmd__connect__subcmd__help__subcmd__standalone"
                 ;;
             strom__subcmd__generate,completions)
                 cmd="strom__subcmd__generate__subcmd__completions"
@@ -112,6 +133,9 @@ _strom() {
             strom__subcmd__help,config)
                 cmd="strom__subcmd__help__subcmd__config"
                 ;;
+            strom__subcmd__help,connect)
+                cmd="strom__subcmd__help__subcmd__connect"
+                ;;
             strom__subcmd__help,consume)
                 cmd="strom__subcmd__help__subcmd__consume"
                 ;;
@@ -144,6 +168,12 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__config,show)
                 cmd="strom__subcmd__help__subcmd__config__subcmd__show"
+                ;;
+            strom__subcmd__help__subcmd__connect,bench-sqlite-insert)
+                cmd="strom__subcmd__help__subcmd__connect__subcmd__bench__subcmd__sqlite__subcmd__insert"
+                ;;
+            strom__subcmd__help__subcmd__connect,standalone)
+                cmd="strom__subcmd__help__subcmd__connect__subcmd__standalone"
                 ;;
             strom__subcmd__help__subcmd__generate,completions)
                 cmd="strom__subcmd__help__subcmd__generate__subcmd__completions"
@@ -254,7 +284,7 @@ _strom() {
 
     case "${cmd}" in
         strom)
-            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups stream help"
+            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups stream connect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +378,140 @@ _strom() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect)
+            opts="-v -h -V --verbose --profile --help --version standalone bench-sqlite-insert help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__bench__subcmd__sqlite__subcmd__insert)
+            opts="-v -h -V --path --records --batch --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --records)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help)
+            opts="standalone bench-sqlite-insert help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help__subcmd__bench__subcmd__sqlite__subcmd__insert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help__subcmd__standalone)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__standalone)
+            opts="-b -v -h -V --bootstrap-server --offsets-topic --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offsets-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -812,7 +976,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help)
-            opts="serve produce consume topics perf repl config generate groups stream help"
+            opts="serve produce consume topics perf repl config generate groups stream connect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -840,6 +1004,48 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__config__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__connect)
+            opts="standalone bench-sqlite-insert"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__connect__subcmd__bench__subcmd__sqlite__subcmd__insert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__connect__subcmd__standalone)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

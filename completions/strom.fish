@@ -38,6 +38,7 @@ complete -c strom -n "__fish_strom_needs_command" -f -a "config" -d 'Show the ef
 complete -c strom -n "__fish_strom_needs_command" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
 complete -c strom -n "__fish_strom_needs_command" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
 complete -c strom -n "__fish_strom_needs_command" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
+complete -c strom -n "__fish_strom_needs_command" -f -a "connect" -d 'Run source and sink connectors between topics and databases'
 complete -c strom -n "__fish_strom_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand serve" -l config -d 'TOML file of settings, keys named like the long flags' -r -F
 complete -c strom -n "__fish_strom_using_subcommand serve" -l data-dir -d 'Where logs and metadata live [default: $XDG_DATA_HOME/strom or ~/.local/share/strom]' -r -F
@@ -360,17 +361,41 @@ complete -c strom -n "__fish_strom_using_subcommand stream" -l keep-partition -d
 complete -c strom -n "__fish_strom_using_subcommand stream" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand stream" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "serve" -d 'Run a broker'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "produce" -d 'Write records from stdin or a file to a topic'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "consume" -d 'Print records of a topic to stdout'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "perf" -d 'Measure produce and consume throughput'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "repl" -d 'Interactive shell (or script runner) for the commands above'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "config" -d 'Show the effective client settings and where they came from'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l offsets-topic -d 'Topic where sources keep their offsets (created if missing)' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l path -d 'Database file (the table `bench` is dropped and made again)' -r -F
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l records -d 'Rows to insert' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l batch -d 'Rows per transaction' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "serve" -d 'Run a broker'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "produce" -d 'Write records from stdin or a file to a topic'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "consume" -d 'Print records of a topic to stdout'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "perf" -d 'Measure produce and consume throughput'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "repl" -d 'Interactive shell (or script runner) for the commands above'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "config" -d 'Show the effective client settings and where they came from'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "connect" -d 'Run source and sink connectors between topics and databases'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topic names'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Describe partitions, leaders and configs'
@@ -386,3 +411,5 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete consumer groups that have no active members'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'

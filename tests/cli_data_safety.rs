@@ -230,3 +230,92 @@ fn acks_all_honours_min_insync_replicas_on_a_single_node() {
         "acks=all wrote nothing: {out}"
     );
 }
+
+/// strom's connect runtime marks its connections as an internal writer:
+/// it may create and write `__strom_connect_offsets` and no other internal
+/// topic; unmarked native clients and Kafka-protocol producers stay refused.
+#[test]
+fn only_the_marked_connect_runtime_writes_its_internal_topic() {
+    use strom::client::{Acks, Admin, Client, ClientConfig, NewTopic, Producer, ProducerConfig};
+    use strom::client::{ProducerRecord, TopicAlteration};
+    const TOPIC: &str = "__strom_connect_offsets";
+    let b = Broker::start();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = |internal_writer: bool| {
+        let mut cfg = ClientConfig::new(b.addr.clone());
+        cfg.internal_writer = internal_writer;
+        cfg.request_timeout = Duration::from_secs(5);
+        rt.block_on(Client::connect(cfg)).expect("client")
+    };
+    let new_topic = |name: &str| NewTopic {
+        name: name.to_string(),
+        partitions: Some(1),
+        replication_factor: None,
+        configs: vec![],
+    };
+    let plain = client(false);
+    let marked = client(true);
+    let create = |c: &Client, name: &str| {
+        rt.block_on(Admin::new(c.clone()).create_topic(new_topic(name), false))
+    };
+    assert!(
+        create(&plain, TOPIC).is_err(),
+        "an unmarked client created it"
+    );
+    assert!(
+        create(&marked, "__other").is_err(),
+        "the allow-list was ignored"
+    );
+    create(&marked, TOPIC).expect("the connect runtime creates its topic");
+    let produce = |c: &Client, topic: &str| {
+        rt.block_on(async {
+            let p = Producer::new(
+                c.clone(),
+                ProducerConfig {
+                    acks: Acks::All,
+                    delivery_timeout: Duration::from_secs(5),
+                    ..ProducerConfig::default()
+                },
+            );
+            let rec = ProducerRecord {
+                topic,
+                key: Some(b"k"),
+                value: Some(b"v"),
+                ..ProducerRecord::default()
+            };
+            let r = match p.send(&rec).await {
+                Ok(f) => f.wait().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            p.close().await;
+            r
+        })
+    };
+    produce(&marked, TOPIC).expect("the connect runtime writes its topic");
+    let err = produce(&plain, TOPIC).expect_err("an unmarked client wrote it");
+    assert!(err.to_string().contains("internal"), "{err}");
+    let err = produce(&marked, "__consumer_offsets").expect_err("the mark opened every topic");
+    assert!(err.to_string().contains("internal"), "{err}");
+    assert_eq!(
+        kafka_produce(&b.addr, TOPIC, 1),
+        17,
+        "a Kafka producer wrote it"
+    );
+    // The mark does not open the topic to other changes.
+    let alter = rt.block_on(Admin::new(marked.clone()).alter_topic(
+        TopicAlteration {
+            name: TOPIC.into(),
+            partitions: Some(4),
+            set_configs: vec![],
+            delete_configs: vec![],
+        },
+        false,
+    ));
+    assert!(alter.is_err(), "the mark let a client grow the topic");
+    let described = text(&b.ok(&["topics", "describe", TOPIC], None));
+    assert!(described.contains(TOPIC), "{described}");
+}

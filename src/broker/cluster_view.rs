@@ -151,6 +151,44 @@ impl Broker {
         validate_only: bool,
     ) -> Result<(i32, i16, TopicConfig), BrokerError> {
         BrokerError::refuse_internal(name, "create internal topic")?;
+        self.create_topic_as(
+            name,
+            partitions,
+            replication_factor,
+            configs,
+            validate_only,
+            false,
+        )
+        .await
+    }
+
+    /// Creates one of the internal topics an internal writer may create
+    /// (`proto::internal_topic::INTERNAL_WRITER_TOPICS`), marked internal,
+    /// with the broker's default replication factor.
+    pub async fn create_internal_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
+        if !crate::proto::internal_topic::internal_writer_may_write(name) {
+            return BrokerError::refuse_internal(name, "create internal topic");
+        }
+        self.create_topic_as(name, partitions, -1, configs, validate_only, true)
+            .await
+            .map(|_| ())
+    }
+
+    async fn create_topic_as(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+        internal: bool,
+    ) -> Result<(i32, i16, TopicConfig), BrokerError> {
         let Some(c) = &self.cluster else {
             let (p, rf) =
                 self.topics
@@ -166,7 +204,7 @@ impl Broker {
                 // off the runtime, so other requests are answered meanwhile.
                 let topics = self.topics.clone();
                 let name = name.to_string();
-                tokio::task::spawn_blocking(move || topics.create(&name, p, rf, configs, false))
+                tokio::task::spawn_blocking(move || topics.create(&name, p, rf, configs, internal))
                     .await
                     .map_err(|e| BrokerError::Io(std::io::Error::other(e)))??
                     .config()
@@ -212,7 +250,7 @@ impl Broker {
             partitions: p,
             replication_factor: rf,
             configs,
-            internal: false,
+            internal,
         })
         .await?;
         self.await_local(|md| md.topics.contains_key(name)).await;

@@ -120,6 +120,16 @@ impl BrokerError {
         Ok(())
     }
 
+    /// Produce: internal topics are refused, except those an internal
+    /// writer (strom's connect runtime, marked in its native preamble) may
+    /// write.
+    pub fn refuse_internal_write(name: &str, internal_writer: bool) -> Result<(), BrokerError> {
+        if internal_writer && crate::proto::internal_topic::internal_writer_may_write(name) {
+            return Ok(());
+        }
+        BrokerError::refuse_internal(name, "produce to internal topic")
+    }
+
     pub fn status(&self) -> Status {
         Status::error(self.code(), self.to_string())
     }

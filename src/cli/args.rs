@@ -67,6 +67,9 @@ pub enum Command {
     Groups(super::groups_args::GroupsCommand),
     /// Process records from topics to a topic with any program (at least once)
     Stream(super::stream_args::StreamArgs),
+    /// Run source and sink connectors between topics and databases
+    #[command(subcommand)]
+    Connect(super::connect_args::ConnectCommand),
 }
 
 /// How to reach the cluster; flattened into every client command.
@@ -94,20 +97,7 @@ fn bootstrap_list(s: &str) -> Result<String, String> {
 
 /// Kafka's topic name rule, checked before anything is sent.
 pub fn topic_name(s: &str) -> Result<String, String> {
-    if s.is_empty() || s.len() > 249 {
-        return Err("topic names are 1 to 249 characters".into());
-    }
-    if s == "." || s == ".." {
-        return Err("topic name cannot be \".\" or \"..\"".into());
-    }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(format!(
-            "illegal character {c:?}: topic names use only a-z A-Z 0-9 . _ -"
-        ));
-    }
+    crate::proto::topic_name::check_topic_name(s)?;
     Ok(s.to_string())
 }
 

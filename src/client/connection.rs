@@ -21,9 +21,11 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::{ClientError, Result};
-use crate::proto::frame::{check_frame, REFUSED_FRAME_ID, REQUEST_HEADER_LEN};
+use crate::proto::frame::{
+    check_frame, preamble, FLAG_INTERNAL_WRITER, REFUSED_FRAME_ID, REQUEST_HEADER_LEN,
+};
 use crate::proto::messages::Status;
-use crate::proto::{ApiKey, Decoder, ResponseHeader, Wire, PREAMBLE};
+use crate::proto::{ApiKey, Decoder, ResponseHeader, Wire};
 
 /// Settings for one connection.
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub struct ConnectionConfig {
     /// Largest response frame accepted; checked from the length prefix
     /// before any buffer is allocated for the frame.
     pub max_frame_bytes: usize,
+    /// Send [`crate::proto::frame::FLAG_INTERNAL_WRITER`] in the preamble.
+    pub internal_writer: bool,
 }
 
 impl Default for ConnectionConfig {
@@ -39,6 +43,7 @@ impl Default for ConnectionConfig {
         ConnectionConfig {
             connect_timeout: Duration::from_secs(10),
             max_frame_bytes: 256 * 1024 * 1024,
+            internal_writer: false,
         }
     }
 }
@@ -65,7 +70,31 @@ pub struct Connection {
     addr: String,
     tx: mpsc::UnboundedSender<Outgoing>,
     next_id: AtomicI32,
-    closed: Arc<AtomicBool>,
+    closed: Arc<Closed>,
+}
+
+/// Whether the connection is done, and why: a request made after the end
+/// gets the reason the reader saw (say, "an HTTP server"), not a bare
+/// "connection closed", however the two tasks raced.
+#[derive(Default)]
+struct Closed {
+    flag: AtomicBool,
+    why: std::sync::OnceLock<ClientError>,
+}
+
+impl Closed {
+    fn close(&self, why: ClientError) {
+        let _ = self.why.set(why);
+        self.flag.store(true, Ordering::Release);
+    }
+
+    fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+
+    fn why_or(&self, fallback: ClientError) -> ClientError {
+        self.why.get().cloned().unwrap_or(fallback)
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -138,13 +167,17 @@ impl Connection {
             .map_err(|e| unreachable(describe_io(&e)))?;
         let (read, mut write) = stream.into_split();
         write
-            .write_all(&PREAMBLE)
+            .write_all(&preamble(if config.internal_writer {
+                FLAG_INTERNAL_WRITER
+            } else {
+                0
+            }))
             .await
             .map_err(|e| unreachable(describe_io(&e)))?;
 
         let (tx, rx) = mpsc::unbounded_channel();
         let (pending_tx, pending_rx) = mpsc::unbounded_channel();
-        let closed = Arc::new(AtomicBool::new(false));
+        let closed = Arc::new(Closed::default());
         let addr_arc: Arc<str> = Arc::from(addr);
         tokio::spawn(write_loop(
             write,
@@ -174,7 +207,7 @@ impl Connection {
 
     /// True once either direction failed; a new connection is needed.
     pub fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire) || self.tx.is_closed()
+        self.closed.is_set() || self.tx.is_closed()
     }
 
     /// Enqueues a request whose body is written by `encode` straight into
@@ -205,14 +238,14 @@ impl Connection {
             Reply::Written(reply_tx)
         };
         let addr: Arc<str> = Arc::from(self.addr.as_str());
-        if self.closed.load(Ordering::Acquire) || self.tx.send(Outgoing { frame, reply }).is_err() {
+        if self.closed.is_set() || self.tx.send(Outgoing { frame, reply }).is_err() {
             return ResponseFuture {
                 addr,
                 rx: None,
-                early: Some(ClientError::Disconnected {
+                early: Some(self.closed.why_or(ClientError::Disconnected {
                     addr: self.addr.clone(),
                     cause: "connection closed".into(),
-                }),
+                })),
             };
         }
         ResponseFuture {
@@ -261,7 +294,7 @@ async fn write_loop(
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     pending: mpsc::UnboundedSender<Pending>,
     addr: Arc<str>,
-    closed: Arc<AtomicBool>,
+    closed: Arc<Closed>,
 ) {
     // Big frames (record batches) bypass the buffer; small ones coalesce.
     let mut out = BufWriter::with_capacity(64 * 1024, write);
@@ -281,7 +314,9 @@ async fn write_loop(
                         correlation_id,
                         reply,
                     }) {
-                        let _ = p.reply.send(Err(fail("connection closed".into())));
+                        let _ = p
+                            .reply
+                            .send(Err(closed.why_or(fail("connection closed".into()))));
                         result = Err(io::ErrorKind::BrokenPipe.into());
                         break;
                     }
@@ -304,8 +339,8 @@ async fn write_loop(
                 }
             }
             Err(e) => {
-                closed.store(true, Ordering::Release);
                 let cause = describe_io(&e);
+                closed.close(fail(cause.clone()));
                 for w in written.drain(..) {
                     let _ = w.send(Err(fail(cause.clone())));
                 }
@@ -329,10 +364,10 @@ async fn read_loop(
     mut pending: mpsc::UnboundedReceiver<Pending>,
     addr: Arc<str>,
     max_frame: usize,
-    closed: Arc<AtomicBool>,
+    closed: Arc<Closed>,
 ) {
     let err = read_frames(&mut read, &mut pending, &addr, max_frame).await;
-    closed.store(true, Ordering::Release);
+    closed.close(err.clone());
     pending.close();
     while let Ok(p) = pending.try_recv() {
         let _ = p.reply.send(Err(err.clone()));

@@ -227,6 +227,21 @@ impl GroupConsumer {
         Ok(parts)
     }
 
+    /// Moves an assigned partition to `offset`, for callers that keep their
+    /// own offsets beside their output (exactly-once sinks): records of it
+    /// fetched but not yet handed out are dropped, and the next commit
+    /// carries `offset`. Call it right after a poll that started a new
+    /// generation (see [`generation`](Self::generation)).
+    pub async fn seek(&mut self, topic: &str, partition: i32, offset: i64) -> Result<()> {
+        self.consumer
+            .seek(topic, partition, StartOffset::Offset(offset))
+            .await?;
+        self.buffer
+            .retain(|r| !(r.partition == partition && &*r.topic == topic));
+        self.handed.insert((Arc::from(topic), partition), offset);
+        Ok(())
+    }
+
     /// Commits the positions of the records handed out so far.
     pub async fn commit(&mut self) -> Result<()> {
         match self.generation {

@@ -30,6 +30,10 @@ pub struct ClientConfig {
     pub reconnect_backoff: Duration,
     /// `reconnect.backoff.max.ms`.
     pub reconnect_backoff_max: Duration,
+    /// Mark every connection as strom's own connect runtime
+    /// ([`crate::proto::frame::FLAG_INTERNAL_WRITER`]), which may write the
+    /// internal topics it keeps. Only for that runtime.
+    pub internal_writer: bool,
 }
 
 impl Default for ClientConfig {
@@ -41,6 +45,7 @@ impl Default for ClientConfig {
             max_frame_bytes: 256 * 1024 * 1024,
             reconnect_backoff: DEFAULT_RECONNECT_BACKOFF,
             reconnect_backoff_max: DEFAULT_RECONNECT_BACKOFF_MAX,
+            internal_writer: false,
         }
     }
 }
@@ -201,6 +206,7 @@ impl Client {
         let conn_config = ConnectionConfig {
             connect_timeout: config.connect_timeout,
             max_frame_bytes: config.max_frame_bytes,
+            internal_writer: config.internal_writer,
         };
         let backoff = ReconnectBackoff::new(config.reconnect_backoff, config.reconnect_backoff_max);
         let client = Client {

@@ -3,6 +3,7 @@
 //! `cli` from the error: [`UsageError`] is 2, anything else 1, and a closed
 //! stdout pipe is a quiet 0.
 pub mod config;
+pub mod connect;
 pub mod consume;
 pub mod envelope;
 pub mod format;
