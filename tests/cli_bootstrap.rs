@@ -67,3 +67,25 @@ fn an_http_server_is_named_as_such() {
         "{err}"
     );
 }
+
+#[test]
+fn verbose_logs_connection_metadata_and_request_steps_to_stderr() {
+    let b = common::Broker::start();
+    b.create_topic("loud", 1);
+    let out = b.run(&["produce", "-t", "loud", "-v"], Some(b"x\n"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty(), "logs stay off stdout");
+    let err = text(&out.stderr);
+    for step in [
+        " connected ",
+        " request ",
+        "api=Metadata",
+        " metadata ",
+        "loud(1 partitions)",
+    ] {
+        assert!(err.contains(step), "-v shows {step:?}: {err}");
+    }
+    // Without -v the same command is quiet.
+    let out = b.run(&["produce", "-t", "loud"], Some(b"y\n"));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+}

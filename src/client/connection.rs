@@ -193,6 +193,7 @@ impl Connection {
             config.max_frame_bytes,
             closed.clone(),
         ));
+        tracing::info!(%addr, internal_writer = config.internal_writer, "connected");
         Ok(Arc::new(Connection {
             addr: addr.to_string(),
             tx,
@@ -222,6 +223,12 @@ impl Connection {
         encode: impl FnOnce(&mut BytesMut),
     ) -> ResponseFuture {
         let correlation_id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // -v shows the control requests; the data path (one per batch) -vv.
+        if matches!(api, ApiKey::Produce | ApiKey::Fetch) {
+            tracing::debug!(addr = %self.addr, %api, correlation_id, "request");
+        } else {
+            tracing::info!(addr = %self.addr, %api, correlation_id, "request");
+        }
         let mut frame = BytesMut::with_capacity(4 + REQUEST_HEADER_LEN + size_hint);
         frame.put_u32(0);
         frame.put_u16(api as u16);

@@ -437,6 +437,25 @@ impl Client {
                 resp.status.message.as_deref(),
             ));
         }
+        if tracing::enabled!(tracing::Level::INFO) {
+            let brokers: Vec<String> = resp
+                .brokers
+                .iter()
+                .map(|b| format!("{}={}:{}", b.node_id, b.host, b.port))
+                .collect();
+            let topics: Vec<String> = resp
+                .topics
+                .iter()
+                .map(|t| format!("{}({} partitions)", t.name, t.partitions.len()))
+                .collect();
+            tracing::info!(
+                from = %conn.addr(),
+                brokers = %brokers.join(","),
+                controller = resp.controller_id,
+                topics = %topics.join(","),
+                "metadata"
+            );
+        }
         let mut st = self.state();
         if !resp.brokers.is_empty() {
             st.brokers = resp
