@@ -16,6 +16,9 @@ _strom() {
             ",$1")
                 cmd="strom"
                 ;;
+            strom,brokers)
+                cmd="strom__subcmd__brokers"
+                ;;
             strom,config)
                 cmd="strom__subcmd__config"
                 ;;
@@ -51,6 +54,24 @@ _strom() {
                 ;;
             strom,topics)
                 cmd="strom__subcmd__topics"
+                ;;
+            strom__subcmd__brokers,describe)
+                cmd="strom__subcmd__brokers__subcmd__describe"
+                ;;
+            strom__subcmd__brokers,help)
+                cmd="strom__subcmd__brokers__subcmd__help"
+                ;;
+            strom__subcmd__brokers,list)
+                cmd="strom__subcmd__brokers__subcmd__list"
+                ;;
+            strom__subcmd__brokers__subcmd__help,describe)
+                cmd="strom__subcmd__brokers__subcmd__help__subcmd__describe"
+                ;;
+            strom__subcmd__brokers__subcmd__help,help)
+                cmd="strom__subcmd__brokers__subcmd__help__subcmd__help"
+                ;;
+            strom__subcmd__brokers__subcmd__help,list)
+                cmd="strom__subcmd__brokers__subcmd__help__subcmd__list"
                 ;;
             strom__subcmd__config,help)
                 cmd="strom__subcmd__config__subcmd__help"
@@ -130,6 +151,9 @@ _strom() {
             strom__subcmd__groups__subcmd__help,reset-offsets)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__reset__subcmd__offsets"
                 ;;
+            strom__subcmd__help,brokers)
+                cmd="strom__subcmd__help__subcmd__brokers"
+                ;;
             strom__subcmd__help,config)
                 cmd="strom__subcmd__help__subcmd__config"
                 ;;
@@ -165,6 +189,12 @@ _strom() {
                 ;;
             strom__subcmd__help,topics)
                 cmd="strom__subcmd__help__subcmd__topics"
+                ;;
+            strom__subcmd__help__subcmd__brokers,describe)
+                cmd="strom__subcmd__help__subcmd__brokers__subcmd__describe"
+                ;;
+            strom__subcmd__help__subcmd__brokers,list)
+                cmd="strom__subcmd__help__subcmd__brokers__subcmd__list"
                 ;;
             strom__subcmd__help__subcmd__config,show)
                 cmd="strom__subcmd__help__subcmd__config__subcmd__show"
@@ -284,12 +314,150 @@ _strom() {
 
     case "${cmd}" in
         strom)
-            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups stream connect help"
+            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups brokers stream connect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers)
+            opts="-v -h -V --verbose --profile --help --version list describe help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers__subcmd__describe)
+            opts="-b -v -h -V --bootstrap-server --id --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers__subcmd__help)
+            opts="list describe help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers__subcmd__list)
+            opts="-b -v -h -V --bootstrap-server --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -976,8 +1144,50 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help)
-            opts="serve produce consume topics perf repl config generate groups stream connect help"
+            opts="serve produce consume topics perf repl config generate groups brokers stream connect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__brokers)
+            opts="list describe"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__brokers__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__brokers__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

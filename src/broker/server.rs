@@ -72,6 +72,13 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
         Some(a) => split_host_port(a)?,
         None => (local.ip().to_string(), local.port() as i32),
     };
+    // From here on the config says where the broker really listens (a
+    // port 0 becomes the port the system chose), for DescribeBroker.
+    let mut config = config;
+    config.listen = local.to_string();
+    if let Some(l) = &extra {
+        config.kafka_listen = Some(l.local_addr()?.to_string());
+    }
     let broker = Broker::open(config.clone(), advertised)
         .await
         .map_err(|e| anyhow::anyhow!("cannot open data dir {}: {e}", config.data_dir.display()))?;

@@ -19,6 +19,8 @@ pub struct Broker {
     /// The metadata quorum, when `--voters` is set; `None` runs a single
     /// node exactly as before (see `cluster_view`).
     pub cluster: Option<Arc<crate::cluster::ClusterHandle>>,
+    /// When the broker finished opening (for uptime).
+    pub started: tokio::time::Instant,
     /// Held for the life of the process so a second broker cannot open the
     /// same data dir.
     _dir_lock: File,
@@ -90,6 +92,7 @@ impl Broker {
             groups,
             advertised,
             cluster,
+            started: tokio::time::Instant::now(),
             _dir_lock: lock,
         }))
     }

@@ -65,6 +65,9 @@ pub enum Command {
     /// List, describe, reset and delete consumer groups
     #[command(subcommand)]
     Groups(super::groups_args::GroupsCommand),
+    /// List and describe the cluster's brokers: version, listeners, health
+    #[command(subcommand)]
+    Brokers(super::brokers_args::BrokersCommand),
     /// Process records from topics to a topic with any program (at least once)
     Stream(super::stream_args::StreamArgs),
     /// Run source and sink connectors between topics and databases

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success (also `--help`, `--version`, and a closed stdout
 //! pipe), 1 runtime failure, 2 usage error.
 pub mod args;
+pub mod brokers_args;
 pub mod connect_args;
 pub mod groups_args;
 pub mod profile;
@@ -110,6 +111,7 @@ fn dispatch(cli: Cli, settings: &profile::Settings) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Show(a)) => commands::config::show(a, settings),
         Command::Generate(g) => commands::generate::run(g),
         Command::Groups(g) => commands::groups::run(g),
+        Command::Brokers(b) => commands::brokers::run(b),
         Command::Stream(a) => commands::stream::run(a),
         Command::Connect(c) => commands::connect::run(c),
     }

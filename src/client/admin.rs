@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::connection::Connection;
 use super::error::{ClientError, Result};
 use super::metadata::{Client, Lane};
+use crate::proto::messages::broker_info::{DescribeBrokerRequest, DescribeBrokerResponse};
 use crate::proto::messages::list_offsets::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopic, EARLIEST,
     LATEST,
@@ -270,6 +271,22 @@ impl Admin {
         check(&resp.status)?;
         self.client.invalidate(&change.name);
         Ok(())
+    }
+
+    /// What broker `node` says about itself (version, listeners, uptime,
+    /// disk, partitions). Asked of that broker, so an error means it is not
+    /// answering.
+    pub async fn describe_broker(&self, node: i32) -> Result<DescribeBrokerResponse> {
+        let conn = self.client.connection(node, Lane::Default).await?;
+        let resp: DescribeBrokerResponse = conn
+            .call(
+                ApiKey::DescribeBroker,
+                &DescribeBrokerRequest {},
+                self.client.request_timeout(),
+            )
+            .await?;
+        check(&resp.status)?;
+        Ok(resp)
     }
 
     /// Looks up one offset per partition of a topic.

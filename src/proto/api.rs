@@ -41,6 +41,7 @@ api_keys! {
     ReplicaFetch = 20, "ReplicaFetch";
     OffsetForLeaderEpoch = 21, "OffsetForLeaderEpoch";
     InitProducerId = 22, "InitProducerId";
+    DescribeBroker = 23, "DescribeBroker";
 }
 
 impl ApiKey {

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 
-use super::{admin, fetch, groups, list_offsets, metadata, produce, status_frame, Reply};
+use super::{
+    admin, broker_info, fetch, groups, list_offsets, metadata, produce, status_frame, Reply,
+};
 use crate::broker::replication::handlers as replication;
 use crate::broker::state::Broker;
 use crate::proto::codec::{Decoder, ProtoError};
@@ -100,5 +102,6 @@ pub async fn dispatch(
         ApiKey::ReplicaFetch => run!(replication::replica_fetch),
         ApiKey::OffsetForLeaderEpoch => run!(replication::offset_for_leader_epoch),
         ApiKey::InitProducerId => run!(replication::init_producer_id),
+        ApiKey::DescribeBroker => run!(broker_info::handle),
     }
 }

@@ -1,0 +1,72 @@
+//! DescribeBroker: this broker's version, listeners, uptime, disk and the
+//! partitions it hosts and leads.
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::{frame, Reply};
+use crate::broker::state::Broker;
+use crate::proto::messages::broker_info::{DescribeBrokerRequest, DescribeBrokerResponse};
+use crate::proto::messages::Status;
+
+pub async fn handle(
+    broker: &Arc<Broker>,
+    cid: i32,
+    _req: DescribeBrokerRequest,
+    _peer: SocketAddr,
+) -> Reply {
+    let c = &broker.config;
+    let (mut partitions, mut leaders) = (0i32, 0i32);
+    for t in broker.topics.list() {
+        for p in t.partitions() {
+            partitions += 1;
+            if p.replica.role().append_epoch().is_some() {
+                leaders += 1;
+            }
+        }
+    }
+    let (disk_total_bytes, disk_free_bytes) = disk_space(&c.data_dir).unwrap_or((-1, -1));
+    Reply::Now(frame(
+        cid,
+        &DescribeBrokerResponse {
+            status: Status::ok(),
+            node_id: c.node_id,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            listener: c.listen.clone(),
+            advertised_host: broker.advertised.0.clone(),
+            advertised_port: broker.advertised.1,
+            kafka_listener: c.kafka_listen.clone(),
+            controller_listener: broker
+                .cluster
+                .as_ref()
+                .map(|h| h.config.controller_listen.clone())
+                .filter(|l| !l.is_empty())
+                .or_else(|| c.controller_listen.clone()),
+            rack: None,
+            clustered: broker.cluster.is_some(),
+            uptime_ms: i64::try_from(broker.started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            data_dir: c.data_dir.display().to_string(),
+            disk_total_bytes,
+            disk_free_bytes,
+            partitions,
+            leaders,
+        },
+    ))
+}
+
+/// (total, free) bytes of the file system holding `dir`.
+fn disk_space(dir: &std::path::Path) -> Option<(i64, i64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a statvfs to fill.
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    let frsize = st.f_frsize as u64;
+    let total = (st.f_blocks as u64).saturating_mul(frsize);
+    let free = (st.f_bavail as u64).saturating_mul(frsize);
+    Some((
+        i64::try_from(total).unwrap_or(i64::MAX),
+        i64::try_from(free).unwrap_or(i64::MAX),
+    ))
+}
