@@ -705,6 +705,105 @@ fn reset_offsets_plans_executes_and_refuses_while_members_are_active() {
     assert_eq!(gone.status.code(), Some(1));
 }
 
+/// `groups reset-offsets ARGS -b ADDR`: (exit code, stdout, stderr).
+fn reset_run(b: &Broker, group: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["groups", "reset-offsets", "--group", group];
+    all.extend_from_slice(args);
+    let out = b.run(&all, None);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The group's committed offset per partition of `topic`.
+fn committed(b: &Broker, group: &str, topic: &str) -> BTreeMap<i64, Option<i64>> {
+    offsets(b, group)
+        .into_iter()
+        .filter(|((t, _), _)| t == topic)
+        .map(|((_, p), r)| (p, r.0))
+        .collect()
+}
+
+#[test]
+fn reset_offsets_dry_run_says_so_and_clamped_offsets_warn() {
+    let b = broker();
+    b.create_topic("dry", 1);
+    b.ok(&["produce", "-t", "dry"], Some(&numbered_lines(10)));
+    b.ok(
+        &[
+            "consume",
+            "-t",
+            "dry",
+            "--group",
+            "dg1",
+            "--from-beginning",
+            "-e",
+        ],
+        None,
+    );
+    assert_eq!(committed(&b, "dg1", "dry"), BTreeMap::from([(0, Some(10))]));
+
+    // Without --execute: the plan on stdout, then on stderr that nothing
+    // was changed and how to apply it.
+    let (code, out, err) = reset_run(&b, "dg1", &["--topic", "dry", "--to-earliest"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("dg1             dry             0          0"),
+        "{out}"
+    );
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.contains("dry run")
+            && last.contains("no offsets were changed")
+            && last.contains("--execute"),
+        "{err}"
+    );
+    assert_eq!(committed(&b, "dg1", "dry"), BTreeMap::from([(0, Some(10))]));
+    // --dry-run says the same.
+    let (_, _, err) = reset_run(&b, "dg1", &["--topic", "dry", "--to-earliest", "--dry-run"]);
+    assert!(err.contains("dry run"), "{err}");
+
+    // Beyond the log end: clamped to it, with a warning naming the
+    // partition, the asked and the used offset; --execute says no dry run.
+    let (code, out, err) = reset_run(
+        &b,
+        "dg1",
+        &["--all-topics", "--to-offset", "99", "--execute"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("dry             0          10"), "{out}");
+    assert!(
+        err.contains("Warning: New offset (99) is higher than latest offset for topic partition dry-0. Value will be set to 10."),
+        "{err}"
+    );
+    assert!(!err.contains("dry run"), "{err}");
+    assert_eq!(committed(&b, "dg1", "dry"), BTreeMap::from([(0, Some(10))]));
+
+    // Before the log start: clamped to it.
+    let (code, _, err) = reset_run(
+        &b,
+        "dg1",
+        &["--all-topics", "--shift-by", "-15", "--execute"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("New offset (-5) is lower than earliest offset for topic partition dry-0. Value will be set to 0."),
+        "{err}"
+    );
+    assert_eq!(committed(&b, "dg1", "dry"), BTreeMap::from([(0, Some(0))]));
+
+    // An offset inside the range moves without a warning.
+    let (_, _, err) = reset_run(
+        &b,
+        "dg1",
+        &["--all-topics", "--to-offset", "4", "--execute"],
+    );
+    assert!(!err.contains("Warning"), "{err}");
+    assert_eq!(committed(&b, "dg1", "dry"), BTreeMap::from([(0, Some(4))]));
+}
+
 #[test]
 fn describe_shows_members_and_state_in_kafkas_layout() {
     let b = broker();

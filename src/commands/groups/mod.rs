@@ -1,6 +1,7 @@
 //! `strom groups list|describe|reset-offsets|delete`, printing what
 //! kafka-consumer-groups prints.
 mod describe;
+mod plan_csv;
 mod reset;
 
 use std::io::Write;
