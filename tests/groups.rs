@@ -805,6 +805,116 @@ fn reset_offsets_dry_run_says_so_and_clamped_offsets_warn() {
 }
 
 #[test]
+fn reset_offsets_by_duration_to_current_export_and_from_file() {
+    let b = broker();
+    b.create_topic("rf", 2);
+    // Partition 0: 3 records from 1970, then 4 from now; partition 1: 6.
+    let old = (0..3)
+        .map(|i| format!("{{\"value\":\"old{i}\",\"timestamp\":1000}}\n"))
+        .collect::<String>();
+    b.ok(
+        &["produce", "-t", "rf", "-p", "0", "--input", "json"],
+        Some(old.as_bytes()),
+    );
+    b.ok(
+        &["produce", "-t", "rf", "-p", "0"],
+        Some(&numbered_lines(4)),
+    );
+    b.ok(
+        &["produce", "-t", "rf", "-p", "1"],
+        Some(&numbered_lines(6)),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write plan");
+        path.to_string_lossy().into_owned()
+    };
+
+    // --from-file commits exactly the partitions of the file.
+    let plan = file("plan.csv", "rf,0,2\n");
+    let (code, out, err) = reset_run(&b, "fg", &["--from-file", &plan, "--execute"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("fg              rf              0          2"),
+        "{out}"
+    );
+    assert_eq!(committed(&b, "fg", "rf"), BTreeMap::from([(0, Some(2))]));
+
+    // --to-current: the committed offset; the log end where nothing is
+    // committed, as Kafka does. --export prints Kafka's CSV instead.
+    let (code, out, err) = reset_run(&b, "fg", &["--topic", "rf", "--to-current", "--export"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "rf,0,2\nrf,1,6\n");
+    assert!(err.contains("dry run"), "{err}");
+
+    // The export reads back as a plan.
+    let exported = file("exported.csv", &out);
+    reset_run(&b, "fg", &["--from-file", &exported, "--execute"]);
+    assert_eq!(
+        committed(&b, "fg", "rf"),
+        BTreeMap::from([(0, Some(2)), (1, Some(6))])
+    );
+
+    // --by-duration: the first record at or after now minus the duration.
+    let (code, out, err) = reset_run(
+        &b,
+        "fg",
+        &["--topic", "rf", "--by-duration", "PT1H", "--export"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "rf,0,3\nrf,1,0\n");
+    let (_, out, _) = reset_run(
+        &b,
+        "fg",
+        &["--topic", "rf:0", "--by-duration", "P36500DT1M", "--export"],
+    );
+    assert_eq!(out, "rf,0,0\n");
+    // A bad duration is a usage error before anything is sent.
+    let (code, _, err) = reset_run(&b, "fg", &["--topic", "rf", "--by-duration", "1 hour"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("PnDTnHnMnS"), "{err}");
+
+    // A bad plan line fails the whole plan, naming the file and the line;
+    // nothing is committed.
+    for (text, want) in [
+        (
+            "rf,0,1\nrf,zero,1\n",
+            "line 2: the partition must be a number",
+        ),
+        (
+            "rf,0,1\n\nrf,0\n",
+            "line 3: expected topic,partition,offset",
+        ),
+        ("rf,1,1\nrf,7,1\n", "line 2: topic 'rf' has no partition 7"),
+        ("rf,0,1\nrf,1,-3\n", "line 2: the offset must be a number"),
+    ] {
+        let bad = file("bad.csv", text);
+        let (code, out, err) = reset_run(&b, "fg", &["--from-file", &bad, "--execute"]);
+        assert_eq!(code, Some(1), "{text:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.starts_with("error: ") && err.contains(&format!("bad.csv: {want}")),
+            "{text:?}: {err}"
+        );
+    }
+    let missing = dir.path().join("missing.csv");
+    let (code, _, err) = reset_run(&b, "fg", &["--from-file", &missing.to_string_lossy()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("cannot read") && err.contains("missing.csv"),
+        "{err}"
+    );
+    assert_eq!(
+        committed(&b, "fg", "rf"),
+        BTreeMap::from([(0, Some(2)), (1, Some(6))])
+    );
+    // The file gives the partitions: no --topic with it.
+    let (code, _, _) = reset_run(&b, "fg", &["--from-file", &exported, "--topic", "rf"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
 fn describe_shows_members_and_state_in_kafkas_layout() {
     let b = broker();
     b.create_topic("desc", 2);
