@@ -915,6 +915,112 @@ fn reset_offsets_by_duration_to_current_export_and_from_file() {
 }
 
 #[test]
+fn list_state_filters_and_delete_all_groups_reports_active_ones() {
+    let b = broker();
+    b.create_topic("ls", 1);
+    b.ok(&["produce", "-t", "ls"], Some(&numbered_lines(3)));
+    for g in ["idle-a", "idle-b"] {
+        b.ok(
+            &[
+                "consume",
+                "-t",
+                "ls",
+                "--group",
+                g,
+                "--from-beginning",
+                "-e",
+            ],
+            None,
+        );
+    }
+    let m = Member::start(&b, "ls", "busy-group-with-a-long-name", &[]);
+    wait_for_split(
+        &b,
+        "busy-group-with-a-long-name",
+        &[1],
+        Duration::from_secs(30),
+    );
+    let text = |args: &[&str]| String::from_utf8(b.ok(args, None)).expect("utf8");
+
+    // --state alone: GROUP and STATE columns, Kafka's spacing.
+    let all = text(&["groups", "list", "--state"]);
+    let w = "busy-group-with-a-long-name".len();
+    assert_eq!(
+        all,
+        format!(
+            "{:<w$} STATE\n{:<w$} Stable\n{:<w$} Empty\n{:<w$} Empty\n",
+            "GROUP", "busy-group-with-a-long-name", "idle-a", "idle-b"
+        )
+    );
+    // With names: only those states, in any case, comma-separated or repeated.
+    let empty = text(&["groups", "list", "--state", "EMPTY"]);
+    assert_eq!(
+        empty
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().next().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["idle-a", "idle-b"],
+        "{empty}"
+    );
+    let both = text(&["groups", "list", "--state", "stable,Empty"]);
+    assert_eq!(both.lines().count(), 4, "{both}");
+    let stable = text(&[
+        "groups",
+        "list",
+        "--state",
+        "preparingrebalance",
+        "--state",
+        "Stable",
+    ]);
+    assert_eq!(stable.lines().count(), 2, "{stable}");
+    assert!(
+        stable
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("busy-group")),
+        "{stable}"
+    );
+    let bad = b.run(&["groups", "list", "--state", "running"], None);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("PreparingRebalance"));
+
+    // --all-groups deletes the empty ones and names the one it could not.
+    let out = b.run(&["groups", "delete", "--all-groups"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Deletion of requested consumer groups ('idle-a', 'idle-b') was successful.\n"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: ")
+            && err.contains("'busy-group-with-a-long-name'")
+            && err.contains("active members"),
+        "{err}"
+    );
+    assert_eq!(text(&["groups", "list"]), "busy-group-with-a-long-name\n");
+    // --group and --all-groups together, or neither: usage errors.
+    for args in [
+        &["groups", "delete", "--all-groups", "--group", "x"][..],
+        &["groups", "delete"],
+    ] {
+        assert_eq!(b.run(args, None).status.code(), Some(2), "{args:?}");
+    }
+
+    m.interrupt();
+    let out = text(&["groups", "delete", "--all-groups"]);
+    assert_eq!(
+        out,
+        "Deletion of requested consumer groups ('busy-group-with-a-long-name') was successful.\n"
+    );
+    assert_eq!(
+        text(&["groups", "list", "--state"]),
+        format!("{:<15} STATE\n", "GROUP")
+    );
+}
+
+#[test]
 fn describe_shows_members_and_state_in_kafkas_layout() {
     let b = broker();
     b.create_topic("desc", 2);

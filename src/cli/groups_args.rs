@@ -21,11 +21,51 @@ pub enum GroupsCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = "\
+--state alone adds a STATE column; with state names (comma-separated or repeated, any case) \
+only groups in those states are listed. States: Stable, Empty, PreparingRebalance, \
+CompletingRebalance, Dead.
+
+Examples:
+  strom groups list
+  strom groups list --state
+  strom groups list --state stable,empty")]
 pub struct GroupsListArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
+    /// Show GROUP and STATE; with STATEs, only groups in those states
+    #[arg(
+        long,
+        num_args = 0..,
+        value_delimiter = ',',
+        value_name = "STATE",
+        value_parser = group_state
+    )]
+    pub state: Option<Vec<&'static str>>,
     #[arg(long, value_enum, default_value_t)]
     pub output: TableOutput,
+}
+
+/// The classic group protocol's states, as ListGroups names them.
+pub const GROUP_STATES: [&str; 5] = [
+    "Stable",
+    "Empty",
+    "PreparingRebalance",
+    "CompletingRebalance",
+    "Dead",
+];
+
+/// A group state name in any case → its canonical spelling.
+pub fn group_state(s: &str) -> Result<&'static str, String> {
+    GROUP_STATES
+        .into_iter()
+        .find(|g| g.eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| {
+            format!(
+                "unknown group state {s:?}; the states are {}",
+                GROUP_STATES.join(", ")
+            )
+        })
 }
 
 #[derive(Debug, Args)]
@@ -123,12 +163,26 @@ Examples:
   strom groups reset-offsets --group billing --from-file plan.csv --execute";
 
 #[derive(Debug, Args)]
+#[command(
+    group(ArgGroup::new("which").required(true).args(["group", "all_groups"])),
+    after_long_help = "\
+A group with active members cannot be deleted. Every group is tried; the ones that could \
+not be deleted are named with the reason, and the exit status is then 1.
+
+Examples:
+  strom groups delete --group billing
+  strom groups delete --group billing --group audit
+  strom groups delete --all-groups"
+)]
 pub struct GroupsDeleteArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// Group to delete (repeatable)
-    #[arg(long, value_name = "GROUP", required = true)]
+    #[arg(long, value_name = "GROUP")]
     pub group: Vec<String>,
+    /// Delete every group (those with active members are reported, not deleted)
+    #[arg(long)]
+    pub all_groups: bool,
 }
 
 /// `topic` or `topic:0,2`.
@@ -325,6 +379,13 @@ mod tests {
         );
         assert!(topic_partitions("t:x").is_err());
         assert!(topic_partitions("t:-1").is_err());
+    }
+
+    #[test]
+    fn group_states_in_any_case() {
+        assert_eq!(group_state("stable"), Ok("Stable"));
+        assert_eq!(group_state("PREPARINGREBALANCE"), Ok("PreparingRebalance"));
+        assert!(group_state("running").unwrap_err().contains("Empty"));
     }
 
     #[test]
