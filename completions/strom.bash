@@ -576,7 +576,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__delete)
-            opts="-b -v -h -V --bootstrap-server --group --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --group --all-groups --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,7 +724,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__list)
-            opts="-b -v -h -V --bootstrap-server --output --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --state --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -735,6 +735,10 @@ _strom() {
                     return 0
                     ;;
                 -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -754,7 +758,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__reset__subcmd__offsets)
-            opts="-b -v -h -V --bootstrap-server --group --topic --all-topics --to-earliest --to-latest --to-offset --shift-by --to-datetime --dry-run --execute --output --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --group --topic --all-topics --to-earliest --to-latest --to-current --to-offset --shift-by --to-datetime --by-duration --from-file --dry-run --execute --export --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -785,6 +789,14 @@ _strom() {
                     return 0
                     ;;
                 --to-datetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1958,7 +1970,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__list)
-            opts="-b -v -h -V --bootstrap-server --internal --output --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --topic --internal --exclude-internal --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1969,6 +1981,10 @@ _strom() {
                     return 0
                     ;;
                 -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
