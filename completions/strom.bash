@@ -916,7 +916,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__delete)
-            opts="-b -v -h -V --bootstrap-server --group --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --group --all-groups --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1064,7 +1064,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__list)
-            opts="-b -v -h -V --bootstrap-server --output --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --state --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1075,6 +1075,10 @@ _strom() {
                     return 0
                     ;;
                 -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1094,7 +1098,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__reset__subcmd__offsets)
-            opts="-b -v -h -V --bootstrap-server --group --topic --all-topics --to-earliest --to-latest --to-offset --shift-by --to-datetime --dry-run --execute --output --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --group --topic --all-topics --to-earliest --to-latest --to-current --to-offset --shift-by --to-datetime --by-duration --from-file --dry-run --execute --export --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1125,6 +1129,14 @@ _strom() {
                     return 0
                     ;;
                 --to-datetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by-duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2410,7 +2422,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__list)
-            opts="-b -v -h -V --bootstrap-server --internal --output --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --topic --internal --exclude-internal --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2421,6 +2433,10 @@ _strom() {
                     return 0
                     ;;
                 -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -146,11 +146,13 @@ complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -l topic -d 'Only topics whose whole name matches this regex (kafka-topics spelling)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -l output -r -f -a "plain\t'Kafka\'s text layout'
 table\t'An aligned table'
 json\t'JSON'"
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
-complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -l internal -d 'Include internal topics'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -l internal -d 'Include internal topics (names starting with __)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -l exclude-internal -d 'Hide internal topics (names starting with __): the default, kafka-topics\' flag'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -290,6 +292,7 @@ complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_
 complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "delete" -d 'Delete consumer groups that have no active members'
 complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -l state -d 'Show GROUP and STATE; with STATEs, only groups in those states' -r
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -l output -r -f -a "plain\t'Kafka\'s text layout'
 table\t'An aligned table'
 json\t'JSON'"
@@ -315,6 +318,8 @@ complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l to-offset -d 'To this offset' -r
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l shift-by -d 'Move the committed offset by N (negative moves back)' -r
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l to-datetime -d 'To the first record at or after this UTC time, YYYY-MM-DDTHH:mm:SS.sss' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l by-duration -d 'To the first record at or after now minus this ISO-8601 duration, PnDTnHnMnS' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l from-file -d 'The plan from a CSV file of topic,partition,offset lines (what --export writes)' -r -F
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l output -r -f -a "plain\t'Kafka\'s text layout'
 table\t'An aligned table'
 json\t'JSON'"
@@ -322,16 +327,19 @@ complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l all-topics -d 'Every topic the group has committed offsets for'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l to-earliest -d 'To the oldest offset still in the log'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l to-latest -d 'To the end of the log'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l to-current -d 'To the committed offset (unchanged); the end of the log where nothing is committed'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l dry-run -d 'Only show the new offsets (the default)'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l execute -d 'Commit the new offsets'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -l export -d 'Print the plan as CSV topic,partition,offset lines (for --from-file) instead of a table'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from reset-offsets" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -l group -d 'Group to delete (repeatable)' -r
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -l all-groups -d 'Delete every group (those with active members are reported, not deleted)'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumer groups, one per line'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'

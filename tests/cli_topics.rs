@@ -259,3 +259,62 @@ fn the_longest_name_kafka_allows_works_and_dot_underscore_collisions_are_refused
     want.sort();
     assert_eq!(dirs, want, "one directory per partition, nothing else");
 }
+
+#[test]
+fn list_takes_a_kafka_topics_regex_and_exclude_internal() {
+    let b = Broker::start();
+    for t in ["orders", "orders.v2", "old-orders", "audit"] {
+        b.create_topic(t, 1);
+    }
+    let list = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["topics", "list"];
+        all.extend_from_slice(args);
+        String::from_utf8(b.ok(&all, None))
+            .expect("utf8")
+            .lines()
+            .map(str::to_string)
+            .collect()
+    };
+    // The broker creates __consumer_offsets at start.
+    assert_eq!(
+        list(&["--internal"]),
+        [
+            "__consumer_offsets",
+            "audit",
+            "old-orders",
+            "orders",
+            "orders.v2"
+        ]
+    );
+    assert_eq!(
+        list(&["--exclude-internal"]),
+        ["audit", "old-orders", "orders", "orders.v2"]
+    );
+    // The whole name must match; commas separate alternatives; --topic or
+    // the argument.
+    assert_eq!(list(&["orders.*"]), ["orders", "orders.v2"]);
+    assert_eq!(list(&["--topic", "orders.*"]), ["orders", "orders.v2"]);
+    assert_eq!(list(&["--topic", "orders,audit"]), ["audit", "orders"]);
+    assert_eq!(
+        list(&[".*orders", "--exclude-internal"]),
+        ["old-orders", "orders"]
+    );
+    assert!(list(&["--topic", "__.*"]).is_empty());
+    assert_eq!(
+        list(&["--internal", "--topic", "__.*"]),
+        ["__consumer_offsets"]
+    );
+    let json = b.ok(&["topics", "list", "o.*", "--output", "json"], None);
+    let names: Vec<String> = serde_json::from_slice(&json).expect("json");
+    assert_eq!(names, ["old-orders", "orders", "orders.v2"]);
+
+    // A bad pattern or contradicting flags: usage errors before connecting.
+    let (code, err) = exit_code(&["topics", "list", "--topic", "orders("]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a valid regular expression"), "{err}");
+    assert!(!err.contains("cannot reach"), "{err}");
+    let (code, _) = exit_code(&["topics", "list", "--internal", "--exclude-internal"]);
+    assert_eq!(code, Some(2));
+    let (code, _) = exit_code(&["topics", "list", "a", "--topic", "b"]);
+    assert_eq!(code, Some(2));
+}

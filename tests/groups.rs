@@ -705,6 +705,321 @@ fn reset_offsets_plans_executes_and_refuses_while_members_are_active() {
     assert_eq!(gone.status.code(), Some(1));
 }
 
+/// `groups reset-offsets ARGS -b ADDR`: (exit code, stdout, stderr).
+fn reset_run(b: &Broker, group: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut all = vec!["groups", "reset-offsets", "--group", group];
+    all.extend_from_slice(args);
+    let out = b.run(&all, None);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The group's committed offset per partition of `topic`.
+fn committed(b: &Broker, group: &str, topic: &str) -> BTreeMap<i64, Option<i64>> {
+    offsets(b, group)
+        .into_iter()
+        .filter(|((t, _), _)| t == topic)
+        .map(|((_, p), r)| (p, r.0))
+        .collect()
+}
+
+#[test]
+fn reset_offsets_dry_run_says_so_and_clamped_offsets_warn() {
+    let b = broker();
+    b.create_topic("dry", 1);
+    b.ok(&["produce", "-t", "dry"], Some(&numbered_lines(10)));
+    b.ok(
+        &[
+            "consume",
+            "-t",
+            "dry",
+            "--group",
+            "dg1",
+            "--from-beginning",
+            "-e",
+        ],
+        None,
+    );
+    assert_eq!(committed(&b, "dg1", "dry"), BTreeMap::from([(0, Some(10))]));
+
+    // Without --execute: the plan on stdout, then on stderr that nothing
+    // was changed and how to apply it.
+    let (code, out, err) = reset_run(&b, "dg1", &["--topic", "dry", "--to-earliest"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("dg1             dry             0          0"),
+        "{out}"
+    );
+    let last = err.lines().last().unwrap_or("");
+    assert!(
+        last.contains("dry run")
+            && last.contains("no offsets were changed")
+            && last.contains("--execute"),
+        "{err}"
+    );
+    assert_eq!(committed(&b, "dg1", "dry"), BTreeMap::from([(0, Some(10))]));
+    // --dry-run says the same.
+    let (_, _, err) = reset_run(&b, "dg1", &["--topic", "dry", "--to-earliest", "--dry-run"]);
+    assert!(err.contains("dry run"), "{err}");
+
+    // Beyond the log end: clamped to it, with a warning naming the
+    // partition, the asked and the used offset; --execute says no dry run.
+    let (code, out, err) = reset_run(
+        &b,
+        "dg1",
+        &["--all-topics", "--to-offset", "99", "--execute"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("dry             0          10"), "{out}");
+    assert!(
+        err.contains("Warning: New offset (99) is higher than latest offset for topic partition dry-0. Value will be set to 10."),
+        "{err}"
+    );
+    assert!(!err.contains("dry run"), "{err}");
+    assert_eq!(committed(&b, "dg1", "dry"), BTreeMap::from([(0, Some(10))]));
+
+    // Before the log start: clamped to it.
+    let (code, _, err) = reset_run(
+        &b,
+        "dg1",
+        &["--all-topics", "--shift-by", "-15", "--execute"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("New offset (-5) is lower than earliest offset for topic partition dry-0. Value will be set to 0."),
+        "{err}"
+    );
+    assert_eq!(committed(&b, "dg1", "dry"), BTreeMap::from([(0, Some(0))]));
+
+    // An offset inside the range moves without a warning.
+    let (_, _, err) = reset_run(
+        &b,
+        "dg1",
+        &["--all-topics", "--to-offset", "4", "--execute"],
+    );
+    assert!(!err.contains("Warning"), "{err}");
+    assert_eq!(committed(&b, "dg1", "dry"), BTreeMap::from([(0, Some(4))]));
+}
+
+#[test]
+fn reset_offsets_by_duration_to_current_export_and_from_file() {
+    let b = broker();
+    b.create_topic("rf", 2);
+    // Partition 0: 3 records from 1970, then 4 from now; partition 1: 6.
+    let old = (0..3)
+        .map(|i| format!("{{\"value\":\"old{i}\",\"timestamp\":1000}}\n"))
+        .collect::<String>();
+    b.ok(
+        &["produce", "-t", "rf", "-p", "0", "--input", "json"],
+        Some(old.as_bytes()),
+    );
+    b.ok(
+        &["produce", "-t", "rf", "-p", "0"],
+        Some(&numbered_lines(4)),
+    );
+    b.ok(
+        &["produce", "-t", "rf", "-p", "1"],
+        Some(&numbered_lines(6)),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write plan");
+        path.to_string_lossy().into_owned()
+    };
+
+    // --from-file commits exactly the partitions of the file.
+    let plan = file("plan.csv", "rf,0,2\n");
+    let (code, out, err) = reset_run(&b, "fg", &["--from-file", &plan, "--execute"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("fg              rf              0          2"),
+        "{out}"
+    );
+    assert_eq!(committed(&b, "fg", "rf"), BTreeMap::from([(0, Some(2))]));
+
+    // --to-current: the committed offset; the log end where nothing is
+    // committed, as Kafka does. --export prints Kafka's CSV instead.
+    let (code, out, err) = reset_run(&b, "fg", &["--topic", "rf", "--to-current", "--export"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "rf,0,2\nrf,1,6\n");
+    assert!(err.contains("dry run"), "{err}");
+
+    // The export reads back as a plan.
+    let exported = file("exported.csv", &out);
+    reset_run(&b, "fg", &["--from-file", &exported, "--execute"]);
+    assert_eq!(
+        committed(&b, "fg", "rf"),
+        BTreeMap::from([(0, Some(2)), (1, Some(6))])
+    );
+
+    // --by-duration: the first record at or after now minus the duration.
+    let (code, out, err) = reset_run(
+        &b,
+        "fg",
+        &["--topic", "rf", "--by-duration", "PT1H", "--export"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "rf,0,3\nrf,1,0\n");
+    let (_, out, _) = reset_run(
+        &b,
+        "fg",
+        &["--topic", "rf:0", "--by-duration", "P36500DT1M", "--export"],
+    );
+    assert_eq!(out, "rf,0,0\n");
+    // A bad duration is a usage error before anything is sent.
+    let (code, _, err) = reset_run(&b, "fg", &["--topic", "rf", "--by-duration", "1 hour"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("PnDTnHnMnS"), "{err}");
+
+    // A bad plan line fails the whole plan, naming the file and the line;
+    // nothing is committed.
+    for (text, want) in [
+        (
+            "rf,0,1\nrf,zero,1\n",
+            "line 2: the partition must be a number",
+        ),
+        (
+            "rf,0,1\n\nrf,0\n",
+            "line 3: expected topic,partition,offset",
+        ),
+        ("rf,1,1\nrf,7,1\n", "line 2: topic 'rf' has no partition 7"),
+        ("rf,0,1\nrf,1,-3\n", "line 2: the offset must be a number"),
+    ] {
+        let bad = file("bad.csv", text);
+        let (code, out, err) = reset_run(&b, "fg", &["--from-file", &bad, "--execute"]);
+        assert_eq!(code, Some(1), "{text:?}: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.starts_with("error: ") && err.contains(&format!("bad.csv: {want}")),
+            "{text:?}: {err}"
+        );
+    }
+    let missing = dir.path().join("missing.csv");
+    let (code, _, err) = reset_run(&b, "fg", &["--from-file", &missing.to_string_lossy()]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("cannot read") && err.contains("missing.csv"),
+        "{err}"
+    );
+    assert_eq!(
+        committed(&b, "fg", "rf"),
+        BTreeMap::from([(0, Some(2)), (1, Some(6))])
+    );
+    // The file gives the partitions: no --topic with it.
+    let (code, _, _) = reset_run(&b, "fg", &["--from-file", &exported, "--topic", "rf"]);
+    assert_eq!(code, Some(2));
+}
+
+#[test]
+fn list_state_filters_and_delete_all_groups_reports_active_ones() {
+    let b = broker();
+    b.create_topic("ls", 1);
+    b.ok(&["produce", "-t", "ls"], Some(&numbered_lines(3)));
+    for g in ["idle-a", "idle-b"] {
+        b.ok(
+            &[
+                "consume",
+                "-t",
+                "ls",
+                "--group",
+                g,
+                "--from-beginning",
+                "-e",
+            ],
+            None,
+        );
+    }
+    let m = Member::start(&b, "ls", "busy-group-with-a-long-name", &[]);
+    wait_for_split(
+        &b,
+        "busy-group-with-a-long-name",
+        &[1],
+        Duration::from_secs(30),
+    );
+    let text = |args: &[&str]| String::from_utf8(b.ok(args, None)).expect("utf8");
+
+    // --state alone: GROUP and STATE columns, Kafka's spacing.
+    let all = text(&["groups", "list", "--state"]);
+    let w = "busy-group-with-a-long-name".len();
+    assert_eq!(
+        all,
+        format!(
+            "{:<w$} STATE\n{:<w$} Stable\n{:<w$} Empty\n{:<w$} Empty\n",
+            "GROUP", "busy-group-with-a-long-name", "idle-a", "idle-b"
+        )
+    );
+    // With names: only those states, in any case, comma-separated or repeated.
+    let empty = text(&["groups", "list", "--state", "EMPTY"]);
+    assert_eq!(
+        empty
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().next().unwrap_or(""))
+            .collect::<Vec<_>>(),
+        ["idle-a", "idle-b"],
+        "{empty}"
+    );
+    let both = text(&["groups", "list", "--state", "stable,Empty"]);
+    assert_eq!(both.lines().count(), 4, "{both}");
+    let stable = text(&[
+        "groups",
+        "list",
+        "--state",
+        "preparingrebalance",
+        "--state",
+        "Stable",
+    ]);
+    assert_eq!(stable.lines().count(), 2, "{stable}");
+    assert!(
+        stable
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("busy-group")),
+        "{stable}"
+    );
+    let bad = b.run(&["groups", "list", "--state", "running"], None);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("PreparingRebalance"));
+
+    // --all-groups deletes the empty ones and names the one it could not.
+    let out = b.run(&["groups", "delete", "--all-groups"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Deletion of requested consumer groups ('idle-a', 'idle-b') was successful.\n"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: ")
+            && err.contains("'busy-group-with-a-long-name'")
+            && err.contains("active members"),
+        "{err}"
+    );
+    assert_eq!(text(&["groups", "list"]), "busy-group-with-a-long-name\n");
+    // --group and --all-groups together, or neither: usage errors.
+    for args in [
+        &["groups", "delete", "--all-groups", "--group", "x"][..],
+        &["groups", "delete"],
+    ] {
+        assert_eq!(b.run(args, None).status.code(), Some(2), "{args:?}");
+    }
+
+    m.interrupt();
+    let out = text(&["groups", "delete", "--all-groups"]);
+    assert_eq!(
+        out,
+        "Deletion of requested consumer groups ('busy-group-with-a-long-name') was successful.\n"
+    );
+    assert_eq!(
+        text(&["groups", "list", "--state"]),
+        format!("{:<15} STATE\n", "GROUP")
+    );
+}
+
 #[test]
 fn describe_shows_members_and_state_in_kafkas_layout() {
     let b = broker();

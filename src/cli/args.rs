@@ -568,14 +568,52 @@ pub struct TopicsCreateArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = "\
+The pattern is a regular expression that must match the whole topic name, as \
+kafka-topics --list --topic takes it; as there, a comma separates alternatives (a,b is a|b). \
+It may be given as --topic REGEX or as the argument. Internal topics (names starting with \
+__, such as __consumer_offsets) are hidden unless --internal is given; --exclude-internal \
+(kafka-topics' flag) hides them explicitly.
+
+Examples:
+  strom topics list
+  strom topics list 'orders.*'
+  strom topics list --topic 'orders\\..*,audit'
+  strom topics list --internal --topic '__.*'")]
 pub struct TopicsListArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Include internal topics
+    /// Only topics whose whole name matches this regex (same as --topic)
+    #[arg(value_name = "REGEX", value_parser = topic_regex)]
+    pub pattern: Option<regex::Regex>,
+    /// Only topics whose whole name matches this regex (kafka-topics spelling)
+    #[arg(long = "topic", value_name = "REGEX", value_parser = topic_regex, conflicts_with = "pattern")]
+    pub topic: Option<regex::Regex>,
+    /// Include internal topics (names starting with __)
     #[arg(long)]
     pub internal: bool,
+    /// Hide internal topics (names starting with __): the default, kafka-topics' flag
+    #[arg(long, conflicts_with = "internal")]
+    pub exclude_internal: bool,
     #[arg(long, value_enum, default_value_t)]
     pub output: TableOutput,
+}
+
+/// A `topics list` pattern as kafka-topics reads `--list --topic`: commas
+/// separate alternatives and the regex must match the whole name.
+pub fn topic_regex(s: &str) -> Result<regex::Regex, String> {
+    let alternatives = s.trim().replace(',', "|");
+    regex::Regex::new(&format!("^(?:{alternatives})$")).map_err(|e| {
+        // The regex crate's message spans lines and shows the anchored
+        // form; its last line says what is wrong.
+        let text = e.to_string();
+        let why = text
+            .lines()
+            .last()
+            .unwrap_or("")
+            .trim_start_matches("error: ");
+        format!("{s:?} is not a valid regular expression: {why}")
+    })
 }
 
 #[derive(Debug, Args)]
@@ -938,6 +976,16 @@ mod tests {
     #[test]
     fn definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn topic_patterns_match_whole_names() {
+        let re = topic_regex("orders.*").expect("regex");
+        assert!(re.is_match("orders") && re.is_match("orders.v2"));
+        assert!(!re.is_match("old-orders"));
+        let alt = topic_regex("a,b").expect("regex");
+        assert!(alt.is_match("a") && alt.is_match("b") && !alt.is_match("a,b"));
+        assert!(topic_regex("(").is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `strom groups list|describe|reset-offsets|delete`, printing what
 //! kafka-consumer-groups prints.
 mod describe;
+mod plan_csv;
 mod reset;
 
 use std::io::Write;
@@ -26,9 +27,21 @@ fn group_admin(client: &BlockingClient) -> GroupAdmin {
 
 fn list(args: GroupsListArgs) -> anyhow::Result<()> {
     let client = super::connect(&args.connect)?;
-    let groups = client.run(group_admin(&client).list_groups())?;
+    let mut groups = client.run(group_admin(&client).list_groups())?;
+    // kafka-consumer-groups --list --state [STATE,...]: the states asked
+    // for, any case (clap gave the canonical names); none asked: all.
+    if let Some(states) = args.state.as_ref().filter(|s| !s.is_empty()) {
+        groups.retain(|g| states.iter().any(|s| s.eq_ignore_ascii_case(&g.state)));
+    }
     let mut out = stdout();
     match args.output {
+        TableOutput::Plain if args.state.is_some() => {
+            let w = groups.iter().map(|g| g.group.len()).fold(15, usize::max);
+            writeln!(out, "{:<w$} STATE", "GROUP")?;
+            for g in &groups {
+                writeln!(out, "{:<w$} {}", g.group, g.state)?;
+            }
+        }
         TableOutput::Plain => {
             for g in &groups {
                 writeln!(out, "{}", g.group)?;
@@ -59,9 +72,18 @@ fn quoted(groups: &[&String]) -> String {
 fn delete(args: GroupsDeleteArgs) -> anyhow::Result<()> {
     let client = super::connect(&args.connect)?;
     let admin = group_admin(&client);
+    let groups: Vec<String> = if args.all_groups {
+        client
+            .run(admin.list_groups())?
+            .into_iter()
+            .map(|g| g.group)
+            .collect()
+    } else {
+        args.group.clone()
+    };
     let mut deleted = Vec::new();
     let mut failed = Vec::new();
-    for g in &args.group {
+    for g in &groups {
         match client.run(admin.delete_group(g)) {
             Ok(()) => deleted.push(g),
             Err(e) => failed.push((g, e)),
@@ -74,8 +96,25 @@ fn delete(args: GroupsDeleteArgs) -> anyhow::Result<()> {
             "Deletion of requested consumer groups ({}) was successful.",
             quoted(&deleted)
         )?;
+    } else if groups.is_empty() {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "There are no consumer groups to delete."
+        );
     }
     out.flush()?;
+    // Every group was tried; one error line names each that failed.
+    if failed.len() > 1 {
+        anyhow::bail!(
+            "cannot delete {} consumer groups: {}",
+            failed.len(),
+            failed
+                .iter()
+                .map(|(g, e)| format!("'{g}' ({e})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     match failed.into_iter().next() {
         None => Ok(()),
         Some((g, e)) => {

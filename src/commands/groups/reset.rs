@@ -1,12 +1,16 @@
 //! `strom groups reset-offsets`: computes new committed offsets for a
 //! group without active members and, with --execute, commits them as a
 //! tool (generation -1). Prints kafka-consumer-groups' plan table.
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
+use std::io::{self, Write};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use super::super::output::{print_json, print_table, stdout};
+use super::plan_csv::{self, PlanLine};
 use crate::cli::args::TableOutput;
 use crate::cli::groups_args::GroupsResetArgs;
 use crate::client::blocking::BlockingClient;
@@ -25,29 +29,79 @@ struct NewOffset {
 enum Spec {
     Earliest,
     Latest,
+    /// The committed offset; the end where nothing is committed (Kafka).
+    Current,
     Offset(i64),
     ShiftBy(i64),
+    /// The first record at or after this time (ms), the end if none.
     Datetime(i64),
+    /// Offsets read from a plan file, clamped like --to-offset.
+    FromFile(HashMap<(String, i32), i64>),
 }
 
-fn spec(args: &GroupsResetArgs) -> Spec {
+fn spec(args: &GroupsResetArgs, from_file: Option<&[PlanLine]>) -> Spec {
     // clap's "spec" group guarantees exactly one of these.
-    if args.to_earliest {
-        Spec::Earliest
+    if let Some(lines) = from_file {
+        Spec::FromFile(
+            lines
+                .iter()
+                .map(|l| ((l.topic.clone(), l.partition), l.offset))
+                .collect(),
+        )
     } else if args.to_latest {
         Spec::Latest
+    } else if args.to_current {
+        Spec::Current
     } else if let Some(n) = args.to_offset {
         Spec::Offset(n)
     } else if let Some(n) = args.shift_by {
         Spec::ShiftBy(n)
     } else if let Some(t) = args.to_datetime {
         Spec::Datetime(t)
+    } else if let Some(d) = args.by_duration {
+        Spec::Datetime(now_ms().saturating_sub(d))
     } else {
         Spec::Earliest
     }
 }
 
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Kafka's range check: an asked offset outside earliest..latest is moved
+/// to the nearer end, with a warning naming the partition and both offsets.
+fn clamped(topic: &str, partition: i32, asked: i64, lo: i64, hi: i64) -> i64 {
+    let (bound, side, word) = if asked > hi {
+        (hi, "higher", "latest")
+    } else if asked < lo {
+        (lo, "lower", "earliest")
+    } else {
+        return asked;
+    };
+    let _ = writeln!(
+        io::stderr().lock(),
+        "Warning: New offset ({asked}) is {side} than {word} offset for topic partition \
+         {topic}-{partition}. Value will be set to {bound}."
+    );
+    bound
+}
+
+/// Reads and checks `--from-file`; errors name the file and the line.
+fn read_plan(path: &Path, group: &str) -> anyhow::Result<Vec<PlanLine>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    plan_csv::parse(&text, group).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
 pub fn run(args: GroupsResetArgs) -> anyhow::Result<()> {
+    let from_file = match &args.from_file {
+        Some(path) => Some(read_plan(path, &args.group)?),
+        None => None,
+    };
     let client = super::super::connect(&args.connect)?;
     let admin = super::group_admin(&client);
     let group = args.group.as_str();
@@ -63,8 +117,11 @@ pub fn run(args: GroupsResetArgs) -> anyhow::Result<()> {
         .into_iter()
         .map(|(t, p, o)| ((t, p), o))
         .collect();
-    let partitions = partitions_to_reset(&client, &args, &committed)?;
-    let spec = spec(&args);
+    let partitions = match (&from_file, &args.from_file) {
+        (Some(lines), Some(path)) => partitions_in_file(&client, path, lines)?,
+        _ => partitions_to_reset(&client, &args, &committed)?,
+    };
+    let spec = spec(&args, from_file.as_deref());
     let mut plan = Vec::new();
     for (topic, parts) in &partitions {
         let earliest = offsets(&client, topic, parts, OffsetSpec::Earliest)?;
@@ -78,13 +135,15 @@ pub fn run(args: GroupsResetArgs) -> anyhow::Result<()> {
                 earliest.get(&p).copied().unwrap_or(0),
                 latest.get(&p).copied().unwrap_or(0),
             );
-            let clamp = |o: i64| o.clamp(lo, hi.max(lo));
-            let new_offset = match spec {
+            let hi = hi.max(lo);
+            let key = (topic.clone(), p);
+            let new_offset = match &spec {
                 Spec::Earliest => lo,
                 Spec::Latest => hi,
-                Spec::Offset(n) => clamp(n),
-                Spec::ShiftBy(n) => match committed.get(&(topic.clone(), p)) {
-                    Some(&c) => clamp(c.saturating_add(n)),
+                Spec::Current => committed.get(&key).copied().unwrap_or(hi),
+                Spec::Offset(n) => clamped(topic, p, *n, lo, hi),
+                Spec::ShiftBy(n) => match committed.get(&key) {
+                    Some(&c) => clamped(topic, p, c.saturating_add(*n), lo, hi),
                     None => anyhow::bail!(
                         "Cannot shift offset for partition {topic}-{p} since there is no current committed offset"
                     ),
@@ -93,6 +152,10 @@ pub fn run(args: GroupsResetArgs) -> anyhow::Result<()> {
                 Spec::Datetime(_) => match by_time.get(&p) {
                     Some(&o) if o >= 0 => o,
                     _ => hi,
+                },
+                Spec::FromFile(asked) => match asked.get(&key) {
+                    Some(&o) => clamped(topic, p, o, lo, hi),
+                    None => continue,
                 },
             };
             plan.push(NewOffset {
@@ -115,9 +178,59 @@ pub fn run(args: GroupsResetArgs) -> anyhow::Result<()> {
         client.run(admin.commit_offsets(group, &commits))?;
     }
     let mut out = stdout();
-    print_plan(&mut out, &plan, args.output)?;
+    if args.export {
+        plan_csv::write(
+            &mut out,
+            plan.iter()
+                .map(|n| (n.topic.as_str(), n.partition, n.new_offset)),
+        )?;
+    } else {
+        print_plan(&mut out, &plan, args.output)?;
+    }
     out.flush()?;
+    if !args.execute {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "This was a dry run: no offsets were changed. Add --execute to commit the new offsets."
+        );
+    }
     Ok(())
+}
+
+/// Topic → partitions of a plan file, each checked to exist; an error
+/// names the file and the line.
+fn partitions_in_file(
+    client: &BlockingClient,
+    path: &Path,
+    lines: &[PlanLine],
+) -> anyhow::Result<BTreeMap<String, Vec<i32>>> {
+    let mut out: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    let mut known: HashMap<String, Vec<i32>> = HashMap::new();
+    for l in lines {
+        let parts = match known.entry(l.topic.clone()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let info = client
+                    .run(client.client().refresh_topic(&l.topic, false))
+                    .map_err(|err| anyhow::anyhow!("{}: line {}: {err}", path.display(), l.line))?;
+                e.insert(info.partitions.iter().map(|p| p.partition).collect())
+            }
+        };
+        if !parts.contains(&l.partition) {
+            anyhow::bail!(
+                "{}: line {}: topic '{}' has no partition {}",
+                path.display(),
+                l.line,
+                l.topic,
+                l.partition
+            );
+        }
+        out.entry(l.topic.clone()).or_default().push(l.partition);
+    }
+    for v in out.values_mut() {
+        v.sort_unstable();
+    }
+    Ok(out)
 }
 
 /// Topic → partitions, sorted, from --topic or (--all-topics) from what
