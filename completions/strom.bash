@@ -362,7 +362,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__consume)
-            opts="-b -t -o -p -e -f -g -v -h -V --bootstrap-server --topic --from-beginning --offset --partition --exit-at-end --max-messages --timeout-ms --format --property --output --group --consumer-property --verbose --profile --help --version"
+            opts="-b -t -o -p -e -f -g -v -h -V --bootstrap-server --topic --from-beginning --offset --partition --exit-at-end --max-messages --timeout-ms --format --property --output --group --consumer-property --filter --jq --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -433,6 +433,14 @@ _strom() {
                     return 0
                     ;;
                 --consumer-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jq)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1360,7 +1368,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__produce)
-            opts="-b -t -l -K -H -p -z -v -h -V --bootstrap-server --topic --file --key-separator --property --header --partition --acks --null-marker --input --keep-partition --linger-ms --compression-type --verbose --profile --help --version"
+            opts="-b -t -l -K -H -p -z -v -h -V --bootstrap-server --topic --file --key-separator --property --header --partition --acks --null-marker --input --keep-partition --linger-ms --compression-type --filter --jq --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1440,6 +1448,14 @@ _strom() {
                     ;;
                 -z)
                     COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "${cur}"))
+                    return 0
+                    ;;
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jq)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1598,7 +1614,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__stream)
-            opts="-b -g -v -h -V --bootstrap-server --from --to --group --format --keep-key --keep-partition --exec --batch-max --linger-ms --timeout-ms --retries --on-error --consumer-property --verbose --profile --help --version"
+            opts="-b -g -v -h -V --bootstrap-server --from --to --group --filter --jq --key-jq --dry-run --format --keep-key --keep-partition --exec --batch-max --linger-ms --timeout-ms --retries --on-error --consumer-property --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1625,6 +1641,18 @@ _strom() {
                     return 0
                     ;;
                 -g)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jq)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-jq)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

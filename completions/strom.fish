@@ -89,6 +89,8 @@ gzip\t''
 snappy\t''
 lz4\t''
 zstd\t''"
+complete -c strom -n "__fish_strom_using_subcommand produce" -l filter -d 'Keep only records for which the jq expression EXPR is true: select(EXPR) on the record envelope, e.g. \'.key == "a"\'' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -l jq -d 'Map each record envelope to zero or more envelopes with the jq expression EXPR, e.g. \'.value |= ascii_upcase\'' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l keep-partition -d 'With --input json, send each record to its envelope\'s "partition"'
 complete -c strom -n "__fish_strom_using_subcommand produce" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -106,6 +108,8 @@ complete -c strom -n "__fish_strom_using_subcommand consume" -l output -d 'Outpu
 json\t'One JSON envelope per line'"
 complete -c strom -n "__fish_strom_using_subcommand consume" -s g -l group -d 'Consume as part of a consumer group: resume at its committed offsets and share the partitions with its other members' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l consumer-property -d 'Kafka consumer property for --group (repeatable), e.g. session.timeout.ms=10000, partition.assignment.strategy=roundrobin, auto.offset.reset=earliest, auto.commit.interval.ms=5000' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -l filter -d 'Keep only records for which the jq expression EXPR is true: select(EXPR) on the record envelope, e.g. \'.key == "a"\'' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -l jq -d 'Map each record envelope to zero or more envelopes with the jq expression EXPR, e.g. \'.value |= ascii_upcase\'' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l from-beginning -d 'Start at the oldest record (same as -o beginning)'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s e -l exit-at-end -d 'Exit once the end of every partition is reached'
@@ -330,17 +334,21 @@ complete -c strom -n "__fish_strom_using_subcommand stream" -s b -l bootstrap-se
 complete -c strom -n "__fish_strom_using_subcommand stream" -l from -d 'Input topic(s), comma-separated' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l to -d 'Output topic' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -s g -l group -d 'Consumer group of the stream\'s processes (its committed offsets are the progress)' -r
-complete -c strom -n "__fish_strom_using_subcommand stream" -l format -d 'Framing of records on the child\'s stdin and stdout' -r -f -a "lines\t'One value per line'
+complete -c strom -n "__fish_strom_using_subcommand stream" -l filter -d 'Keep only records for which the jq expression EXPR is true: select(EXPR) on the record envelope, e.g. \'.key == "a"\'' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l jq -d 'Map each record envelope to zero or more envelopes with the jq expression EXPR, e.g. \'.value |= ascii_upcase\'' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l key-jq -d 'Set each output record\'s key to the one output of the jq expression EXPR on its envelope, e.g. \'.value | fromjson | .user\'' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l format -d 'Framing of records on the child\'s stdin and stdout (and of --dry-run\'s)' -r -f -a "lines\t'One value per line'
 json\t'One JSON envelope per line'"
 complete -c strom -n "__fish_strom_using_subcommand stream" -l exec -d 'How the child runs' -r -f -a "batch\t'One child per polled batch of a partition'
 line\t'One long-lived child per partition: one line in, one line out'"
-complete -c strom -n "__fish_strom_using_subcommand stream" -l batch-max -d 'Most records in one batch (per poll)' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l batch-max -d 'Most records in one batch (per poll) [default: 1000 with a CMD, 10000 without: a batch is then only the unit of acknowledgement and commit]' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l linger-ms -d 'How long a batch waits for more records' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l timeout-ms -d 'Kill a child that runs longer than this, and retry' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l retries -d 'Extra attempts for a failed batch' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l on-error -d 'After the retries: fail, skip or dlq:TOPIC' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l consumer-property -d 'Kafka consumer property (repeatable), e.g. session.timeout.ms=10000' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l dry-run -d 'Read records from stdin instead of a broker, run the pipeline, print the outputs to stdout'
 complete -c strom -n "__fish_strom_using_subcommand stream" -l keep-key -d 'With --format lines: KEY<TAB>VALUE lines instead of values only'
 complete -c strom -n "__fish_strom_using_subcommand stream" -l keep-partition -d 'With --format json: send each output to its envelope\'s "partition"'
 complete -c strom -n "__fish_strom_using_subcommand stream" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
