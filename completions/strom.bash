@@ -19,6 +19,9 @@ _strom() {
             strom,config)
                 cmd="strom__subcmd__config"
                 ;;
+            strom,connect)
+                cmd="strom__subcmd__connect"
+                ;;
             strom,consume)
                 cmd="strom__subcmd__consume"
                 ;;
@@ -60,6 +63,24 @@ _strom() {
                 ;;
             strom__subcmd__config__subcmd__help,show)
                 cmd="strom__subcmd__config__subcmd__help__subcmd__show"
+                ;;
+            strom__subcmd__connect,bench-sqlite-insert)
+                cmd="strom__subcmd__connect__subcmd__bench__subcmd__sqlite__subcmd__insert"
+                ;;
+            strom__subcmd__connect,help)
+                cmd="strom__subcmd__connect__subcmd__help"
+                ;;
+            strom__subcmd__connect,standalone)
+                cmd="strom__subcmd__connect__subcmd__standalone"
+                ;;
+            strom__subcmd__connect__subcmd__help,bench-sqlite-insert)
+                cmd="strom__subcmd__connect__subcmd__help__subcmd__bench__subcmd__sqlite__subcmd__insert"
+                ;;
+            strom__subcmd__connect__subcmd__help,help)
+                cmd="strom__subcmd__connect__subcmd__help__subcmd__help"
+                ;;
+            strom__subcmd__connect__subcmd__help,standalone)
+                cmd="strom__subcmd__connect__subcmd__help__subcmd__standalone"
                 ;;
             strom__subcmd__generate,completions)
                 cmd="strom__subcmd__generate__subcmd__completions"
@@ -112,6 +133,9 @@ _strom() {
             strom__subcmd__help,config)
                 cmd="strom__subcmd__help__subcmd__config"
                 ;;
+            strom__subcmd__help,connect)
+                cmd="strom__subcmd__help__subcmd__connect"
+                ;;
             strom__subcmd__help,consume)
                 cmd="strom__subcmd__help__subcmd__consume"
                 ;;
@@ -144,6 +168,12 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__config,show)
                 cmd="strom__subcmd__help__subcmd__config__subcmd__show"
+                ;;
+            strom__subcmd__help__subcmd__connect,bench-sqlite-insert)
+                cmd="strom__subcmd__help__subcmd__connect__subcmd__bench__subcmd__sqlite__subcmd__insert"
+                ;;
+            strom__subcmd__help__subcmd__connect,standalone)
+                cmd="strom__subcmd__help__subcmd__connect__subcmd__standalone"
                 ;;
             strom__subcmd__help__subcmd__generate,completions)
                 cmd="strom__subcmd__help__subcmd__generate__subcmd__completions"
@@ -254,7 +284,7 @@ _strom() {
 
     case "${cmd}" in
         strom)
-            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups stream help"
+            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups stream connect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -361,8 +391,142 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strom__subcmd__connect)
+            opts="-v -h -V --verbose --profile --help --version standalone bench-sqlite-insert help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__bench__subcmd__sqlite__subcmd__insert)
+            opts="-v -h -V --path --records --batch --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --records)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help)
+            opts="standalone bench-sqlite-insert help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help__subcmd__bench__subcmd__sqlite__subcmd__insert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help__subcmd__standalone)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__standalone)
+            opts="-b -v -h -V --bootstrap-server --offsets-topic --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offsets-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strom__subcmd__consume)
-            opts="-b -t -o -p -e -f -g -v -h -V --bootstrap-server --topic --from-beginning --offset --partition --exit-at-end --max-messages --timeout-ms --format --property --output --group --consumer-property --filter --jq --verbose --profile --help --version"
+            opts="-b -t -o -p -e -f -Z -g -v -h -V --bootstrap-server --topic --from-beginning --offset --partition --exit-at-end --max-messages --timeout-ms --format --print-null --property --output --group --consumer-property --filter --jq --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -812,7 +976,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help)
-            opts="serve produce consume topics perf repl config generate groups stream help"
+            opts="serve produce consume topics perf repl config generate groups stream connect help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -840,6 +1004,48 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__config__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__connect)
+            opts="standalone bench-sqlite-insert"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__connect__subcmd__bench__subcmd__sqlite__subcmd__insert)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__connect__subcmd__standalone)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1368,7 +1574,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__produce)
-            opts="-b -t -l -K -H -p -z -v -h -V --bootstrap-server --topic --file --key-separator --property --header --partition --acks --null-marker --input --keep-partition --linger-ms --compression-type --filter --jq --verbose --profile --help --version"
+            opts="-b -t -l -K -H -p -z -v -h -V --bootstrap-server --topic --file --key-separator --property --producer-property --header --partition --acks --null-marker --input --keep-partition --on-bad-line --linger-ms --compression-type --filter --jq --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1410,6 +1616,10 @@ _strom() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --producer-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --header)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1436,6 +1646,10 @@ _strom() {
                     ;;
                 --input)
                     COMPREPLY=($(compgen -W "plain json" -- "${cur}"))
+                    return 0
+                    ;;
+                --on-bad-line)
+                    COMPREPLY=($(compgen -W "fail skip" -- "${cur}"))
                     return 0
                     ;;
                 --linger-ms)
@@ -1496,7 +1710,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__serve)
-            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --leader-imbalance-check-interval-ms --verbose --profile --help --version"
+            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1599,6 +1813,14 @@ _strom() {
                     return 0
                     ;;
                 --leader-imbalance-check-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-partitions-per-topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-partitions)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -38,6 +38,7 @@ complete -c strom -n "__fish_strom_needs_command" -f -a "config" -d 'Show the ef
 complete -c strom -n "__fish_strom_needs_command" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
 complete -c strom -n "__fish_strom_needs_command" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
 complete -c strom -n "__fish_strom_needs_command" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
+complete -c strom -n "__fish_strom_needs_command" -f -a "connect" -d 'Run source and sink connectors between topics and databases'
 complete -c strom -n "__fish_strom_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand serve" -l config -d 'TOML file of settings, keys named like the long flags' -r -F
 complete -c strom -n "__fish_strom_using_subcommand serve" -l data-dir -d 'Where logs and metadata live [default: $XDG_DATA_HOME/strom or ~/.local/share/strom]' -r -F
@@ -65,6 +66,8 @@ complete -c strom -n "__fish_strom_using_subcommand serve" -l replica-lag-time-m
 complete -c strom -n "__fish_strom_using_subcommand serve" -l producer-id-expiration-ms -d 'Forget an idempotent producer idle this long (producer.id.expiration.ms) [default: 86400000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l log-retention-check-interval-ms -d 'How often retention deletes old segments (log.retention.check.interval.ms) [default: 60000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l leader-imbalance-check-interval-ms -d 'How often the controller moves leadership back to preferred replicas when a broker leads under 90% of the partitions it prefers (leader.imbalance.check.interval.seconds); 0 turns automatic leader rebalancing off [default: 300000]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l max-partitions-per-topic -d 'Most partitions one topic may have; a create or grow beyond it is refused (POLICY_VIOLATION) before anything is made [default: 10000, Kafka\'s per-request limit]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l max-partitions -d 'Most partitions this broker holds; each keeps 2 files open [default: three quarters of the open-file limit (ulimit -n, raised to its hard limit at start) / 2]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l no-auto-create-topics -d 'Do not create topics on first use'
 complete -c strom -n "__fish_strom_using_subcommand serve" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -75,6 +78,7 @@ complete -c strom -n "__fish_strom_using_subcommand produce" -s t -l topic -d 'T
 complete -c strom -n "__fish_strom_using_subcommand produce" -s l -l file -d 'Read records from FILE instead of stdin' -r -F
 complete -c strom -n "__fish_strom_using_subcommand produce" -s K -l key-separator -d 'Split each line into key and value at the first SEP' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l property -d 'Kafka console-producer property: parse.key=true, key.separator=SEP, null.marker=STR' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -l producer-property -d 'Kafka producer setting (repeatable): max.request.size, batch.size, linger.ms, acks, retries, delivery.timeout.ms, compression.type, ...' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -s H -l header -d 'Add a header to every record (repeatable)' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -s p -l partition -d 'Write every record to this partition' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l acks -d 'Acknowledgements to wait for (-1 is Kafka\'s spelling of all)' -r -f -a "0\t''
@@ -83,6 +87,8 @@ all\t''"
 complete -c strom -n "__fish_strom_using_subcommand produce" -l null-marker -d 'A value equal to STR is sent as null (a tombstone)' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l input -d 'Input layout' -r -f -a "plain\t'One record per line'
 json\t'One JSON envelope per line (see --help)'"
+complete -c strom -n "__fish_strom_using_subcommand produce" -l on-bad-line -d 'A malformed input line (bad JSON, no key separator): fail stops there after delivering every earlier line; skip reports it and goes on' -r -f -a "fail\t'Stop reading; deliver every record before the line, then exit 1'
+skip\t'Report the line (with its number) on stderr and go on'"
 complete -c strom -n "__fish_strom_using_subcommand produce" -l linger-ms -d 'How long a batch waits for more records' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -s z -l compression-type -d 'Compress every batch with this codec (Kafka\'s compression.type)' -r -f -a "none\t''
 gzip\t''
@@ -98,7 +104,7 @@ complete -c strom -n "__fish_strom_using_subcommand produce" -s h -l help -d 'Pr
 complete -c strom -n "__fish_strom_using_subcommand produce" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -s t -l topic -d 'Topic to read' -r
-complete -c strom -n "__fish_strom_using_subcommand consume" -s o -l offset -d 'Start at: beginning, end, N, -N (N before the end) or @TIMESTAMP_MS' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -s o -l offset -d 'Start at: beginning, end, N, -N (N before the end), s@TIMESTAMP_MS (or @TIMESTAMP_MS), a UTC datetime YYYY-MM-DDTHH:mm:SS[.sss], or stored (the group\'s committed offsets, with --group). Given again as e@TIMESTAMP_MS (or e@DATETIME): stop each partition before the first record at or after that time, then exit, as kcat does' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -s p -l partition -d 'Read only this partition (repeatable; default all)' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l max-messages -d 'Exit after N records' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l timeout-ms -d 'Exit when no record arrives for MS milliseconds' -r
@@ -113,6 +119,7 @@ complete -c strom -n "__fish_strom_using_subcommand consume" -l jq -d 'Map each 
 complete -c strom -n "__fish_strom_using_subcommand consume" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l from-beginning -d 'Start at the oldest record (same as -o beginning)'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s e -l exit-at-end -d 'Exit once the end of every partition is reached'
+complete -c strom -n "__fish_strom_using_subcommand consume" -s Z -l print-null -d 'Print a null key or value as NULL (kcat\'s -Z); otherwise -f prints nothing and the default layout prints null'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s V -l version -d 'Print version'
@@ -354,17 +361,41 @@ complete -c strom -n "__fish_strom_using_subcommand stream" -l keep-partition -d
 complete -c strom -n "__fish_strom_using_subcommand stream" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand stream" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "serve" -d 'Run a broker'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "produce" -d 'Write records from stdin or a file to a topic'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "consume" -d 'Print records of a topic to stdout'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "perf" -d 'Measure produce and consume throughput'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "repl" -d 'Interactive shell (or script runner) for the commands above'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "config" -d 'Show the effective client settings and where they came from'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l offsets-topic -d 'Topic where sources keep their offsets (created if missing)' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l path -d 'Database file (the table `bench` is dropped and made again)' -r -F
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l records -d 'Rows to insert' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l batch -d 'Rows per transaction' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "serve" -d 'Run a broker'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "produce" -d 'Write records from stdin or a file to a topic'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "consume" -d 'Print records of a topic to stdout'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "perf" -d 'Measure produce and consume throughput'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "repl" -d 'Interactive shell (or script runner) for the commands above'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "config" -d 'Show the effective client settings and where they came from'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "connect" -d 'Run source and sink connectors between topics and databases'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups stream connect help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topic names'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Describe partitions, leaders and configs'
@@ -380,3 +411,5 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete consumer groups that have no active members'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'

@@ -132,3 +132,190 @@ fn clients_cannot_write_grow_or_reconfigure_internal_topics() {
         "the committed offset survived: {group}"
     );
 }
+
+// ---- 5. acks=all and min.insync.replicas -------------------------------------
+
+/// Reads `child`'s stderr until a line contains `needle` (true) or it ends
+/// or the deadline passes (false); the child is killed either way.
+fn stderr_shows(mut child: std::process::Child, needle: &str, timeout: Duration) -> bool {
+    use std::io::BufRead;
+    let err = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let wanted = needle.to_string();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("[client] {line}");
+            if line.contains(&wanted) {
+                let _ = tx.send(());
+                break;
+            }
+        }
+    });
+    let seen = rx.recv_timeout(timeout).is_ok();
+    let _ = child.kill();
+    let _ = child.wait();
+    seen
+}
+
+#[test]
+fn acks_all_honours_min_insync_replicas_on_a_single_node() {
+    let mut b = Broker::start();
+    // Asking for more in-sync replicas than replicas is refused up front,
+    // at create and at alter time, naming both numbers.
+    let out = b.run(
+        &["topics", "create", "m", "--config", "min.insync.replicas=2"],
+        None,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("min.insync.replicas=2") && err.contains("replication factor 1"),
+        "{err}"
+    );
+    assert!(err.contains("INVALID_CONFIG"), "{err}");
+    b.create_topic("a", 1);
+    let out = b.run(
+        &["topics", "alter", "a", "--config", "min.insync.replicas=2"],
+        None,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("replication factor 1"), "{err}");
+    let listed = text(&b.ok(&["topics", "list"], None));
+    assert!(!listed.lines().any(|l| l.trim() == "m"), "{listed}");
+
+    // A topic that already asks for 2 (written by an older strom) refuses
+    // acks=all writes, as docs/replication.md promises, and takes acks=1.
+    b.stop();
+    std::fs::write(
+        b.data_dir().join("meta/topics/legacy.json"),
+        r#"{"name":"legacy","partitions":1,"replication_factor":1,"configs":{"min.insync.replicas":"2"}}"#,
+    )
+    .expect("write topic meta");
+    b.start_again();
+    assert_eq!(
+        kafka_produce(&b.addr, "legacy", -1),
+        19,
+        "NOT_ENOUGH_REPLICAS"
+    );
+    assert_eq!(kafka_produce(&b.addr, "legacy", 1), 0);
+    b.ok(&["produce", "-t", "legacy", "--acks", "1"], Some(b"one\n"));
+    // The producer says why at once instead of only after its delivery
+    // timeout.
+    let child = b
+        .cmd(&["produce", "-t", "legacy", "--acks", "all"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn produce");
+    let mut child = child;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"all\n")
+        .expect("write stdin");
+    assert!(
+        stderr_shows(child, "NOT_ENOUGH_REPLICAS", Duration::from_secs(60)),
+        "the producer names NOT_ENOUGH_REPLICAS"
+    );
+    let out = text(&b.ok(&["consume", "-t", "legacy", "--from-beginning", "-e"], None));
+    // (The Kafka-protocol record is stamped 1970 and may be gone to
+    // retention already.)
+    assert!(out.lines().any(|l| l == "one"), "{out}");
+    assert!(
+        !out.lines().any(|l| l == "all"),
+        "acks=all wrote nothing: {out}"
+    );
+}
+
+/// strom's connect runtime marks its connections as an internal writer:
+/// it may create and write `__strom_connect_offsets` and no other internal
+/// topic; unmarked native clients and Kafka-protocol producers stay refused.
+#[test]
+fn only_the_marked_connect_runtime_writes_its_internal_topic() {
+    use strom::client::{Acks, Admin, Client, ClientConfig, NewTopic, Producer, ProducerConfig};
+    use strom::client::{ProducerRecord, TopicAlteration};
+    const TOPIC: &str = "__strom_connect_offsets";
+    let b = Broker::start();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = |internal_writer: bool| {
+        let mut cfg = ClientConfig::new(b.addr.clone());
+        cfg.internal_writer = internal_writer;
+        cfg.request_timeout = Duration::from_secs(5);
+        rt.block_on(Client::connect(cfg)).expect("client")
+    };
+    let new_topic = |name: &str| NewTopic {
+        name: name.to_string(),
+        partitions: Some(1),
+        replication_factor: None,
+        configs: vec![],
+    };
+    let plain = client(false);
+    let marked = client(true);
+    let create = |c: &Client, name: &str| {
+        rt.block_on(Admin::new(c.clone()).create_topic(new_topic(name), false))
+    };
+    assert!(
+        create(&plain, TOPIC).is_err(),
+        "an unmarked client created it"
+    );
+    assert!(
+        create(&marked, "__other").is_err(),
+        "the allow-list was ignored"
+    );
+    create(&marked, TOPIC).expect("the connect runtime creates its topic");
+    let produce = |c: &Client, topic: &str| {
+        rt.block_on(async {
+            let p = Producer::new(
+                c.clone(),
+                ProducerConfig {
+                    acks: Acks::All,
+                    delivery_timeout: Duration::from_secs(5),
+                    ..ProducerConfig::default()
+                },
+            );
+            let rec = ProducerRecord {
+                topic,
+                key: Some(b"k"),
+                value: Some(b"v"),
+                ..ProducerRecord::default()
+            };
+            let r = match p.send(&rec).await {
+                Ok(f) => f.wait().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            p.close().await;
+            r
+        })
+    };
+    produce(&marked, TOPIC).expect("the connect runtime writes its topic");
+    let err = produce(&plain, TOPIC).expect_err("an unmarked client wrote it");
+    assert!(err.to_string().contains("internal"), "{err}");
+    let err = produce(&marked, "__consumer_offsets").expect_err("the mark opened every topic");
+    assert!(err.to_string().contains("internal"), "{err}");
+    assert_eq!(
+        kafka_produce(&b.addr, TOPIC, 1),
+        17,
+        "a Kafka producer wrote it"
+    );
+    // The mark does not open the topic to other changes.
+    let alter = rt.block_on(Admin::new(marked.clone()).alter_topic(
+        TopicAlteration {
+            name: TOPIC.into(),
+            partitions: Some(4),
+            set_configs: vec![],
+            delete_configs: vec![],
+        },
+        false,
+    ));
+    assert!(alter.is_err(), "the mark let a client grow the topic");
+    let described = text(&b.ok(&["topics", "describe", TOPIC], None));
+    assert!(described.contains(TOPIC), "{described}");
+}

@@ -34,7 +34,7 @@ fn produce_filters_and_maps_each_input_record() {
     // The record without a comma is reported and not sent; the rest are.
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("input record 4 not sent: --jq: no comma"),
+        stderr.contains("input line 4 not sent: --jq: no comma"),
         "{stderr}"
     );
     let got = b.ok(

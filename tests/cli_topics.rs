@@ -191,3 +191,71 @@ fn topics_offsets_prints_earliest_latest_and_by_time_per_partition() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown topic nosuch"));
 }
+
+#[test]
+fn delete_config_of_an_unknown_key_is_an_error() {
+    let b = Broker::start();
+    b.ok(
+        &["topics", "create", "t", "--config", "retention.ms=3600000"],
+        None,
+    );
+    let out = b.run(
+        &["topics", "alter", "t", "--delete-config", "retention.msx"],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("unknown topic config 'retention.msx'"),
+        "{err}"
+    );
+    // A known key is deleted (back to its default).
+    b.ok(
+        &["topics", "alter", "t", "--delete-config", "retention.ms"],
+        None,
+    );
+    let desc = String::from_utf8(b.ok(&["topics", "describe", "t"], None)).expect("utf8");
+    assert!(!desc.contains("retention.ms=3600000"), "{desc}");
+}
+
+/// Names of the entries of the broker's `data/` directory (one per
+/// partition: `<topic>-<partition>`).
+fn partition_dirs(b: &Broker) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(b.data_dir().join("data"))
+        .expect("data dir")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_longest_name_kafka_allows_works_and_dot_underscore_collisions_are_refused() {
+    let mut b = Broker::start();
+    // 249 characters: Kafka's limit, which used to fail on disk with
+    // "File name too long" and leave a directory behind.
+    let long = "t".repeat(249);
+    b.ok(&["topics", "create", &long, "--partitions", "3"], None);
+    b.ok(&["produce", "-t", &long], Some(b"kept\n"));
+    b.restart();
+    let out = b.ok(&["consume", "-t", &long, "--from-beginning", "-e"], None);
+    assert_eq!(String::from_utf8_lossy(&out), "kept\n");
+
+    b.create_topic("orders.eu", 1);
+    let out = b.run(&["topics", "create", "orders_eu"], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("collides with existing topic 'orders.eu'"),
+        "{err}"
+    );
+    b.create_topic("orders-eu", 1);
+    let mut want: Vec<String> = (0..3).map(|p| format!("{long}-{p}")).collect();
+    want.extend(["orders-eu-0".to_string(), "orders.eu-0".to_string()]);
+    let dirs: Vec<String> = partition_dirs(&b)
+        .into_iter()
+        .filter(|d| !d.starts_with("__"))
+        .collect();
+    want.sort();
+    assert_eq!(dirs, want, "one directory per partition, nothing else");
+}

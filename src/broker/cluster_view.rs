@@ -8,7 +8,9 @@ use std::time::Duration;
 use super::error::BrokerError;
 use super::partition::SINGLE_NODE_EPOCH;
 use super::state::Broker;
-use super::topic_config::{validate_topic_name, TopicConfig};
+use super::topic_config::{
+    check_name_collision, merge_overrides, validate_topic_name, TopicConfig,
+};
 use super::topics::MAX_PARTITIONS;
 use crate::cluster::command::{RejectKind, Rejection};
 use crate::cluster::metadata::ClusterMetadata;
@@ -149,14 +151,63 @@ impl Broker {
         validate_only: bool,
     ) -> Result<(i32, i16, TopicConfig), BrokerError> {
         BrokerError::refuse_internal(name, "create internal topic")?;
+        self.create_topic_as(
+            name,
+            partitions,
+            replication_factor,
+            configs,
+            validate_only,
+            false,
+        )
+        .await
+    }
+
+    /// Creates one of the internal topics an internal writer may create
+    /// (`proto::internal_topic::INTERNAL_WRITER_TOPICS`), marked internal,
+    /// with the broker's default replication factor.
+    pub async fn create_internal_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
+        if !crate::proto::internal_topic::internal_writer_may_write(name) {
+            return BrokerError::refuse_internal(name, "create internal topic");
+        }
+        self.create_topic_as(name, partitions, -1, configs, validate_only, true)
+            .await
+            .map(|_| ())
+    }
+
+    async fn create_topic_as(
+        &self,
+        name: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: BTreeMap<String, String>,
+        validate_only: bool,
+        internal: bool,
+    ) -> Result<(i32, i16, TopicConfig), BrokerError> {
         let Some(c) = &self.cluster else {
             let (p, rf) =
                 self.topics
                     .validate_create(name, partitions, replication_factor, &configs)?;
+            check_name_collision(name, self.topics.list().iter().map(|t| &*t.name))?;
+            TopicConfig::new(configs.clone(), self.topics.defaults())?
+                .check_replication_factor(rf)?;
+            self.check_partition_caps(name, p, p, rf)?;
             let config = if validate_only {
                 TopicConfig::new(configs, self.topics.defaults())?
             } else {
-                self.topics.create(name, p, rf, configs, false)?.config()
+                // Thousands of partitions take seconds of file system work:
+                // off the runtime, so other requests are answered meanwhile.
+                let topics = self.topics.clone();
+                let name = name.to_string();
+                tokio::task::spawn_blocking(move || topics.create(&name, p, rf, configs, internal))
+                    .await
+                    .map_err(|e| BrokerError::Io(std::io::Error::other(e)))??
+                    .config()
             };
             return Ok((p, rf, config));
         };
@@ -180,6 +231,7 @@ impl Broker {
         if md.topics.contains_key(name) {
             return Err(BrokerError::TopicExists(name.to_string()));
         }
+        check_name_collision(name, md.topics.keys().map(String::as_str))?;
         let live = md.live_brokers().count();
         if rf < 1 || rf as usize > live {
             return Err(ClusterError::Rejected(Rejection::new(
@@ -188,6 +240,8 @@ impl Broker {
             ))
             .into());
         }
+        config.check_replication_factor(rf)?;
+        self.check_partition_caps(name, p, p, rf)?;
         if validate_only {
             return Ok((p, rf, config));
         }
@@ -196,7 +250,7 @@ impl Broker {
             partitions: p,
             replication_factor: rf,
             configs,
-            internal: false,
+            internal,
         })
         .await?;
         self.await_local(|md| md.topics.contains_key(name)).await;
@@ -227,9 +281,25 @@ impl Broker {
         validate_only: bool,
     ) -> Result<(), BrokerError> {
         let Some(c) = &self.cluster else {
-            return self
+            let topic = self
                 .topics
-                .alter(name, partitions, set, delete, validate_only);
+                .get(name)
+                .ok_or_else(|| BrokerError::UnknownTopicOrPartition(name.to_string()))?;
+            BrokerError::refuse_internal(name, "alter internal topic")?;
+            let overrides = merge_overrides(&topic.config().overrides, set.clone(), &delete)?;
+            TopicConfig::new(overrides, self.topics.defaults())?
+                .check_replication_factor(topic.replication_factor)?;
+            let current = topic.partition_count();
+            if partitions > current {
+                self.check_partition_caps(name, partitions, partitions - current, 1)?;
+            }
+            let topics = self.topics.clone();
+            let name = name.to_string();
+            return tokio::task::spawn_blocking(move || {
+                topics.alter(&name, partitions, set, delete, validate_only)
+            })
+            .await
+            .map_err(|e| BrokerError::Io(std::io::Error::other(e)))?;
         };
         let md = c.metadata();
         let Some(t) = md.topics.get(name) else {
@@ -242,12 +312,12 @@ impl Broker {
                 "topic '{name}' has {current} partitions; the count can only grow (up to {MAX_PARTITIONS})"
             )));
         }
-        let mut overrides = t.configs.clone();
-        for k in &delete {
-            overrides.remove(k);
+        let rf = t.partitions.first().map_or(1, |p| p.replicas.len()) as i16;
+        if partitions > current {
+            self.check_partition_caps(name, partitions, partitions - current, rf)?;
         }
-        overrides.extend(set.clone());
-        TopicConfig::new(overrides, self.topics.defaults())?;
+        let overrides = merge_overrides(&t.configs, set.clone(), &delete)?;
+        TopicConfig::new(overrides, self.topics.defaults())?.check_replication_factor(rf)?;
         if validate_only {
             return Ok(());
         }
@@ -265,6 +335,62 @@ impl Broker {
                 .is_some_and(|t| want == -1 || t.partitions.len() as i32 >= want)
         })
         .await;
+        Ok(())
+    }
+
+    /// Refuses, before anything is created, a topic of `total` partitions
+    /// (`added` of them new, `rf` replicas each) beyond this broker's caps:
+    /// partitions per topic, and partitions a broker holds (each keeps
+    /// files open; in a cluster the busiest broker's count, with the new
+    /// replicas spread over the live brokers).
+    fn check_partition_caps(
+        &self,
+        name: &str,
+        total: i32,
+        added: i32,
+        rf: i16,
+    ) -> Result<(), BrokerError> {
+        let per_topic = self.config.max_partitions_per_topic;
+        if total > per_topic {
+            return Err(BrokerError::PolicyViolation(format!(
+                "topic '{name}' would have {total} partitions, more than \
+                 --max-partitions-per-topic={per_topic} (a `strom serve` flag) allows"
+            )));
+        }
+        let (held, brokers) = match &self.cluster {
+            None => (
+                self.topics
+                    .list()
+                    .iter()
+                    .map(|t| t.partition_count() as usize)
+                    .sum::<usize>(),
+                1,
+            ),
+            Some(c) => {
+                let md = c.metadata();
+                let mut per_broker: std::collections::HashMap<i32, usize> = Default::default();
+                for p in md.topics.values().flat_map(|t| &t.partitions) {
+                    for r in &p.replicas {
+                        *per_broker.entry(*r).or_default() += 1;
+                    }
+                }
+                (
+                    per_broker.values().max().copied().unwrap_or(0),
+                    md.live_brokers().count().max(1),
+                )
+            }
+        };
+        let new = (added.max(0) as usize * rf.max(1) as usize).div_ceil(brokers);
+        let max = self.config.max_partitions;
+        if held + new > max {
+            return Err(BrokerError::PolicyViolation(format!(
+                "{added} new partition(s) for '{name}' would make {} on a broker that holds {held}, \
+                 more than --max-partitions={max} ({}); raise the open-file limit (ulimit -n) \
+                 or --max-partitions, or create fewer",
+                held + new,
+                self.config.max_partitions_origin
+            )));
+        }
         Ok(())
     }
 

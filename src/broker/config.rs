@@ -44,6 +44,12 @@ pub struct BrokerConfig {
     /// replicas (Kafka's `leader.imbalance.check.interval.seconds`); `None`
     /// turns it off (`auto.leader.rebalance.enable=false`).
     pub leader_imbalance_check_interval: Option<Duration>,
+    /// Most partitions one topic may have (`--max-partitions-per-topic`).
+    pub max_partitions_per_topic: i32,
+    /// Most partitions (replicas) this broker holds (`--max-partitions`),
+    /// and where the number came from, for the refusal message.
+    pub max_partitions: usize,
+    pub max_partitions_origin: String,
 }
 
 /// Broker-wide defaults for topic configs a topic does not override.
@@ -106,6 +112,10 @@ impl BrokerConfig {
                 crate::broker::replication::producers::DEFAULT_PRODUCER_ID_EXPIRATION,
             // Kafka's default: five minutes.
             leader_imbalance_check_interval: Some(Duration::from_secs(300)),
+            max_partitions_per_topic: crate::broker::limits::DEFAULT_MAX_PARTITIONS_PER_TOPIC,
+            // `strom serve` sets it from the open-file limit.
+            max_partitions: usize::MAX,
+            max_partitions_origin: "no limit set".into(),
         }
     }
 

@@ -23,8 +23,15 @@ pub enum BrokerError {
     InvalidConfig(String),
     #[error("invalid required acks {0}: use 0, 1 or -1 (all)")]
     InvalidAcks(i16),
-    #[error("record batch of {size} bytes is larger than max.message.bytes={max}")]
-    MessageTooLarge { size: usize, max: usize },
+    #[error(
+        "record batch of {size} bytes is larger than topic {topic}'s max.message.bytes ({max}); \
+         raise it with: strom topics alter {topic} --config max.message.bytes=BYTES"
+    )]
+    MessageTooLarge {
+        topic: String,
+        size: usize,
+        max: usize,
+    },
     #[error("{0}")]
     Log(#[from] LogError),
     #[error("storage error: {0}")]
@@ -63,6 +70,10 @@ pub enum BrokerError {
     DuplicateSequence(String),
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A request the broker's limits refuse (Kafka's POLICY_VIOLATION), e.g.
+    /// more partitions than `--max-partitions-per-topic`.
+    #[error("{0}")]
+    PolicyViolation(String),
     /// A record timestamp outside the topic's `message.timestamp.*.max.ms`.
     #[error("{0}")]
     InvalidTimestamp(String),
@@ -94,6 +105,7 @@ impl BrokerError {
             DuplicateSequence(_) => ErrorCode::DuplicateSequenceNumber,
             InvalidTimestamp(_) => ErrorCode::InvalidTimestamp,
             InvalidRequest(_) => ErrorCode::InvalidRequest,
+            PolicyViolation(_) => ErrorCode::PolicyViolation,
         }
     }
 
@@ -106,6 +118,16 @@ impl BrokerError {
             });
         }
         Ok(())
+    }
+
+    /// Produce: internal topics are refused, except those an internal
+    /// writer (strom's connect runtime, marked in its native preamble) may
+    /// write.
+    pub fn refuse_internal_write(name: &str, internal_writer: bool) -> Result<(), BrokerError> {
+        if internal_writer && crate::proto::internal_topic::internal_writer_may_write(name) {
+            return Ok(());
+        }
+        BrokerError::refuse_internal(name, "produce to internal topic")
     }
 
     pub fn status(&self) -> Status {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod group;
 pub mod group_store;
 pub mod kafka;
+pub mod limits;
 pub mod native;
 pub mod net;
 pub mod partition;

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use super::error::BrokerError;
 use super::replication::ReplicaState;
-use crate::log::{AppendInfo, FileSlice, FlushPolicy, LogConfig, PartitionLog};
+use crate::log::{AppendInfo, FileSlice, FlushPolicy, LogConfig, LogError, PartitionLog};
 
 /// The leader epoch stamped into batches. A single node never changes
 /// leader; the cluster will hand in real epochs.
@@ -97,7 +97,14 @@ impl Partition {
                 return Ok(original);
             }
             let mut log = self.log();
-            let info = log.append(batches, epoch)?;
+            let info = log.append(batches, epoch).map_err(|e| match e {
+                LogError::BatchTooLarge { size, max } => BrokerError::MessageTooLarge {
+                    topic: self.topic.to_string(),
+                    size,
+                    max,
+                },
+                other => other.into(),
+            })?;
             producers.record(batches, tokio::time::Instant::now());
             // Single node: the in-sync replica set is this broker, so the
             // high watermark is the log end; a leader waits for its ISR.

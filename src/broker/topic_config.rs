@@ -7,6 +7,7 @@ use std::str::FromStr;
 use super::config::TopicDefaults;
 use super::error::BrokerError;
 pub use super::topic_config_keys::*;
+use super::topics::MAX_TOPIC_NAME_LEN;
 use crate::log::{FlushPolicy, LogConfig, TimestampPolicy};
 use crate::record::Compression;
 
@@ -206,6 +207,45 @@ impl TopicConfig {
     }
 }
 
+/// `current` overrides with `delete` removed, then `set` added. Deleting a
+/// key that is no topic config is an error, as in Kafka: a typo in
+/// `--delete-config` must not look like it worked.
+pub fn merge_overrides(
+    current: &BTreeMap<String, String>,
+    set: BTreeMap<String, String>,
+    delete: &[String],
+) -> Result<BTreeMap<String, String>, BrokerError> {
+    let mut merged = current.clone();
+    for key in delete {
+        if find(key).is_none() {
+            return Err(BrokerError::InvalidConfig(format!(
+                "cannot delete unknown topic config '{key}' (known: {})",
+                known_keys()
+            )));
+        }
+        merged.remove(key);
+    }
+    merged.extend(set);
+    Ok(merged)
+}
+
+impl TopicConfig {
+    /// `min.insync.replicas` above the replication factor would refuse
+    /// every acks=all write forever, so a create or alter that asks for it
+    /// is refused instead.
+    pub fn check_replication_factor(&self, replication_factor: i16) -> Result<(), BrokerError> {
+        if self.min_insync_replicas > i32::from(replication_factor) {
+            return Err(BrokerError::InvalidConfig(format!(
+                "min.insync.replicas={} is more than the replication factor {replication_factor}: \
+                 every acks=all write would be refused with NOT_ENOUGH_REPLICAS; lower \
+                 min.insync.replicas to at most {replication_factor} or use more replicas",
+                self.min_insync_replicas
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// One change of an IncrementalAlterConfigs request, in domain terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigOp {
@@ -295,12 +335,20 @@ pub fn plan_changes(
     Ok((set, delete))
 }
 
-/// Kafka's rule for topic names: `[a-zA-Z0-9._-]{1,249}`, and not `.` or `..`.
+/// Kafka's rule for topic names: `[a-zA-Z0-9._-]{1,249}`, and not `.` or
+/// `..`; the length is what strom's on-disk layout can hold
+/// ([`MAX_TOPIC_NAME_LEN`]).
 pub fn validate_topic_name(name: &str) -> Result<(), BrokerError> {
+    let too_long;
     let reason = if name.is_empty() {
         Some("the name is empty")
-    } else if name.len() > 249 {
-        Some("the name is longer than 249 characters")
+    } else if name.len() > MAX_TOPIC_NAME_LEN {
+        too_long = format!(
+            "the name is {} characters, longer than {MAX_TOPIC_NAME_LEN} (its partition \
+             directories are named <topic>-<partition>, at most 255 bytes)",
+            name.len()
+        );
+        Some(too_long.as_str())
     } else if name == "." || name == ".." {
         Some("'.' and '..' are not allowed")
     } else if !name
@@ -320,6 +368,29 @@ pub fn validate_topic_name(name: &str) -> Result<(), BrokerError> {
     }
 }
 
+/// Kafka refuses a topic whose name differs from an existing one only in
+/// '.' versus '_' (both become '_' in metric names), with the same wording.
+pub fn check_name_collision<'a>(
+    name: &str,
+    existing: impl IntoIterator<Item = &'a str>,
+) -> Result<(), BrokerError> {
+    let unify = |n: &str| n.replace('.', "_");
+    let key = unify(name);
+    match existing
+        .into_iter()
+        .find(|other| *other != name && unify(other) == key)
+    {
+        Some(other) => Err(BrokerError::InvalidTopic {
+            name: name.to_string(),
+            reason: format!(
+                "collides with existing topic '{other}' (topic names that differ only in '.' \
+                 and '_' are not allowed, as in Kafka)"
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +401,16 @@ mod tests {
         for bad in ["", ".", "..", "a b", "ü", &"x".repeat(250)] {
             assert!(validate_topic_name(bad).is_err(), "{bad:?}");
         }
+        // Kafka's limit, which strom's layout also holds.
+        assert_eq!(MAX_TOPIC_NAME_LEN, 249);
+        assert!(validate_topic_name(&"x".repeat(249)).is_ok());
+    }
+
+    #[test]
+    fn names_that_differ_in_dot_and_underscore_collide() {
+        assert!(check_name_collision("a.b", ["a_b"]).is_err());
+        assert!(check_name_collision("a_b", ["x", "a.b"]).is_err());
+        assert!(check_name_collision("a.b", ["a.b", "ab", "a-b"]).is_ok());
     }
 
     #[test]

@@ -21,9 +21,37 @@ use super::config::TopicDefaults;
 use super::error::BrokerError;
 use super::partition::Partition;
 use super::replication::producers::DEFAULT_PRODUCER_ID_EXPIRATION;
-use super::topic_config::{validate_topic_name, TopicConfig};
+use super::topic_config::{merge_overrides, validate_topic_name, TopicConfig};
 
 pub const MAX_PARTITIONS: i32 = 100_000;
+
+/// The longest file name Linux file systems take (`NAME_MAX`).
+const NAME_MAX: usize = 255;
+
+/// Decimal digits of a non-negative number.
+const fn digits(mut n: i32) -> usize {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+/// The longest topic name the on-disk layout can hold: partition
+/// directories are `<topic>-<partition>` (the longest suffix is `-99999`),
+/// meta files `<topic>.json` and their temp files `<topic>.tmp`. 249, as
+/// in Kafka, whose partition directories are named the same way.
+pub const MAX_TOPIC_NAME_LEN: usize = {
+    let partition_suffix = 1 + digits(MAX_PARTITIONS - 1);
+    let meta_suffix = ".json".len();
+    let longest = if partition_suffix > meta_suffix {
+        partition_suffix
+    } else {
+        meta_suffix
+    };
+    NAME_MAX - longest
+};
 
 pub struct Topic {
     pub name: Arc<str>,
@@ -115,7 +143,80 @@ impl TopicManager {
             let topic = mgr.open_topic(meta)?;
             mgr.write_topics().insert(topic.name.to_string(), topic);
         }
+        mgr.remove_orphan_partitions()?;
         Ok(mgr)
+    }
+
+    /// Removes partition directories no topic owns: what a crash in the
+    /// middle of a create, a grow or a delete left (a topic exists exactly
+    /// when its meta file does, and owns partitions below its count).
+    fn remove_orphan_partitions(&self) -> Result<(), BrokerError> {
+        for entry in fs::read_dir(self.data_dir.join("data"))? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let owned = name
+                .rsplit_once('-')
+                .and_then(|(topic, p)| Some((self.get(topic)?, p.parse::<i32>().ok()?)))
+                .is_some_and(|(topic, p)| p >= 0 && p < topic.partition_count());
+            if owned {
+                continue;
+            }
+            let path = entry.path();
+            tracing::info!(dir = %path.display(), "removing partition directory no topic owns");
+            let removed = if entry.file_type()?.is_dir() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            if let Err(e) = removed {
+                tracing::warn!(dir = %path.display(), error = %e, "could not remove orphan partition directory");
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens partitions `range` of a topic, creating their directories; all
+    /// or nothing: on the first failure the ones opened are closed and every
+    /// directory of the range is removed again.
+    fn open_partitions(
+        &self,
+        name: &Arc<str>,
+        range: std::ops::Range<i32>,
+        config: &TopicConfig,
+    ) -> Result<Vec<Arc<Partition>>, BrokerError> {
+        let mut opened = Vec::with_capacity(range.len());
+        for p in range.clone() {
+            match Partition::open(
+                name.clone(),
+                p,
+                &self.partition_dir(name, p),
+                config.log_config(),
+                self.appended.clone(),
+            ) {
+                Ok(part) => opened.push(Arc::new(part)),
+                Err(e) => {
+                    drop(opened);
+                    self.remove_partition_dirs(name, range);
+                    return Err(BrokerError::Io(std::io::Error::other(format!(
+                        "cannot create partition {name}-{p}: {e}; nothing was created"
+                    ))));
+                }
+            }
+        }
+        Ok(opened)
+    }
+
+    fn remove_partition_dirs(&self, name: &str, range: std::ops::Range<i32>) {
+        for p in range {
+            let dir = self.partition_dir(name, p);
+            match fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    tracing::warn!(dir = %dir.display(), error = %e, "could not remove partition dir")
+                }
+                _ => {}
+            }
+        }
     }
 
     fn meta_dir(&self) -> PathBuf {
@@ -172,7 +273,8 @@ impl TopicManager {
 
     fn write_meta(&self, meta: &TopicMeta) -> Result<(), BrokerError> {
         let path = self.meta_dir().join(format!("{}.json", meta.name));
-        let tmp = path.with_extension("json.tmp");
+        // `<topic>.tmp`, not `<topic>.json.tmp`: see MAX_TOPIC_NAME_LEN.
+        let tmp = self.meta_dir().join(format!("{}.tmp", meta.name));
         let body = serde_json::to_vec_pretty(meta)
             .map_err(|e| BrokerError::Io(std::io::Error::other(e)))?;
         {
@@ -266,18 +368,27 @@ impl TopicManager {
         // new topic.
         for p in 0..partitions {
             let dir = self.partition_dir(name, p);
-            if dir.exists() {
+            if dir.is_dir() {
                 fs::remove_dir_all(&dir)?;
+            } else if dir.exists() {
+                fs::remove_file(&dir)?;
             }
         }
-        let topic = self.open_topic(TopicMeta {
-            name: meta.name.clone(),
-            partitions: meta.partitions,
-            replication_factor: meta.replication_factor,
-            internal: meta.internal,
-            configs: meta.configs.clone(),
-        })?;
-        self.write_meta(&meta)?;
+        let config = TopicConfig::new(meta.configs.clone(), &self.defaults)?;
+        let topic_name: Arc<str> = Arc::from(name);
+        let opened = self.open_partitions(&topic_name, 0..partitions, &config)?;
+        if let Err(e) = self.write_meta(&meta) {
+            drop(opened);
+            self.remove_partition_dirs(name, 0..partitions);
+            return Err(e);
+        }
+        let topic = Arc::new(Topic {
+            name: topic_name,
+            internal,
+            replication_factor: rf,
+            config: RwLock::new(config),
+            partitions: RwLock::new(opened),
+        });
         self.write_topics().insert(name.to_string(), topic.clone());
         self.notify_opened();
         tracing::info!(topic = name, partitions, "created topic");
@@ -329,11 +440,7 @@ impl TopicManager {
                 return Err(BrokerError::InvalidPartitions(new_partitions));
             }
         }
-        let mut overrides = topic.config().overrides;
-        for key in &delete {
-            overrides.remove(key);
-        }
-        overrides.extend(set);
+        let overrides = merge_overrides(&topic.config().overrides, set, &delete)?;
         let config = TopicConfig::new(overrides.clone(), &self.defaults)?;
         if validate_only {
             return Ok(());
@@ -343,23 +450,18 @@ impl TopicManager {
         } else {
             new_partitions
         };
-        let mut added = Vec::new();
-        for p in current..target {
-            added.push(Arc::new(Partition::open(
-                topic.name.clone(),
-                p,
-                &self.partition_dir(name, p),
-                config.log_config(),
-                self.appended.clone(),
-            )?));
-        }
-        self.write_meta(&TopicMeta {
+        let added = self.open_partitions(&topic.name, current..target, &config)?;
+        if let Err(e) = self.write_meta(&TopicMeta {
             name: name.to_string(),
             partitions: target,
             replication_factor: topic.replication_factor,
             internal: topic.internal,
             configs: overrides,
-        })?;
+        }) {
+            drop(added);
+            self.remove_partition_dirs(name, current..target);
+            return Err(e);
+        }
         for p in topic.partitions() {
             p.log().set_config(config.log_config());
         }

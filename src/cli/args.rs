@@ -38,6 +38,8 @@ pub struct Cli {
 
 /// Every top-level command. Adding one is one variant here and one arm in
 /// `cli::dispatch`.
+// Parsed once per process: boxing `serve`'s many flags would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a broker
@@ -65,6 +67,9 @@ pub enum Command {
     Groups(super::groups_args::GroupsCommand),
     /// Process records from topics to a topic with any program (at least once)
     Stream(super::stream_args::StreamArgs),
+    /// Run source and sink connectors between topics and databases
+    #[command(subcommand)]
+    Connect(super::connect_args::ConnectCommand),
 }
 
 /// How to reach the cluster; flattened into every client command.
@@ -76,27 +81,23 @@ pub struct ConnectArgs {
         long = "bootstrap-server",
         env = "STROM_BOOTSTRAP_SERVER",
         default_value = DEFAULT_BOOTSTRAP,
-        value_name = "HOST:PORT[,HOST:PORT...]"
+        value_name = "HOST:PORT[,HOST:PORT...]",
+        value_parser = bootstrap_list
     )]
     pub bootstrap_server: String,
 }
 
+/// A `-b` list checked when the flags are parsed (a bad port is a usage
+/// error, exit 2, not a failed lookup).
+fn bootstrap_list(s: &str) -> Result<String, String> {
+    crate::client::metadata::parse_bootstrap(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
 /// Kafka's topic name rule, checked before anything is sent.
 pub fn topic_name(s: &str) -> Result<String, String> {
-    if s.is_empty() || s.len() > 249 {
-        return Err("topic names are 1 to 249 characters".into());
-    }
-    if s == "." || s == ".." {
-        return Err("topic name cannot be \".\" or \"..\"".into());
-    }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(format!(
-            "illegal character {c:?}: topic names use only a-z A-Z 0-9 . _ -"
-        ));
-    }
+    crate::proto::topic_name::check_topic_name(s)?;
     Ok(s.to_string())
 }
 
@@ -125,6 +126,16 @@ pub enum InputFormat {
     Plain,
     /// One JSON envelope per line (see --help)
     Json,
+}
+
+/// What `produce` does with an input line it cannot turn into a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OnBadLine {
+    /// Stop reading; deliver every record before the line, then exit 1
+    #[default]
+    Fail,
+    /// Report the line (with its number) on stderr and go on
+    Skip,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -206,6 +217,11 @@ pub struct ProduceArgs {
     #[arg(long = "property", value_name = "KEY=VALUE", value_parser = key_value)]
     pub properties: Vec<(String, String)>,
 
+    /// Kafka producer setting (repeatable): max.request.size, batch.size,
+    /// linger.ms, acks, retries, delivery.timeout.ms, compression.type, ...
+    #[arg(long = "producer-property", value_name = "KEY=VALUE", value_parser = key_value)]
+    pub producer_properties: Vec<(String, String)>,
+
     /// Add a header to every record (repeatable)
     #[arg(short = 'H', long = "header", value_name = "KEY=VALUE", value_parser = key_value)]
     pub headers: Vec<(String, String)>,
@@ -229,6 +245,11 @@ pub struct ProduceArgs {
     /// With --input json, send each record to its envelope's "partition"
     #[arg(long)]
     pub keep_partition: bool,
+
+    /// A malformed input line (bad JSON, no key separator): fail stops
+    /// there after delivering every earlier line; skip reports it and goes on
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t)]
+    pub on_bad_line: OnBadLine,
 
     /// How long a batch waits for more records
     #[arg(long, value_name = "MS", default_value_t = 5)]
@@ -280,16 +301,75 @@ pub enum OffsetArg {
     FromEnd(i64),
     /// First record at or after this time (ms since the epoch).
     Timestamp(i64),
+    /// The group's committed offsets (kcat's `stored`).
+    Stored,
+    /// Not a start: stop before the first record at or after this time.
+    EndAt(i64),
+}
+
+/// Where `consume` starts and, with `e@`, where it stops: `-o` given up to
+/// twice, resolved once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetRange {
+    pub start: OffsetArg,
+    pub end_at: Option<i64>,
+}
+
+impl ConsumeArgs {
+    pub fn offset_range(&self) -> Result<OffsetRange, String> {
+        let mut start = None;
+        let mut end_at = None;
+        for o in &self.offset {
+            match *o {
+                OffsetArg::EndAt(t) if end_at.is_none() => end_at = Some(t),
+                OffsetArg::EndAt(_) => return Err("-o e@... is given twice".into()),
+                s if start.is_none() => start = Some(s),
+                _ => return Err("-o gives two start offsets; use one (and e@ for the end)".into()),
+            }
+        }
+        if self.from_beginning && start.is_some() {
+            return Err("--from-beginning and a start -o cannot be combined".into());
+        }
+        let start = match (start, self.from_beginning) {
+            (Some(s), _) => s,
+            (None, true) => OffsetArg::Beginning,
+            (None, false) => OffsetArg::End,
+        };
+        if start == OffsetArg::Stored && self.group.is_none() {
+            return Err("-o stored reads the group's committed offsets: give --group".into());
+        }
+        Ok(OffsetRange { start, end_at })
+    }
 }
 
 pub fn offset_arg(s: &str) -> Result<OffsetArg, String> {
-    let bad = || format!("expected beginning, end, N, -N or @TIMESTAMP_MS, got {s:?}");
+    let bad = || {
+        format!(
+            "expected beginning, end, stored, N, -N, s@TIMESTAMP_MS, e@TIMESTAMP_MS or \
+             YYYY-MM-DDTHH:mm:SS[.sss] (UTC), got {s:?}"
+        )
+    };
+    // A time in ms since the epoch, or a UTC datetime.
+    let time = |t: &str| {
+        t.parse::<i64>()
+            .ok()
+            .filter(|ms| *ms >= 0)
+            .or_else(|| super::groups_args::datetime_ms(t).ok())
+            .ok_or_else(bad)
+    };
     match s {
         "beginning" | "earliest" => Ok(OffsetArg::Beginning),
         "end" | "latest" => Ok(OffsetArg::End),
+        "stored" => Ok(OffsetArg::Stored),
         _ => {
-            if let Some(ts) = s.strip_prefix('@') {
-                return ts.parse().map(OffsetArg::Timestamp).map_err(|_| bad());
+            if let Some(t) = s.strip_prefix("e@") {
+                return time(t).map(OffsetArg::EndAt);
+            }
+            if let Some(t) = s.strip_prefix("s@").or_else(|| s.strip_prefix('@')) {
+                return time(t).map(OffsetArg::Timestamp);
+            }
+            if s.contains('T') {
+                return time(s).map(OffsetArg::Timestamp);
             }
             let n: i64 = s.parse().map_err(|_| bad())?;
             Ok(if n < 0 {
@@ -324,12 +404,16 @@ pub struct ConsumeArgs {
     pub topic: String,
 
     /// Start at the oldest record (same as -o beginning)
-    #[arg(long, conflicts_with = "offset")]
+    #[arg(long)]
     pub from_beginning: bool,
 
-    /// Start at: beginning, end, N, -N (N before the end) or @TIMESTAMP_MS
-    #[arg(short, long, value_parser = offset_arg, default_value = "end", allow_hyphen_values = true)]
-    pub offset: OffsetArg,
+    /// Start at: beginning, end, N, -N (N before the end), s@TIMESTAMP_MS
+    /// (or @TIMESTAMP_MS), a UTC datetime YYYY-MM-DDTHH:mm:SS[.sss], or
+    /// stored (the group's committed offsets, with --group). Given again as
+    /// e@TIMESTAMP_MS (or e@DATETIME): stop each partition before the first
+    /// record at or after that time, then exit, as kcat does
+    #[arg(short, long, value_parser = offset_arg, allow_hyphen_values = true)]
+    pub offset: Vec<OffsetArg>,
 
     /// Read only this partition (repeatable; default all)
     #[arg(short, long)]
@@ -350,6 +434,11 @@ pub struct ConsumeArgs {
     /// kcat-style output format, e.g. '%k\t%s\n'
     #[arg(short, long, value_name = "FMT", conflicts_with = "output")]
     pub format: Option<String>,
+
+    /// Print a null key or value as NULL (kcat's -Z); otherwise -f prints
+    /// nothing and the default layout prints null
+    #[arg(short = 'Z', long = "print-null", conflicts_with = "output")]
+    pub print_null: bool,
 
     /// Kafka console-consumer property, e.g. print.key=true
     #[arg(long = "property", value_name = "KEY=VALUE", value_parser = key_value)]
@@ -756,6 +845,14 @@ pub struct ServeArgs {
         value_name = "MS"
     )]
     pub leader_imbalance_check_interval_ms: Option<u64>,
+
+    /// Most partitions one topic may have; a create or grow beyond it is refused (POLICY_VIOLATION) before anything is made [default: 10000, Kafka's per-request limit]
+    #[arg(long, env = "STROM_MAX_PARTITIONS_PER_TOPIC", value_name = "N")]
+    pub max_partitions_per_topic: Option<i32>,
+
+    /// Most partitions this broker holds; each keeps 2 files open [default: three quarters of the open-file limit (ulimit -n, raised to its hard limit at start) / 2]
+    #[arg(long, env = "STROM_MAX_PARTITIONS", value_name = "N")]
+    pub max_partitions: Option<usize>,
 }
 
 pub const REPL_HELP: &str = "Each line is one strom command without the leading `strom`, \

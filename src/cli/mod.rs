@@ -4,6 +4,7 @@
 //! Exit codes: 0 success (also `--help`, `--version`, and a closed stdout
 //! pipe), 1 runtime failure, 2 usage error.
 pub mod args;
+pub mod connect_args;
 pub mod groups_args;
 pub mod profile;
 pub mod stream_args;
@@ -110,6 +111,7 @@ fn dispatch(cli: Cli, settings: &profile::Settings) -> anyhow::Result<()> {
         Command::Generate(g) => commands::generate::run(g),
         Command::Groups(g) => commands::groups::run(g),
         Command::Stream(a) => commands::stream::run(a),
+        Command::Connect(c) => commands::connect::run(c),
     }
 }
 

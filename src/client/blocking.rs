@@ -38,13 +38,33 @@ impl Runtime {
         self.rt.handle()
     }
 
-    /// Catches Ctrl-C from now on (instead of dying) and reports it through
-    /// the returned signal. Only for commands that must clean up on Ctrl-C.
-    pub fn stop_on_ctrl_c(&self) -> Arc<StopSignal> {
+    /// Catches Ctrl-C (SIGINT) and SIGTERM from now on, instead of dying,
+    /// and reports the first through the returned signal, so a command can
+    /// deliver, commit and leave its group. SIGTERM is how systemd, `docker
+    /// stop` and Kubernetes ask a process to stop, so it gets the same
+    /// clean stop as Ctrl-C. A second signal while the command is still
+    /// cleaning up (say, a broker that is gone) exits at once, 128 + signal.
+    pub fn stop_on_signal(&self) -> Arc<StopSignal> {
         let stop = Arc::new(StopSignal::default());
         let s = stop.clone();
         self.rt.spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            use tokio::signal::unix::{signal, SignalKind};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return;
+            };
+            let mut presses = 0;
+            loop {
+                let code = tokio::select! {
+                    _ = int.recv() => 130,
+                    _ = term.recv() => 143,
+                };
+                presses += 1;
+                if presses > 1 {
+                    std::process::exit(code);
+                }
                 s.trigger();
             }
         });

@@ -21,8 +21,11 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use super::error::{ClientError, Result};
-use crate::proto::frame::{check_frame, REQUEST_HEADER_LEN};
-use crate::proto::{ApiKey, ResponseHeader, Wire, PREAMBLE};
+use crate::proto::frame::{
+    check_frame, preamble, FLAG_INTERNAL_WRITER, REFUSED_FRAME_ID, REQUEST_HEADER_LEN,
+};
+use crate::proto::messages::Status;
+use crate::proto::{ApiKey, Decoder, ResponseHeader, Wire};
 
 /// Settings for one connection.
 #[derive(Debug, Clone)]
@@ -31,6 +34,8 @@ pub struct ConnectionConfig {
     /// Largest response frame accepted; checked from the length prefix
     /// before any buffer is allocated for the frame.
     pub max_frame_bytes: usize,
+    /// Send [`crate::proto::frame::FLAG_INTERNAL_WRITER`] in the preamble.
+    pub internal_writer: bool,
 }
 
 impl Default for ConnectionConfig {
@@ -38,6 +43,7 @@ impl Default for ConnectionConfig {
         ConnectionConfig {
             connect_timeout: Duration::from_secs(10),
             max_frame_bytes: 256 * 1024 * 1024,
+            internal_writer: false,
         }
     }
 }
@@ -64,7 +70,31 @@ pub struct Connection {
     addr: String,
     tx: mpsc::UnboundedSender<Outgoing>,
     next_id: AtomicI32,
-    closed: Arc<AtomicBool>,
+    closed: Arc<Closed>,
+}
+
+/// Whether the connection is done, and why: a request made after the end
+/// gets the reason the reader saw (say, "an HTTP server"), not a bare
+/// "connection closed", however the two tasks raced.
+#[derive(Default)]
+struct Closed {
+    flag: AtomicBool,
+    why: std::sync::OnceLock<ClientError>,
+}
+
+impl Closed {
+    fn close(&self, why: ClientError) {
+        let _ = self.why.set(why);
+        self.flag.store(true, Ordering::Release);
+    }
+
+    fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+
+    fn why_or(&self, fallback: ClientError) -> ClientError {
+        self.why.get().cloned().unwrap_or(fallback)
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -137,13 +167,17 @@ impl Connection {
             .map_err(|e| unreachable(describe_io(&e)))?;
         let (read, mut write) = stream.into_split();
         write
-            .write_all(&PREAMBLE)
+            .write_all(&preamble(if config.internal_writer {
+                FLAG_INTERNAL_WRITER
+            } else {
+                0
+            }))
             .await
             .map_err(|e| unreachable(describe_io(&e)))?;
 
         let (tx, rx) = mpsc::unbounded_channel();
         let (pending_tx, pending_rx) = mpsc::unbounded_channel();
-        let closed = Arc::new(AtomicBool::new(false));
+        let closed = Arc::new(Closed::default());
         let addr_arc: Arc<str> = Arc::from(addr);
         tokio::spawn(write_loop(
             write,
@@ -159,6 +193,7 @@ impl Connection {
             config.max_frame_bytes,
             closed.clone(),
         ));
+        tracing::info!(%addr, internal_writer = config.internal_writer, "connected");
         Ok(Arc::new(Connection {
             addr: addr.to_string(),
             tx,
@@ -173,7 +208,7 @@ impl Connection {
 
     /// True once either direction failed; a new connection is needed.
     pub fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire) || self.tx.is_closed()
+        self.closed.is_set() || self.tx.is_closed()
     }
 
     /// Enqueues a request whose body is written by `encode` straight into
@@ -188,6 +223,12 @@ impl Connection {
         encode: impl FnOnce(&mut BytesMut),
     ) -> ResponseFuture {
         let correlation_id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // -v shows the control requests; the data path (one per batch) -vv.
+        if matches!(api, ApiKey::Produce | ApiKey::Fetch) {
+            tracing::debug!(addr = %self.addr, %api, correlation_id, "request");
+        } else {
+            tracing::info!(addr = %self.addr, %api, correlation_id, "request");
+        }
         let mut frame = BytesMut::with_capacity(4 + REQUEST_HEADER_LEN + size_hint);
         frame.put_u32(0);
         frame.put_u16(api as u16);
@@ -204,14 +245,14 @@ impl Connection {
             Reply::Written(reply_tx)
         };
         let addr: Arc<str> = Arc::from(self.addr.as_str());
-        if self.closed.load(Ordering::Acquire) || self.tx.send(Outgoing { frame, reply }).is_err() {
+        if self.closed.is_set() || self.tx.send(Outgoing { frame, reply }).is_err() {
             return ResponseFuture {
                 addr,
                 rx: None,
-                early: Some(ClientError::Disconnected {
+                early: Some(self.closed.why_or(ClientError::Disconnected {
                     addr: self.addr.clone(),
                     cause: "connection closed".into(),
-                }),
+                })),
             };
         }
         ResponseFuture {
@@ -260,7 +301,7 @@ async fn write_loop(
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     pending: mpsc::UnboundedSender<Pending>,
     addr: Arc<str>,
-    closed: Arc<AtomicBool>,
+    closed: Arc<Closed>,
 ) {
     // Big frames (record batches) bypass the buffer; small ones coalesce.
     let mut out = BufWriter::with_capacity(64 * 1024, write);
@@ -280,7 +321,9 @@ async fn write_loop(
                         correlation_id,
                         reply,
                     }) {
-                        let _ = p.reply.send(Err(fail("connection closed".into())));
+                        let _ = p
+                            .reply
+                            .send(Err(closed.why_or(fail("connection closed".into()))));
                         result = Err(io::ErrorKind::BrokenPipe.into());
                         break;
                     }
@@ -303,8 +346,8 @@ async fn write_loop(
                 }
             }
             Err(e) => {
-                closed.store(true, Ordering::Release);
                 let cause = describe_io(&e);
+                closed.close(fail(cause.clone()));
                 for w in written.drain(..) {
                     let _ = w.send(Err(fail(cause.clone())));
                 }
@@ -328,10 +371,10 @@ async fn read_loop(
     mut pending: mpsc::UnboundedReceiver<Pending>,
     addr: Arc<str>,
     max_frame: usize,
-    closed: Arc<AtomicBool>,
+    closed: Arc<Closed>,
 ) {
     let err = read_frames(&mut read, &mut pending, &addr, max_frame).await;
-    closed.store(true, Ordering::Release);
+    closed.close(err.clone());
     pending.close();
     while let Ok(p) = pending.try_recv() {
         let _ = p.reply.send(Err(err.clone()));
@@ -346,7 +389,19 @@ async fn read_frames(
     max_frame: usize,
 ) -> ClientError {
     let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut first = true;
     loop {
+        if first && buf.len() >= 4 {
+            first = false;
+            // A web server answers our preamble with an HTTP status line,
+            // whose first bytes would read as a 1.2 GB frame length.
+            if buf.starts_with(b"HTTP") {
+                return ClientError::NotABroker {
+                    addr: addr.to_string(),
+                    what: "an HTTP server",
+                };
+            }
+        }
         let len = match check_frame(&buf, max_frame) {
             Err(source) => {
                 return ClientError::Protocol {
@@ -392,6 +447,21 @@ async fn read_frames(
                 }
             }
         };
+        if header.correlation_id == REFUSED_FRAME_ID {
+            // The broker could not read our frame (over its --max-frame-bytes)
+            // and says why before it closes: that is the error, not the id.
+            let status = Status::decode(&mut Decoder::new(body));
+            return match status {
+                Ok(s) if !s.is_ok() => ClientError::broker(s.error_code(), s.message.as_deref()),
+                _ => ClientError::Protocol {
+                    addr: addr.to_string(),
+                    source: Arc::new(crate::proto::ProtoError::InvalidValue {
+                        what: "response to a refused frame",
+                        value: i64::from(REFUSED_FRAME_ID),
+                    }),
+                },
+            };
+        }
         let Ok(p) = pending.try_recv() else {
             return ClientError::Protocol {
                 addr: addr.to_string(),

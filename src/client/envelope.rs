@@ -71,7 +71,10 @@ pub fn write_record(rec: &ConsumerRecord, out: &mut Vec<u8>) -> serde_json::Resu
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a key, value or header must be a string, {\"base64\": \"...\"} or null"
+)]
 enum DataIn {
     Text(String),
     Binary { base64: String },
@@ -95,7 +98,10 @@ struct HeaderIn {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "headers must be a list of {\"key\": ..., \"value\": ...} or an object"
+)]
 enum HeadersIn {
     List(Vec<HeaderIn>),
     /// `{"k": "v"}` is accepted too, for hand-written input.
@@ -128,9 +134,25 @@ pub struct ParsedRecord {
     pub headers: Vec<(String, Option<Vec<u8>>)>,
 }
 
+/// serde's message without its "at line 1 column N" tail (the input is one
+/// line, and the caller names it), the column said once, in plain words.
+fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let text = e.to_string();
+    let text = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(head, _)| head);
+    match e.classify() {
+        Category::Syntax => format!("invalid JSON at column {}: {text}", e.column()),
+        Category::Eof => "incomplete JSON (the line ends inside a value)".to_string(),
+        Category::Data => format!("{text} (column {})", e.column()),
+        Category::Io => text.to_string(),
+    }
+}
+
 /// Parses one envelope line.
 pub fn parse_record(line: &[u8]) -> Result<ParsedRecord, String> {
-    let env: EnvelopeIn = serde_json::from_slice(line).map_err(|e| e.to_string())?;
+    let env: EnvelopeIn = serde_json::from_slice(line).map_err(|e| json_error(&e))?;
     let headers = match env.headers {
         None => Vec::new(),
         Some(HeadersIn::List(list)) => list

@@ -29,6 +29,10 @@ pub enum ClientError {
         source: Arc<ProtoError>,
     },
 
+    /// Something listens at the address, but it is not a broker.
+    #[error("{addr} is not a strom or Kafka broker: it answered like {what}")]
+    NotABroker { addr: String, what: &'static str },
+
     /// A response arrived for a request we did not send next.
     #[error("response out of order from {addr}: expected correlation id {expected}, got {got}")]
     CorrelationMismatch {
@@ -40,6 +44,11 @@ pub enum ClientError {
     /// Record batch bytes could not be built or decoded.
     #[error("bad record data: {0}")]
     Record(#[from] RecordError),
+
+    /// A record bigger than one Produce request may be; refused before it
+    /// is queued (Kafka's RecordTooLargeException).
+    #[error("a record of {size} bytes is larger than max.request.size ({max} bytes)")]
+    RecordTooLarge { size: usize, max: usize },
 
     /// The broker answered with an error code.
     #[error("{message} ({code})")]
@@ -55,7 +64,7 @@ pub enum ClientError {
     Timeout { what: String, after: Duration },
 
     /// The bootstrap list was empty or unparseable.
-    #[error("invalid bootstrap server list {0:?}")]
+    #[error("invalid bootstrap server list {0}")]
     BadBootstrap(String),
 
     /// The producer or consumer was closed while the operation waited.
@@ -110,10 +119,21 @@ impl ClientError {
                 ),
                 ErrorCode::TopicAlreadyExists => Some("Use --if-not-exists to ignore this"),
                 ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => {
-                    Some("Raise the broker's --max-frame-bytes or send smaller records")
+                    Some("Past 100 MiB a batch also needs a larger --max-frame-bytes on the broker")
                 }
+                ErrorCode::InvalidRequest => Some(
+                    "A request larger than the broker's --max-frame-bytes is refused whole: \
+                     lower max.request.size (--producer-property) or raise --max-frame-bytes",
+                ),
                 _ => None,
             },
+            ClientError::NotABroker { .. } => {
+                Some("Check the -b address and port: strom serve listens on 9092 by default")
+            }
+            ClientError::RecordTooLarge { .. } => Some(
+                "Raise it with --producer-property max.request.size=BYTES (and the topic's \
+                 max.message.bytes), or send smaller records",
+            ),
             ClientError::Timeout { .. } => Some("Is the broker overloaded or unreachable?"),
             ClientError::BadBootstrap(_) => Some("Use HOST:PORT[,HOST:PORT...]"),
             _ => None,

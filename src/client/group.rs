@@ -227,6 +227,21 @@ impl GroupConsumer {
         Ok(parts)
     }
 
+    /// Moves an assigned partition to `offset`, for callers that keep their
+    /// own offsets beside their output (exactly-once sinks): records of it
+    /// fetched but not yet handed out are dropped, and the next commit
+    /// carries `offset`. Call it right after a poll that started a new
+    /// generation (see [`generation`](Self::generation)).
+    pub async fn seek(&mut self, topic: &str, partition: i32, offset: i64) -> Result<()> {
+        self.consumer
+            .seek(topic, partition, StartOffset::Offset(offset))
+            .await?;
+        self.buffer
+            .retain(|r| !(r.partition == partition && &*r.topic == topic));
+        self.handed.insert((Arc::from(topic), partition), offset);
+        Ok(())
+    }
+
     /// Commits the positions of the records handed out so far.
     pub async fn commit(&mut self) -> Result<()> {
         match self.generation {
@@ -333,6 +348,20 @@ impl GroupConsumer {
             i = j + 1;
         }
         out
+    }
+
+    /// Takes back records handed out by the last `poll` that the caller
+    /// could not process (its output closed mid-batch): the next commit
+    /// carries the offset of the first of them per partition, so they are
+    /// read again instead of being committed unseen.
+    pub fn unhand(&mut self, records: &[ConsumerRecord]) {
+        for r in records {
+            let pos = self
+                .handed
+                .entry((r.topic.clone(), r.partition))
+                .or_insert(r.offset);
+            *pos = (*pos).min(r.offset);
+        }
     }
 
     async fn ensure_active(&mut self) -> Result<()> {

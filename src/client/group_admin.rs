@@ -127,6 +127,7 @@ pub async fn connect_coordinator(client: &Client, c: &Coordinator) -> Result<Arc
     let config = ConnectionConfig {
         connect_timeout: client.config().connect_timeout,
         max_frame_bytes: client.config().max_frame_bytes,
+        internal_writer: client.config().internal_writer,
     };
     match Connection::connect(&c.addr(), &config).await {
         Ok(conn) => Ok(conn),

@@ -30,6 +30,10 @@ pub struct ClientConfig {
     pub reconnect_backoff: Duration,
     /// `reconnect.backoff.max.ms`.
     pub reconnect_backoff_max: Duration,
+    /// Mark every connection as strom's own connect runtime
+    /// ([`crate::proto::frame::FLAG_INTERNAL_WRITER`]), which may write the
+    /// internal topics it keeps. Only for that runtime.
+    pub internal_writer: bool,
 }
 
 impl Default for ClientConfig {
@@ -41,6 +45,7 @@ impl Default for ClientConfig {
             max_frame_bytes: 256 * 1024 * 1024,
             reconnect_backoff: DEFAULT_RECONNECT_BACKOFF,
             reconnect_backoff_max: DEFAULT_RECONNECT_BACKOFF_MAX,
+            internal_writer: false,
         }
     }
 }
@@ -139,26 +144,58 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-/// Splits `a:1,b:2` into addresses; a bare host gets port 9092.
+/// Splits `a:1,b:2` into addresses; a bare host gets port 9092. Every
+/// entry must be `HOST`, `HOST:PORT` or `[IPv6]:PORT` with a port from 1 to
+/// 65535: a typo is reported here, not as a failed name lookup later.
 pub fn parse_bootstrap(list: &str) -> Result<Vec<String>> {
-    let addrs: Vec<String> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            if s.rsplit_once(':')
-                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-            {
-                s.to_string()
-            } else {
-                format!("{s}:9092")
+    let bad = |why: String| ClientError::BadBootstrap(format!("{list:?}: {why}"));
+    let mut addrs = Vec::new();
+    for entry in list.split(',').map(str::trim) {
+        if entry.is_empty() {
+            continue;
+        }
+        let (host, port) = split_host_port(entry);
+        if host.is_empty() || host == "[]" {
+            return Err(bad(format!("{entry:?} has no host")));
+        }
+        if host.chars().any(char::is_whitespace) || host.contains('/') {
+            return Err(bad(format!("{host:?} is not a host name or address")));
+        }
+        match port {
+            None if host.contains(':') && !host.starts_with('[') => {
+                addrs.push(format!("[{host}]:9092"))
             }
-        })
-        .collect();
+            None => addrs.push(format!("{host}:9092")),
+            Some(p) => match p.parse::<u16>() {
+                Ok(n) if n > 0 => addrs.push(format!("{host}:{n}")),
+                _ => {
+                    return Err(bad(format!(
+                        "port {p:?} of {entry:?} is not a number from 1 to 65535"
+                    )))
+                }
+            },
+        }
+    }
     if addrs.is_empty() {
-        return Err(ClientError::BadBootstrap(list.to_string()));
+        return Err(bad("no broker address given".into()));
     }
     Ok(addrs)
+}
+
+/// `host:port` → (host, Some(port)); `host` or a bare IPv6 → (host, None).
+fn split_host_port(entry: &str) -> (&str, Option<&str>) {
+    if entry.starts_with('[') {
+        return match entry.rsplit_once("]:") {
+            Some((h, p)) => (&entry[..h.len() + 1], Some(p)),
+            None => (entry, None),
+        };
+    }
+    match entry.rsplit_once(':') {
+        // More than one colon without brackets: an IPv6 address, no port.
+        Some((h, _)) if h.contains(':') => (entry, None),
+        Some((h, p)) => (h, Some(p)),
+        None => (entry, None),
+    }
 }
 
 impl Client {
@@ -169,6 +206,7 @@ impl Client {
         let conn_config = ConnectionConfig {
             connect_timeout: config.connect_timeout,
             max_frame_bytes: config.max_frame_bytes,
+            internal_writer: config.internal_writer,
         };
         let backoff = ReconnectBackoff::new(config.reconnect_backoff, config.reconnect_backoff_max);
         let client = Client {
@@ -248,7 +286,9 @@ impl Client {
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or_else(|| ClientError::BadBootstrap(self.inner.config.bootstrap.clone())))
+        Err(last.unwrap_or_else(|| {
+            ClientError::BadBootstrap(format!("{:?}: no address", self.inner.config.bootstrap))
+        }))
     }
 
     fn reconnect_wait(&self, addr: &str, now: tokio::time::Instant) -> Duration {
@@ -310,19 +350,18 @@ impl Client {
             self.state().conns.insert((node, lane), c.clone());
             return Ok(c);
         }
-        let addr =
-            match addr {
-                Some(a) => a,
-                None if single => self.inner.bootstrap.first().cloned().ok_or_else(|| {
-                    ClientError::BadBootstrap(self.inner.config.bootstrap.clone())
-                })?,
-                None => {
-                    return Err(ClientError::broker(
-                        ErrorCode::LeaderNotAvailable,
-                        Some(&format!("broker {node} is not in the cluster metadata")),
-                    ))
-                }
-            };
+        let addr = match addr {
+            Some(a) => a,
+            None if single => self.inner.bootstrap.first().cloned().ok_or_else(|| {
+                ClientError::BadBootstrap(format!("{:?}: no address", self.inner.config.bootstrap))
+            })?,
+            None => {
+                return Err(ClientError::broker(
+                    ErrorCode::LeaderNotAvailable,
+                    Some(&format!("broker {node} is not in the cluster metadata")),
+                ))
+            }
+        };
         let _guard = self.inner.connecting.lock().await;
         if let Some(c) = self.state().conns.get(&(node, lane)).cloned() {
             if !c.is_closed() {
@@ -397,6 +436,25 @@ impl Client {
                 resp.status.error_code(),
                 resp.status.message.as_deref(),
             ));
+        }
+        if tracing::enabled!(tracing::Level::INFO) {
+            let brokers: Vec<String> = resp
+                .brokers
+                .iter()
+                .map(|b| format!("{}={}:{}", b.node_id, b.host, b.port))
+                .collect();
+            let topics: Vec<String> = resp
+                .topics
+                .iter()
+                .map(|t| format!("{}({} partitions)", t.name, t.partitions.len()))
+                .collect();
+            tracing::info!(
+                from = %conn.addr(),
+                brokers = %brokers.join(","),
+                controller = resp.controller_id,
+                topics = %topics.join(","),
+                "metadata"
+            );
         }
         let mut st = self.state();
         if !resp.brokers.is_empty() {
@@ -521,6 +579,7 @@ impl Client {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
 
     #[test]
@@ -531,5 +590,16 @@ mod tests {
         );
         assert!(parse_bootstrap(" , ").is_err());
         assert_eq!(parse_bootstrap("[::1]:9000").unwrap(), vec!["[::1]:9000"]);
+        assert_eq!(parse_bootstrap("::1").unwrap(), vec!["[::1]:9092"]);
+        for bad in [
+            "",
+            "127.0.0.1:99999",
+            "host:abc",
+            "host:0",
+            ":9092",
+            "a b:1",
+        ] {
+            assert!(parse_bootstrap(bad).is_err(), "{bad:?} accepted");
+        }
     }
 }

@@ -9,6 +9,7 @@ pub mod backoff;
 pub mod blocking;
 pub mod connection;
 pub mod consumer;
+pub mod dead_letter;
 pub mod envelope;
 pub mod error;
 pub mod group;

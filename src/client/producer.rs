@@ -20,6 +20,8 @@ use super::metadata::{Client, Lane, TopicInfo};
 use super::partitioner::{partition_for_key, StickyChooser};
 use crate::proto::messages::produce::{ProduceResponse, ACKS_ALL, ACKS_LEADER, ACKS_NONE};
 use crate::proto::{ApiKey, Wire};
+use crate::record::batch::BATCH_HEADER_LEN;
+use crate::record::builder::record_size_estimate;
 use crate::record::{recompress, BatchBuilder, Compression};
 
 /// How many replicas must have a batch before it counts as delivered.
@@ -281,6 +283,9 @@ struct Batch {
     producer_id: i64,
     /// Counted in its slot's `in_flight` until its answer is handled.
     in_flight: bool,
+    /// Why the last attempt failed, for the timeout message: "timed out"
+    /// alone would hide e.g. NOT_ENOUGH_REPLICAS.
+    last_error: Option<String>,
 }
 
 #[derive(Default)]
@@ -442,6 +447,15 @@ impl Producer {
         rec: &ProducerRecord<'_>,
     ) -> std::result::Result<DeliveryFuture, TrySendError> {
         let cfg = &self.inner.config;
+        // Checked before any lock: a record that no request can carry would
+        // otherwise fail only at the broker, as a refused frame.
+        let size = record_size_estimate(rec.key, rec.value, rec.headers) + BATCH_HEADER_LEN;
+        if size > cfg.max_request_size {
+            return Err(TrySendError::Failed(ClientError::RecordTooLarge {
+                size,
+                max: cfg.max_request_size,
+            }));
+        }
         let mut acc = self.inner.lock();
         if acc.closed {
             return Err(TrySendError::Failed(ClientError::Closed));
@@ -693,6 +707,7 @@ fn seal(
         idempotent: producer.is_some(),
         producer_id: producer.map_or(-1, |p| p.0),
         in_flight: false,
+        last_error: None,
     }
 }
 
@@ -855,9 +870,14 @@ impl Inner {
             for b in expired {
                 // Waited behind earlier batches of its partition that kept
                 // failing, or for a leader, for the whole delivery timeout.
+                let last = b
+                    .last_error
+                    .as_deref()
+                    .map(|e| format!("; last error: {e}"))
+                    .unwrap_or_default();
                 let e = ClientError::Timeout {
                     what: format!(
-                        "delivery to {}-{} (delivery.timeout.ms, after {} attempts)",
+                        "delivery to {}-{} (delivery.timeout.ms, after {} attempts{last})",
                         b.topic, b.partition, b.attempts
                     ),
                     after: timeout,
@@ -925,6 +945,16 @@ impl Inner {
             && !self.lock().closed
         {
             tracing::debug!(topic = %batch.topic, partition = batch.partition, error = %err, "retrying batch");
+            if batch.attempts == 0 && err.code() == Some(crate::proto::ErrorCode::NotEnoughReplicas)
+            {
+                // Unlike a leader change this does not heal by itself: say
+                // so now rather than only after the delivery timeout.
+                tracing::warn!(
+                    "{err}; retrying until delivery.timeout.ms ({} ms)",
+                    self.config.delivery_timeout.as_millis()
+                );
+            }
+            batch.last_error = Some(err.to_string());
             self.client.invalidate(&batch.topic);
             let backoff = self
                 .config
@@ -1341,6 +1371,7 @@ mod tests {
             idempotent: false,
             producer_id: -1,
             in_flight: false,
+            last_error: None,
         }
     }
 

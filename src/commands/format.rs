@@ -46,6 +46,12 @@ impl Layout {
     }
 
     /// Compiles a kcat format string.
+    /// Prints `null` for a null key, value or header value (kcat's `-Z`).
+    pub fn with_null(mut self, null: &[u8]) -> Layout {
+        self.null = null.to_vec();
+        self
+    }
+
     pub fn kcat(fmt: &str) -> Result<Layout, String> {
         let mut toks = Vec::new();
         let mut lit = Vec::new();

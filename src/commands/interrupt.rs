@@ -142,7 +142,7 @@ impl Drop for Running {
 /// REPL's when running inside it, else the runtime's own SIGINT listener.
 pub fn stop_signal(rt: &Runtime) -> Arc<StopSignal> {
     let Some(hub) = HUB.get() else {
-        return rt.stop_on_ctrl_c();
+        return rt.stop_on_signal();
     };
     let mut st = state(hub);
     st.claimed = true;

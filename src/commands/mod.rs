@@ -3,15 +3,20 @@
 //! `cli` from the error: [`UsageError`] is 2, anything else 1, and a closed
 //! stdout pipe is a quiet 0.
 pub mod config;
+pub mod connect;
 pub mod consume;
 pub mod envelope;
 pub mod format;
 pub mod generate;
 pub mod groups;
 pub mod interrupt;
+pub mod line_reader;
 pub mod output;
 pub mod perf;
 pub mod produce;
+pub mod produce_jq;
+pub mod produce_lines;
+pub mod producer_props;
 pub mod progress;
 pub mod repl;
 pub mod serve;

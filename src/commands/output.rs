@@ -16,6 +16,35 @@ pub fn stdout_is_tty() -> bool {
     io::stdout().is_terminal()
 }
 
+/// Whether stdout is a pipe whose reader has gone (`| head` exited). A
+/// writer learns that only on its next write, which for a consumer waiting
+/// on a quiet topic may be never; this asks the kernel without writing.
+pub fn stdout_closed() -> bool {
+    let mut pfd = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, count 1, no wait.
+    let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+    n > 0 && pfd.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+/// Writes all of `buf`, returning how many bytes went out before an error,
+/// so a caller can tell which records reached the reader.
+pub fn write_counted(out: &mut impl Write, buf: &[u8]) -> (usize, io::Result<()>) {
+    let mut pos = 0;
+    while pos < buf.len() {
+        match out.write(&buf[pos..]) {
+            Ok(0) => return (pos, Err(io::ErrorKind::WriteZero.into())),
+            Ok(n) => pos += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (pos, Err(e)),
+        }
+    }
+    (pos, out.flush())
+}
+
 /// True when the error (anywhere in its chain) is a closed output pipe.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {

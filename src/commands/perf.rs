@@ -14,12 +14,8 @@ use super::output::stdout;
 /// Kafka's ThroughputThrottler sleeps only once it is this far ahead.
 const MIN_PACING_SLEEP: Duration = Duration::from_millis(2);
 use super::produce::acks;
-use super::UsageError;
 use crate::cli::args::{PerfConsumeArgs, PerfProduceArgs};
-use crate::client::{
-    Acks, BatchReport, ConsumerConfig, ProducerConfig, ProducerRecord, StartOffset,
-};
-use crate::record::Compression;
+use crate::client::{BatchReport, ConsumerConfig, ProducerConfig, ProducerRecord, StartOffset};
 
 /// Latency and volume counters, updated once per batch.
 #[derive(Default)]
@@ -85,48 +81,13 @@ impl Stats {
     }
 }
 
-fn apply_props(cfg: &mut ProducerConfig, props: &[(String, String)]) -> anyhow::Result<()> {
-    fn num<T: std::str::FromStr>(k: &str, v: &str) -> anyhow::Result<T> {
-        v.parse()
-            .map_err(|_| UsageError::new(format!("{k} must be a number, got {v:?}")).into())
-    }
-    for (k, v) in props {
-        match k.as_str() {
-            "acks" => cfg.acks = v.parse::<Acks>().map_err(UsageError::new)?,
-            "linger.ms" => cfg.linger = Duration::from_millis(num(k, v)?),
-            "batch.size" => cfg.batch_size = num::<usize>(k, v)?.max(1024),
-            "max.in.flight.requests.per.connection" => {
-                cfg.max_in_flight = num::<usize>(k, v)?.max(1)
-            }
-            "buffer.memory" => cfg.buffer_memory = num(k, v)?,
-            "retries" => cfg.retries = num(k, v)?,
-            "request.timeout.ms" => cfg.request_timeout = Duration::from_millis(num(k, v)?),
-            "delivery.timeout.ms" => cfg.delivery_timeout = Duration::from_millis(num(k, v)?),
-            "max.request.size" => cfg.max_request_size = num(k, v)?,
-            "compression.type" => {
-                cfg.compression = v.parse::<Compression>().map_err(UsageError::new)?
-            }
-            // Kafka settings with no meaning here are accepted and ignored,
-            // so existing perf-test command lines work unchanged.
-            "bootstrap.servers" | "client.id" | "enable.idempotence" | "key.serializer"
-            | "value.serializer" => {
-                tracing::info!("ignoring producer property {k}")
-            }
-            other => {
-                return Err(UsageError::new(format!("unknown producer property {other}")).into())
-            }
-        }
-    }
-    Ok(())
-}
-
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
 pub fn produce(args: PerfProduceArgs) -> anyhow::Result<()> {
     let mut cfg = ProducerConfig::default();
-    apply_props(&mut cfg, &args.producer_props)?;
+    super::producer_props::apply(&mut cfg, &args.producer_props)?;
     if let Some(a) = args.acks {
         cfg.acks = acks(a);
     }

@@ -2,7 +2,8 @@
 //! and pipelined by the client producer. Input is streamed: memory use is
 //! bounded by the producer's buffer, not by the input size.
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,21 +11,21 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::envelope::{parse_record, ParsedRecord};
+use super::line_reader::{LineReader, Next};
+use super::produce_jq::Expressions;
+use super::produce_lines::{line_rules, LineRules};
 use super::progress::Progress;
 use super::UsageError;
-use crate::cli::args::{AcksArg, InputFormat, ProduceArgs};
+use crate::cli::args::{AcksArg, InputFormat, OnBadLine, ProduceArgs};
 use crate::client::blocking::BlockingProducer;
-use crate::client::jq::{Envelope, Output, Pipeline};
-use crate::client::{Acks, BatchReport, ProducerConfig, ProducerRecord};
-use crate::record::Header;
-use bytes::Bytes;
+use crate::client::{Acks, BatchReport, ClientError, ProducerConfig, ProducerRecord};
 
 /// Delivery outcome counters, updated once per batch.
 #[derive(Default)]
 struct Tally {
     delivered: AtomicU64,
     failed: AtomicU64,
-    first_error: Mutex<Option<String>>,
+    first_error: Mutex<Option<ClientError>>,
 }
 
 impl Tally {
@@ -38,7 +39,7 @@ impl Tally {
                 self.failed.fetch_add(r.records as u64, Ordering::Relaxed);
                 let mut first = self.first_error.lock().unwrap_or_else(|p| p.into_inner());
                 if first.is_none() {
-                    *first = Some(e.to_string());
+                    *first = Some(e.clone());
                 }
             }
         }
@@ -53,50 +54,6 @@ pub fn acks(a: AcksArg) -> Acks {
     }
 }
 
-/// What the plain-line parser needs, resolved once from flags/properties.
-struct LineRules {
-    key_separator: Option<Vec<u8>>,
-    null_marker: Option<Vec<u8>>,
-}
-
-fn line_rules(args: &ProduceArgs) -> anyhow::Result<LineRules> {
-    let mut parse_key = false;
-    let mut sep: Option<String> = None;
-    let mut null_marker = args.null_marker.clone();
-    for (k, v) in &args.properties {
-        match k.as_str() {
-            "parse.key" => {
-                parse_key = v.parse().map_err(|_| {
-                    UsageError::new(format!("parse.key must be true or false, got {v:?}"))
-                })?
-            }
-            "key.separator" => sep = Some(v.clone()),
-            "null.marker" => null_marker = Some(v.clone()),
-            // Accepted for compatibility; they change nothing here.
-            "ignore.error" | "parse.headers" => {}
-            other => {
-                return Err(UsageError::new(format!("unknown producer property {other}")).into())
-            }
-        }
-    }
-    let key_separator = match (&args.key_separator, parse_key) {
-        (Some(s), _) => Some(s.clone()),
-        (None, true) => Some(sep.unwrap_or_else(|| "\t".into())),
-        (None, false) => None,
-    };
-    if key_separator.as_deref() == Some("") {
-        return Err(UsageError::new("the key separator cannot be empty").into());
-    }
-    Ok(LineRules {
-        key_separator: key_separator.map(String::into_bytes),
-        null_marker: null_marker.map(String::into_bytes),
-    })
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
     if args.file.is_none() && super::repl::script_mode() {
         // stdin holds the rest of the script, not records.
@@ -107,13 +64,8 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
         .into());
     }
     let rules = line_rules(&args)?;
-    let mut jq = Pipeline::new(args.jq.filter.as_deref(), args.jq.jq.as_deref(), None)
-        .map_err(UsageError::new)?
-        .map(|pipeline| Expressions {
-            pipeline,
-            failed: 0,
-            outputs: Vec::new(),
-        });
+    // Checked before connecting: a bad expression is a usage error.
+    let mut jq = Expressions::new(&args.jq)?;
     if args.partition.is_some_and(|p| p < 0) {
         return Err(UsageError::new("--partition must be 0 or more").into());
     }
@@ -136,20 +88,26 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
         None => (Box::new(io::stdin().lock()), None),
     };
     let interactive = args.file.is_none() && io::stdin().is_terminal();
-    let mut reader = BufReader::with_capacity(256 * 1024, input);
+    // Only stdin can go quiet for long; a file is read straight through.
+    let wait_fd = args.file.is_none().then(|| io::stdin().as_raw_fd());
+    let mut reader = LineReader::new(input, wait_fd);
 
     let client = super::connect(&args.connect)?;
     let tally = Arc::new(Tally::default());
     let t = tally.clone();
-    let producer = client.producer(ProducerConfig {
+    let mut config = ProducerConfig {
         acks: acks(args.acks),
         linger: Duration::from_millis(args.linger_ms),
         compression: args.compression,
         on_delivery: Some(Arc::new(move |r: &BatchReport<'_>| t.record(r))),
         ..ProducerConfig::default()
-    });
+    };
+    super::producer_props::apply(&mut config, &args.producer_properties)?;
+    let producer = client.producer(config);
     // Fail before reading input when the topic cannot be written.
     producer.prepare_topic(&args.topic)?;
+    // SIGINT and SIGTERM stop reading; what was read is still delivered.
+    let stop = super::interrupt::stop_signal(client.runtime());
 
     let progress = if interactive {
         // A bar would draw over the `>` prompt and what is being typed.
@@ -158,199 +116,179 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
         Progress::bytes(size)
     };
     let show_progress = progress.is_visible() && !interactive;
-    let mut line = Vec::with_capacity(4096);
-    let mut read_bytes = 0u64;
+    let line_input = LineInput {
+        args: &args,
+        rules: &rules,
+        headers: &header_refs,
+    };
     let mut sent = 0u64;
+    let mut skipped = 0u64;
+    let mut stopped_on: Option<anyhow::Error> = None;
     loop {
-        if interactive {
+        if interactive && !reader.has_buffered() {
             let mut err = io::stderr().lock();
             let _ = write!(err, ">");
             let _ = err.flush();
         }
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .context("cannot read input")?;
-        if n == 0 {
-            break;
-        }
-        read_bytes += n as u64;
-        if line.last() == Some(&b'\n') {
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
+        let (line, line_no) = match reader.next_line(Some(&stop)) {
+            Ok(Next::Line(line, n)) => (line, n),
+            Ok(Next::Eof | Next::Stopped) => break,
+            Err(e) => {
+                stopped_on = Some(anyhow::Error::new(e).context("cannot read input"));
+                break;
             }
-        }
-        let parsed: ParsedRecord;
-        let mut json_headers: Vec<(&str, Option<&[u8]>)>;
-        let (key, value, hs, partition, timestamp) = match args.input {
-            InputFormat::Plain => {
-                let (key, value) = match &rules.key_separator {
-                    Some(sep) => match find(&line, sep) {
-                        Some(i) => (Some(&line[..i]), &line[i + sep.len()..]),
-                        None => {
-                            return Err(UsageError::new(format!(
-                                "line {} has no key separator {:?}",
-                                sent + 1,
-                                String::from_utf8_lossy(sep)
-                            ))
-                            .into())
-                        }
-                    },
-                    None => (None, &line[..]),
-                };
-                let is_null = |b: &[u8]| rules.null_marker.as_deref() == Some(b);
-                let key = key.filter(|k| !is_null(k));
-                let value = (!is_null(value)).then_some(value);
-                (key, value, &header_refs, args.partition, None)
-            }
-            InputFormat::Json => {
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
+        };
+        match line_input.send(&producer, line, line_no, jq.as_mut()) {
+            Ok(true) => sent += 1,
+            Ok(false) => {}
+            Err(LineError::Bad(why)) => {
+                let msg = format!("input line {line_no}: {why}");
+                match args.on_bad_line {
+                    OnBadLine::Fail => {
+                        stopped_on = Some(anyhow::anyhow!(msg));
+                        break;
+                    }
+                    OnBadLine::Skip => {
+                        skipped += 1;
+                        let _ = writeln!(io::stderr().lock(), "strom: skipped {msg}");
+                    }
                 }
-                parsed = parse_record(&line).map_err(|e| {
-                    anyhow::anyhow!("line {} is not a valid record envelope: {e}", sent + 1)
-                })?;
-                json_headers = header_refs.clone();
-                json_headers.extend(
-                    parsed
-                        .headers
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_deref())),
-                );
-                let partition = match (args.partition, args.keep_partition) {
-                    (Some(p), _) => Some(p),
-                    (None, true) => parsed.partition,
-                    (None, false) => None,
-                };
-                (
-                    parsed.key.as_deref(),
-                    parsed.value.as_deref(),
-                    &json_headers,
-                    partition,
-                    parsed.timestamp,
-                )
             }
-        };
-        let rec = ProducerRecord {
-            topic: &args.topic,
-            partition,
-            key,
-            value,
-            headers: hs,
-            timestamp,
-        };
-        match &mut jq {
-            None => {
-                producer.send(&rec)?;
+            // A record no request can carry fails only itself, like a bad line.
+            Err(LineError::Send(e @ ClientError::RecordTooLarge { .. })) => {
+                let msg = format!("input line {line_no}: {e}");
+                match args.on_bad_line {
+                    OnBadLine::Fail => {
+                        stopped_on =
+                            Some(anyhow::Error::new(e).context(format!("input line {line_no}")));
+                        break;
+                    }
+                    OnBadLine::Skip => {
+                        skipped += 1;
+                        let _ = writeln!(io::stderr().lock(), "strom: skipped {msg}");
+                    }
+                }
             }
-            Some(jq) => jq.send(&producer, &rec, args.partition, args.keep_partition, sent)?,
+            Err(LineError::Send(e)) => {
+                stopped_on = Some(e.into());
+                break;
+            }
         }
-        sent += 1;
         if show_progress && sent.is_multiple_of(4096) {
-            progress.set_position(read_bytes);
+            progress.set_position(reader.bytes_read());
             progress.set_message(format!("{sent} records"));
         }
     }
+    // Whatever stopped the input, every record read before it is delivered
+    // (or reported as failed) before the command ends.
     producer.flush();
     producer.close();
     progress.finish();
-    if let Some(jq) = &jq {
-        if jq.failed > 0 {
-            anyhow::bail!(
-                "{} records failed the --filter/--jq expression and were not sent (see above)",
-                jq.failed
-            );
-        }
-    }
 
     let failed = tally.failed.load(Ordering::Relaxed);
+    let delivered = tally.delivered.load(Ordering::Relaxed);
+    if skipped > 0 {
+        let _ = writeln!(
+            io::stderr().lock(),
+            "strom: {skipped} bad input lines skipped; {delivered} records delivered"
+        );
+    }
     if failed > 0 {
         let why = tally
             .first_error
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .unwrap_or_default();
-        anyhow::bail!("{failed} of {sent} records failed delivery ({why})");
+            .take()
+            .unwrap_or(ClientError::Closed);
+        // The ClientError stays in the chain, so its hint is printed.
+        let failure =
+            anyhow::Error::new(why).context(format!("{failed} of {sent} records failed delivery"));
+        return Err(match stopped_on {
+            Some(e) => failure.context(format!("{e:#}")),
+            None => failure,
+        });
     }
-    Ok(())
+    if let Some(e) = stopped_on {
+        return Err(e.context(format!("{delivered} records delivered, then stopped")));
+    }
+    match jq {
+        Some(jq) if jq.failed > 0 => Err(anyhow::anyhow!(
+            "{} records failed the --filter/--jq expression and were not sent (see above)",
+            jq.failed
+        )),
+        _ => Ok(()),
+    }
 }
 
-/// `--filter`/`--jq`: what each input record becomes before it is sent.
-struct Expressions {
-    pipeline: Pipeline,
-    /// Records whose expression failed (reported, not sent).
-    failed: u64,
-    outputs: Vec<Output>,
+/// Why one input line was not sent.
+enum LineError {
+    /// The line itself is malformed: fails only itself (`--on-bad-line`).
+    Bad(String),
+    /// The producer refused the record: ends the input.
+    Send(ClientError),
 }
 
-impl Expressions {
-    /// Sends what `rec` becomes. `-p` wins over an output's "partition",
-    /// which counts only with --keep-partition, as for --input json.
+/// Turns input lines into records, per the input flags.
+struct LineInput<'a> {
+    args: &'a ProduceArgs,
+    rules: &'a LineRules,
+    headers: &'a [(&'a str, Option<&'a [u8]>)],
+}
+
+impl LineInput<'_> {
+    /// Sends one line as a record; false for a line that holds none (a
+    /// blank line of JSON input).
     fn send(
-        &mut self,
+        &self,
         producer: &BlockingProducer,
-        rec: &ProducerRecord<'_>,
-        fixed_partition: Option<i32>,
-        keep_partition: bool,
-        line: u64,
-    ) -> anyhow::Result<()> {
-        let key = rec.key.map(Bytes::copy_from_slice);
-        let value = rec.value.map(Bytes::copy_from_slice);
-        let headers: Vec<Header> = rec
-            .headers
-            .iter()
-            .map(|(k, v)| Header {
-                key: k.to_string(),
-                value: v.map(Bytes::copy_from_slice),
-            })
-            .collect();
-        let env = Envelope {
-            topic: rec.topic,
-            partition: rec.partition,
-            offset: None,
-            timestamp: rec.timestamp,
-            key: key.as_ref(),
-            value: value.as_ref(),
-            headers: &headers,
+        line: &[u8],
+        line_no: u64,
+        jq: Option<&mut Expressions>,
+    ) -> Result<bool, LineError> {
+        let args = self.args;
+        let deliver = |rec: &ProducerRecord<'_>| match jq {
+            None => producer.send(rec),
+            Some(jq) => jq.send(producer, rec, args.partition, args.keep_partition, line_no),
         };
-        self.outputs.clear();
-        if let Err(e) = self.pipeline.apply(&env, &mut self.outputs) {
-            self.failed += 1;
-            let _ = writeln!(
-                io::stderr().lock(),
-                "warning: input record {} not sent: {e}",
-                line + 1
-            );
-            return Ok(());
+        match args.input {
+            InputFormat::Plain => {
+                let rec = self.rules.parse(line).map_err(LineError::Bad)?;
+                let mut hs: Vec<(&str, Option<&[u8]>)> = self.headers.to_vec();
+                hs.extend(rec.headers);
+                deliver(&ProducerRecord {
+                    topic: &args.topic,
+                    partition: args.partition,
+                    key: rec.key,
+                    value: rec.value,
+                    headers: &hs,
+                    timestamp: None,
+                })
+                .map_err(LineError::Send)?;
+            }
+            InputFormat::Json => {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(false);
+                }
+                let rec: ParsedRecord = parse_record(line)
+                    .map_err(|e| LineError::Bad(format!("not a JSON record envelope: {e}")))?;
+                let mut hs: Vec<(&str, Option<&[u8]>)> = self.headers.to_vec();
+                hs.extend(rec.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())));
+                let partition = match (args.partition, args.keep_partition) {
+                    (Some(p), _) => Some(p),
+                    (None, true) => rec.partition,
+                    (None, false) => None,
+                };
+                deliver(&ProducerRecord {
+                    topic: &args.topic,
+                    partition,
+                    key: rec.key.as_deref(),
+                    value: rec.value.as_deref(),
+                    headers: &hs,
+                    timestamp: rec.timestamp,
+                })
+                .map_err(LineError::Send)?;
+            }
         }
-        for o in &self.outputs {
-            let hs: Vec<(&str, Option<&[u8]>)> = o
-                .headers
-                .iter()
-                .map(|h| (h.key.as_str(), h.value.as_deref()))
-                .collect();
-            producer.send(&ProducerRecord {
-                topic: rec.topic,
-                partition: fixed_partition.or(o.partition.filter(|_| keep_partition)),
-                key: o.key.as_deref(),
-                value: o.value.as_deref(),
-                headers: &hs,
-                timestamp: o.timestamp,
-            })?;
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn separator_search() {
-        assert_eq!(find(b"k::v", b"::"), Some(1));
-        assert_eq!(find(b"kv", b":"), None);
+        Ok(true)
     }
 }

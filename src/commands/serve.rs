@@ -40,6 +40,8 @@ struct FileSettings {
     producer_id_expiration_ms: Option<u64>,
     log_retention_check_interval_ms: Option<u64>,
     leader_imbalance_check_interval_ms: Option<u64>,
+    max_partitions_per_topic: Option<i32>,
+    max_partitions: Option<usize>,
 }
 
 /// Every serve setting with its final value.
@@ -72,6 +74,9 @@ pub struct ServeSettings {
     pub log_retention_check_interval_ms: u64,
     /// 0: automatic leader rebalancing off.
     pub leader_imbalance_check_interval_ms: u64,
+    pub max_partitions_per_topic: i32,
+    /// `None`: computed from the open-file limit at start.
+    pub max_partitions: Option<usize>,
 }
 
 /// `$XDG_DATA_HOME/strom`, else `~/.local/share/strom`, else `./strom-data`.
@@ -144,12 +149,27 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         // A zero-period timer would spin the housekeeping task.
         return Err(UsageError::new("--log-retention-check-interval-ms must be positive").into());
     }
+    let max_partitions_per_topic = args
+        .max_partitions_per_topic
+        .or(file.max_partitions_per_topic)
+        .unwrap_or(crate::broker::limits::DEFAULT_MAX_PARTITIONS_PER_TOPIC);
+    if !(1..=crate::broker::topics::MAX_PARTITIONS).contains(&max_partitions_per_topic) {
+        return Err(UsageError::new(format!(
+            "--max-partitions-per-topic {max_partitions_per_topic}: must be between 1 and {}",
+            crate::broker::topics::MAX_PARTITIONS
+        ))
+        .into());
+    }
+    let max_partitions = args.max_partitions.or(file.max_partitions);
+    if max_partitions == Some(0) {
+        return Err(UsageError::new("--max-partitions must be positive").into());
+    }
     let auto_create = if args.no_auto_create_topics {
         Some(false)
     } else {
         args.auto_create_topics
     };
-    Ok(ServeSettings {
+    let settings = ServeSettings {
         data_dir: args
             .data_dir
             .clone()
@@ -212,7 +232,115 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
             .leader_imbalance_check_interval_ms
             .or(file.leader_imbalance_check_interval_ms)
             .unwrap_or(300_000),
-    })
+        max_partitions_per_topic,
+        max_partitions,
+    };
+    check_values(&settings)?;
+    Ok(settings)
+}
+
+/// Flags that are numbers or addresses get the checks a topic config or
+/// a listener would get later, so a mistake exits 2 at once with the flag
+/// named, not as a failure at the first create or bind.
+fn check_values(s: &ServeSettings) -> anyhow::Result<()> {
+    use crate::broker::topic_config::{
+        find, validate, RETENTION_BYTES, RETENTION_MS, SEGMENT_BYTES,
+    };
+    let max = crate::broker::topics::MAX_PARTITIONS;
+    if !(1..=max).contains(&s.default_partitions) {
+        return Err(UsageError::new(format!(
+            "--default-partitions {}: must be between 1 and {max}",
+            s.default_partitions
+        ))
+        .into());
+    }
+    if s.default_partitions > s.max_partitions_per_topic {
+        return Err(UsageError::new(format!(
+            "--default-partitions {} is more than --max-partitions-per-topic {}",
+            s.default_partitions, s.max_partitions_per_topic
+        ))
+        .into());
+    }
+    if s.default_replication_factor < 1 {
+        return Err(UsageError::new(format!(
+            "--default-replication-factor {}: must be 1 or more",
+            s.default_replication_factor
+        ))
+        .into());
+    }
+    if !(1..=max).contains(&s.offsets_partitions) {
+        return Err(UsageError::new(format!(
+            "--offsets-partitions {}: must be between 1 and {max}",
+            s.offsets_partitions
+        ))
+        .into());
+    }
+    // The broker-wide defaults of topic configs: the topic config's rule.
+    for (flag, key, value) in [
+        ("--retention-ms", RETENTION_MS, s.retention_ms.to_string()),
+        (
+            "--retention-bytes",
+            RETENTION_BYTES,
+            s.retention_bytes.to_string(),
+        ),
+        (
+            "--segment-bytes",
+            SEGMENT_BYTES,
+            s.segment_bytes.to_string(),
+        ),
+    ] {
+        if let Some(spec) = find(key) {
+            validate(spec, &value).map_err(|e| UsageError::new(format!("{flag} {value}: {e}")))?;
+        }
+    }
+    for (flag, v) in [
+        ("--max-frame-bytes", s.max_frame_bytes),
+        ("--max-connections", s.max_connections),
+    ] {
+        if v == 0 {
+            return Err(UsageError::new(format!("{flag} must be positive")).into());
+        }
+    }
+    if s.group_min_session_timeout_ms < 0 {
+        return Err(UsageError::new(format!(
+            "--group-min-session-timeout-ms {}: must be 0 or more",
+            s.group_min_session_timeout_ms
+        ))
+        .into());
+    }
+    if s.data_dir.exists() && !s.data_dir.is_dir() {
+        return Err(UsageError::new(format!(
+            "--data-dir {}: exists and is not a directory",
+            s.data_dir.display()
+        ))
+        .into());
+    }
+    let addresses = [
+        ("--listen", Some(&s.listen)),
+        ("--advertised-listener", s.advertised_listener.as_ref()),
+        ("--kafka-listen", s.kafka_listen.as_ref()),
+        ("--controller-listen", s.controller_listen.as_ref()),
+    ];
+    for (flag, addr) in addresses {
+        if let Some(addr) = addr {
+            host_port(addr).map_err(|why| UsageError::new(format!("{flag} {addr:?}: {why}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// `HOST:PORT` (`[v6]:PORT` too), port 0 to 65535.
+fn host_port(addr: &str) -> Result<(), String> {
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err("must be HOST:PORT".into());
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err("must be HOST:PORT with a host name or IP address".into());
+    }
+    port.parse::<u16>()
+        .map(|_| ())
+        .map_err(|_| format!("{port:?} is not a port (0 to 65535)"))
 }
 
 /// Checks the cluster flags together: `--voters` parses, and
@@ -318,6 +446,20 @@ fn start(settings: ServeSettings) -> anyhow::Result<()> {
         std::time::Duration::from_millis(settings.log_retention_check_interval_ms);
     config.leader_imbalance_check_interval = (settings.leader_imbalance_check_interval_ms > 0)
         .then(|| std::time::Duration::from_millis(settings.leader_imbalance_check_interval_ms));
+    config.max_partitions_per_topic = settings.max_partitions_per_topic;
+    let open_files = crate::broker::limits::raise_open_file_limit();
+    (config.max_partitions, config.max_partitions_origin) = match settings.max_partitions {
+        Some(n) => (n, "set with --max-partitions".to_string()),
+        None => {
+            let (n, why) = crate::broker::limits::default_max_partitions(open_files);
+            (n, format!("the default, {why}"))
+        }
+    };
+    tracing::info!(
+        max_partitions = config.max_partitions,
+        open_files = open_files.unwrap_or(0),
+        "partition limit"
+    );
     crate::broker::run_blocking(config)
 }
 

@@ -13,10 +13,13 @@ use memmap2::MmapMut;
 
 use super::LogError;
 
+/// The file is not kept open: a mapping outlives its descriptor, and
+/// closing it leaves a partition with two open files instead of four (see
+/// `broker::limits`). Resizes and flushes, at segment rolls and closes,
+/// open it again.
 #[derive(Debug)]
 pub(crate) struct MmapIndex {
     path: PathBuf,
-    file: File,
     mmap: Option<MmapMut>,
     entry_size: usize,
     entries: usize,
@@ -38,7 +41,7 @@ fn map(file: &File, len: u64) -> Result<Option<MmapMut>, LogError> {
 impl MmapIndex {
     /// Creates (or empties) the index file and preallocates `max_bytes`.
     pub fn create(path: &Path, entry_size: usize, max_bytes: u64) -> Result<Self, LogError> {
-        let file = OpenOptions::new()
+        OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
@@ -46,7 +49,6 @@ impl MmapIndex {
             .open(path)?;
         let mut idx = MmapIndex {
             path: path.to_owned(),
-            file,
             mmap: None,
             entry_size,
             entries: 0,
@@ -73,7 +75,6 @@ impl MmapIndex {
         let mmap = map(&file, len)?;
         Ok(Some(MmapIndex {
             path: path.to_owned(),
-            file,
             mmap,
             entry_size,
             entries,
@@ -85,8 +86,9 @@ impl MmapIndex {
         // Unmap first: a mapping must not cover bytes the file no longer has.
         self.mmap = None;
         let bytes = bytes - bytes % self.entry_size as u64;
-        self.file.set_len(bytes)?;
-        self.mmap = map(&self.file, bytes)?;
+        let file = self.open()?;
+        file.set_len(bytes)?;
+        self.mmap = map(&file, bytes)?;
         self.capacity = (bytes / self.entry_size as u64) as usize;
         self.entries = self.entries.min(self.capacity);
         Ok(())
@@ -167,8 +169,13 @@ impl MmapIndex {
         if let Some(m) = &self.mmap {
             m.flush()?;
         }
-        self.file.sync_all()?;
+        // The length too (a trim changed it), not just the mapped bytes.
+        self.open()?.sync_all()?;
         Ok(())
+    }
+
+    fn open(&self) -> Result<File, LogError> {
+        Ok(OpenOptions::new().read(true).write(true).open(&self.path)?)
     }
 
     pub fn path(&self) -> &Path {

@@ -1,7 +1,7 @@
 //! Native framing.
 //!
 //! A connection opens with an 8-byte preamble: `STRM`, a u16 protocol
-//! version and a u16 of flags (0). Read as a Kafka length prefix, `STRM` is
+//! version and a u16 of flags (0, or [`FLAG_INTERNAL_WRITER`]). Read as a Kafka length prefix, `STRM` is
 //! 1,398,034,509 bytes, beyond any frame either protocol accepts, so the
 //! broker tells the two protocols apart from the first four bytes.
 //!
@@ -17,6 +17,28 @@ pub const PREAMBLE_MAGIC: [u8; 4] = *b"STRM";
 pub const PROTOCOL_VERSION: u16 = 1;
 pub const PREAMBLE_LEN: usize = 8;
 pub const PREAMBLE: [u8; PREAMBLE_LEN] = [b'S', b'T', b'R', b'M', 0, 1, 0, 0];
+/// Preamble flag: the client is strom's own connect runtime, which may
+/// write the internal topics [`super::internal_topic::INTERNAL_WRITER_TOPICS`]
+/// lists (its source offsets). Only the native protocol has it; every other
+/// client stays refused. It marks, it does not authenticate: it keeps
+/// mistakes (a `produce` to a `__` topic) out, as the `__` rule does.
+pub const FLAG_INTERNAL_WRITER: u16 = 0x0001;
+
+/// The preamble with `flags`.
+pub fn preamble(flags: u16) -> [u8; PREAMBLE_LEN] {
+    let mut p = PREAMBLE;
+    p[6..8].copy_from_slice(&flags.to_be_bytes());
+    p
+}
+
+/// The flags of a preamble that [`check_preamble`] accepted.
+pub fn preamble_flags(buf: &[u8]) -> u16 {
+    match buf {
+        [_, _, _, _, _, _, a, b, ..] => u16::from_be_bytes([*a, *b]),
+        _ => 0,
+    }
+}
+
 pub const REQUEST_HEADER_LEN: usize = 8;
 pub const RESPONSE_HEADER_LEN: usize = 4;
 
@@ -36,6 +58,11 @@ pub fn check_preamble(buf: &[u8]) -> Result<u16, ProtoError> {
 /// Returns the frame's body length (after the 4-byte prefix) when complete,
 /// `None` when more bytes are needed, and an error when the announced length
 /// is over `max` — before a single byte of it is buffered.
+/// The correlation id of the one response a broker sends to a frame it
+/// will not read (too large): a status saying why, then the close. The
+/// request's own id is inside the unread frame.
+pub const REFUSED_FRAME_ID: i32 = -1;
+
 pub fn check_frame(buf: &[u8], max: usize) -> Result<Option<usize>, ProtoError> {
     if buf.len() < 4 {
         return Ok(None);

@@ -7,6 +7,20 @@
 /// The group coordinator's log of committed offsets and group metadata.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
+/// Source connectors' offsets (`strom connect`), keyed by connector and
+/// source partition.
+pub const CONNECT_OFFSETS_TOPIC: &str = "__strom_connect_offsets";
+
+/// The internal topics a client may write, and create, when its connection
+/// is marked [`crate::proto::frame::FLAG_INTERNAL_WRITER`] (strom's connect
+/// runtime does that). Everything else internal stays the broker's alone.
+pub const INTERNAL_WRITER_TOPICS: &[&str] = &[CONNECT_OFFSETS_TOPIC];
+
+/// Whether a connection marked as an internal writer may write `name`.
+pub fn internal_writer_may_write(name: &str) -> bool {
+    INTERNAL_WRITER_TOPICS.contains(&name)
+}
+
 /// The prefix that marks a topic as strom's own. Clients may read such
 /// topics but never write, grow, reconfigure, create or delete them.
 pub const INTERNAL_PREFIX: &str = "__";
@@ -27,5 +41,8 @@ mod tests {
         assert!(is_internal_topic("__strom_connect_offsets"));
         assert!(!is_internal_topic("_orders"));
         assert!(!is_internal_topic("orders__x"));
+        assert!(is_internal_topic(CONNECT_OFFSETS_TOPIC));
+        assert!(internal_writer_may_write(CONNECT_OFFSETS_TOPIC));
+        assert!(!internal_writer_may_write(OFFSETS_TOPIC));
     }
 }

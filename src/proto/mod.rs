@@ -10,6 +10,7 @@ pub mod error_code;
 pub mod frame;
 pub mod internal_topic;
 pub mod messages;
+pub mod topic_name;
 
 pub use api::ApiKey;
 pub use codec::{Decoder, ProtoError, Wire};

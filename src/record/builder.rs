@@ -146,14 +146,7 @@ impl BatchBuilder {
         value: Option<&[u8]>,
         headers: &[(&str, Option<&[u8]>)],
     ) -> usize {
-        let mut n = 1 + 10 + 5 + 5; // attributes + worst-case deltas + length
-        n += 5 + key.map_or(0, <[u8]>::len);
-        n += 5 + value.map_or(0, <[u8]>::len);
-        n += 5;
-        for (k, v) in headers {
-            n += 10 + k.len() + v.map_or(0, <[u8]>::len);
-        }
-        n
+        record_size_estimate(key, value, headers)
     }
 
     /// [`finish`](Self::finish), with the records compressed by `codec`.
@@ -202,4 +195,20 @@ impl BatchBuilder {
         buf[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
         buf
     }
+}
+
+/// An upper bound on one record's encoded size, without a builder.
+pub fn record_size_estimate(
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[(&str, Option<&[u8]>)],
+) -> usize {
+    let mut n = 1 + 10 + 5 + 5; // attributes + worst-case deltas + length
+    n += 5 + key.map_or(0, <[u8]>::len);
+    n += 5 + value.map_or(0, <[u8]>::len);
+    n += 5;
+    for (k, v) in headers {
+        n += 10 + k.len() + v.map_or(0, <[u8]>::len);
+    }
+    n
 }

@@ -1,17 +1,12 @@
 //! What happens to records whose processing failed for good, and the
 //! dead-letter record that keeps them.
-use bytes::Bytes;
-
 use super::Record;
-use crate::record::Header;
+use crate::client::dead_letter::{add_headers, Origin};
+pub use crate::client::dead_letter::{HEADER_ERROR, HEADER_OFFSET, HEADER_PARTITION, HEADER_TOPIC};
 
-/// Header names added to a dead-letter record.
-pub const HEADER_ERROR: &str = "strom.error";
+/// Header names only a stream's dead letters carry (the child's failure).
 pub const HEADER_EXIT_CODE: &str = "strom.error.exit.code";
 pub const HEADER_STDERR: &str = "strom.error.stderr";
-pub const HEADER_TOPIC: &str = "strom.source.topic";
-pub const HEADER_PARTITION: &str = "strom.source.partition";
-pub const HEADER_OFFSET: &str = "strom.source.offset";
 
 /// `--on-error`: after the retries are spent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,22 +53,17 @@ impl std::fmt::Display for Failure {
 /// plus headers naming the failure and where the record was read.
 pub fn dead_letter(input: &Record, failure: &Failure) -> Record {
     let mut headers = input.headers.clone();
-    let mut add = |k: &str, v: Vec<u8>| {
-        headers.push(Header {
-            key: k.to_string(),
-            value: Some(Bytes::from(v)),
-        })
-    };
-    add(HEADER_ERROR, failure.error.clone().into_bytes());
+    let mut extra = Vec::new();
     if let Some(c) = failure.exit_code {
-        add(HEADER_EXIT_CODE, c.to_string().into_bytes());
+        extra.push((HEADER_EXIT_CODE, c.to_string().into_bytes()));
     }
-    add(HEADER_STDERR, failure.stderr_tail.clone());
-    if let Some(s) = &input.source {
-        add(HEADER_TOPIC, s.topic.as_bytes().to_vec());
-        add(HEADER_PARTITION, s.partition.to_string().into_bytes());
-        add(HEADER_OFFSET, s.offset.to_string().into_bytes());
-    }
+    extra.push((HEADER_STDERR, failure.stderr_tail.clone()));
+    let origin = input.source.as_ref().map(|s| Origin {
+        topic: &s.topic,
+        partition: s.partition,
+        offset: s.offset,
+    });
+    add_headers(&mut headers, &failure.error, &extra, origin);
     Record {
         key: input.key.clone(),
         value: input.value.clone(),

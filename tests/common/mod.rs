@@ -28,7 +28,20 @@ pub fn strom_bin() -> PathBuf {
 
 /// A `strom` command with a clean, colourless environment.
 pub fn strom() -> Command {
-    let mut c = Command::new(strom_bin());
+    clean_env(Command::new(strom_bin()))
+}
+
+/// `strom` run with an open-file limit of `n` (soft and hard), through
+/// `sh -c 'ulimit -n N; exec strom ...'`; the same clean environment.
+pub fn strom_with_open_files(n: u64) -> Command {
+    let mut c = Command::new("sh");
+    c.arg("-c")
+        .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+        .arg(strom_bin());
+    clean_env(c)
+}
+
+fn clean_env(mut c: Command) -> Command {
     c.env("NO_COLOR", "1")
         .env_remove("STROM_BOOTSTRAP_SERVER")
         .env_remove("RUST_LOG");
@@ -50,6 +63,8 @@ pub struct Broker {
     extra_args: Vec<String>,
     /// `--listen`: port 0 (a new port each start) unless fixed.
     listen: String,
+    /// An open-file limit for the broker process, kept across restarts.
+    open_files: Option<u64>,
 }
 
 impl Broker {
@@ -69,11 +84,20 @@ impl Broker {
         Broker::start_listening(format!("127.0.0.1:{}", free_port()), extra)
     }
 
+    /// Like `start_with`, the broker limited to `n` open files.
+    pub fn start_with_open_files(n: u64, extra: &[&str]) -> Broker {
+        Broker::start_full("127.0.0.1:0".to_string(), extra, Some(n))
+    }
+
     fn start_listening(listen: String, extra: &[&str]) -> Broker {
+        Broker::start_full(listen, extra, None)
+    }
+
+    fn start_full(listen: String, extra: &[&str], open_files: Option<u64>) -> Broker {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().to_path_buf();
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (child, addr) = spawn_broker(&dir, &listen, &extra);
+        let (child, addr) = spawn_broker(&dir, &listen, &extra, open_files);
         Broker {
             child: Some(child),
             addr,
@@ -81,6 +105,7 @@ impl Broker {
             _tmp: Some(tmp),
             extra_args: extra,
             listen,
+            open_files,
         }
     }
 
@@ -88,7 +113,8 @@ impl Broker {
     /// directory (and port, if fixed); waits for its ready line.
     pub fn start_again(&mut self) {
         assert!(self.child.is_none(), "the broker still runs");
-        let (child, addr) = spawn_broker(&self.dir, &self.listen, &self.extra_args);
+        let (child, addr) =
+            spawn_broker(&self.dir, &self.listen, &self.extra_args, self.open_files);
         self.child = Some(child);
         self.addr = addr;
     }
@@ -184,8 +210,14 @@ impl Drop for Broker {
     }
 }
 
-fn spawn_broker(dir: &Path, listen: &str, extra: &[String]) -> (Child, String) {
-    let mut child = strom()
+fn spawn_broker(
+    dir: &Path,
+    listen: &str,
+    extra: &[String],
+    open_files: Option<u64>,
+) -> (Child, String) {
+    let mut child = open_files
+        .map_or_else(strom, strom_with_open_files)
         .args(["serve", "--listen", listen, "--data-dir"])
         .arg(dir)
         .args(extra)

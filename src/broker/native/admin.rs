@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::dispatch::ConnectionKind;
 use super::{frame, Reply};
 use crate::broker::error::BrokerError;
 use crate::broker::state::Broker;
@@ -34,10 +35,19 @@ pub async fn create_topics(
     cid: i32,
     req: CreateTopicsRequest,
     _peer: SocketAddr,
+    kind: ConnectionKind,
 ) -> Reply {
     let mut topics = Vec::with_capacity(req.topics.len());
     for t in req.topics {
         let result = match config_map(t.configs) {
+            Ok(configs)
+                if kind.internal_writer
+                    && crate::proto::internal_topic::internal_writer_may_write(&t.name) =>
+            {
+                broker
+                    .create_internal_topic(&t.name, t.partitions, configs, req.validate_only)
+                    .await
+            }
             Ok(configs) => broker
                 .create_topic(
                     &t.name,

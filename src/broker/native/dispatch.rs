@@ -24,7 +24,20 @@ pub fn decode<T: Wire>(api: ApiKey, correlation_id: i32, body: BytesMut) -> Resu
     })
 }
 
-pub async fn dispatch(broker: &Arc<Broker>, mut body: BytesMut, peer: SocketAddr) -> Reply {
+/// How the connection introduced itself in its preamble.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionKind {
+    /// [`crate::proto::frame::FLAG_INTERNAL_WRITER`]: may write (and
+    /// create) the internal topics strom's connect runtime keeps.
+    pub internal_writer: bool,
+}
+
+pub async fn dispatch(
+    broker: &Arc<Broker>,
+    mut body: BytesMut,
+    peer: SocketAddr,
+    kind: ConnectionKind,
+) -> Reply {
     let header = match FrameHeader::parse(&mut body) {
         Ok(h) => h,
         Err(e) => {
@@ -60,11 +73,17 @@ pub async fn dispatch(broker: &Arc<Broker>, mut body: BytesMut, peer: SocketAddr
         };
     }
     match api {
-        ApiKey::Produce => run!(produce::handle),
+        ApiKey::Produce => match decode(api, cid, body) {
+            Ok(req) => produce::handle(broker, cid, req, peer, kind).await,
+            Err(reply) => reply,
+        },
         ApiKey::Fetch => run!(fetch::handle),
         ApiKey::ListOffsets => run!(list_offsets::handle),
         ApiKey::Metadata => run!(metadata::handle),
-        ApiKey::CreateTopics => run!(admin::create_topics),
+        ApiKey::CreateTopics => match decode(api, cid, body) {
+            Ok(req) => admin::create_topics(broker, cid, req, peer, kind).await,
+            Err(reply) => reply,
+        },
         ApiKey::DeleteTopics => run!(admin::delete_topics),
         ApiKey::DescribeConfigs => run!(admin::describe_configs),
         ApiKey::AlterTopic => run!(admin::alter_topic),

@@ -28,7 +28,10 @@ use super::net::sendfile::send_file;
 use super::shutdown::Shutdown;
 use super::state::Broker;
 use crate::log::FileSlice;
-use crate::proto::frame::{check_frame, check_preamble, ResponseHeader, PREAMBLE_LEN};
+use crate::proto::frame::{
+    check_frame, check_preamble, preamble_flags, ResponseHeader, FLAG_INTERNAL_WRITER,
+    PREAMBLE_LEN, REFUSED_FRAME_ID,
+};
 use crate::proto::messages::Status;
 use crate::proto::{ErrorCode, Wire};
 
@@ -129,6 +132,7 @@ pub async fn serve(
     let writer = tokio::spawn(write_loop(wr, rx));
     let max = broker.config.max_frame_bytes;
 
+    let mut kind = dispatch::ConnectionKind::default();
     'conn: loop {
         if buf.len() >= PREAMBLE_LEN {
             break;
@@ -140,7 +144,11 @@ pub async fn serve(
     }
     if buf.len() >= PREAMBLE_LEN {
         match check_preamble(&buf[..PREAMBLE_LEN]) {
-            Ok(_) => buf.advance(PREAMBLE_LEN),
+            Ok(_) => {
+                kind.internal_writer =
+                    preamble_flags(&buf[..PREAMBLE_LEN]) & FLAG_INTERNAL_WRITER != 0;
+                buf.advance(PREAMBLE_LEN)
+            }
             Err(e) => {
                 tracing::info!(%peer, error = %e, "refused connection");
                 let _ = tx
@@ -163,7 +171,7 @@ pub async fn serve(
                 Ok(Some(len)) => {
                     let mut body = buf.split_to(4 + len);
                     body.advance(4);
-                    let reply = dispatch::dispatch(&broker, body, peer).await;
+                    let reply = dispatch::dispatch(&broker, body, peer, kind).await;
                     if tx.send(reply).await.is_err() {
                         break 'conn;
                     }
@@ -183,7 +191,7 @@ pub async fn serve(
                     tracing::info!(%peer, error = %e, "closing connection");
                     let _ = tx
                         .send(Reply::Now(status_frame(
-                            -1,
+                            REFUSED_FRAME_ID,
                             ErrorCode::InvalidRequest,
                             e.to_string(),
                         )))

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use super::dispatch::ConnectionKind;
 use super::{frame, Reply};
 use crate::broker::error::BrokerError;
 use crate::broker::partition::Partition;
@@ -16,6 +17,7 @@ pub async fn handle(
     cid: i32,
     req: ProduceRequest,
     _peer: SocketAddr,
+    kind: ConnectionKind,
 ) -> Reply {
     if ![ACKS_NONE, ACKS_LEADER, ACKS_ALL].contains(&req.acks) {
         return Reply::Now(frame(
@@ -45,26 +47,25 @@ pub async fn handle(
                 .get(&topic.name)
                 .map(|t| t.config().min_insync_replicas)
                 .unwrap_or(1);
-            let result =
-                match BrokerError::refuse_internal(&topic.name, "produce to internal topic")
-                    .and_then(|()| broker.topics.partition(&topic.name, p.partition))
-                {
-                    Ok(part) => {
-                        let allowed = if req.acks == ACKS_ALL {
-                            part.check_min_isr(min_isr)
-                        } else {
-                            Ok(())
-                        };
-                        match allowed {
-                            Ok(()) => part
-                                .append_when_ready(&mut records)
-                                .await
-                                .map(|info| (part, info)),
-                            Err(e) => Err(e),
-                        }
+            let result = match BrokerError::refuse_internal_write(&topic.name, kind.internal_writer)
+                .and_then(|()| broker.topics.partition(&topic.name, p.partition))
+            {
+                Ok(part) => {
+                    let allowed = if req.acks == ACKS_ALL {
+                        part.check_min_isr(min_isr)
+                    } else {
+                        Ok(())
+                    };
+                    match allowed {
+                        Ok(()) => part
+                            .append_when_ready(&mut records)
+                            .await
+                            .map(|info| (part, info)),
+                        Err(e) => Err(e),
                     }
-                    Err(e) => Err(e),
-                };
+                }
+                Err(e) => Err(e),
+            };
             out.partitions.push(match result {
                 Ok((part, info)) => {
                     if req.acks == ACKS_ALL

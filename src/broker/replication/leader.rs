@@ -70,8 +70,8 @@ impl Partition {
     pub fn check_min_isr(&self, min_insync: i32) -> Result<(), BrokerError> {
         let role = self.replica.role();
         let isr = match &*role {
-            // A single node keeps its historical behaviour: it is the ISR.
-            Role::Standalone => return Ok(()),
+            // A single node is its partitions' only in-sync replica.
+            Role::Standalone => 1,
             Role::Leader(l) => l.isr_len(),
             other => return Err(self.not_leader(other)),
         };

@@ -482,3 +482,55 @@ async fn offset_commit_to_a_missing_topic_or_partition_is_refused() {
         .collect();
     assert_eq!(codes, vec![0, UNKNOWN_TOPIC, UNKNOWN_TOPIC]);
 }
+
+#[tokio::test]
+async fn create_topics_and_partitions_refuse_what_the_caps_and_names_forbid() {
+    const POLICY_VIOLATION: i16 = 44;
+    const INVALID_TOPIC: i16 = 17;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = BrokerConfig::new(dir.path().to_path_buf());
+    cfg.max_partitions_per_topic = 4;
+    let b = Broker::open(cfg, ("127.0.0.1".into(), 9092)).await.unwrap();
+    let create = |name: &str, partitions: i32, configs: &[(&str, &str)]| {
+        let mut req = CreateTopicsRequest::default();
+        req.topics = vec![create_topics_request::CreatableTopic::default()
+            .with_name(TopicName(s(name)))
+            .with_num_partitions(partitions)
+            .with_replication_factor(1)
+            .with_configs(
+                configs
+                    .iter()
+                    .map(|(k, v)| {
+                        create_topics_request::CreatableTopicConfig::default()
+                            .with_name(s(k))
+                            .with_value(Some(s(v)))
+                    })
+                    .collect(),
+            )];
+        req
+    };
+    let resp = call(&b, 7, &create("huge", 5, &[])).await;
+    assert_eq!(resp.topics[0].error_code, POLICY_VIOLATION);
+    let msg = resp.topics[0].error_message.as_deref().unwrap_or_default();
+    assert!(msg.contains("--max-partitions-per-topic=4"), "{msg}");
+    assert!(b.topics.get("huge").is_none());
+    let resp = call(&b, 7, &create("m", 1, &[("min.insync.replicas", "2")])).await;
+    assert_eq!(resp.topics[0].error_code, INVALID_CONFIG);
+    assert_eq!(
+        call(&b, 7, &create("a.b", 2, &[])).await.topics[0].error_code,
+        0
+    );
+    let resp = call(&b, 7, &create("a_b", 1, &[])).await;
+    assert_eq!(resp.topics[0].error_code, INVALID_TOPIC);
+    let msg = resp.topics[0].error_message.as_deref().unwrap_or_default();
+    assert!(msg.contains("collides with existing topic 'a.b'"), "{msg}");
+    let mut grow = CreatePartitionsRequest::default();
+    grow.topics = vec![create_partitions_request::CreatePartitionsTopic::default()
+        .with_name(TopicName(s("a.b")))
+        .with_count(5)];
+    assert_eq!(
+        call(&b, 3, &grow).await.results[0].error_code,
+        POLICY_VIOLATION
+    );
+    assert_eq!(b.topics.get("a.b").unwrap().partition_count(), 2);
+}

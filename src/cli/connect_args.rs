@@ -1,0 +1,74 @@
+//! Flags of `strom connect`, beside `args.rs` (which names the command).
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::args::{topic_name, ConnectArgs};
+
+pub const STANDALONE_HELP: &str = "\
+Runs every connector given, each as its own task, until SIGINT or SIGTERM. \
+One TOML file per connector:
+
+  name = \"orders-to-sqlite\"
+  type = \"sqlite-sink\"        # or sqlite-source
+  topics = [\"orders\"]         # a source writes one: topic = \"NAME\"
+  [config]                    # the type's own keys (docs/connect.md)
+  path = \"orders.db\"
+  table = \"orders\"
+  mode = \"upsert\"
+  key_column = \"id\"
+  auto_create = true
+  [errors]
+  tolerance = \"all\"           # none (default): a bad record fails the task
+  dlq = \"orders-dlq\"          # with all: bad records go here (else skipped)
+  retries = 3
+
+All files are checked first; any mistake (unknown type, missing or \
+unknown key, bad value) is reported with the file and key, and nothing \
+starts (exit 2). A task that fails restarts on its own with a capped \
+backoff; the others keep running.
+
+Guarantees: sqlite-sink is exactly once (each batch and its offsets are \
+one transaction; it resumes at the offsets in its database). Sources are \
+at least once (offsets are stored after the records are acknowledged). \
+A sink reads as consumer group connect-NAME and commits only after its \
+write is durable; SIGINT/SIGTERM commit that and leave the group.";
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectCommand {
+    /// Run connectors in this process, one TOML file each
+    #[command(after_long_help = STANDALONE_HELP)]
+    Standalone(StandaloneArgs),
+    /// Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)
+    #[command(hide = true)]
+    BenchSqliteInsert(BenchSqliteInsertArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StandaloneArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+
+    /// Topic where sources keep their offsets (created if missing)
+    #[arg(long, value_name = "TOPIC", default_value = crate::connect::offsets::DEFAULT_OFFSETS_TOPIC, value_parser = topic_name)]
+    pub offsets_topic: String,
+
+    /// Connector files
+    #[arg(required = true, value_name = "FILE.toml")]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchSqliteInsertArgs {
+    /// Database file (the table `bench` is dropped and made again)
+    #[arg(long, value_name = "PATH")]
+    pub path: PathBuf,
+
+    /// Rows to insert
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub records: u64,
+
+    /// Rows per transaction
+    #[arg(long, value_name = "N", default_value_t = 5_000)]
+    pub batch: u64,
+}

@@ -1,0 +1,48 @@
+//! Connector types by name. Adding one is one arm in [`build`]: its
+//! `configure` reads `[config]` (all errors at load time, naming the key)
+//! and returns a factory that makes a fresh instance for every task start.
+use std::sync::Arc;
+
+use super::api::{Sink, Source};
+use super::config::{ConfigError, ConnectorConfig};
+
+pub type SinkFactory = Arc<dyn Fn() -> anyhow::Result<Box<dyn Sink>> + Send + Sync>;
+pub type SourceFactory = Arc<dyn Fn() -> anyhow::Result<Box<dyn Source>> + Send + Sync>;
+
+/// What a configured connector does.
+#[derive(Clone)]
+pub enum Role {
+    /// Reads `topics` as consumer group `connect-<name>` and writes out.
+    Sink(SinkFactory),
+    /// Reads from outside and writes `topic`.
+    Source(SourceFactory),
+}
+
+/// Every connector type this binary knows.
+pub const TYPES: &[&str] = &["sqlite-sink", "sqlite-source"];
+
+/// Checks a connector's type-specific settings and makes its factory.
+pub fn build(cfg: &ConnectorConfig) -> Result<Role, ConfigError> {
+    let role = match cfg.kind.as_str() {
+        "sqlite-sink" => Role::Sink(super::sqlite::sink::configure(cfg)?),
+        "sqlite-source" => Role::Source(super::sqlite::source::configure(cfg)?),
+        other => {
+            return Err(ConfigError {
+                file: cfg.file.clone(),
+                key: Some("type".into()),
+                message: format!(
+                    "unknown connector type {other:?} (known: {})",
+                    TYPES.join(", ")
+                ),
+            })
+        }
+    };
+    if matches!(role, Role::Source(_)) && cfg.topics.len() != 1 {
+        return Err(ConfigError {
+            file: cfg.file.clone(),
+            key: Some("topics".into()),
+            message: "a source writes one topic: give topic = \"NAME\"".into(),
+        });
+    }
+    Ok(role)
+}

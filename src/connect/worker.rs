@@ -1,0 +1,144 @@
+//! The standalone worker: every connector on its own thread, supervised.
+//!
+//! A task that fails (its sink or source returned an error, the group
+//! failed, a record broke `tolerance = "none"`) is logged, marked FAILED
+//! on the [`StatusBoard`], and started again after a jittered backoff
+//! that doubles per failure up to [`RESTART_BACKOFF_MAX`] (reset once a
+//! task ran for [`HEALTHY_AFTER`]). One connector failing never stops the
+//! others; only the stop signal ends the worker.
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::config::{ConfigError, ConnectorConfig};
+use super::offsets::OffsetStore;
+use super::registry::{self, Role};
+use super::status::StatusBoard;
+use super::{sink_task, source_task};
+use crate::client::backoff::jittered;
+use crate::client::blocking::{BlockingClient, StopSignal};
+
+pub const RESTART_BACKOFF: Duration = Duration::from_millis(500);
+pub const RESTART_BACKOFF_MAX: Duration = Duration::from_secs(30);
+pub const HEALTHY_AFTER: Duration = Duration::from_secs(60);
+
+/// A checked connector file and what it does.
+#[derive(Clone)]
+pub struct Connector {
+    pub config: Arc<ConnectorConfig>,
+    pub role: Role,
+}
+
+/// Loads and checks every file; all errors at once (duplicate names too).
+pub fn load(paths: &[PathBuf]) -> Result<Vec<Connector>, Vec<ConfigError>> {
+    let mut out: Vec<Connector> = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        let loaded = ConnectorConfig::load(p).and_then(|c| {
+            let role = registry::build(&c)?;
+            Ok(Connector {
+                config: Arc::new(c),
+                role,
+            })
+        });
+        match loaded {
+            Ok(c) => {
+                if let Some(other) = out.iter().find(|o| o.config.name == c.config.name) {
+                    errors.push(ConfigError {
+                        file: p.clone(),
+                        key: Some("name".into()),
+                        message: format!(
+                            "{:?} is also the name in {}",
+                            c.config.name,
+                            other.config.file.display()
+                        ),
+                    });
+                } else {
+                    out.push(c);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+pub struct WorkerConfig {
+    /// Where sources keep their offsets.
+    pub offsets_topic: String,
+}
+
+/// Runs every connector until `stop` fires.
+pub fn run(
+    client: &BlockingClient,
+    connectors: Vec<Connector>,
+    worker: WorkerConfig,
+    stop: &Arc<StopSignal>,
+    board: &Arc<StatusBoard>,
+) {
+    let offsets = Arc::new(OffsetStore::new(worker.offsets_topic));
+    std::thread::scope(|s| {
+        for c in connectors {
+            let offsets = offsets.clone();
+            let name = c.config.name.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("connect-{name}"))
+                .spawn_scoped(s, move || supervise(client, &c, &offsets, stop, board));
+            if let Err(e) = spawned {
+                tracing::error!(connector = %name, error = %e, "cannot start a thread for the connector");
+            }
+        }
+    });
+    offsets.close(client);
+}
+
+/// Runs one connector's task, restarting it after failures.
+fn supervise(
+    client: &BlockingClient,
+    c: &Connector,
+    offsets: &OffsetStore,
+    stop: &StopSignal,
+    board: &StatusBoard,
+) {
+    let name = &c.config.name;
+    let mut failures = 0u32;
+    while !stop.is_set() {
+        board.running(name);
+        tracing::info!(connector = %name, kind = %c.config.kind, "task running");
+        let started = Instant::now();
+        let result = match &c.role {
+            Role::Sink(f) => sink_task::run(client, &c.config, f, stop),
+            Role::Source(f) => source_task::run(client, &c.config, f, offsets, stop),
+        };
+        match result {
+            Ok(()) => break,
+            Err(_) if stop.is_set() => break,
+            Err(e) => {
+                if started.elapsed() >= HEALTHY_AFTER {
+                    failures = 0;
+                }
+                let wait = jittered(RESTART_BACKOFF, RESTART_BACKOFF_MAX, failures);
+                failures = failures.saturating_add(1);
+                let error = format!("{e:#}");
+                tracing::error!(
+                    connector = %name,
+                    restart_in_ms = wait.as_millis() as u64,
+                    "task FAILED: {error}"
+                );
+                board.failed(name, error);
+                client.runtime().block_on(async {
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.wait() => {}
+                    }
+                });
+            }
+        }
+    }
+    board.stopped(name);
+    tracing::info!(connector = %name, "task stopped");
+}

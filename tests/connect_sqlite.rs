@@ -1,0 +1,618 @@
+//! `strom connect standalone` with the SQLite connectors: a trigger-CDC
+//! source into a topic and an upsert sink out of it (updates and deletes
+//! included), insert/upsert/tombstones, `[errors]` (dead letters, a failed
+//! task that does not stop the others), source offsets across restarts,
+//! and bad connector files.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{send_signal, wait_exit, Broker};
+use rusqlite::Connection;
+
+fn broker() -> Broker {
+    Broker::start_with(&[
+        "--group-initial-rebalance-delay-ms",
+        "0",
+        "--group-min-session-timeout-ms",
+        "500",
+    ])
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write connector file");
+    p
+}
+
+/// `strom connect standalone` in `dir`, its stderr in `dir/connect.log`.
+fn start_connect(b: &Broker, dir: &Path, files: &[&Path]) -> Child {
+    let log = std::fs::File::create(dir.join("connect.log")).expect("log file");
+    common::strom()
+        .current_dir(dir)
+        .args(["connect", "standalone", "-b", &b.addr])
+        .args(files)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn strom connect")
+}
+
+fn stop_connect(mut child: Child, dir: &Path) {
+    send_signal(child.id(), "-TERM");
+    let status = wait_exit(&mut child, Instant::now() + Duration::from_secs(30));
+    let status = status.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("strom connect did not stop on SIGTERM")
+    });
+    assert!(
+        status.success(),
+        "strom connect exited with {status:?}:\n{}",
+        log(dir)
+    );
+}
+
+fn log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("connect.log")).unwrap_or_default()
+}
+
+fn db(path: &Path) -> Connection {
+    let c = Connection::open(path).expect("open database");
+    c.busy_timeout(Duration::from_secs(5))
+        .expect("busy timeout");
+    c
+}
+
+/// Rows of `sql` as text, or None while the table does not exist yet.
+fn rows(path: &Path, sql: &str) -> Option<Vec<String>> {
+    let c = db(path);
+    let mut stmt = c.prepare(sql).ok()?;
+    let n = stmt.column_count();
+    let out = stmt
+        .query_map([], |r| {
+            let mut cols = Vec::with_capacity(n);
+            for i in 0..n {
+                let v: rusqlite::types::Value = r.get(i)?;
+                cols.push(match v {
+                    rusqlite::types::Value::Null => "NULL".to_string(),
+                    rusqlite::types::Value::Integer(i) => i.to_string(),
+                    rusqlite::types::Value::Real(f) => f.to_string(),
+                    rusqlite::types::Value::Text(t) => t,
+                    rusqlite::types::Value::Blob(b) => format!("{b:?}"),
+                });
+            }
+            Ok(cols.join("|"))
+        })
+        .ok()?
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    Some(out)
+}
+
+/// Polls `sql` until it returns `want` (deadline 30 s).
+fn wait_rows(path: &Path, sql: &str, want: &[&str], dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = rows(path, sql);
+        if got.as_deref().is_some_and(|g| g == want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sql}: got {got:?}, want {want:?}\nconnect log:\n{}",
+            log(dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_log(dir: &Path, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !log(dir).contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "the log never said {needle:?}:\n{}",
+            log(dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn trigger_cdc_source_to_upsert_sink_round_trip() {
+    let b = broker();
+    b.create_topic("items", 2);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let src = dir.join("src.db");
+    {
+        let c = db(&src);
+        c.execute_batch(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, qty INTEGER);
+             INSERT INTO items VALUES (1, 'apple', 1), (2, 'pear', 2), (3, 'plum', 3);",
+        )
+        .unwrap();
+    }
+    let source = write(
+        dir,
+        "source.toml",
+        r#"
+name = "items-cdc"
+type = "sqlite-source"
+topic = "items"
+[config]
+path = "src.db"
+table = "items"
+cdc = "triggers"
+poll_interval_ms = 50
+"#,
+    );
+    let sink = write(
+        dir,
+        "sink.toml",
+        r#"
+name = "items-copy"
+type = "sqlite-sink"
+topics = ["items"]
+[consumer]
+"session.timeout.ms" = 1000
+[config]
+path = "copy.db"
+table = "items"
+mode = "upsert"
+key_column = "id"
+auto_create = true
+"#,
+    );
+    let child = start_connect(&b, dir, &[&source, &sink]);
+    let copy = dir.join("copy.db");
+    let sql = "SELECT id, name, qty FROM items ORDER BY id";
+    // The rows that were there before the triggers: the snapshot.
+    wait_rows(&copy, sql, &["1|apple|1", "2|pear|2", "3|plum|3"], dir);
+    {
+        let c = db(&src);
+        c.execute_batch(
+            "UPDATE items SET qty = 10 WHERE id = 1;
+             DELETE FROM items WHERE id = 2;
+             INSERT INTO items VALUES (4, 'fig', 4);
+             UPDATE items SET id = 5 WHERE id = 3;",
+        )
+        .unwrap();
+    }
+    wait_rows(&copy, sql, &["1|apple|10", "4|fig|4", "5|plum|3"], dir);
+    // Stopped and started again, it goes on where it was.
+    stop_connect(child, dir);
+    db(&src)
+        .execute("INSERT INTO items VALUES (6, 'kiwi', 6)", [])
+        .unwrap();
+    let child = start_connect(&b, dir, &[&source, &sink]);
+    wait_rows(
+        &copy,
+        sql,
+        &["1|apple|10", "4|fig|4", "5|plum|3", "6|kiwi|6"],
+        dir,
+    );
+    stop_connect(child, dir);
+    // Every change reached the topic once: a clean stop stores what was sent.
+    let out = b.ok(&["consume", "-t", "items", "--from-beginning", "-e"], None);
+    let n = String::from_utf8_lossy(&out).lines().count();
+    // 3 snapshot rows, 1 update, the delete (a tombstone prints as an
+    // empty line), 1 insert, the key change (delete + update), 1 insert.
+    assert_eq!(
+        n,
+        9,
+        "records in the topic:\n{}",
+        String::from_utf8_lossy(&out)
+    );
+}
+
+#[test]
+fn insert_upsert_and_tombstones() {
+    let b = broker();
+    b.create_topic("orders", 1);
+    let input = "1\t{\"name\":\"a\",\"amount\":3}\n\
+                 2\t{\"name\":\"b\",\"amount\":4}\n\
+                 1\t{\"name\":\"a2\",\"amount\":5,\"note\":\"new column\"}\n\
+                 2\tNULL\n\
+                 x\t{\"name\":\"c\"}\n";
+    b.ok(
+        &[
+            "produce",
+            "-t",
+            "orders",
+            "-K",
+            "\t",
+            "--null-marker",
+            "NULL",
+        ],
+        Some(input.as_bytes()),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let upsert = write(
+        dir,
+        "upsert.toml",
+        r#"
+name = "orders-upsert"
+type = "sqlite-sink"
+topics = ["orders"]
+[config]
+path = "orders.db"
+table = "latest"
+mode = "upsert"
+key_column = "id"
+auto_create = true
+"#,
+    );
+    let insert = write(
+        dir,
+        "insert.toml",
+        r#"
+name = "orders-insert"
+type = "sqlite-sink"
+topic = "orders"
+[config]
+path = "orders.db"
+table = "history"
+mode = "insert"
+key_column = "id"
+auto_create = true
+"#,
+    );
+    let child = start_connect(&b, dir, &[&upsert, &insert]);
+    let orders = dir.join("orders.db");
+    // Upsert: one row per key, the last value; the tombstone deleted key 2.
+    wait_rows(
+        &orders,
+        "SELECT id, name, amount, note FROM latest ORDER BY id",
+        &["1|a2|5|new column", "x|c|NULL|NULL"],
+        dir,
+    );
+    // Insert: every record is a row (a tombstone still deletes its key).
+    wait_rows(
+        &orders,
+        "SELECT id, name, amount FROM history ORDER BY rowid",
+        &["1|a|3", "1|a2|5", "x|c|NULL"],
+        dir,
+    );
+    // Both sinks' offsets, written with their rows.
+    wait_rows(
+        &orders,
+        "SELECT connector, topic, partition, next_offset FROM strom_offsets ORDER BY connector",
+        &["orders-insert|orders|0|5", "orders-upsert|orders|0|5"],
+        dir,
+    );
+    stop_connect(child, dir);
+    // A clean stop committed the group and left it.
+    let out = b.ok(
+        &["groups", "describe", "--group", "connect-orders-upsert"],
+        None,
+    );
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("orders") && l.contains(" 5 ")),
+        "committed offsets:\n{text}"
+    );
+}
+
+#[test]
+fn bad_records_are_dead_lettered_or_fail_only_their_task() {
+    let b = broker();
+    b.create_topic("in", 1);
+    b.create_topic("in-dlq", 1);
+    b.ok(
+        &["produce", "-t", "in", "-K", "\t"],
+        Some(b"1\t{\"v\":1}\n2\tnot json\n3\t{\"v\":3}\n"),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let tolerant = write(
+        dir,
+        "tolerant.toml",
+        r#"
+name = "tolerant"
+type = "sqlite-sink"
+topic = "in"
+[config]
+path = "out.db"
+table = "tolerant"
+mode = "upsert"
+key_column = "k"
+auto_create = true
+[errors]
+tolerance = "all"
+dlq = "in-dlq"
+"#,
+    );
+    let strict = write(
+        dir,
+        "strict.toml",
+        r#"
+name = "strict"
+type = "sqlite-sink"
+topic = "in"
+[config]
+path = "strict.db"
+table = "strict"
+mode = "insert"
+auto_create = true
+"#,
+    );
+    let child = start_connect(&b, dir, &[&strict, &tolerant]);
+    let out = dir.join("out.db");
+    wait_rows(
+        &out,
+        "SELECT k, v FROM tolerant ORDER BY k",
+        &["1|1", "3|3"],
+        dir,
+    );
+    // The strict one failed on the same record and says where and why.
+    wait_log(
+        dir,
+        "task FAILED: record in:0 offset 1: the value is not a JSON object",
+    );
+    assert!(
+        rows(&dir.join("strict.db"), "SELECT * FROM strict").is_none(),
+        "the strict sink wrote part of the failed batch"
+    );
+    stop_connect(child, dir);
+    let dlq = b.ok(
+        &[
+            "consume",
+            "-t",
+            "in-dlq",
+            "--from-beginning",
+            "-e",
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    let dlq = String::from_utf8_lossy(&dlq);
+    let letters: Vec<serde_json::Value> = dlq
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json envelope"))
+        .collect();
+    assert_eq!(letters.len(), 1, "{dlq}");
+    let l = &letters[0];
+    assert_eq!(l["key"], "2");
+    assert_eq!(l["value"], "not json");
+    let header = |k: &str| {
+        l["headers"]
+            .as_array()
+            .and_then(|hs| hs.iter().find(|h| h["key"] == k))
+            .map(|h| h["value"].clone())
+    };
+    assert_eq!(header("strom.source.topic"), Some("in".into()));
+    assert_eq!(header("strom.source.partition"), Some("0".into()));
+    assert_eq!(header("strom.source.offset"), Some("1".into()));
+    assert_eq!(header("strom.connector"), Some("tolerant".into()));
+    let why = header("strom.error").and_then(|v| v.as_str().map(String::from));
+    assert!(
+        why.as_deref()
+            .is_some_and(|w| w.contains("not a JSON object")),
+        "{why:?}"
+    );
+}
+
+#[test]
+fn incrementing_source_resumes_from_stored_offsets() {
+    let b = broker();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let src = dir.join("events.db");
+    db(&src)
+        .execute_batch(
+            "CREATE TABLE events (seq INTEGER PRIMARY KEY, what TEXT);
+             INSERT INTO events (what) VALUES ('a'), ('b'), ('c');",
+        )
+        .unwrap();
+    let source = write(
+        dir,
+        "events.toml",
+        r#"
+name = "events"
+type = "sqlite-source"
+topic = "events"
+batch_max = 2
+[config]
+path = "events.db"
+table = "events"
+mode = "incrementing"
+incrementing_column = "seq"
+poll_interval_ms = 50
+"#,
+    );
+    let read = |want: usize| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = b.run(&["consume", "-t", "events", "--from-beginning", "-e"], None);
+            let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(String::from)
+                .collect();
+            if lines.len() >= want {
+                return lines;
+            }
+            assert!(Instant::now() < deadline, "only {lines:?}:\n{}", log(dir));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let child = start_connect(&b, dir, &[&source]);
+    assert_eq!(read(3).len(), 3);
+    stop_connect(child, dir);
+    // The offsets live in the internal topic the connect runtime alone
+    // may write; a plain client is refused.
+    let stored = b.ok(
+        &[
+            "consume",
+            "-t",
+            "__strom_connect_offsets",
+            "--from-beginning",
+            "-e",
+            "-f",
+            "%k %s\\n",
+        ],
+        None,
+    );
+    let stored = String::from_utf8_lossy(&stored).to_string();
+    assert_eq!(
+        stored.lines().last(),
+        Some(r#"["events","table:events"] {"inc":3}"#),
+        "{stored}"
+    );
+    let refused = b.run(
+        &["produce", "-t", "__strom_connect_offsets"],
+        Some(b"[\"events\",\"table:events\"]\t{\"inc\":0}\n"),
+    );
+    assert!(
+        !refused.status.success(),
+        "a client wrote the offsets topic"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("internal"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    db(&src)
+        .execute("INSERT INTO events (what) VALUES ('d')", [])
+        .unwrap();
+    let child = start_connect(&b, dir, &[&source]);
+    let lines = read(4);
+    stop_connect(child, dir);
+    assert_eq!(
+        lines,
+        [
+            r#"{"seq":1,"what":"a"}"#,
+            r#"{"seq":2,"what":"b"}"#,
+            r#"{"seq":3,"what":"c"}"#,
+            r#"{"seq":4,"what":"d"}"#
+        ],
+        "records were read again or skipped after the restart"
+    );
+}
+
+#[test]
+fn bad_connector_files_exit_2_naming_file_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let good = write(
+        dir,
+        "good.toml",
+        "name = \"g\"\ntype = \"sqlite-sink\"\ntopic = \"t\"\n[config]\npath = \"g.db\"\ntable = \"t\"\n",
+    );
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "unknown-type.toml",
+            "name = \"a\"\ntype = \"ftp-sink\"\ntopic = \"t\"\n",
+            "unknown-type.toml: key 'type': unknown connector type \"ftp-sink\"",
+        ),
+        (
+            "missing-key.toml",
+            "name = \"b\"\ntype = \"sqlite-sink\"\ntopic = \"t\"\n[config]\npath = \"b.db\"\n",
+            "missing-key.toml: key 'config.table': missing",
+        ),
+        (
+            "bad-value.toml",
+            "name = \"c\"\ntype = \"sqlite-sink\"\ntopic = \"t\"\n[config]\npath = \"c.db\"\ntable = \"t\"\nmode = \"merge\"\n",
+            "bad-value.toml: key 'config.mode': \"merge\" is not one of \"insert\", \"upsert\"",
+        ),
+        (
+            "upsert-no-key.toml",
+            "name = \"d\"\ntype = \"sqlite-sink\"\ntopic = \"t\"\n[config]\npath = \"d.db\"\ntable = \"t\"\nmode = \"upsert\"\n",
+            "upsert-no-key.toml: key 'config.key_column': missing",
+        ),
+        (
+            "typo.toml",
+            "name = \"e\"\ntype = \"sqlite-source\"\ntopic = \"t\"\n[config]\npath = \"e.db\"\ntable = \"t\"\nmode = \"incrementing\"\nincrementing_column = \"id\"\npoll_intreval_ms = 5\n",
+            "typo.toml: key 'config.poll_intreval_ms': unknown key",
+        ),
+        (
+            "no-topic.toml",
+            "name = \"f\"\ntype = \"sqlite-sink\"\n[config]\npath = \"f.db\"\ntable = \"t\"\n",
+            "no-topic.toml: key 'topic': missing",
+        ),
+    ];
+    for (file, text, want) in cases {
+        let bad = write(dir, file, text);
+        // The good file beside it does not start either; no broker is
+        // needed to find the mistake.
+        let out = common::run_with_timeout(
+            {
+                let mut c = common::strom();
+                c.current_dir(dir)
+                    .args(["connect", "standalone", "-b", "127.0.0.1:1"])
+                    .arg(&good)
+                    .arg(&bad);
+                c
+            },
+            None,
+            Duration::from_secs(30),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(stderr.contains(want), "{file}: want {want:?} in:\n{stderr}");
+        assert!(stderr.contains("no connector was started"), "{stderr}");
+        assert!(!dir.join("g.db").exists(), "the good connector started");
+    }
+    // Two files with one name.
+    let twin = write(
+        dir,
+        "twin.toml",
+        "name = \"g\"\ntype = \"sqlite-sink\"\ntopic = \"t\"\n[config]\npath = \"h.db\"\ntable = \"t\"\n",
+    );
+    let out = common::run_with_timeout(
+        {
+            let mut c = common::strom();
+            c.current_dir(dir)
+                .args(["connect", "standalone", "-b", "127.0.0.1:1"])
+                .arg(&good)
+                .arg(&twin);
+            c
+        },
+        None,
+        Duration::from_secs(30),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("twin.toml: key 'name'"), "{stderr}");
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_fails_only_its_task() {
+    let b = broker();
+    b.create_topic("in", 1);
+    b.ok(
+        &["produce", "-t", "in", "-K", "\t"],
+        Some(b"1\t{\"v\":1}\n"),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let down = write(
+        dir,
+        "down.toml",
+        "name = \"down\"\ntype = \"sqlite-sink\"\ntopic = \"in\"\n[config]\npath = \"no/such/dir/x.db\"\ntable = \"t\"\nauto_create = true\n",
+    );
+    let up = write(
+        dir,
+        "up.toml",
+        "name = \"up\"\ntype = \"sqlite-sink\"\ntopic = \"in\"\n[config]\npath = \"up.db\"\ntable = \"t\"\nauto_create = true\n",
+    );
+    let child = start_connect(&b, dir, &[&down, &up]);
+    wait_rows(&dir.join("up.db"), "SELECT v FROM t", &["1"], dir);
+    wait_log(
+        dir,
+        "down.toml: key 'config.path': opening SQLite database no/such/dir/x.db",
+    );
+    // It keeps trying (capped backoff) while the other one runs.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while log(dir).matches("connector=down").count() < 2 {
+        assert!(Instant::now() < deadline, "no restart:\n{}", log(dir));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop_connect(child, dir);
+}
