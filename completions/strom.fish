@@ -384,7 +384,7 @@ complete -c strom -n "__fish_strom_using_subcommand stream" -l format -d 'Framin
 json\t'One JSON envelope per line'"
 complete -c strom -n "__fish_strom_using_subcommand stream" -l exec -d 'How the child runs' -r -f -a "batch\t'One child per polled batch of a partition'
 line\t'One long-lived child per partition: one line in, one line out'"
-complete -c strom -n "__fish_strom_using_subcommand stream" -l batch-max -d 'Most records in one batch (per poll)' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l batch-max -d 'Most records in one batch (per poll) [default: 1000 with a CMD, 10000 without: a batch is then only the unit of acknowledgement and commit]' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l linger-ms -d 'How long a batch waits for more records' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l timeout-ms -d 'Kill a child that runs longer than this, and retry' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l retries -d 'Extra attempts for a failed batch' -r

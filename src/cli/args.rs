@@ -184,7 +184,7 @@ record as its JSON envelope (the one of consume --output json): .value and .key 
 are strings ({\"base64\":..} when not UTF-8), so `.value | fromjson` reads a \
 JSON value. --filter runs first. Each --jq output must be an envelope object \
 (`.value |= f` keeps the rest; topic and offset are ignored); a non-string \
-value is written as compact JSON. See docs/streams.md."
+value is written as compact JSON."
     };
 }
 pub(crate) use jq_help;

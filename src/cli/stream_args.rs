@@ -46,7 +46,7 @@ pub const STREAM_HELP: &str = concat!(
 key. In a stream a record whose expression fails is handled by --on-error alone \
 (the rest of its batch goes on). With a CMD, the expressions run before it. \
 --dry-run reads records from stdin (--format lines or json), runs them \
-through the expressions and CMD, and prints the outputs to stdout, with no broker.
+through the expressions and CMD, and prints the outputs to stdout, with no broker. See docs/streams.md.
 
 Examples:
   strom stream --from logs --to errors --group err -- grep -i error
@@ -123,9 +123,10 @@ pub struct StreamArgs {
     #[arg(long, value_enum, default_value_t)]
     pub exec: ExecMode,
 
-    /// Most records in one batch (per poll)
-    #[arg(long, value_name = "N", default_value_t = 1000)]
-    pub batch_max: usize,
+    /// Most records in one batch (per poll) [default: 1000 with a CMD, 10000
+    /// without: a batch is then only the unit of acknowledgement and commit]
+    #[arg(long, value_name = "N")]
+    pub batch_max: Option<usize>,
 
     /// How long a batch waits for more records
     #[arg(long, value_name = "MS", default_value_t = 100)]

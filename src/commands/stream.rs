@@ -19,15 +19,13 @@ use crate::stream::{
 /// What every task runs: the expressions, then the child, either optional.
 struct Plan {
     on_error: OnError,
+    batch_max: usize,
     format: Format,
     processor: ProcessorFactory,
 }
 
 fn plan(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<Plan, UsageError> {
     let on_error: OnError = args.on_error.parse().map_err(UsageError::new)?;
-    if args.batch_max == 0 {
-        return Err(UsageError::new("--batch-max must be at least 1"));
-    }
     if args.timeout_ms == 0 {
         return Err(UsageError::new("--timeout-ms must be at least 1"));
     }
@@ -42,6 +40,12 @@ fn plan(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<Plan, Usage
         return Err(UsageError::new(
             "give a processor: --jq, --filter or --key-jq, or a command after --",
         ));
+    }
+    // In process, a batch costs no child: only an acknowledgement wait and a
+    // commit, so bigger batches go faster.
+    let batch_max = args.batch_max.unwrap_or(if child { 1000 } else { 10_000 });
+    if batch_max == 0 {
+        return Err(UsageError::new("--batch-max must be at least 1"));
     }
     let format = match args.format {
         // Without a child, --keep-partition applies to the --jq outputs.
@@ -88,6 +92,7 @@ fn plan(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<Plan, Usage
     });
     Ok(Plan {
         on_error,
+        batch_max,
         format,
         processor,
     })
@@ -113,7 +118,7 @@ fn config(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<StreamCon
         inputs: args.from.clone(),
         output: to.clone(),
         group,
-        batch_max: args.batch_max,
+        batch_max: plan.batch_max,
         linger: Duration::from_millis(args.linger_ms),
         on_error: plan.on_error,
         processor: plan.processor,
@@ -139,7 +144,7 @@ fn dry_run(args: &StreamArgs) -> anyhow::Result<()> {
         input_topic: args.from.first().map_or("", String::as_str),
         output_topic: args.to.as_deref().unwrap_or(""),
         format: plan.format,
-        batch_max: args.batch_max,
+        batch_max: plan.batch_max,
         on_error: &plan.on_error,
     };
     let mut out = super::output::stdout();
