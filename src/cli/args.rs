@@ -711,7 +711,7 @@ pub struct ServeArgs {
     #[arg(long, env = "STROM_MAX_PARTITIONS_PER_TOPIC", value_name = "N")]
     pub max_partitions_per_topic: Option<i32>,
 
-    /// Most partitions this broker holds; each keeps 2 files open [default: three quarters of the open-file limit (ulimit -n, raised to its hard limit at start) / 2]
+    /// Most partitions this broker holds; each keeps 2 files open and 2 memory maps [default: what three quarters of the open-file limit (ulimit -n, raised to its hard limit at start) and of vm.max_map_count hold]
     #[arg(long, env = "STROM_MAX_PARTITIONS", value_name = "N")]
     pub max_partitions: Option<usize>,
 }

@@ -617,6 +617,50 @@ mod tests {
     }
 
     #[test]
+    fn partition_caps_come_from_flag_file_or_default() {
+        let s = resolve(&serve_args(&[])).unwrap();
+        assert_eq!(
+            (s.max_partitions_per_topic, s.max_partitions),
+            (10_000, None)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("strom.toml");
+        std::fs::write(
+            &path,
+            "max-partitions-per-topic = 50\nmax-partitions = 900\n",
+        )
+        .unwrap();
+        let p = path.to_str().unwrap();
+        let s = resolve(&serve_args(&["--config", p])).unwrap();
+        assert_eq!(
+            (s.max_partitions_per_topic, s.max_partitions),
+            (50, Some(900))
+        );
+        let s = resolve(&serve_args(&[
+            "--config",
+            p,
+            "--max-partitions-per-topic",
+            "7",
+        ]))
+        .unwrap();
+        assert_eq!(s.max_partitions_per_topic, 7);
+        for bad in [
+            &["--max-partitions-per-topic", "0"][..],
+            &["--max-partitions-per-topic", "100001"],
+            &["--max-partitions", "0"],
+            &[
+                "--default-partitions",
+                "20",
+                "--max-partitions-per-topic",
+                "10",
+            ],
+        ] {
+            let err = resolve(&serve_args(bad)).unwrap_err();
+            assert!(err.downcast_ref::<UsageError>().is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn unknown_file_keys_are_usage_errors() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.toml");
