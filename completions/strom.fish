@@ -161,7 +161,7 @@ complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l topic -d 'Topic name (kafka-topics spelling)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l partitions -d 'New, larger partition count' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l config -d 'Set a topic config (repeatable)' -r
-complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l delete-config -d 'Remove a topic config override (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l delete-config -d 'Remove a topic config override, back to the default (repeatable; an unknown key is an error)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l if-exists -d 'Succeed if the topic does not exist'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'

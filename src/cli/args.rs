@@ -474,7 +474,7 @@ pub struct TopicsAlterArgs {
     /// Set a topic config (repeatable)
     #[arg(long = "config", value_name = "KEY=VALUE", value_parser = key_value)]
     pub configs: Vec<(String, String)>,
-    /// Remove a topic config override (repeatable)
+    /// Remove a topic config override, back to the default (repeatable; an unknown key is an error)
     #[arg(long = "delete-config", value_name = "KEY")]
     pub delete_configs: Vec<String>,
     /// Succeed if the topic does not exist
