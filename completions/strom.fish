@@ -68,7 +68,7 @@ complete -c strom -n "__fish_strom_using_subcommand serve" -l producer-id-expira
 complete -c strom -n "__fish_strom_using_subcommand serve" -l log-retention-check-interval-ms -d 'How often retention deletes old segments (log.retention.check.interval.ms) [default: 60000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l leader-imbalance-check-interval-ms -d 'How often the controller moves leadership back to preferred replicas when a broker leads under 90% of the partitions it prefers (leader.imbalance.check.interval.seconds); 0 turns automatic leader rebalancing off [default: 300000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l max-partitions-per-topic -d 'Most partitions one topic may have; a create or grow beyond it is refused (POLICY_VIOLATION) before anything is made [default: 10000, Kafka\'s per-request limit]' -r
-complete -c strom -n "__fish_strom_using_subcommand serve" -l max-partitions -d 'Most partitions this broker holds; each keeps 2 files open [default: three quarters of the open-file limit (ulimit -n, raised to its hard limit at start) / 2]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l max-partitions -d 'Most partitions this broker holds; each keeps 2 files open and 2 memory maps [default: what three quarters of the open-file limit (ulimit -n, raised to its hard limit at start) and of vm.max_map_count hold]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l no-auto-create-topics -d 'Do not create topics on first use'
 complete -c strom -n "__fish_strom_using_subcommand serve" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -173,7 +173,7 @@ complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l topic -d 'Topic name (kafka-topics spelling)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l partitions -d 'New, larger partition count' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l config -d 'Set a topic config (repeatable)' -r
-complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l delete-config -d 'Remove a topic config override (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l delete-config -d 'Remove a topic config override, back to the default (repeatable; an unknown key is an error)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -l if-exists -d 'Succeed if the topic does not exist'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from alter" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'

@@ -204,6 +204,12 @@ impl TopicManager {
                 }
             }
         }
+        // The new directories' entries, once for all of them.
+        if let Err(e) = fs::File::open(self.data_dir.join("data")).and_then(|d| d.sync_all()) {
+            drop(opened);
+            self.remove_partition_dirs(name, range);
+            return Err(e.into());
+        }
         Ok(opened)
     }
 

@@ -654,7 +654,7 @@ pub struct TopicsAlterArgs {
     /// Set a topic config (repeatable)
     #[arg(long = "config", value_name = "KEY=VALUE", value_parser = key_value)]
     pub configs: Vec<(String, String)>,
-    /// Remove a topic config override (repeatable)
+    /// Remove a topic config override, back to the default (repeatable; an unknown key is an error)
     #[arg(long = "delete-config", value_name = "KEY")]
     pub delete_configs: Vec<String>,
     /// Succeed if the topic does not exist
@@ -891,7 +891,7 @@ pub struct ServeArgs {
     #[arg(long, env = "STROM_MAX_PARTITIONS_PER_TOPIC", value_name = "N")]
     pub max_partitions_per_topic: Option<i32>,
 
-    /// Most partitions this broker holds; each keeps 2 files open [default: three quarters of the open-file limit (ulimit -n, raised to its hard limit at start) / 2]
+    /// Most partitions this broker holds; each keeps 2 files open and 2 memory maps [default: what three quarters of the open-file limit (ulimit -n, raised to its hard limit at start) and of vm.max_map_count hold]
     #[arg(long, env = "STROM_MAX_PARTITIONS", value_name = "N")]
     pub max_partitions: Option<usize>,
 }

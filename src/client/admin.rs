@@ -139,10 +139,12 @@ impl Admin {
             }],
             validate_only,
         };
+        let timeout =
+            partition_work_timeout(self.client.request_timeout(), req.topics[0].partitions);
         let resp: CreateTopicsResponse = self
             .conn()
             .await?
-            .call(ApiKey::CreateTopics, &req, self.client.request_timeout())
+            .call(ApiKey::CreateTopics, &req, timeout)
             .await?;
         check(&resp.status)?;
         for t in &resp.topics {
@@ -263,10 +265,11 @@ impl Admin {
             delete_configs: change.delete_configs,
             validate_only,
         };
+        let timeout = partition_work_timeout(self.client.request_timeout(), req.partitions);
         let resp: AlterTopicResponse = self
             .conn()
             .await?
-            .call(ApiKey::AlterTopic, &req, self.client.request_timeout())
+            .call(ApiKey::AlterTopic, &req, timeout)
             .await?;
         check(&resp.status)?;
         self.client.invalidate(&change.name);
@@ -352,4 +355,36 @@ pub(crate) async fn list_offsets(
     }
     out.sort_by_key(|p| p.partition);
     Ok(out)
+}
+
+/// How long a create or grow of `partitions` may take: the broker creates
+/// every partition before it answers, an fsync or so each (a few ms on an
+/// SSD, ~10 on a disk), so the request timeout alone would give up on a big
+/// create the broker then finishes anyway.
+fn partition_work_timeout(
+    request_timeout: std::time::Duration,
+    partitions: i32,
+) -> std::time::Duration {
+    const PER_PARTITION: std::time::Duration = std::time::Duration::from_millis(20);
+    request_timeout + PER_PARTITION * partitions.max(0).unsigned_abs()
+}
+
+#[cfg(test)]
+mod partition_work_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn big_creates_get_time_per_partition() {
+        let base = Duration::from_secs(30);
+        assert_eq!(partition_work_timeout(base, -1), base);
+        assert_eq!(
+            partition_work_timeout(base, 1),
+            base + Duration::from_millis(20)
+        );
+        assert_eq!(
+            partition_work_timeout(base, 10_000),
+            base + Duration::from_secs(200)
+        );
+    }
 }

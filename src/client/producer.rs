@@ -360,6 +360,8 @@ struct Inner {
     sticky: Mutex<StickyChooser>,
     /// Set once the producer id is settled (given, or idempotence off).
     identity: tokio::sync::watch::Sender<bool>,
+    /// NOT_ENOUGH_REPLICAS was reported once (not once per batch).
+    warned_min_isr: std::sync::atomic::AtomicBool,
 }
 
 /// The producer handle; cheap to clone.
@@ -398,6 +400,7 @@ impl Producer {
             progress_cv: Condvar::new(),
             sticky: Mutex::new(StickyChooser::new()),
             identity: tokio::sync::watch::channel(false).0,
+            warned_min_isr: std::sync::atomic::AtomicBool::new(false),
         });
         tokio::spawn(run_sender(inner.clone()));
         Producer { inner }
@@ -945,7 +948,10 @@ impl Inner {
             && !self.lock().closed
         {
             tracing::debug!(topic = %batch.topic, partition = batch.partition, error = %err, "retrying batch");
-            if batch.attempts == 0 && err.code() == Some(crate::proto::ErrorCode::NotEnoughReplicas)
+            if err.code() == Some(crate::proto::ErrorCode::NotEnoughReplicas)
+                && !self
+                    .warned_min_isr
+                    .swap(true, std::sync::atomic::Ordering::Relaxed)
             {
                 // Unlike a leader change this does not heal by itself: say
                 // so now rather than only after the delivery timeout.

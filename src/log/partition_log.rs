@@ -193,6 +193,11 @@ impl PartitionLog {
     /// lock, then recovers. After an unclean shutdown every segment at or
     /// after the recovery point is scanned and cut at the first bad batch.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Self, LogError> {
+        // A directory made just now has nothing to recover and nothing to
+        // make durable but its new segment's entries: no epoch file, no
+        // fdatasync of an empty log (creating thousands of partitions is
+        // fsync-bound). Its own entry in the parent is the caller's to sync.
+        let fresh = !dir.exists();
         std::fs::create_dir_all(dir)?;
         let lock = lock_dir(dir)?;
         let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
@@ -283,12 +288,14 @@ impl PartitionLog {
         // short between its checkpoints leaves the old history behind).
         let mut epochs_changed = log.epochs.truncate_from(leo);
         epochs_changed |= log.epochs.truncate_before(log.log_start);
-        if epochs_changed || !clean {
+        if epochs_changed || (!clean && !fresh) {
             log.epochs.save(dir)?;
         }
         // Whatever recovery kept may only be in the page cache; make it
         // durable once so `durable_offset` is truthful from the start.
-        log.active().log.sync_data()?;
+        if !fresh {
+            log.active().log.sync_data()?;
+        }
         log.durable = leo;
         log.high_watermark = leo;
         Ok(log)
