@@ -530,3 +530,21 @@ fn a_database_that_cannot_be_opened_fails_only_its_task() {
     }
     stop_connect(child, dir);
 }
+
+#[test]
+fn a_sink_started_before_its_topic_exists_reads_it_once_created() {
+    let b = broker();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let sink = write(
+        dir,
+        "late.toml",
+        "name = \"late\"\ntype = \"sqlite-sink\"\ntopic = \"late\"\n[config]\npath = \"late.db\"\ntable = \"t\"\nauto_create = true\n",
+    );
+    let child = start_connect(&b, dir, &[&sink]);
+    wait_log(dir, "waiting for the topic to exist");
+    b.create_topic("late", 1);
+    b.ok(&["produce", "-t", "late"], Some(b"{\"a\":1}\n"));
+    wait_rows(&dir.join("late.db"), "SELECT a FROM t", &["1"], dir);
+    stop_connect(child, dir);
+}

@@ -18,8 +18,8 @@ use crate::client::backoff::jittered;
 use crate::client::blocking::{BlockingClient, Runtime, StopSignal};
 use crate::client::dead_letter::{add_headers, Origin};
 use crate::client::{
-    Acks, ConsumerConfig, ConsumerRecord, GroupConfig, GroupConsumer, OffsetReset, Producer,
-    ProducerConfig, ProducerRecord,
+    Acks, ClientError, ConsumerConfig, ConsumerRecord, GroupConfig, GroupConsumer, OffsetReset,
+    Producer, ProducerConfig, ProducerRecord,
 };
 
 /// Header on a connector's dead letters naming the connector.
@@ -62,6 +62,9 @@ pub fn run(
     let rt = client.runtime().clone();
     let mut sink = factory()?;
     let group = group_config(cfg)?;
+    if !wait_for_topics(client, cfg, stop)? {
+        return Ok(());
+    }
     let mut consumer = GroupConsumer::new(
         client.client().clone(),
         group,
@@ -101,6 +104,41 @@ pub fn run(
     result?;
     closed?;
     Ok(())
+}
+
+/// Waits until every topic exists (the group would assign nothing of a
+/// missing one until the next rebalance); false if stopped first.
+fn wait_for_topics(
+    client: &BlockingClient,
+    cfg: &ConnectorConfig,
+    stop: &StopSignal,
+) -> anyhow::Result<bool> {
+    let mut warned = false;
+    for t in &cfg.topics {
+        loop {
+            client.client().invalidate(t);
+            match client.run(client.client().topic(t, false)) {
+                Ok(_) => break,
+                Err(ClientError::UnknownTopic(_)) => {
+                    if !warned {
+                        tracing::warn!(connector = %cfg.name, topic = %t, "waiting for the topic to exist");
+                        warned = true;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let stopped = client.runtime().block_on(async {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+                    _ = stop.wait() => true,
+                }
+            });
+            if stopped {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 fn run_loop(
