@@ -11,14 +11,19 @@
 #
 #   scripts/bench-connect.sh                 # 200,000 records, builds release
 #   N=500000 REPS=5 BENCH_DIR=/data scripts/bench-connect.sh
+#   STROM_BIN=target/release/strom scripts/bench-connect.sh   # no build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-200000}
 REPS=${REPS:-3}
 BATCH=${BATCH:-5000}
 BENCH_DIR=${BENCH_DIR:-/var/tmp}
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-$(pwd)/target}/release/strom
+if [ -n "${STROM_BIN:-}" ]; then
+    bin=$(realpath "$STROM_BIN")
+else
+    cargo build --release --quiet
+    bin=${CARGO_TARGET_DIR:-$(pwd)/target}/release/strom
+fi
 work=$(mktemp -d "$BENCH_DIR/strom-bench-connect.XXXXXX")
 broker_pid=""
 connect_pid=""

@@ -258,3 +258,75 @@ poll_interval_ms = 20
         end_offset(&b, "rows")
     );
 }
+
+/// Two workers run the same sink connector (one group, one database) and
+/// are killed in turn: partitions move between them at every kill, and
+/// every record still lands exactly once.
+#[test]
+fn two_workers_killed_in_turn_still_write_every_record_once() {
+    const RECORDS: u64 = 30_000;
+    let b = Broker::start_with(&[
+        "--group-initial-rebalance-delay-ms",
+        "0",
+        "--group-min-session-timeout-ms",
+        "500",
+    ]);
+    b.create_topic("load", 4);
+    let mut input = Vec::new();
+    for i in 0..RECORDS {
+        input.extend_from_slice(format!("{i}\t{{\"n\":{i}}}\n").as_bytes());
+    }
+    b.ok(&["produce", "-t", "load", "-K", "\t"], Some(&input));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let file = dir.join("load.toml");
+    std::fs::write(
+        &file,
+        "name = \"load\"\ntype = \"sqlite-sink\"\ntopic = \"load\"\nbatch_max = 100\n\
+         [consumer]\n\"session.timeout.ms\" = 1000\n\
+         [config]\npath = \"load.db\"\ntable = \"loaded\"\nmode = \"insert\"\n\
+         key_column = \"id\"\nauto_create = true\n",
+    )
+    .unwrap();
+    let db = dir.join("load.db");
+    let mut workers = [
+        Some(start_connect(&b, dir, &file)),
+        Some(start_connect(&b, dir, &file)),
+    ];
+    let mut last = 0;
+    for round in 0..6 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (rows, distinct) = counts(&db);
+            assert_eq!(rows, distinct, "duplicates in round {round}");
+            if rows > last || rows >= RECORDS {
+                last = rows;
+                break;
+            }
+            assert!(Instant::now() < deadline, "no progress in round {round}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let i = round % 2;
+        if let Some(mut w) = workers[i].take() {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+        workers[i] = Some(start_connect(&b, dir, &file));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (rows, distinct) = counts(&db);
+        assert_eq!(rows, distinct, "a record was written twice");
+        if rows == RECORDS {
+            break;
+        }
+        assert!(Instant::now() < deadline, "only {rows} of {RECORDS} rows");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for w in workers.iter_mut().filter_map(Option::take) {
+        let mut w = w;
+        send_signal(w.id(), "-TERM");
+        let status = wait_exit(&mut w, Instant::now() + Duration::from_secs(30));
+        assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    }
+}

@@ -1,8 +1,8 @@
 //! `strom connect standalone` with the SQLite connectors: a trigger-CDC
 //! source into a topic and an upsert sink out of it (updates and deletes
 //! included), insert/upsert/tombstones, `[errors]` (dead letters, a failed
-//! task that does not stop the others), source offsets across restarts,
-//! and bad connector files.
+//! task that does not stop the others), and source offsets across
+//! restarts. Bad connector files: tests/connect_config.rs.
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -497,92 +497,6 @@ poll_interval_ms = 50
 }
 
 #[test]
-fn bad_connector_files_exit_2_naming_file_and_key() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let good = write(
-        dir,
-        "good.toml",
-        "name = \"g\"\ntype = \"sqlite-sink\"\ntopic = \"t\"\n[config]\npath = \"g.db\"\ntable = \"t\"\n",
-    );
-    let cases: &[(&str, &str, &str)] = &[
-        (
-            "unknown-type.toml",
-            "name = \"a\"\ntype = \"ftp-sink\"\ntopic = \"t\"\n",
-            "unknown-type.toml: key 'type': unknown connector type \"ftp-sink\"",
-        ),
-        (
-            "missing-key.toml",
-            "name = \"b\"\ntype = \"sqlite-sink\"\ntopic = \"t\"\n[config]\npath = \"b.db\"\n",
-            "missing-key.toml: key 'config.table': missing",
-        ),
-        (
-            "bad-value.toml",
-            "name = \"c\"\ntype = \"sqlite-sink\"\ntopic = \"t\"\n[config]\npath = \"c.db\"\ntable = \"t\"\nmode = \"merge\"\n",
-            "bad-value.toml: key 'config.mode': \"merge\" is not one of \"insert\", \"upsert\"",
-        ),
-        (
-            "upsert-no-key.toml",
-            "name = \"d\"\ntype = \"sqlite-sink\"\ntopic = \"t\"\n[config]\npath = \"d.db\"\ntable = \"t\"\nmode = \"upsert\"\n",
-            "upsert-no-key.toml: key 'config.key_column': missing",
-        ),
-        (
-            "typo.toml",
-            "name = \"e\"\ntype = \"sqlite-source\"\ntopic = \"t\"\n[config]\npath = \"e.db\"\ntable = \"t\"\nmode = \"incrementing\"\nincrementing_column = \"id\"\npoll_intreval_ms = 5\n",
-            "typo.toml: key 'config.poll_intreval_ms': unknown key",
-        ),
-        (
-            "no-topic.toml",
-            "name = \"f\"\ntype = \"sqlite-sink\"\n[config]\npath = \"f.db\"\ntable = \"t\"\n",
-            "no-topic.toml: key 'topic': missing",
-        ),
-    ];
-    for (file, text, want) in cases {
-        let bad = write(dir, file, text);
-        // The good file beside it does not start either; no broker is
-        // needed to find the mistake.
-        let out = common::run_with_timeout(
-            {
-                let mut c = common::strom();
-                c.current_dir(dir)
-                    .args(["connect", "standalone", "-b", "127.0.0.1:1"])
-                    .arg(&good)
-                    .arg(&bad);
-                c
-            },
-            None,
-            Duration::from_secs(30),
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
-        assert!(stderr.contains(want), "{file}: want {want:?} in:\n{stderr}");
-        assert!(stderr.contains("no connector was started"), "{stderr}");
-        assert!(!dir.join("g.db").exists(), "the good connector started");
-    }
-    // Two files with one name.
-    let twin = write(
-        dir,
-        "twin.toml",
-        "name = \"g\"\ntype = \"sqlite-sink\"\ntopic = \"t\"\n[config]\npath = \"h.db\"\ntable = \"t\"\n",
-    );
-    let out = common::run_with_timeout(
-        {
-            let mut c = common::strom();
-            c.current_dir(dir)
-                .args(["connect", "standalone", "-b", "127.0.0.1:1"])
-                .arg(&good)
-                .arg(&twin);
-            c
-        },
-        None,
-        Duration::from_secs(30),
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("twin.toml: key 'name'"), "{stderr}");
-}
-
-#[test]
 fn a_database_that_cannot_be_opened_fails_only_its_task() {
     let b = broker();
     b.create_topic("in", 1);
@@ -614,5 +528,23 @@ fn a_database_that_cannot_be_opened_fails_only_its_task() {
         assert!(Instant::now() < deadline, "no restart:\n{}", log(dir));
         std::thread::sleep(Duration::from_millis(50));
     }
+    stop_connect(child, dir);
+}
+
+#[test]
+fn a_sink_started_before_its_topic_exists_reads_it_once_created() {
+    let b = broker();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let sink = write(
+        dir,
+        "late.toml",
+        "name = \"late\"\ntype = \"sqlite-sink\"\ntopic = \"late\"\n[config]\npath = \"late.db\"\ntable = \"t\"\nauto_create = true\n",
+    );
+    let child = start_connect(&b, dir, &[&sink]);
+    wait_log(dir, "waiting for the topic to exist");
+    b.create_topic("late", 1);
+    b.ok(&["produce", "-t", "late"], Some(b"{\"a\":1}\n"));
+    wait_rows(&dir.join("late.db"), "SELECT a FROM t", &["1"], dir);
     stop_connect(child, dir);
 }

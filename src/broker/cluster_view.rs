@@ -163,8 +163,8 @@ impl Broker {
     }
 
     /// Creates one of the internal topics an internal writer may create
-    /// (`proto::internal_topic::INTERNAL_WRITER_TOPICS`), marked internal,
-    /// with the broker's default replication factor.
+    /// (`proto::internal_topic::INTERNAL_WRITER_TOPICS`), marked internal
+    /// and, like `__consumer_offsets`, on min(3, live brokers) replicas.
     pub async fn create_internal_topic(
         &self,
         name: &str,
@@ -175,7 +175,11 @@ impl Broker {
         if !crate::proto::internal_topic::internal_writer_may_write(name) {
             return BrokerError::refuse_internal(name, "create internal topic");
         }
-        self.create_topic_as(name, partitions, -1, configs, validate_only, true)
+        let rf = match &self.cluster {
+            Some(c) => c.metadata().live_brokers().count().clamp(1, 3) as i16,
+            None => -1,
+        };
+        self.create_topic_as(name, partitions, rf, configs, validate_only, true)
             .await
             .map(|_| ())
     }

@@ -26,6 +26,20 @@ impl std::fmt::Display for RecordError {
     }
 }
 
+/// A sink's refusal to write a batch because another worker wrote its
+/// partitions since this task last looked: retrying the batch cannot
+/// help, the task restarts and seeks again.
+#[derive(Debug)]
+pub struct Fenced(pub String);
+
+impl std::fmt::Display for Fenced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Fenced {}
+
 /// What a sink calls for a record it cannot write. `Ok` means "go on
 /// without it" (it was skipped or dead-lettered, durably, before this
 /// returns); `Err` means the task fails: the sink must then write nothing
@@ -49,16 +63,31 @@ pub trait Sink: Send {
         partitions: &[TopicPartition],
     ) -> anyhow::Result<HashMap<TopicPartition, i64>>;
 
-    /// Writes `batch` durably before returning, together with
-    /// `next_offsets` (per partition, the offset after its last record in
-    /// the batch) if the sink stores offsets. An `Err` fails the task;
-    /// nothing of the batch is committed.
+    /// Writes `batch` durably before returning, together with each
+    /// partition's [`OffsetRange::next`] if the sink stores offsets. An
+    /// `Err` fails the task; nothing of the batch is committed.
     fn put(
         &mut self,
         batch: &[ConsumerRecord],
-        next_offsets: &[(TopicPartition, i64)],
+        ranges: &[OffsetRange],
         rejects: &mut dyn Rejects,
     ) -> anyhow::Result<()>;
+}
+
+/// What one batch covers of one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffsetRange {
+    pub partition: TopicPartition,
+    /// Where this task believes the sink's stored offset stands before the
+    /// batch: the stored offset it resumed at, or the previous batch's
+    /// `next`; `None` when nothing was stored at assignment. A sink that
+    /// stores offsets must refuse (`Err`) a batch when its stored offset
+    /// is not this: another worker wrote the partition meanwhile (a
+    /// rebalance moved it, or this task stalled past its session), and
+    /// writing would duplicate. The task then restarts and seeks again.
+    pub start: Option<i64>,
+    /// The offset after the batch's last record of the partition.
+    pub next: i64,
 }
 
 /// A record a source read, with the position to resume after it.

@@ -22,7 +22,7 @@ pub mod sqlite;
 pub mod status;
 pub mod worker;
 
-pub use api::{RecordError, Rejects, Sink, Source, SourceRecord, TopicPartition};
+pub use api::{OffsetRange, RecordError, Rejects, Sink, Source, SourceRecord, TopicPartition};
 pub use config::{ConfigError, ConnectorConfig, ErrorPolicy, Tolerance};
 pub use registry::Role;
 pub use status::StatusBoard;

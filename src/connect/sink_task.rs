@@ -11,15 +11,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::api::{RecordError, Rejects, Sink, TopicPartition};
+use super::api::{Fenced, OffsetRange, RecordError, Rejects, Sink, TopicPartition};
 use super::config::{ConnectorConfig, Tolerance};
 use super::registry::SinkFactory;
 use crate::client::backoff::jittered;
 use crate::client::blocking::{BlockingClient, Runtime, StopSignal};
 use crate::client::dead_letter::{add_headers, Origin};
 use crate::client::{
-    Acks, ConsumerConfig, ConsumerRecord, GroupConfig, GroupConsumer, OffsetReset, Producer,
-    ProducerConfig, ProducerRecord,
+    Acks, ClientError, ConsumerConfig, ConsumerRecord, GroupConfig, GroupConsumer, OffsetReset,
+    Producer, ProducerConfig, ProducerRecord,
 };
 
 /// Header on a connector's dead letters naming the connector.
@@ -62,6 +62,9 @@ pub fn run(
     let rt = client.runtime().clone();
     let mut sink = factory()?;
     let group = group_config(cfg)?;
+    if !wait_for_topics(client, cfg, stop)? {
+        return Ok(());
+    }
     let mut consumer = GroupConsumer::new(
         client.client().clone(),
         group,
@@ -103,6 +106,41 @@ pub fn run(
     Ok(())
 }
 
+/// Waits until every topic exists (the group would assign nothing of a
+/// missing one until the next rebalance); false if stopped first.
+fn wait_for_topics(
+    client: &BlockingClient,
+    cfg: &ConnectorConfig,
+    stop: &StopSignal,
+) -> anyhow::Result<bool> {
+    let mut warned = false;
+    for t in &cfg.topics {
+        loop {
+            client.client().invalidate(t);
+            match client.run(client.client().topic(t, false)) {
+                Ok(_) => break,
+                Err(ClientError::UnknownTopic(_)) => {
+                    if !warned {
+                        tracing::warn!(connector = %cfg.name, topic = %t, "waiting for the topic to exist");
+                        warned = true;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+            let stopped = client.runtime().block_on(async {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => false,
+                    _ = stop.wait() => true,
+                }
+            });
+            if stopped {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
 fn run_loop(
     rt: &Arc<Runtime>,
     cfg: &ConnectorConfig,
@@ -112,6 +150,8 @@ fn run_loop(
     stop: &StopSignal,
 ) -> anyhow::Result<()> {
     let mut generation = None;
+    // Per assigned partition: the sink's stored offset as this task knows it.
+    let mut stored_at: HashMap<TopicPartition, Option<i64>> = HashMap::new();
     loop {
         let polled = rt.block_on(async {
             tokio::select! {
@@ -131,6 +171,10 @@ fn run_loop(
             }
             // What was fetched for them came from the group's commit.
             batch.retain(|r| !stored.contains_key(&(r.topic.clone(), r.partition)));
+            stored_at = assigned
+                .iter()
+                .map(|tp| (tp.clone(), stored.get(tp).copied()))
+                .collect();
             tracing::info!(connector = %cfg.name, partitions = ?assigned, resume_at = ?stored, "assigned");
         }
         if batch.is_empty() {
@@ -141,9 +185,19 @@ fn run_loop(
             let e = next.entry((r.topic.clone(), r.partition)).or_insert(0);
             *e = (*e).max(r.offset + 1);
         }
-        let mut next: Vec<(TopicPartition, i64)> = next.into_iter().collect();
-        next.sort();
-        put_with_retries(rt, cfg, sink, &batch, &next, producer)?;
+        let mut ranges: Vec<OffsetRange> = next
+            .into_iter()
+            .map(|(tp, next)| OffsetRange {
+                start: stored_at.get(&tp).copied().flatten(),
+                partition: tp,
+                next,
+            })
+            .collect();
+        ranges.sort_by(|a, b| a.partition.cmp(&b.partition));
+        put_with_retries(rt, cfg, sink, &batch, &ranges, producer)?;
+        for r in &ranges {
+            stored_at.insert(r.partition.clone(), Some(r.next));
+        }
         if let Err(e) = rt.block_on(consumer.commit()) {
             // The sink's write is durable; a sink with stored offsets
             // resumes there, any other re-reads from the last commit.
@@ -157,15 +211,20 @@ fn put_with_retries(
     cfg: &ConnectorConfig,
     sink: &mut dyn Sink,
     batch: &[ConsumerRecord],
-    next: &[(TopicPartition, i64)],
+    ranges: &[OffsetRange],
     producer: Option<&Producer>,
 ) -> anyhow::Result<()> {
     let mut attempt = 0;
     loop {
         let mut rejects = Policy { rt, cfg, producer };
-        match sink.put(batch, next, &mut rejects) {
+        match sink.put(batch, ranges, &mut rejects) {
             Ok(()) => return Ok(()),
-            Err(e) if e.downcast_ref::<ToleranceExceeded>().is_some() => return Err(e),
+            Err(e)
+                if e.downcast_ref::<ToleranceExceeded>().is_some()
+                    || e.downcast_ref::<Fenced>().is_some() =>
+            {
+                return Err(e)
+            }
             Err(e) if attempt < cfg.errors.retries => {
                 let wait = jittered(Duration::from_millis(100), Duration::from_secs(5), attempt);
                 attempt += 1;

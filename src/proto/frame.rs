@@ -150,6 +150,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn preamble_carries_flags() {
+        assert_eq!(preamble(0), PREAMBLE);
+        let p = preamble(FLAG_INTERNAL_WRITER);
+        assert_eq!(check_preamble(&p).ok(), Some(PROTOCOL_VERSION));
+        assert_eq!(preamble_flags(&p), FLAG_INTERNAL_WRITER);
+        assert_eq!(preamble_flags(&PREAMBLE), 0);
+        assert_eq!(preamble_flags(b"STR"), 0);
+    }
+
+    #[test]
     fn oversized_length_is_refused_from_the_prefix_alone() {
         let buf = [0x7f, 0xff, 0xff, 0xff];
         assert!(matches!(

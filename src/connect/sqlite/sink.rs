@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use rusqlite::types::Value;
-use rusqlite::{params_from_iter, Connection, ErrorCode, TransactionBehavior};
+use rusqlite::{params_from_iter, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 
 use super::values::{from_json, from_key};
 use super::{open, quote};
 use crate::client::ConsumerRecord;
-use crate::connect::api::{RecordError, Rejects, Sink, TopicPartition};
+use crate::connect::api::{Fenced, OffsetRange, RecordError, Rejects, Sink, TopicPartition};
 use crate::connect::config::{ConfigError, ConnectorConfig};
 use crate::connect::registry::SinkFactory;
 
@@ -155,12 +155,38 @@ impl SqliteSink {
     fn write(
         &mut self,
         batch: &[ConsumerRecord],
-        next: &[(TopicPartition, i64)],
+        ranges: &[OffsetRange],
         rejects: &mut dyn Rejects,
     ) -> anyhow::Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Fencing: the stored offsets must be where this task left them,
+        // or another worker wrote these partitions since.
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "SELECT next_offset FROM {OFFSETS_TABLE}
+                 WHERE connector = ?1 AND topic = ?2 AND partition = ?3"
+            ))?;
+            for r in ranges {
+                let (topic, partition) = &r.partition;
+                let now: Option<i64> = stmt
+                    .query_row(
+                        rusqlite::params![self.s.connector, &**topic, partition],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                if now != r.start {
+                    return Err(Fenced(format!(
+                        "{topic}:{partition}: strom_offsets says {now:?}, this task expected {:?}: \
+                         another worker wrote the partition (it moved in a rebalance); \
+                         the batch was rolled back",
+                        r.start
+                    ))
+                    .into());
+                }
+            }
+        }
         for r in batch {
             match apply(&tx, &self.s, &mut self.columns, &mut self.shape, r) {
                 Ok(()) => {}
@@ -183,12 +209,13 @@ impl SqliteSink {
                  VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (connector, topic, partition) DO UPDATE SET next_offset = excluded.next_offset"
             ))?;
-            for ((topic, partition), offset) in next {
+            for r in ranges {
+                let (topic, partition) = &r.partition;
                 stmt.execute(rusqlite::params![
                     self.s.connector,
                     &**topic,
                     partition,
-                    offset
+                    r.next
                 ])?;
             }
         }
@@ -228,10 +255,10 @@ impl Sink for SqliteSink {
     fn put(
         &mut self,
         batch: &[ConsumerRecord],
-        next: &[(TopicPartition, i64)],
+        ranges: &[OffsetRange],
         rejects: &mut dyn Rejects,
     ) -> anyhow::Result<()> {
-        let result = self.write(batch, next, rejects);
+        let result = self.write(batch, ranges, rejects);
         if result.is_err() {
             // The rollback took back any CREATE or ALTER of the batch.
             self.columns = columns_of(&self.conn, &self.s.table)?;
@@ -396,4 +423,87 @@ fn ensure_columns(
         have.insert(n.to_ascii_lowercase());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Refuse;
+    impl Rejects for Refuse {
+        fn reject(&mut self, _: &ConsumerRecord, why: &RecordError) -> anyhow::Result<()> {
+            anyhow::bail!("rejected: {why}")
+        }
+    }
+
+    fn record(offset: i64, key: &str, value: &str) -> ConsumerRecord {
+        ConsumerRecord {
+            topic: Arc::from("t"),
+            partition: 0,
+            offset,
+            timestamp: 0,
+            key: Some(bytes::Bytes::from(key.to_string())),
+            value: Some(bytes::Bytes::from(value.to_string())),
+            headers: vec![],
+        }
+    }
+
+    fn range(start: Option<i64>, next: i64) -> Vec<OffsetRange> {
+        vec![OffsetRange {
+            partition: (Arc::from("t"), 0),
+            start,
+            next,
+        }]
+    }
+
+    #[test]
+    fn a_batch_is_refused_when_another_worker_moved_the_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Arc::new(Settings {
+            file: "c.toml".into(),
+            connector: "c".into(),
+            path: dir.path().join("db"),
+            table: "rows".into(),
+            mode: Mode::Insert,
+            key_column: Some("id".into()),
+            auto_create: true,
+        });
+        let mut a = SqliteSink::open(settings.clone()).unwrap();
+        let mut b = SqliteSink::open(settings).unwrap();
+        a.put(
+            &[record(0, "1", r#"{"v":1}"#)],
+            &range(None, 1),
+            &mut Refuse,
+        )
+        .unwrap();
+        // b took the partition over before a's write and saw nothing stored.
+        let e = b
+            .put(
+                &[record(0, "1", r#"{"v":1}"#)],
+                &range(None, 1),
+                &mut Refuse,
+            )
+            .unwrap_err();
+        assert!(e.downcast_ref::<Fenced>().is_some(), "{e:#}");
+        // a, stalled, writes on from where it was after b moved on.
+        b.put(
+            &[record(1, "2", r#"{"v":2}"#)],
+            &range(Some(1), 2),
+            &mut Refuse,
+        )
+        .unwrap();
+        let e = a
+            .put(
+                &[record(1, "2", r#"{"v":2}"#)],
+                &range(Some(1), 2),
+                &mut Refuse,
+            )
+            .unwrap_err();
+        assert!(e.downcast_ref::<Fenced>().is_some(), "{e:#}");
+        let n: i64 = b
+            .conn
+            .query_row("SELECT count(*) FROM rows", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 2, "every record once");
+    }
 }
