@@ -115,6 +115,7 @@ if [ -z "${SKIP_POSTGRES:-}" ] && [ -x "$pg_bin/initdb" ]; then
         sleep 0.1
     done
     "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" || { cat "$work/pg.log" >&2; exit 1; }
+    export PGOPTIONS="-c client_min_messages=warning"
     psql=("$pg_bin/psql" -q -X -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U strom -d postgres)
     # The plain loop's input: one INSERT ... ON CONFLICT and COMMIT per BATCH rows.
     awk -v n="$N" -v b="$BATCH" 'BEGIN {
