@@ -474,3 +474,58 @@ fn a_database_that_is_down_fails_only_its_task_and_recovers() {
     wait_rows(&pg, "SELECT id::text, v::text FROM t", &["1|1"], dir);
     stop_connect(child, dir);
 }
+
+#[test]
+fn bad_postgres_files_exit_2_naming_file_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "no-url.toml",
+            "name = \"a\"\ntype = \"postgres-sink\"\ntopic = \"t\"\n[config]\ntable = \"t\"\n",
+            "no-url.toml: key 'config.url': missing",
+        ),
+        (
+            "bad-url.toml",
+            "name = \"b\"\ntype = \"postgres-sink\"\ntopic = \"t\"\n[config]\nurl = \"http//x\"\ntable = \"t\"\n",
+            "bad-url.toml: key 'config.url': not a PostgreSQL connection URL",
+        ),
+        (
+            "no-user.toml",
+            "name = \"c\"\ntype = \"postgres-sink\"\ntopic = \"t\"\n[config]\nurl = \"postgres://127.0.0.1:5432/db\"\ntable = \"t\"\n",
+            "no-user.toml: key 'config.url': names no user",
+        ),
+        (
+            "offsets-table.toml",
+            "name = \"d\"\ntype = \"postgres-sink\"\ntopic = \"t\"\n[config]\nurl = \"postgres://u@127.0.0.1/db\"\ntable = \"strom_offsets\"\n",
+            "offsets-table.toml: key 'config.table': must be a table name other than strom_offsets",
+        ),
+        (
+            "no-mode.toml",
+            "name = \"e\"\ntype = \"postgres-source\"\ntopic = \"t\"\n[config]\nurl = \"postgres://u@127.0.0.1/db\"\ntable = \"t\"\n",
+            "no-mode.toml: key 'config.mode': missing (incrementing, timestamp+incrementing or query; change capture through logical replication is not available yet)",
+        ),
+        (
+            "no-ts.toml",
+            "name = \"f\"\ntype = \"postgres-source\"\ntopic = \"t\"\n[config]\nurl = \"postgres://u@127.0.0.1/db\"\ntable = \"t\"\nmode = \"timestamp+incrementing\"\nincrementing_column = \"id\"\n",
+            "no-ts.toml: key 'config.timestamp_column': missing",
+        ),
+    ];
+    for (file, text, want) in cases {
+        let bad = write(dir, file, text);
+        let out = common::run_with_timeout(
+            {
+                let mut c = common::strom();
+                c.current_dir(dir)
+                    .args(["connect", "standalone", "-b", "127.0.0.1:1"])
+                    .arg(&bad);
+                c
+            },
+            None,
+            Duration::from_secs(30),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(stderr.contains(want), "{file}: want {want:?} in:\n{stderr}");
+    }
+}
