@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test strom has, on a fresh machine: installs what the tests
 # need (Debian packages, Python Kafka clients in a venv), then runs the Rust
-# unit and integration tests and the Kafka-client compatibility tests.
+# unit and integration tests (PostgreSQL connector tests included) and the
+# Kafka-client compatibility tests.
 #
 #   scripts/test.sh            everything
 #   STROM_SKIP_KAFKA_CLIENTS=1 scripts/test.sh   only the Rust tests
@@ -25,7 +26,7 @@ install_debian() {
 }
 
 if [ -z "${STROM_SKIP_KAFKA_CLIENTS:-}" ]; then
-    install_debian kcat tmux jq
+    install_debian kcat tmux jq postgresql
     venv="$root/.venv"
     if [ ! -x "$venv/bin/python" ]; then
         log "creating Python venv in $venv"
@@ -35,8 +36,12 @@ if [ -z "${STROM_SKIP_KAFKA_CLIENTS:-}" ]; then
         -r "$root/tests/kafka/requirements.txt"
     export STROM_TEST_PYTHON="$venv/bin/python"
 else
-    install_debian tmux jq
+    install_debian tmux jq postgresql
 fi
+# tests/connect_postgres.rs starts throwaway servers itself (initdb in a
+# temp dir, a loopback port, as `nobody` when run as root); it finds the
+# binaries in /usr/lib/postgresql/*/bin, where Debian puts them. The
+# package's own cluster is not used (it may be stopped).
 
 log "cargo build"
 cargo build --all-targets --quiet

@@ -8,13 +8,15 @@
 //! - [`sink_task`] / [`source_task`]: the client side of each (consumer
 //!   group, seeks to a sink's stored offsets, commits after durable writes,
 //!   dead letters; producing, source offsets in [`offsets`]);
-//! - [`sqlite`]: `sqlite-sink` (exactly once) and `sqlite-source`.
+//! - [`sqlite`]: `sqlite-sink` (exactly once) and `sqlite-source`;
+//! - [`postgres`]: `postgres-sink` (exactly once) and `postgres-source`.
 //!
 //! Layering: `commands → connect → client`; nothing here reaches into the
 //! broker. See docs/connect.md.
 pub mod api;
 pub mod config;
 pub mod offsets;
+pub mod postgres;
 pub mod registry;
 pub mod sink_task;
 pub mod source_task;

@@ -19,13 +19,20 @@ pub enum Role {
 }
 
 /// Every connector type this binary knows.
-pub const TYPES: &[&str] = &["sqlite-sink", "sqlite-source"];
+pub const TYPES: &[&str] = &[
+    "sqlite-sink",
+    "sqlite-source",
+    "postgres-sink",
+    "postgres-source",
+];
 
 /// Checks a connector's type-specific settings and makes its factory.
 pub fn build(cfg: &ConnectorConfig) -> Result<Role, ConfigError> {
     let role = match cfg.kind.as_str() {
         "sqlite-sink" => Role::Sink(super::sqlite::sink::configure(cfg)?),
         "sqlite-source" => Role::Source(super::sqlite::source::configure(cfg)?),
+        "postgres-sink" => Role::Sink(super::postgres::sink::configure(cfg)?),
+        "postgres-source" => Role::Source(super::postgres::source::configure(cfg)?),
         other => {
             return Err(ConfigError {
                 file: cfg.file.clone(),

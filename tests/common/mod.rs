@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 
 /// Clusters of brokers: `Cluster`, its `Node`s and waits on them.
 pub mod cluster;
+/// `strom connect standalone` runs and their logs.
+pub mod connect;
+/// A throwaway PostgreSQL server.
+pub mod postgres;
 pub mod stream;
 
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
