@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::{connect, error_text, parse_url, quote};
 use crate::client::ConsumerRecord;
-use crate::connect::api::{RecordError, Rejects, Sink, TopicPartition};
+use crate::connect::api::{Fenced, OffsetRange, RecordError, Rejects, Sink, TopicPartition};
 use crate::connect::config::{ConfigError, ConnectorConfig};
 use crate::connect::registry::SinkFactory;
 
@@ -167,7 +167,7 @@ impl PostgresSink {
     fn write(
         &mut self,
         batch: &[ConsumerRecord],
-        next: &[(TopicPartition, i64)],
+        ranges: &[OffsetRange],
         rejects: &mut dyn Rejects,
     ) -> anyhow::Result<()> {
         let s = self.s.clone();
@@ -179,6 +179,31 @@ impl PostgresSink {
             }
         }
         let mut tx = self.client.transaction()?;
+        // Fencing: strom_offsets must still say what this task last wrote,
+        // or another worker wrote these partitions since. The row lock
+        // (FOR UPDATE) keeps a second writer out until this commit.
+        if !ranges.is_empty() {
+            let sql = format!(
+                "SELECT next_offset FROM {OFFSETS_TABLE}
+                 WHERE connector = $1 AND topic = $2 AND partition = $3 FOR UPDATE"
+            );
+            let stmt = prepared(&mut tx, &mut self.statements, &sql)?;
+            for r in ranges {
+                let (topic, partition) = &r.partition;
+                let now: Option<i64> = tx
+                    .query_opt(&stmt, &[&s.connector, &&**topic, partition])?
+                    .map(|row| row.get(0));
+                if now != r.start {
+                    return Err(Fenced(format!(
+                        "{topic}:{partition}: strom_offsets says {now:?}, this task expected {:?}: \
+                         another worker wrote the partition (it moved in a rebalance); \
+                         the batch was rolled back",
+                        r.start
+                    ))
+                    .into());
+                }
+            }
+        }
         let mut i = 0;
         while i < ops.len() {
             let end = chunk_end(&ops, i);
@@ -260,8 +285,9 @@ impl PostgresSink {
              ON CONFLICT (connector, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset"
         );
         let stmt = prepared(&mut tx, &mut self.statements, &sql)?;
-        for ((topic, partition), offset) in next {
-            tx.execute(&stmt, &[&s.connector, &&**topic, partition, offset])?;
+        for r in ranges {
+            let (topic, partition) = &r.partition;
+            tx.execute(&stmt, &[&s.connector, &&**topic, partition, &r.next])?;
         }
         tx.commit()?;
         Ok(())
@@ -354,14 +380,14 @@ impl Sink for PostgresSink {
     fn put(
         &mut self,
         batch: &[ConsumerRecord],
-        next: &[(TopicPartition, i64)],
+        ranges: &[OffsetRange],
         rejects: &mut dyn Rejects,
     ) -> anyhow::Result<()> {
         if self.client.is_closed() {
             // The server went away: a retry of the batch reconnects.
             *self = PostgresSink::open(self.s.clone())?;
         }
-        let result = self.write(batch, next, rejects);
+        let result = self.write(batch, ranges, rejects);
         if result.is_err() {
             // Statements prepared in the rolled-back transaction are not
             // trusted again.
