@@ -238,6 +238,9 @@ _strom() {
             strom__subcmd__help__subcmd__topics,delete)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__delete"
                 ;;
+            strom__subcmd__help__subcmd__topics,delete-records)
+                cmd="strom__subcmd__help__subcmd__topics__subcmd__delete__subcmd__records"
+                ;;
             strom__subcmd__help__subcmd__topics,describe)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__describe"
                 ;;
@@ -274,6 +277,9 @@ _strom() {
             strom__subcmd__topics,delete)
                 cmd="strom__subcmd__topics__subcmd__delete"
                 ;;
+            strom__subcmd__topics,delete-records)
+                cmd="strom__subcmd__topics__subcmd__delete__subcmd__records"
+                ;;
             strom__subcmd__topics,describe)
                 cmd="strom__subcmd__topics__subcmd__describe"
                 ;;
@@ -294,6 +300,9 @@ _strom() {
                 ;;
             strom__subcmd__topics__subcmd__help,delete)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__delete"
+                ;;
+            strom__subcmd__topics__subcmd__help,delete-records)
+                cmd="strom__subcmd__topics__subcmd__help__subcmd__delete__subcmd__records"
                 ;;
             strom__subcmd__topics__subcmd__help,describe)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__describe"
@@ -1520,7 +1529,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics)
-            opts="create list describe alter delete offsets"
+            opts="create list describe alter delete offsets delete-records"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1562,6 +1571,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__topics__subcmd__delete__subcmd__records)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2144,7 +2167,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics)
-            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets help"
+            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets delete-records help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2275,6 +2298,48 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strom__subcmd__topics__subcmd__delete__subcmd__records)
+            opts="-b -p -v -h -V --bootstrap-server --partition --offset --offset-json-file --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offset)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --offset-json-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strom__subcmd__topics__subcmd__describe)
             opts="-b -v -h -V --bootstrap-server --topic --under-replicated-partitions --unavailable-partitions --under-min-isr-partitions --at-min-isr-partitions --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2310,7 +2375,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__help)
-            opts="create list describe alter delete offsets help"
+            opts="create list describe alter delete offsets delete-records help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2352,6 +2417,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__topics__subcmd__help__subcmd__delete__subcmd__records)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

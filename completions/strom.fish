@@ -124,17 +124,18 @@ complete -c strom -n "__fish_strom_using_subcommand consume" -s Z -l print-null 
 complete -c strom -n "__fish_strom_using_subcommand consume" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -s h -l help -d 'Print help'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -f -a "create" -d 'Create a topic'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -f -a "list" -d 'List topic names'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -f -a "describe" -d 'Describe partitions, leaders and configs'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -f -a "alter" -d 'Add partitions or change configs'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -f -a "delete" -d 'Delete a topic'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -f -a "offsets" -d 'Earliest, latest or by-time offsets per partition (kafka-get-offsets)'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "create" -d 'Create a topic'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "list" -d 'List topic names'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "describe" -d 'Describe partitions, leaders and configs'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "alter" -d 'Add partitions or change configs'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "delete" -d 'Delete a topic'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "offsets" -d 'Earliest, latest or by-time offsets per partition (kafka-get-offsets)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "delete-records" -d 'Delete the records below an offset (kafka-delete-records)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l topic -d 'Topic name (kafka-topics spelling)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l partitions -d 'Number of partitions (default: the broker\'s)' -r
@@ -197,12 +198,21 @@ complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from offsets" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from offsets" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from offsets" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -s p -l partition -d 'Only these partitions (repeatable; default every partition)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -l offset -d 'Delete every record below this offset; -1 is the high watermark (everything written so far)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -l offset-json-file -d 'kafka-delete-records\' JSON file of topic/partition/offset entries' -r -F
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a topic'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "list" -d 'List topic names'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Describe partitions, leaders and configs'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "alter" -d 'Add partitions or change configs'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a topic'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "offsets" -d 'Earliest, latest or by-time offsets per partition (kafka-get-offsets)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "delete-records" -d 'Delete the records below an offset (kafka-delete-records)'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -439,6 +449,7 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "alter" -d 'Add partitions or change configs'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete" -d 'Delete a topic'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "offsets" -d 'Earliest, latest or by-time offsets per partition (kafka-get-offsets)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete-records" -d 'Delete the records below an offset (kafka-delete-records)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from perf" -f -a "produce" -d 'Produce synthetic records as fast as allowed (kafka-producer-perf-test)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from perf" -f -a "consume" -d 'Read records as fast as possible (kafka-consumer-perf-test)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective bootstrap server, output and profile, and where each came from'

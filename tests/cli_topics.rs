@@ -318,3 +318,97 @@ fn list_takes_a_kafka_topics_regex_and_exclude_internal() {
     let (code, _) = exit_code(&["topics", "list", "a", "--topic", "b"]);
     assert_eq!(code, Some(2));
 }
+
+#[test]
+fn delete_records_moves_the_log_start_from_flags_or_a_kafka_offset_file() {
+    let b = Broker::start();
+    b.create_topic("dr", 2);
+    let lines: Vec<u8> = (0..40)
+        .flat_map(|i| format!("{}:v{i}\n", i % 2).into_bytes())
+        .collect();
+    b.ok(&["produce", "-t", "dr", "-K", ":"], Some(&lines));
+    let offsets = |time: &str| {
+        String::from_utf8(b.ok(&["topics", "offsets", "dr", "--time", time], None)).expect("utf8")
+    };
+    let latest = offsets("latest");
+    let ends: Vec<i64> = latest
+        .lines()
+        .filter_map(|l| l.rsplit(':').next()?.parse().ok())
+        .collect();
+    assert_eq!(ends.iter().sum::<i64>(), 40, "{latest}");
+    let p0_end = ends[0];
+    // Flags: partition 0 below 3.
+    let out = String::from_utf8(b.ok(
+        &[
+            "topics",
+            "delete-records",
+            "dr",
+            "--partition",
+            "0",
+            "--offset",
+            "3",
+        ],
+        None,
+    ))
+    .expect("utf8");
+    assert!(out.contains("partition: dr-0\tlow_watermark: 3"), "{out}");
+    assert!(offsets("earliest").contains("dr:0:3"));
+    // Kafka's JSON file: partition 1 wholly (-1), partition 0 to its end.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("plan.json");
+    std::fs::write(
+        &file,
+        format!(
+            r#"{{"partitions":[{{"topic":"dr","partition":1,"offset":-1}},{{"topic":"dr","partition":0,"offset":{p0_end}}}],"version":1}}"#
+        ),
+    )
+    .expect("write plan");
+    b.ok(
+        &[
+            "topics",
+            "delete-records",
+            "--offset-json-file",
+            &file.to_string_lossy(),
+        ],
+        None,
+    );
+    let earliest = offsets("earliest");
+    assert_eq!(earliest, latest, "everything below the ends is gone");
+    let left = b.ok(&["consume", "-t", "dr", "--from-beginning", "-e"], None);
+    assert!(left.is_empty());
+    // Beyond the end: the partition's error, exit 1.
+    let out = b.run(
+        &["topics", "delete-records", "dr", "--offset", "9999"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OFFSET_OUT_OF_RANGE"));
+    // Internal topics are refused, a bad file is a usage error.
+    let out = b.run(
+        &[
+            "topics",
+            "delete-records",
+            "__consumer_offsets",
+            "--offset",
+            "1",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::write(&file, "{\"partitions\": 3}").expect("write bad plan");
+    let out = b.run(
+        &[
+            "topics",
+            "delete-records",
+            "--offset-json-file",
+            &file.to_string_lossy(),
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -504,6 +504,35 @@ pub enum TopicsCommand {
         strom topics offsets orders --time earliest\n  \
         strom topics offsets orders --time 1733212800000 --partitions 0,2")]
     Offsets(TopicsOffsetsArgs),
+    /// Delete the records below an offset (kafka-delete-records)
+    #[command(
+        after_help = "Examples:\n  strom topics delete-records orders --offset 1000\n  \
+        strom topics delete-records orders --partition 0 --offset -1   # all of partition 0\n  \
+        strom topics delete-records --offset-json-file plan.json\n\n\
+        The file is kafka-delete-records' format: \
+        {\"partitions\": [{\"topic\": \"orders\", \"partition\": 0, \"offset\": 1000}], \"version\": 1}"
+    )]
+    DeleteRecords(TopicsDeleteRecordsArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["offset", "offset_json_file"])))]
+pub struct TopicsDeleteRecordsArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Topic whose records to delete (with --offset)
+    #[arg(value_parser = topic_name, value_name = "TOPIC", required_unless_present = "offset_json_file")]
+    pub topic: Option<String>,
+    /// Only these partitions (repeatable; default every partition)
+    #[arg(short, long, requires = "offset")]
+    pub partition: Vec<i32>,
+    /// Delete every record below this offset; -1 is the high watermark
+    /// (everything written so far)
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "offset_json_file")]
+    pub offset: Option<i64>,
+    /// kafka-delete-records' JSON file of topic/partition/offset entries
+    #[arg(long, value_name = "FILE")]
+    pub offset_json_file: Option<std::path::PathBuf>,
 }
 
 /// Which offset `topics offsets` looks up: kafka-get-offsets' `--time`.

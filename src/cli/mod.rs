@@ -102,6 +102,7 @@ fn dispatch(cli: Cli, settings: &profile::Settings) -> anyhow::Result<()> {
             TopicsCommand::Alter(a) => commands::topics::alter(a),
             TopicsCommand::Delete(a) => commands::topics::delete(a),
             TopicsCommand::Offsets(a) => commands::topics_offsets::offsets(a),
+            TopicsCommand::DeleteRecords(a) => commands::delete_records::run(a),
         },
         Command::Perf(p) => match p {
             PerfCommand::Produce(a) => commands::perf::produce(a),

@@ -10,6 +10,9 @@ use super::connection::Connection;
 use super::error::{ClientError, Result};
 use super::metadata::{Client, Lane};
 use crate::proto::messages::broker_info::{DescribeBrokerRequest, DescribeBrokerResponse};
+use crate::proto::messages::delete_records::{
+    DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsResponse,
+};
 use crate::proto::messages::list_offsets::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsResponse, ListOffsetsTopic, EARLIEST,
     LATEST,
@@ -290,6 +293,41 @@ impl Admin {
             .await?;
         check(&resp.status)?;
         Ok(resp)
+    }
+
+    /// Deletes the records of `topic` below each (partition, offset), -1
+    /// meaning the high watermark, each asked of the partition's leader.
+    /// Per partition: the new log start offset, or why not.
+    pub async fn delete_records(
+        &self,
+        topic: &str,
+        targets: &[(i32, i64)],
+    ) -> Result<Vec<(i32, Result<i64>)>> {
+        let mut by_node: HashMap<i32, Vec<DeleteRecordsPartition>> = HashMap::new();
+        for &(partition, offset) in targets {
+            by_node
+                .entry(self.client.leader(topic, partition).await?)
+                .or_default()
+                .push(DeleteRecordsPartition { partition, offset });
+        }
+        let mut out = Vec::with_capacity(targets.len());
+        for (node, partitions) in by_node {
+            let conn = self.client.connection(node, Lane::Default).await?;
+            let req = DeleteRecordsRequest {
+                topic: topic.to_string(),
+                partitions,
+            };
+            let resp: DeleteRecordsResponse = conn
+                .call(ApiKey::DeleteRecords, &req, self.client.request_timeout())
+                .await?;
+            check(&resp.status)?;
+            for p in resp.partitions {
+                let r = check(&p.status).map(|()| p.low_watermark);
+                out.push((p.partition, r));
+            }
+        }
+        out.sort_by_key(|(p, _)| *p);
+        Ok(out)
     }
 
     /// Looks up one offset per partition of a topic.

@@ -6,6 +6,7 @@ pub mod brokers;
 pub mod config;
 pub mod connect;
 pub mod consume;
+pub mod delete_records;
 pub mod envelope;
 pub mod format;
 pub mod generate;

@@ -42,6 +42,7 @@ api_keys! {
     OffsetForLeaderEpoch = 21, "OffsetForLeaderEpoch";
     InitProducerId = 22, "InitProducerId";
     DescribeBroker = 23, "DescribeBroker";
+    DeleteRecords = 24, "DeleteRecords";
 }
 
 impl ApiKey {

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use super::{
-    admin, broker_info, fetch, groups, list_offsets, metadata, produce, status_frame, Reply,
+    admin, broker_info, delete_records, fetch, groups, list_offsets, metadata, produce,
+    status_frame, Reply,
 };
 use crate::broker::replication::handlers as replication;
 use crate::broker::state::Broker;
@@ -103,5 +104,6 @@ pub async fn dispatch(
         ApiKey::OffsetForLeaderEpoch => run!(replication::offset_for_leader_epoch),
         ApiKey::InitProducerId => run!(replication::init_producer_id),
         ApiKey::DescribeBroker => run!(broker_info::handle),
+        ApiKey::DeleteRecords => run!(delete_records::handle),
     }
 }

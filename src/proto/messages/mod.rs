@@ -2,6 +2,7 @@
 //! order (see `docs/protocol.md`). Every response carries [`Status`]es so a
 //! failure is always a code and a message.
 pub mod broker_info;
+pub mod delete_records;
 pub mod fetch;
 pub mod groups;
 pub mod list_offsets;
