@@ -8,8 +8,9 @@
 //! - [`sink_task`] / [`source_task`]: the client side of each (consumer
 //!   group, seeks to a sink's stored offsets, commits after durable writes,
 //!   dead letters; producing, source offsets in [`offsets`]);
-//! - [`file`]: `file-source` (tails a file across rotation and truncation)
-//!   and `file-sink` (fsynced appends, rotated by size);
+//! - [`file`], the file connectors: `file-source` (tails a file across
+//!   rotation and truncation) and `file-sink` (fsynced appends, rotated by
+//!   size);
 //! - [`sqlite`]: `sqlite-sink` (exactly once) and `sqlite-source`.
 //!
 //! Layering: `commands → connect → client`; nothing here reaches into the
