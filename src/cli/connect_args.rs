@@ -10,7 +10,7 @@ Runs every connector given, each as its own task, until SIGINT or SIGTERM. \
 One TOML file per connector:
 
   name = \"orders-to-sqlite\"
-  type = \"sqlite-sink\"        # or sqlite-source
+  type = \"sqlite-sink\"        # or sqlite-source, file-source, file-sink
   topics = [\"orders\"]         # a source writes one: topic = \"NAME\"
   [config]                    # the type's own keys (docs/connect.md)
   path = \"orders.db\"
@@ -23,12 +23,34 @@ One TOML file per connector:
   dlq = \"orders-dlq\"          # with all: bad records go here (else skipped)
   retries = 3
 
+A file-source tailing a log (across rotation and truncation):
+
+  name = \"app-log\"
+  type = \"file-source\"
+  topic = \"lines\"
+  [config]
+  path = \"app.log\"
+  format = \"lines\"            # or json: each line one JSON value
+
+A file-sink (fsync per batch, then commit; rotated to out.log.1, .2, ...):
+
+  name = \"lines-out\"
+  type = \"file-sink\"
+  topics = [\"lines\"]
+  [config]
+  path = \"out.log\"
+  format = \"json\"             # or lines: the value as one line
+  rotate_bytes = 104857600
+
+Example: strom connect standalone -b 127.0.0.1:9092 app-log.toml lines-out.toml
+
 All files are checked first; any mistake (unknown type, missing or \
 unknown key, bad value) is reported with the file and key, and nothing \
 starts (exit 2). A task that fails restarts on its own with a capped \
 backoff; the others keep running.
 
-Guarantees: sqlite-sink is exactly once (each batch and its offsets are \
+Guarantees: file-sink is at least once (the group is committed after \
+the fsync). sqlite-sink is exactly once (each batch and its offsets are \
 one transaction; it resumes at the offsets in its database). Sources are \
 at least once (offsets are stored after the records are acknowledged). \
 A sink reads as consumer group connect-NAME and commits only after its \
