@@ -291,3 +291,161 @@ fn bad_file_connector_files_name_file_and_key() {
         assert!(stderr.contains(want), "{file}: want {want:?} in:\n{stderr}");
     }
 }
+
+fn control(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let sock = dir.join("ctl.sock");
+    let out = common::run_with_timeout(
+        {
+            let mut c = common::strom();
+            c.args(["connect"])
+                .args(args)
+                .arg("--control")
+                .arg(&sock)
+                .args(["--output", "json"]);
+            c
+        },
+        None,
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "connect {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON answer")
+}
+
+fn state(dir: &Path, name: &str) -> serde_json::Value {
+    let v = control(dir, &["status", name]);
+    v["connectors"][0].clone()
+}
+
+fn wait_state(dir: &Path, name: &str, want: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = state(dir, name);
+        if s["state"] == want {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}: {s}, want {want}\n{}",
+            log(dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn control_socket_pause_resume_restart_and_status() {
+    let b = broker();
+    b.create_topic("lines", 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let app = dir.join("app.log");
+    append(&app, 0..10);
+    let source = write(
+        dir,
+        "source.toml",
+        "name = \"app-log\"\ntype = \"file-source\"\ntopic = \"lines\"\n[config]\npath = \"app.log\"\npoll_interval_ms = 50\n",
+    );
+    let sink = write(
+        dir,
+        "sink.toml",
+        "name = \"lines-out\"\ntype = \"file-sink\"\ntopics = [\"lines\"]\n[consumer]\n\"session.timeout.ms\" = 1000\n[config]\npath = \"out.log\"\n",
+    );
+    // Its directory does not exist: fails, restarts, shows the error.
+    let broken = write(
+        dir,
+        "broken.toml",
+        "name = \"broken\"\ntype = \"file-sink\"\ntopics = [\"lines\"]\n[config]\npath = \"no/such/dir/out.log\"\n",
+    );
+    let log_file = std::fs::File::create(dir.join("connect.log")).unwrap();
+    let mut child = common::strom()
+        .current_dir(dir)
+        .args([
+            "connect",
+            "standalone",
+            "-b",
+            &b.addr,
+            "--control",
+            "ctl.sock",
+        ])
+        .args([&source, &sink, &broken])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .unwrap();
+    wait_log(dir, "control socket ctl.sock");
+    wait_sink(dir, 10);
+    let all = control(dir, &["list"]);
+    let names: Vec<&str> = all["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["app-log", "broken", "lines-out"]);
+    assert_eq!(state(dir, "app-log")["state"], "RUNNING");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let failed = loop {
+        let s = state(dir, "broken");
+        if s["last_error"].is_string() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "{s}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = failed["last_error"].as_str().unwrap();
+    assert!(err.contains("broken.toml: key 'config.path'"), "{err}");
+
+    // Paused: lines written meanwhile do not move; resumed: they do.
+    control(dir, &["pause", "app-log"]);
+    wait_state(dir, "app-log", "PAUSED");
+    append(&app, 10..20);
+    // Watched over 40 status round trips (the source polls every 50 ms,
+    // so a source that kept running would have moved).
+    for _ in 0..40 {
+        assert_eq!(state(dir, "app-log")["state"], "PAUSED");
+        assert_eq!(sink_lines(dir).len(), 10, "lines moved while paused");
+    }
+    control(dir, &["resume", "app-log"]);
+    wait_sink(dir, 20);
+    assert_eq!(state(dir, "app-log")["state"], "RUNNING");
+
+    // Restart: the task starts again and goes on.
+    let since = state(dir, "lines-out")["since_ms"].as_u64().unwrap();
+    control(dir, &["restart", "lines-out"]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = state(dir, "lines-out");
+        if s["state"] == "RUNNING" && s["since_ms"].as_u64().unwrap() > since {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{s}\n{}", log(dir));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    append(&app, 20..30);
+    wait_sink(dir, 30);
+    // Unknown names are errors.
+    let out = common::run_with_timeout(
+        {
+            let mut c = common::strom();
+            c.args(["connect", "pause", "nope", "--control"])
+                .arg(dir.join("ctl.sock"));
+            c
+        },
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no connector \"nope\""));
+    send_signal(child.id(), "-TERM");
+    let status = wait_exit(&mut child, Instant::now() + Duration::from_secs(30));
+    assert!(status.is_some_and(|s| s.success()), "{}", log(dir));
+    assert!(
+        !dir.join("ctl.sock").exists(),
+        "the socket is removed on stop"
+    );
+}

@@ -44,6 +44,10 @@ A file-sink (fsync per batch, then commit; rotated to out.log.1, .2, ...):
 
 Example: strom connect standalone -b 127.0.0.1:9092 app-log.toml lines-out.toml
 
+Control while it runs (same --control on both sides; the path is printed \
+on stderr): strom connect list | status [NAME] | pause NAME | resume NAME | \
+restart NAME, with --output json.
+
 All files are checked first; any mistake (unknown type, missing or \
 unknown key, bad value) is reported with the file and key, and nothing \
 starts (exit 2). A task that fails restarts on its own with a capped \
@@ -61,6 +65,16 @@ pub enum ConnectCommand {
     /// Run connectors in this process, one TOML file each
     #[command(after_long_help = STANDALONE_HELP)]
     Standalone(StandaloneArgs),
+    /// List the connectors of a running worker, with their state
+    List(ControlArgs),
+    /// State of a running worker's connectors (RUNNING, PAUSED, FAILED with the last error, RESTARTING)
+    Status(NamedControlArgs),
+    /// Pause a connector of a running worker (its task stops; the others go on)
+    Pause(NamedControlArgs),
+    /// Resume a paused connector
+    Resume(NamedControlArgs),
+    /// Restart a connector's task now (also cuts a failed task's backoff short)
+    Restart(NamedControlArgs),
     /// Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)
     #[command(hide = true)]
     BenchSqliteInsert(BenchSqliteInsertArgs),
@@ -75,9 +89,40 @@ pub struct StandaloneArgs {
     #[arg(long, value_name = "TOPIC", default_value = crate::connect::offsets::DEFAULT_OFFSETS_TOPIC, value_parser = topic_name)]
     pub offsets_topic: String,
 
+    /// Control socket to listen on (`strom connect status` etc. take the same) [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+
     /// Connector files
     #[arg(required = true, value_name = "FILE.toml")]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ControlOutput {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The worker's control socket [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value_t = ControlOutput::Text)]
+    pub output: ControlOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct NamedControlArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+
+    /// The connector's name (status: all when left out)
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]

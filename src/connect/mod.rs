@@ -17,6 +17,7 @@
 //! broker. See docs/connect.md.
 pub mod api;
 pub mod config;
+pub mod control;
 pub mod file;
 pub mod offsets;
 pub mod registry;
