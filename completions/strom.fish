@@ -407,19 +407,60 @@ complete -c strom -n "__fish_strom_using_subcommand stream" -l keep-partition -d
 complete -c strom -n "__fish_strom_using_subcommand stream" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand stream" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -s h -l help -d 'Print help'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone bench-sqlite-insert help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "list" -d 'List the connectors of a running worker, with their state'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "status" -d 'State of a running worker\'s connectors (RUNNING, PAUSED, FAILED with the last error, RESTARTING)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "pause" -d 'Pause a connector of a running worker (its task stops; the others go on)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "resume" -d 'Resume a paused connector'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "restart" -d 'Restart a connector\'s task now (also cuts a failed task\'s backoff short)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l offsets-topic -d 'Topic where sources keep their offsets (created if missing)' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l control -d 'Control socket to listen on (`strom connect status` etc. take the same) [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]' -r -F
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from list" -l control -d 'The worker\'s control socket [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]' -r -F
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from list" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from status" -l control -d 'The worker\'s control socket [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]' -r -F
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from status" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from pause" -l control -d 'The worker\'s control socket [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]' -r -F
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from pause" -s o -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from pause" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from pause" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from pause" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from pause" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from resume" -l control -d 'The worker\'s control socket [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]' -r -F
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from resume" -s o -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from resume" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from resume" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from resume" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from resume" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from restart" -l control -d 'The worker\'s control socket [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]' -r -F
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from restart" -s o -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from restart" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from restart" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from restart" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from restart" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l path -d 'Database file (the table `bench` is dropped and made again)' -r -F
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l records -d 'Rows to insert' -r
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l batch -d 'Rows per transaction' -r
@@ -428,6 +469,11 @@ complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_sub
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -s h -l help -d 'Print help'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the connectors of a running worker, with their state'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "status" -d 'State of a running worker\'s connectors (RUNNING, PAUSED, FAILED with the last error, RESTARTING)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "pause" -d 'Pause a connector of a running worker (its task stops; the others go on)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Resume a paused connector'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "restart" -d 'Restart a connector\'s task now (also cuts a failed task\'s backoff short)'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect help" -f -a "serve" -d 'Run a broker'
@@ -462,4 +508,9 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from brokers" -f -a "list" -d 'One line per broker of the cluster: id, address, version, uptime, health'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from brokers" -f -a "describe" -d 'Everything a broker says about itself: listeners, rack, data dir, disk, partitions hosted and led'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "list" -d 'List the connectors of a running worker, with their state'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "status" -d 'State of a running worker\'s connectors (RUNNING, PAUSED, FAILED with the last error, RESTARTING)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "pause" -d 'Pause a connector of a running worker (its task stops; the others go on)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "resume" -d 'Resume a paused connector'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "restart" -d 'Restart a connector\'s task now (also cuts a failed task\'s backoff short)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'

@@ -10,7 +10,7 @@ Runs every connector given, each as its own task, until SIGINT or SIGTERM. \
 One TOML file per connector:
 
   name = \"orders-to-sqlite\"
-  type = \"sqlite-sink\"        # or sqlite-source
+  type = \"sqlite-sink\"        # or sqlite-source, file-source, file-sink
   topics = [\"orders\"]         # a source writes one: topic = \"NAME\"
   [config]                    # the type's own keys (docs/connect.md)
   path = \"orders.db\"
@@ -23,12 +23,38 @@ One TOML file per connector:
   dlq = \"orders-dlq\"          # with all: bad records go here (else skipped)
   retries = 3
 
+A file-source tailing a log (across rotation and truncation):
+
+  name = \"app-log\"
+  type = \"file-source\"
+  topic = \"lines\"
+  [config]
+  path = \"app.log\"
+  format = \"lines\"            # or json: each line one JSON value
+
+A file-sink (fsync per batch, then commit; rotated to out.log.1, .2, ...):
+
+  name = \"lines-out\"
+  type = \"file-sink\"
+  topics = [\"lines\"]
+  [config]
+  path = \"out.log\"
+  format = \"json\"             # or lines: the value as one line
+  rotate_bytes = 104857600
+
+Example: strom connect standalone -b 127.0.0.1:9092 app-log.toml lines-out.toml
+
+Control while it runs (same --control on both sides; the path is printed \
+on stderr): strom connect list | status [NAME] | pause NAME | resume NAME | \
+restart NAME, with --output json.
+
 All files are checked first; any mistake (unknown type, missing or \
 unknown key, bad value) is reported with the file and key, and nothing \
 starts (exit 2). A task that fails restarts on its own with a capped \
 backoff; the others keep running.
 
-Guarantees: sqlite-sink is exactly once (each batch and its offsets are \
+Guarantees: file-sink is at least once (the group is committed after \
+the fsync). sqlite-sink is exactly once (each batch and its offsets are \
 one transaction; it resumes at the offsets in its database). Sources are \
 at least once (offsets are stored after the records are acknowledged). \
 A sink reads as consumer group connect-NAME and commits only after its \
@@ -39,6 +65,16 @@ pub enum ConnectCommand {
     /// Run connectors in this process, one TOML file each
     #[command(after_long_help = STANDALONE_HELP)]
     Standalone(StandaloneArgs),
+    /// List the connectors of a running worker, with their state
+    List(ControlArgs),
+    /// State of a running worker's connectors (RUNNING, PAUSED, FAILED with the last error, RESTARTING)
+    Status(NamedControlArgs),
+    /// Pause a connector of a running worker (its task stops; the others go on)
+    Pause(NamedControlArgs),
+    /// Resume a paused connector
+    Resume(NamedControlArgs),
+    /// Restart a connector's task now (also cuts a failed task's backoff short)
+    Restart(NamedControlArgs),
     /// Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)
     #[command(hide = true)]
     BenchSqliteInsert(BenchSqliteInsertArgs),
@@ -53,9 +89,40 @@ pub struct StandaloneArgs {
     #[arg(long, value_name = "TOPIC", default_value = crate::connect::offsets::DEFAULT_OFFSETS_TOPIC, value_parser = topic_name)]
     pub offsets_topic: String,
 
+    /// Control socket to listen on (`strom connect status` etc. take the same) [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+
     /// Connector files
     #[arg(required = true, value_name = "FILE.toml")]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ControlOutput {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// The worker's control socket [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]
+    #[arg(long, value_name = "PATH")]
+    pub control: Option<PathBuf>,
+
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value_t = ControlOutput::Text)]
+    pub output: ControlOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct NamedControlArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+
+    /// The connector's name (status: all when left out)
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,14 +5,56 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::UsageError;
-use crate::cli::connect_args::{BenchSqliteInsertArgs, ConnectCommand, StandaloneArgs};
+use crate::cli::connect_args::{
+    BenchSqliteInsertArgs, ConnectCommand, ControlArgs, ControlOutput, StandaloneArgs,
+};
+use crate::connect::control;
 use crate::connect::{worker, StatusBoard, WorkerConfig};
 
 pub fn run(command: ConnectCommand) -> anyhow::Result<()> {
     match command {
         ConnectCommand::Standalone(a) => standalone(a),
         ConnectCommand::BenchSqliteInsert(a) => bench_sqlite_insert(a),
+        ConnectCommand::List(a) => control_command(&a, "list", None),
+        ConnectCommand::Status(a) => control_command(&a.control, "status", a.name.as_deref()),
+        ConnectCommand::Pause(a) => control_command(&a.control, "pause", a.name.as_deref()),
+        ConnectCommand::Resume(a) => control_command(&a.control, "resume", a.name.as_deref()),
+        ConnectCommand::Restart(a) => control_command(&a.control, "restart", a.name.as_deref()),
     }
+}
+
+/// One request to a running worker; its answer on stdout.
+fn control_command(args: &ControlArgs, cmd: &str, name: Option<&str>) -> anyhow::Result<()> {
+    if cmd != "list" && cmd != "status" && name.is_none() {
+        return Err(UsageError::new(format!("strom connect {cmd} needs a connector NAME")).into());
+    }
+    let path = args.control.clone().unwrap_or_else(control::default_path);
+    let answer = control::request(&path, cmd, name)?;
+    let mut out = std::io::stdout().lock();
+    let empty = Vec::new();
+    let list = answer["connectors"].as_array().unwrap_or(&empty);
+    match args.output {
+        ControlOutput::Json => writeln!(out, "{}", serde_json::json!({"connectors": list}))?,
+        ControlOutput::Text => {
+            writeln!(
+                out,
+                "{:<24} {:<14} {:<11} {:>8}  LAST ERROR",
+                "NAME", "TYPE", "STATE", "RESTARTS"
+            )?;
+            for c in list {
+                writeln!(
+                    out,
+                    "{:<24} {:<14} {:<11} {:>8}  {}",
+                    c["name"].as_str().unwrap_or(""),
+                    c["type"].as_str().unwrap_or(""),
+                    c["state"].as_str().unwrap_or(""),
+                    c["restarts"].as_u64().unwrap_or(0),
+                    c["last_error"].as_str().unwrap_or("-"),
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
@@ -43,15 +85,56 @@ fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
         names.join(", ")
     );
     let board = Arc::new(StatusBoard::default());
+    let mut entries = std::collections::BTreeMap::new();
+    let mut controls = std::collections::BTreeMap::new();
+    for c in &connectors {
+        let ctl = Arc::new(control::TaskControl::default());
+        controls.insert(c.config.name.clone(), ctl.clone());
+        entries.insert(
+            c.config.name.clone(),
+            control::Entry {
+                kind: c.config.kind.clone(),
+                control: ctl,
+            },
+        );
+    }
+    // An explicit --control must work; the default may be taken by
+    // another worker, which leaves this one without a socket.
+    let socket = args.control.clone().unwrap_or_else(control::default_path);
+    let listener = match control::bind(&socket) {
+        Ok(l) => Some(l),
+        Err(e) if args.control.is_none() => {
+            tracing::warn!("{e:#}; this worker runs without a control socket");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let bound = listener.is_some();
+    if let Some(listener) = listener {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "strom connect: control socket {}",
+            socket.display()
+        );
+        let board = board.clone();
+        let entries = Arc::new(entries);
+        std::thread::Builder::new()
+            .name("connect-control".into())
+            .spawn(move || control::serve(listener, entries, board))?;
+    }
     worker::run(
         &client,
         connectors,
         WorkerConfig {
             offsets_topic: args.offsets_topic,
+            controls,
         },
         &stop,
         &board,
     );
+    if bound {
+        let _ = std::fs::remove_file(&socket);
+    }
     let _ = writeln!(std::io::stderr().lock(), "strom connect: stopped");
     Ok(())
 }

@@ -8,13 +8,19 @@
 //! - [`sink_task`] / [`source_task`]: the client side of each (consumer
 //!   group, seeks to a sink's stored offsets, commits after durable writes,
 //!   dead letters; producing, source offsets in [`offsets`]);
+//! - [`file`], the file connectors: `file-source` (tails a file across
+//!   rotation and truncation) and `file-sink` (fsynced appends, rotated by
+//!   size);
 //! - [`sqlite`]: `sqlite-sink` (exactly once) and `sqlite-source`;
-//! - [`postgres`]: `postgres-sink` (exactly once) and `postgres-source`.
+//! - [`postgres`]: `postgres-sink` (exactly once) and `postgres-source`;
+//! - [`control`]: the worker's control socket (`strom connect list|status|...`).
 //!
 //! Layering: `commands → connect → client`; nothing here reaches into the
 //! broker. See docs/connect.md.
 pub mod api;
 pub mod config;
+pub mod control;
+pub mod file;
 pub mod offsets;
 pub mod postgres;
 pub mod registry;

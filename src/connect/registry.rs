@@ -20,6 +20,8 @@ pub enum Role {
 
 /// Every connector type this binary knows.
 pub const TYPES: &[&str] = &[
+    "file-sink",
+    "file-source",
     "sqlite-sink",
     "sqlite-source",
     "postgres-sink",
@@ -29,6 +31,8 @@ pub const TYPES: &[&str] = &[
 /// Checks a connector's type-specific settings and makes its factory.
 pub fn build(cfg: &ConnectorConfig) -> Result<Role, ConfigError> {
     let role = match cfg.kind.as_str() {
+        "file-sink" => Role::Sink(super::file::sink::configure(cfg)?),
+        "file-source" => Role::Source(super::file::source::configure(cfg)?),
         "sqlite-sink" => Role::Sink(super::sqlite::sink::configure(cfg)?),
         "sqlite-source" => Role::Source(super::sqlite::source::configure(cfg)?),
         "postgres-sink" => Role::Sink(super::postgres::sink::configure(cfg)?),

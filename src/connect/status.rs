@@ -10,6 +10,10 @@ pub enum State {
     /// Failed; waiting out the backoff before the next start.
     Failed,
     Stopped,
+    /// Paused from the control socket; resumes on `resume`.
+    Paused,
+    /// Stopping to start again (`restart`).
+    Restarting,
 }
 
 impl State {
@@ -18,6 +22,8 @@ impl State {
             State::Running => "RUNNING",
             State::Failed => "FAILED",
             State::Stopped => "STOPPED",
+            State::Paused => "PAUSED",
+            State::Restarting => "RESTARTING",
         }
     }
 }
@@ -61,6 +67,10 @@ impl StatusBoard {
             s.restarts += 1;
             s.last_error = Some(error);
         });
+    }
+
+    pub fn set(&self, name: &str, state: State) {
+        self.update(name, |s| s.state = state);
     }
 
     pub fn stopped(&self, name: &str) {

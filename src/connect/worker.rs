@@ -11,9 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::config::{ConfigError, ConnectorConfig};
+use super::control::TaskControl;
 use super::offsets::OffsetStore;
 use super::registry::{self, Role};
-use super::status::StatusBoard;
+use super::status::{State, StatusBoard};
 use super::{sink_task, source_task};
 use crate::client::backoff::jittered;
 use crate::client::blocking::{BlockingClient, StopSignal};
@@ -70,6 +71,8 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Connector>, Vec<ConfigError>> {
 pub struct WorkerConfig {
     /// Where sources keep their offsets.
     pub offsets_topic: String,
+    /// Per connector (by name), what the control socket asks.
+    pub controls: std::collections::BTreeMap<String, Arc<TaskControl>>,
 }
 
 /// Runs every connector until `stop` fires.
@@ -82,12 +85,24 @@ pub fn run(
 ) {
     let offsets = Arc::new(OffsetStore::new(worker.offsets_topic));
     std::thread::scope(|s| {
+        // The worker's stop reaches every running task.
+        let all: Vec<Arc<TaskControl>> = worker.controls.values().cloned().collect();
+        let global = Arc::clone(stop);
+        client.runtime().handle().spawn(async move {
+            global.wait().await;
+            for c in all {
+                c.stop();
+            }
+        });
         for c in connectors {
             let offsets = offsets.clone();
             let name = c.config.name.clone();
+            let control = worker.controls.get(&name).cloned().unwrap_or_default();
             let spawned = std::thread::Builder::new()
                 .name(format!("connect-{name}"))
-                .spawn_scoped(s, move || supervise(client, &c, &offsets, stop, board));
+                .spawn_scoped(s, move || {
+                    supervise(client, &c, &offsets, stop, board, &control)
+                });
             if let Err(e) = spawned {
                 tracing::error!(connector = %name, error = %e, "cannot start a thread for the connector");
             }
@@ -103,20 +118,47 @@ fn supervise(
     offsets: &OffsetStore,
     stop: &StopSignal,
     board: &StatusBoard,
+    control: &TaskControl,
 ) {
     let name = &c.config.name;
     let mut failures = 0u32;
     while !stop.is_set() {
+        if control.paused() {
+            board.set(name, State::Paused);
+            tracing::info!(connector = %name, "paused");
+            client.runtime().block_on(async {
+                tokio::select! {
+                    _ = control.wake.notified() => {}
+                    _ = stop.wait() => {}
+                }
+            });
+            continue;
+        }
+        let task_stop = control.new_run();
+        if stop.is_set() {
+            break;
+        }
         board.running(name);
         tracing::info!(connector = %name, kind = %c.config.kind, "task running");
         let started = Instant::now();
         let result = match &c.role {
-            Role::Sink(f) => sink_task::run(client, &c.config, f, stop),
-            Role::Source(f) => source_task::run(client, &c.config, f, offsets, stop),
+            Role::Sink(f) => sink_task::run(client, &c.config, f, &task_stop),
+            Role::Source(f) => source_task::run(client, &c.config, f, offsets, &task_stop),
         };
+        if stop.is_set() {
+            break;
+        }
+        if control.paused() {
+            continue;
+        }
+        if control.take_restart() || task_stop.is_set() {
+            board.set(name, State::Restarting);
+            tracing::info!(connector = %name, "restarting on request");
+            failures = 0;
+            continue;
+        }
         match result {
             Ok(()) => break,
-            Err(_) if stop.is_set() => break,
             Err(e) => {
                 if started.elapsed() >= HEALTHY_AFTER {
                     failures = 0;
@@ -130,10 +172,12 @@ fn supervise(
                     "task FAILED: {error}"
                 );
                 board.failed(name, error);
+                // A restart or pause asked meanwhile cuts the wait short.
                 client.runtime().block_on(async {
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = stop.wait() => {}
+                        _ = control.wake.notified() => {}
                     }
                 });
             }
