@@ -28,6 +28,7 @@ pub mod sink_task;
 pub mod source_task;
 pub mod sqlite;
 pub mod status;
+pub mod table_sink;
 pub mod worker;
 
 pub use api::{OffsetRange, RecordError, Rejects, Sink, Source, SourceRecord, TopicPartition};

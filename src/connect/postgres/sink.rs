@@ -25,14 +25,8 @@ use crate::connect::api::{Fenced, OffsetRange, RecordError, Rejects, Sink, Topic
 use crate::connect::config::{ConfigError, ConnectorConfig};
 use crate::connect::registry::SinkFactory;
 
-/// The table of the sink's own offsets, in the sink's database.
-pub const OFFSETS_TABLE: &str = "strom_offsets";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Insert,
-    Upsert,
-}
+use crate::connect::table_sink::TableKeys;
+pub use crate::connect::table_sink::{Mode, OFFSETS_TABLE};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -57,35 +51,18 @@ impl Settings {
 pub fn configure(cfg: &ConnectorConfig) -> Result<SinkFactory, ConfigError> {
     let mut k = cfg.keys();
     let url = k.string("url")?;
-    let table = k.string("table")?;
-    let mode = match k.opt_choice("mode", &["insert", "upsert"])? {
-        Some("upsert") => Mode::Upsert,
-        _ => Mode::Insert,
-    };
-    let key_column = k.opt_string("key_column")?;
-    let auto_create = k.opt_bool("auto_create")?.unwrap_or(false);
+    let t = TableKeys::read(&mut k)?;
     k.finish()?;
     let pg = parse_url(cfg, &url)?;
-    if table.is_empty() || table.eq_ignore_ascii_case(OFFSETS_TABLE) {
-        return Err(cfg.error(
-            "table",
-            &format!("must be a table name other than {OFFSETS_TABLE}"),
-        ));
-    }
-    if key_column.as_deref() == Some("") {
-        return Err(cfg.error("key_column", "must not be empty"));
-    }
-    if mode == Mode::Upsert && key_column.is_none() {
-        return Err(cfg.error("key_column", "missing (required with mode = \"upsert\")"));
-    }
+    t.check(cfg)?;
     let settings = Arc::new(Settings {
         file: cfg.file.clone(),
         connector: cfg.name.clone(),
         pg,
-        table,
-        mode,
-        key_column,
-        auto_create,
+        table: t.table,
+        mode: t.mode,
+        key_column: t.key_column,
+        auto_create: t.auto_create,
     });
     Ok(Arc::new(move || {
         Ok(Box::new(PostgresSink::open(settings.clone())?) as Box<dyn Sink>)
