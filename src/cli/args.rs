@@ -190,7 +190,10 @@ value is written as compact JSON."
 pub(crate) use jq_help;
 
 #[derive(Debug, Args)]
-#[command(after_long_help = concat!(
+#[command(
+    after_help = "Examples:\n  seq 1 1000 | strom produce -t numbers\n  strom produce -t orders -K : -l orders.txt\n  strom consume -t a --from-beginning -e --output json | strom produce -t b --input json\n  tail -F app.log | strom produce -t logs -z zstd --on-bad-line skip"
+)]
+#[command(after_long_help = concat!("Examples:\n  seq 1 1000 | strom produce -t numbers\n  strom produce -t orders -K : -l orders.txt\n  strom consume -t a --from-beginning -e --output json | strom produce -t b --input json\n  tail -F app.log | strom produce -t logs -z zstd --on-bad-line skip\n\n", concat!(
     json_envelope_help!(),
     "\n\n",
     jq_help!(),
@@ -198,7 +201,7 @@ pub(crate) use jq_help;
     "\n\nExamples:\n  \
 strom produce -t t --jq '.key = (.value | split(\",\")[0])' < lines.csv\n  \
 strom produce -t t --input json --filter '.value != \"\"' < records.jsonl"
-))]
+)))]
 pub struct ProduceArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -386,7 +389,10 @@ pub fn offset_arg(s: &str) -> Result<OffsetArg, String> {
 
 #[derive(Debug, Args)]
 #[command(
-    after_long_help = concat!("Format tokens (-f): %t topic, %p partition, %o offset, %k key, %s value, \
+    after_help = "Examples:\n  strom consume -t orders --from-beginning -e\n  strom consume -t orders -g billing\n  strom consume -t orders -o s@1733212800000 -o e@1733216400000 -f '%p:%o %k=%s\\n'\n  strom consume -t orders --from-beginning --filter '.value | fromjson | .total > 100' | head"
+)]
+#[command(
+    after_long_help = concat!("Examples:\n  strom consume -t orders --from-beginning -e\n  strom consume -t orders -g billing\n  strom consume -t orders -o s@1733212800000 -o e@1733216400000 -f '%p:%o %k=%s\\n'\n  strom consume -t orders --from-beginning --filter '.value | fromjson | .total > 100' | head\n\n", concat!("Format tokens (-f): %t topic, %p partition, %o offset, %k key, %s value, \
     %T timestamp, %h headers (k=v,...), %K key length, %S value length, \\n newline, \\t tab, %% percent.\n\n\
     Kafka properties (--property): print.key, print.value, print.timestamp, print.partition, \
     print.offset, print.headers (true|false), key.separator, headers.separator, line.separator, \
@@ -397,7 +403,7 @@ pub fn offset_arg(s: &str) -> Result<OffsetArg, String> {
     "\n\nExamples:\n  \
 strom consume -t orders -e --filter '.value | fromjson | .total > 100'\n  \
 strom consume -t logs --jq '.value |= ascii_downcase' --output json"
-))]
+)))]
 pub struct ConsumeArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -577,6 +583,9 @@ pub struct TopicsOffsetsArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  strom topics create orders --partitions 6\n  strom topics create events --config retention.ms=86400000 --config compression.type=zstd\n  strom topics create orders --if-not-exists"
+)]
 pub struct TopicsCreateArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -646,6 +655,9 @@ pub fn topic_regex(s: &str) -> Result<regex::Regex, String> {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  strom topics describe orders\n  strom topics describe --under-replicated-partitions"
+)]
 pub struct TopicsDescribeArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -672,6 +684,9 @@ pub struct TopicsDescribeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  strom topics alter orders --partitions 12\n  strom topics alter orders --config retention.ms=3600000 --delete-config cleanup.policy"
+)]
 pub struct TopicsAlterArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -692,6 +707,7 @@ pub struct TopicsAlterArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  strom topics delete orders")]
 pub struct TopicsDeleteArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -711,6 +727,9 @@ pub enum PerfCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  strom perf produce -t bench --num-records 1000000 --record-size 100 --throughput -1\n  strom perf produce -t bench --num-records 1000000 --record-size 1024 --throughput -1 --producer-props compression.type=lz4"
+)]
 pub struct PerfProduceArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -739,6 +758,9 @@ pub struct PerfProduceArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  strom perf consume -t bench --messages 1000000\n  strom perf consume -t bench --messages 1000000 --decode"
+)]
 pub struct PerfConsumeArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -782,9 +804,12 @@ pub struct PerfConsumeArgs {
 /// the rest.
 #[derive(Debug, Clone, Default, Args)]
 #[command(
-    after_long_help = "Each flag also reads STROM_<NAME> (e.g. STROM_DATA_DIR) and the \
-    --config TOML file (e.g. data-dir = \"/var/lib/strom\"). Precedence: flag, env, file, default."
+    after_help = "Examples:\n  strom serve\n  strom serve --data-dir /var/lib/strom --listen 0.0.0.0:9092 --advertised-listener host1:9092\n  strom serve --config /etc/strom/broker.toml"
 )]
+#[command(
+    after_long_help = concat!("Examples:\n  strom serve\n  strom serve --data-dir /var/lib/strom --listen 0.0.0.0:9092 --advertised-listener host1:9092\n  strom serve --config /etc/strom/broker.toml\n\n", "Each flag also reads STROM_<NAME> (e.g. STROM_DATA_DIR) and the \
+    --config TOML file (e.g. data-dir = \"/var/lib/strom\"). Precedence: flag, env, file, default."
+))]
 pub struct ServeArgs {
     /// TOML file of settings, keys named like the long flags
     #[arg(long, env = "STROM_CONFIG", value_name = "FILE")]
@@ -942,6 +967,9 @@ with the next line; the exit status is 1 if any line failed, else 0. \
 
 /// `strom repl`: what it connects to first.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  strom repl\n  strom repl -b broker1:9092\n  strom < script.strom"
+)]
 #[command(after_long_help = REPL_HELP)]
 pub struct ReplArgs {
     #[command(flatten)]
@@ -957,14 +985,17 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Args)]
 #[command(
-    after_long_help = "Settings come from, highest first: the flag, the environment \
+    after_help = "Examples:\n  strom config show\n  strom --profile prod config show --output json"
+)]
+#[command(
+    after_long_help = concat!("Examples:\n  strom config show\n  strom --profile prod config show --output json\n\n", "Settings come from, highest first: the flag, the environment \
     (STROM_BOOTSTRAP_SERVER, STROM_OUTPUT, STROM_PROFILE), the profile, the built-in default.\n\n\
     The profile file is $XDG_CONFIG_HOME/strom/config.toml (~/.config/strom/config.toml):\n\n  \
     default-profile = \"local\"\n\n  \
     [profiles.local]\n  \
     bootstrap-server = \"localhost:9092\"\n  \
     output = \"json\"   # plain, table or json; used where the command accepts it"
-)]
+))]
 pub struct ConfigShowArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
