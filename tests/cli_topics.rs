@@ -412,3 +412,25 @@ fn delete_records_moves_the_log_start_from_flags_or_a_kafka_offset_file() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_missing_topic_has_one_wording_everywhere() {
+    let b = Broker::start();
+    for args in [
+        &["consume", "-t", "nope", "-e"][..],
+        &["consume", "-t", "nope", "-g", "g", "-e"],
+        &["topics", "describe", "nope"],
+        &["topics", "alter", "nope", "--partitions", "3"],
+        &["topics", "delete", "nope"],
+        &["topics", "offsets", "nope"],
+        &["topics", "delete-records", "nope", "--offset", "1"],
+    ] {
+        let out = b.run(args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: unknown topic nope."),
+            "{args:?}: {err}"
+        );
+    }
+}

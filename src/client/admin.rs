@@ -99,6 +99,18 @@ pub struct PartitionOffset {
     pub timestamp: i64,
 }
 
+/// [`check`] for an answer about topic `name`: an unknown topic is
+/// reported in the one wording every command uses.
+fn check_topic(status: &Status, name: &str) -> Result<()> {
+    match check(status) {
+        Err(ClientError::Broker {
+            code: ErrorCode::UnknownTopicOrPartition,
+            ..
+        }) => Err(ClientError::UnknownTopic(name.to_string())),
+        other => other,
+    }
+}
+
 fn check(status: &Status) -> Result<()> {
     if status.is_ok() {
         Ok(())
@@ -168,7 +180,7 @@ impl Admin {
             .await?;
         check(&resp.status)?;
         for t in &resp.topics {
-            check(&t.status)?;
+            check_topic(&t.status, name)?;
         }
         self.client.invalidate(name);
         Ok(())
@@ -274,7 +286,7 @@ impl Admin {
             .await?
             .call(ApiKey::AlterTopic, &req, timeout)
             .await?;
-        check(&resp.status)?;
+        check_topic(&resp.status, &change.name)?;
         self.client.invalidate(&change.name);
         Ok(())
     }
