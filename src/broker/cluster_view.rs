@@ -88,6 +88,14 @@ impl Broker {
         (brokers, c.controller_id().unwrap_or(-1))
     }
 
+    /// Whether `topic` has a partition `partition` (in a cluster, in the
+    /// committed metadata). Commits and offset deletions for partitions that
+    /// do not exist are refused with UNKNOWN_TOPIC_OR_PARTITION, as in Kafka.
+    pub fn partition_exists(&self, topic: &str, partition: i32) -> bool {
+        self.topic_view(topic)
+            .is_some_and(|v| (0..v.partitions.len() as i32).contains(&partition))
+    }
+
     /// One topic's partitions with leaders, replicas and ISRs.
     pub fn topic_view(&self, name: &str) -> Option<TopicView> {
         if let Some(c) = &self.cluster {

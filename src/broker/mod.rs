@@ -5,6 +5,7 @@
 pub mod cluster_view;
 pub mod config;
 pub mod connection;
+pub mod disk_space;
 pub mod error;
 pub mod group;
 pub mod group_store;

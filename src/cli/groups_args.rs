@@ -18,6 +18,8 @@ pub enum GroupsCommand {
     ResetOffsets(GroupsResetArgs),
     /// Delete consumer groups that have no active members
     Delete(GroupsDeleteArgs),
+    /// Delete a group's committed offsets of some topics or partitions
+    DeleteOffsets(GroupsDeleteOffsetsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +185,29 @@ pub struct GroupsDeleteArgs {
     /// Delete every group (those with active members are reported, not deleted)
     #[arg(long)]
     pub all_groups: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Offsets of a topic that the group's active members subscribe to are kept (GROUP_SUBSCRIBED_TO_TOPIC); \
+stop the consumers first, or delete the offsets of topics they no longer read. A group with members \
+of another protocol than consumer is refused whole. One line per partition says what happened; \
+the exit status is 1 if any partition failed.
+
+Examples:
+  strom groups delete-offsets --group billing --topic orders
+  strom groups delete-offsets --group billing --topic orders:0,2 --topic refunds")]
+pub struct GroupsDeleteOffsetsArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The group whose offsets go
+    #[arg(long, value_name = "GROUP", required = true)]
+    pub group: String,
+    /// TOPIC (every partition) or TOPIC:P,P (those partitions); repeatable
+    #[arg(long, value_name = "TOPIC[:PARTITIONS]", required = true, value_parser = topic_partitions)]
+    pub topic: Vec<(String, Option<Vec<i32>>)>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: TableOutput,
 }
 
 /// `topic` or `topic:0,2`.

@@ -12,10 +12,10 @@ use super::error::{ClientError, Result};
 use super::metadata::{parse_bootstrap, Client, Lane};
 use crate::proto::consumer_protocol::{Assignment, CONSUMER_PROTOCOL_TYPE};
 use crate::proto::messages::groups::{
-    DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
-    FindCoordinatorRequest, FindCoordinatorResponse, ListGroupsRequest, ListGroupsResponse,
-    OffsetCommitPartition, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest,
-    OffsetFetchResponse, TopicPartition,
+    DeleteGroupsRequest, DeleteGroupsResponse, DeleteOffsetsRequest, DeleteOffsetsResponse,
+    DescribeGroupsRequest, DescribeGroupsResponse, FindCoordinatorRequest, FindCoordinatorResponse,
+    ListGroupsRequest, ListGroupsResponse, OffsetCommitPartition, OffsetCommitRequest,
+    OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, TopicPartition,
 };
 use crate::proto::messages::Status;
 use crate::proto::{ApiKey, ErrorCode};
@@ -321,6 +321,40 @@ impl GroupAdmin {
             check(&g.status)?;
         }
         Ok(())
+    }
+}
+
+impl GroupAdmin {
+    /// Deletes a group's committed offsets of `partitions` (Kafka's
+    /// OffsetDelete). `Err` when the group as a whole is refused (unknown,
+    /// or it has members of another protocol); otherwise one result per
+    /// partition: a partition whose topic the active members subscribe to
+    /// keeps its offset and carries GROUP_SUBSCRIBED_TO_TOPIC.
+    pub async fn delete_offsets(
+        &self,
+        group: &str,
+        partitions: &[(String, i32)],
+    ) -> Result<Vec<(String, i32, Result<()>)>> {
+        let (_, conn) = self.coordinator(group).await?;
+        let req = DeleteOffsetsRequest {
+            group_id: group.to_string(),
+            partitions: partitions
+                .iter()
+                .map(|(topic, partition)| TopicPartition {
+                    topic: topic.clone(),
+                    partition: *partition,
+                })
+                .collect(),
+        };
+        let resp: DeleteOffsetsResponse = conn
+            .call(ApiKey::DeleteOffsets, &req, self.client.request_timeout())
+            .await?;
+        check(&resp.status)?;
+        Ok(resp
+            .partitions
+            .into_iter()
+            .map(|p| (p.topic, p.partition, check(&p.status)))
+            .collect())
     }
 }
 

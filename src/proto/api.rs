@@ -43,6 +43,7 @@ api_keys! {
     InitProducerId = 22, "InitProducerId";
     DescribeBroker = 23, "DescribeBroker";
     DeleteRecords = 24, "DeleteRecords";
+    DeleteOffsets = 30, "DeleteOffsets";
 }
 
 impl ApiKey {

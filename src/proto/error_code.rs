@@ -69,7 +69,9 @@ error_codes! {
     MemberIdRequired = 79, "MEMBER_ID_REQUIRED", false;
     FencedLeaderEpoch = 74, "FENCED_LEADER_EPOCH", true;
     UnknownLeaderEpoch = 75, "UNKNOWN_LEADER_EPOCH", true;
+    GroupMaxSizeReached = 81, "GROUP_MAX_SIZE_REACHED", false;
     FencedInstanceId = 82, "FENCED_INSTANCE_ID", false;
+    GroupSubscribedToTopic = 86, "GROUP_SUBSCRIBED_TO_TOPIC", false;
     InvalidRecord = 87, "INVALID_RECORD", false;
 }
 

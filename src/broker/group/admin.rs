@@ -148,3 +148,107 @@ impl GroupCoordinator {
         out
     }
 }
+
+/// What a group's members subscribe to, read from one member's metadata of
+/// the group's protocol: `None` when it cannot be read (then every topic
+/// counts as subscribed, the safe answer). Supplied by the adapter because
+/// the subscription's encoding belongs to the consumer protocol, not to the
+/// coordinator.
+pub type SubscribedTopics = dyn Fn(&[u8]) -> Option<Vec<String>> + Send + Sync;
+
+impl GroupCoordinator {
+    /// OffsetDelete: removes the committed offsets of `partitions` from
+    /// `group_id`, Kafka's rules: an Empty group loses any of them; a
+    /// consumer group with members keeps the partitions of topics its
+    /// members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC per partition); any
+    /// other group with members is refused whole (NON_EMPTY_GROUP).
+    ///
+    /// `Err` is the whole group's error; `Ok` holds one result per
+    /// partition asked, in order. A partition without an offset is deleted
+    /// trivially (Ok), as in Kafka.
+    pub async fn delete_offsets(
+        &self,
+        group_id: &str,
+        partitions: Vec<(String, i32)>,
+        subscribed: &SubscribedTopics,
+    ) -> Result<Vec<((String, i32), Result<(), GroupError>)>, GroupError> {
+        let rx = {
+            let mut groups = self.lock_groups();
+            let g = match groups.get_mut(group_id) {
+                Some(g) if g.state != GroupState::Dead => g,
+                _ => return Err(GroupError::GroupIdNotFound),
+            };
+            // Topics that stay: None = the group is empty, nothing stays.
+            let kept: Option<std::collections::HashSet<String>> = if g.members.is_empty() {
+                None
+            } else if g.protocol_type.as_deref() != Some("consumer") {
+                return Err(GroupError::NonEmptyGroup);
+            } else {
+                let protocol = g.protocol.clone().unwrap_or_default();
+                let mut topics = std::collections::HashSet::new();
+                for m in g.members.values() {
+                    match subscribed(&m.metadata_for(&protocol)) {
+                        Some(t) => topics.extend(t),
+                        // Unreadable: keep every asked topic.
+                        None => topics.extend(partitions.iter().map(|(t, _)| t.clone())),
+                    }
+                }
+                Some(topics)
+            };
+            let mut results = Vec::with_capacity(partitions.len());
+            let mut gone: Vec<(String, i32)> = Vec::new();
+            for tp in partitions {
+                if kept.as_ref().is_some_and(|k| k.contains(&tp.0)) {
+                    let err = GroupError::GroupSubscribedToTopic(tp.0.clone());
+                    results.push((tp, Err(err)));
+                    continue;
+                }
+                if g.offsets.contains_key(&tp) && !gone.contains(&tp) {
+                    gone.push(tp.clone());
+                }
+                results.push((tp, Ok(())));
+            }
+            if gone.is_empty() {
+                return Ok(results);
+            }
+            let records = gone
+                .iter()
+                .map(|(topic, partition)| {
+                    let key = RecordKey::Offset {
+                        group: group_id.to_string(),
+                        topic: topic.clone(),
+                        partition: *partition,
+                    };
+                    (key.encode(), None)
+                })
+                .collect();
+            let gid = group_id.to_string();
+            let (tx, rx) = oneshot::channel();
+            self.env.write(
+                g.partition,
+                records,
+                Box::new(move |_, groups, result| {
+                    // Applied once durable, so a fetch never shows an offset
+                    // as deleted that a restart would bring back.
+                    if result.is_ok() {
+                        if let Some(g) = groups.get_mut(&gid) {
+                            for k in &gone {
+                                g.offsets.remove(k);
+                            }
+                            if g.is_blank() {
+                                groups.remove(&gid);
+                            }
+                        }
+                    }
+                    let _ = tx.send((results, result));
+                }),
+            );
+            rx
+        };
+        match rx.await {
+            Ok((results, Ok(_))) => Ok(results),
+            Ok((_, Err(e))) => Err(GroupError::from(e)),
+            Err(_) => Err(GroupError::CoordinatorNotAvailable),
+        }
+    }
+}

@@ -50,6 +50,10 @@ pub enum GroupError {
         "another member with the same group.instance.id joined the group; this member is fenced"
     )]
     FencedInstanceId,
+    #[error(
+        "the group's active members subscribe to topic '{0}'; stop them (or unsubscribe) before deleting its offsets"
+    )]
+    GroupSubscribedToTopic(String),
     #[error("unexpected server error: {0}")]
     UnknownServerError(String),
 }
@@ -73,6 +77,7 @@ impl GroupError {
             GroupMaxSizeReached(_) => 81,
             MemberIdRequired(_) => 79,
             FencedInstanceId => 82,
+            GroupSubscribedToTopic(_) => 86,
             UnknownServerError(_) => -1,
         }
     }

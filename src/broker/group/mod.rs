@@ -34,6 +34,7 @@ mod types;
 mod wire;
 mod writer;
 
+pub use admin::SubscribedTopics;
 pub use config::{system_clock_ms, GroupConfig};
 pub use coordinator::GroupCoordinator;
 pub use error::{GroupError, StoreError};

@@ -8,8 +8,8 @@ use kafka_protocol::protocol::Decodable;
 
 use super::request::Ctx;
 use super::{
-    api_versions, configs, fetch, groups, guard, init_producer_id, list_offsets, metadata, produce,
-    records, topics, unsupported, versions, Reply,
+    api_versions, configs, describe_cluster, fetch, group_admin, groups, guard, init_producer_id,
+    list_offsets, log_dirs, metadata, produce, records, topics, unsupported, versions, Reply,
 };
 use crate::broker::state::Broker;
 
@@ -87,6 +87,10 @@ pub async fn dispatch(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -
         ApiKey::DescribeGroups => run!(DescribeGroupsRequest, groups::describe),
         ApiKey::ListGroups => run!(ListGroupsRequest, groups::list),
         ApiKey::InitProducerId => run!(InitProducerIdRequest, init_producer_id::handle),
+        ApiKey::DeleteGroups => run!(DeleteGroupsRequest, group_admin::delete_groups),
+        ApiKey::OffsetDelete => run!(OffsetDeleteRequest, group_admin::offset_delete),
+        ApiKey::DescribeCluster => run!(DescribeClusterRequest, describe_cluster::handle),
+        ApiKey::DescribeLogDirs => run!(DescribeLogDirsRequest, log_dirs::handle),
         _ => Reply::Close,
     }
 }

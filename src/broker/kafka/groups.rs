@@ -317,11 +317,7 @@ pub async fn offset_commit(broker: &Arc<Broker>, ctx: &Ctx, req: OffsetCommitReq
     }
     // As in Kafka, a commit for a topic or partition that does not exist
     // is answered UNKNOWN_TOPIC_OR_PARTITION (and not stored).
-    let known = |topic: &str, p: i32| {
-        broker
-            .topic_view(topic)
-            .is_some_and(|v| (0..v.partitions.len() as i32).contains(&p))
-    };
+    let known = |topic: &str, p: i32| broker.partition_exists(topic, p);
     let unknown: Vec<(String, i32)> = req
         .topics
         .iter()

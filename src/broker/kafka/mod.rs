@@ -9,12 +9,15 @@
 mod api_versions;
 mod configs;
 mod connection;
+mod describe_cluster;
 mod dispatch;
 mod fetch;
+mod group_admin;
 mod groups;
 mod guard;
 mod init_producer_id;
 mod list_offsets;
+mod log_dirs;
 mod metadata;
 mod produce;
 mod records;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use super::{
-    admin, broker_info, delete_records, fetch, groups, list_offsets, metadata, produce,
-    status_frame, Reply,
+    admin, broker_info, delete_offsets, delete_records, fetch, groups, list_offsets, metadata,
+    produce, status_frame, Reply,
 };
 use crate::broker::replication::handlers as replication;
 use crate::broker::state::Broker;
@@ -105,5 +105,6 @@ pub async fn dispatch(
         ApiKey::InitProducerId => run!(replication::init_producer_id),
         ApiKey::DescribeBroker => run!(broker_info::handle),
         ApiKey::DeleteRecords => run!(delete_records::handle),
+        ApiKey::DeleteOffsets => run!(delete_offsets::handle),
     }
 }

@@ -241,10 +241,26 @@ pub async fn offset_commit(
             },
         ));
     }
+    // As in Kafka, a commit for a topic or partition that does not exist is
+    // answered UNKNOWN_TOPIC_OR_PARTITION (and not stored).
+    let (known, unknown): (Vec<_>, Vec<_>) = req
+        .offsets
+        .into_iter()
+        .partition(|o| broker.partition_exists(&o.topic, o.partition));
+    let unknown: Vec<PartitionStatus> = unknown
+        .into_iter()
+        .map(|o| PartitionStatus {
+            status: Status::error(
+                ErrorCode::UnknownTopicOrPartition,
+                format!("topic '{}' has no partition {}", o.topic, o.partition),
+            ),
+            topic: o.topic,
+            partition: o.partition,
+        })
+        .collect();
     let groups = broker.groups.clone();
     Reply::Later(Box::pin(async move {
-        let offsets = req
-            .offsets
+        let offsets = known
             .into_iter()
             .map(|o| group::OffsetCommit {
                 topic: o.topic,
@@ -267,6 +283,7 @@ pub async fn offset_commit(
                         partition,
                         status: result_status(&r),
                     })
+                    .chain(unknown)
                     .collect(),
             },
             Err(e) => OffsetCommitResponse {

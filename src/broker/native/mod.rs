@@ -7,6 +7,7 @@
 //! them, so answers come back in request order while waits overlap.
 pub(crate) mod admin;
 pub(crate) mod broker_info;
+pub(crate) mod delete_offsets;
 pub(crate) mod delete_records;
 pub(crate) mod dispatch;
 pub(crate) mod fetch;

@@ -1,5 +1,6 @@
 //! `strom groups list|describe|reset-offsets|delete`, printing what
 //! kafka-consumer-groups prints.
+mod delete_offsets;
 mod describe;
 mod plan_csv;
 mod reset;
@@ -18,6 +19,7 @@ pub fn run(command: GroupsCommand) -> anyhow::Result<()> {
         GroupsCommand::Describe(a) => describe::run(a),
         GroupsCommand::ResetOffsets(a) => reset::run(a),
         GroupsCommand::Delete(a) => delete(a),
+        GroupsCommand::DeleteOffsets(a) => delete_offsets::run(a),
     }
 }
 

@@ -261,3 +261,17 @@ wire_struct! {
         pub status: Status,
     }
 }
+
+wire_struct! {
+    pub struct DeleteOffsetsRequest {
+        pub group_id: String,
+        pub partitions: Vec<TopicPartition>,
+    }
+}
+
+wire_struct! {
+    pub struct DeleteOffsetsResponse {
+        pub status: Status,
+        pub partitions: Vec<PartitionStatus>,
+    }
+}
