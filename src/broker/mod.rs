@@ -6,6 +6,7 @@ pub mod cluster_view;
 pub mod config;
 pub mod connection;
 pub mod disk_space;
+pub mod elect_leaders;
 pub mod error;
 pub mod group;
 pub mod group_store;

@@ -519,6 +519,9 @@ pub enum TopicsCommand {
         {\"partitions\": [{\"topic\": \"orders\", \"partition\": 0, \"offset\": 1000}], \"version\": 1}"
     )]
     DeleteRecords(TopicsDeleteRecordsArgs),
+    /// Move partitions' leadership to their preferred replica, or elect an
+    /// unclean leader (kafka-leader-election)
+    ElectLeaders(super::elect_leaders_args::ElectLeadersArgs),
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 pub mod args;
 pub mod brokers_args;
 pub mod connect_args;
+pub mod elect_leaders_args;
 pub mod groups_args;
 pub mod profile;
 pub mod stream_args;
@@ -103,6 +104,7 @@ fn dispatch(cli: Cli, settings: &profile::Settings) -> anyhow::Result<()> {
             TopicsCommand::Delete(a) => commands::topics::delete(a),
             TopicsCommand::Offsets(a) => commands::topics_offsets::offsets(a),
             TopicsCommand::DeleteRecords(a) => commands::delete_records::run(a),
+            TopicsCommand::ElectLeaders(a) => commands::elect_leaders::run(a),
         },
         Command::Perf(p) => match p {
             PerfCommand::Produce(a) => commands::perf::produce(a),

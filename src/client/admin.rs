@@ -342,6 +342,44 @@ impl Admin {
         Ok(out)
     }
 
+    /// Asks for a leader election (`unclean`: Kafka's UNCLEAN type,
+    /// otherwise PREFERRED) of `partitions`, `None` for every partition.
+    /// Per partition: Ok when a leader was elected, or the broker's error
+    /// (ELECTION_NOT_NEEDED when it had that leader already).
+    pub async fn elect_leaders(
+        &self,
+        unclean: bool,
+        partitions: Option<&[(String, i32)]>,
+    ) -> Result<Vec<(String, i32, Result<()>)>> {
+        use crate::proto::messages::elect_leaders::*;
+        let req = ElectLeadersRequest {
+            election_type: if unclean {
+                ELECTION_UNCLEAN
+            } else {
+                ELECTION_PREFERRED
+            },
+            partitions: partitions.map(|ps| {
+                ps.iter()
+                    .map(|(topic, partition)| ElectionPartition {
+                        topic: topic.clone(),
+                        partition: *partition,
+                    })
+                    .collect()
+            }),
+        };
+        let resp: ElectLeadersResponse = self
+            .conn()
+            .await?
+            .call(ApiKey::ElectLeaders, &req, self.client.request_timeout())
+            .await?;
+        check(&resp.status)?;
+        Ok(resp
+            .partitions
+            .into_iter()
+            .map(|p| (p.topic, p.partition, check(&p.status)))
+            .collect())
+    }
+
     /// Looks up one offset per partition of a topic.
     pub async fn list_offsets(
         &self,

@@ -3,7 +3,9 @@
 //! must reach the same state from the same log.
 use std::collections::BTreeSet;
 
-use super::command::{ApplyResult, CommandResult, MetadataCommand, RejectKind, Rejection};
+use super::command::{
+    ApplyResult, CommandResult, ElectionOutcome, MetadataCommand, RejectKind, Rejection,
+};
 use super::metadata::{
     BrokerRegistration, ClusterMetadata, PartitionAssignment, TopicAssignment, NO_LEADER,
 };
@@ -110,8 +112,10 @@ pub fn apply(md: &mut ClusterMetadata, cmd: MetadataCommand) -> ApplyResult {
             Ok(CommandResult::Done)
         }
         ElectPreferredLeaders { partitions } => {
-            elect_preferred(md, &partitions);
-            Ok(CommandResult::Done)
+            Ok(CommandResult::Elections(elect_preferred(md, &partitions)))
+        }
+        ElectUncleanLeaders { partitions } => {
+            Ok(CommandResult::Elections(elect_unclean(md, &partitions)))
         }
         AllocateProducerIds { count } => {
             if count < 1 {
@@ -218,25 +222,87 @@ fn elect_leaders(md: &mut ClusterMetadata) {
 /// Hands each listed partition to its preferred replica when that one can
 /// lead: live and in the ISR, so it holds every acknowledged record (the
 /// same rule as any other election; never outside the ISR).
-fn elect_preferred(md: &mut ClusterMetadata, partitions: &[(String, i32)]) {
+fn elect_preferred(
+    md: &mut ClusterMetadata,
+    partitions: &[(String, i32)],
+) -> Vec<(String, i32, ElectionOutcome)> {
     let live: BTreeSet<i32> = md.live_brokers().map(|b| b.node_id).collect();
+    let mut out = Vec::with_capacity(partitions.len());
     for (topic, index) in partitions {
-        let Some(p) = md.topics.get_mut(topic).and_then(|t| {
-            usize::try_from(*index)
-                .ok()
-                .and_then(|i| t.partitions.get_mut(i))
-        }) else {
-            continue; // deleted meanwhile
+        let outcome = match partition_mut(md, topic, *index) {
+            None => ElectionOutcome::UnknownPartition, // deleted meanwhile
+            Some(p) => match p.replicas.first().copied() {
+                None => ElectionOutcome::NotAvailable,
+                Some(preferred) if p.leader == preferred => ElectionOutcome::NotNeeded,
+                Some(preferred) if p.isr.contains(&preferred) && live.contains(&preferred) => {
+                    p.leader = preferred;
+                    p.leader_epoch += 1;
+                    p.partition_epoch += 1;
+                    ElectionOutcome::Elected
+                }
+                Some(_) => ElectionOutcome::NotAvailable,
+            },
         };
-        let Some(&preferred) = p.replicas.first() else {
-            continue;
-        };
-        if p.leader != preferred && p.isr.contains(&preferred) && live.contains(&preferred) {
-            p.leader = preferred;
-            p.leader_epoch += 1;
-            p.partition_epoch += 1;
-        }
+        out.push((topic.clone(), *index, outcome));
     }
+    out
+}
+
+/// See `MetadataCommand::ElectUncleanLeaders`.
+fn elect_unclean(
+    md: &mut ClusterMetadata,
+    partitions: &[(String, i32)],
+) -> Vec<(String, i32, ElectionOutcome)> {
+    let live: BTreeSet<i32> = md.live_brokers().map(|b| b.node_id).collect();
+    let mut out = Vec::with_capacity(partitions.len());
+    for (topic, index) in partitions {
+        let outcome = match partition_mut(md, topic, *index) {
+            None => ElectionOutcome::UnknownPartition,
+            Some(p) if p.leader != NO_LEADER && live.contains(&p.leader) => {
+                ElectionOutcome::NotNeeded
+            }
+            Some(p) => {
+                let clean = pick_leader(p, &live);
+                let next = if clean != NO_LEADER {
+                    Some((clean, None))
+                } else {
+                    p.replicas
+                        .iter()
+                        .copied()
+                        .find(|r| live.contains(r))
+                        .map(|r| (r, Some(vec![r])))
+                };
+                match next {
+                    None => ElectionOutcome::NotAvailable,
+                    Some((leader, isr)) => {
+                        p.leader = leader;
+                        if let Some(isr) = isr {
+                            // Only the new leader's log is known to be
+                            // complete now; the others rejoin by catching up.
+                            p.isr = isr;
+                        }
+                        p.leader_epoch += 1;
+                        p.partition_epoch += 1;
+                        ElectionOutcome::Elected
+                    }
+                }
+            }
+        };
+        out.push((topic.clone(), *index, outcome));
+    }
+    out
+}
+
+fn partition_mut<'a>(
+    md: &'a mut ClusterMetadata,
+    topic: &str,
+    index: i32,
+) -> Option<&'a mut PartitionAssignment> {
+    md.topics.get_mut(topic).and_then(|t| {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| t.partitions.get_mut(i))
+    })
 }
 
 /// Replicas for `count` new partitions starting at index `first`: live
@@ -360,20 +426,12 @@ fn alter_isr(
         .filter(|b| b.fenced)
         .map(|b| b.node_id)
         .collect();
-    let p = md
-        .topics
-        .get_mut(topic)
-        .and_then(|t| {
-            usize::try_from(partition)
-                .ok()
-                .and_then(|i| t.partitions.get_mut(i))
-        })
-        .ok_or_else(|| {
-            Rejection::new(
-                RejectKind::UnknownTopicOrPartition,
-                format!("unknown partition {topic}-{partition}"),
-            )
-        })?;
+    let p = partition_mut(md, topic, partition).ok_or_else(|| {
+        Rejection::new(
+            RejectKind::UnknownTopicOrPartition,
+            format!("unknown partition {topic}-{partition}"),
+        )
+    })?;
     if p.leader != leader || p.leader_epoch != leader_epoch || p.partition_epoch != partition_epoch
     {
         return Err(Rejection::new(
@@ -697,5 +755,62 @@ mod tests {
         let before = md.clone();
         assert_eq!(apply(&mut md, cmd), Ok(CommandResult::Done));
         assert_eq!(md, before);
+    }
+
+    #[test]
+    fn unclean_election_takes_a_live_replica_outside_the_isr_only_when_no_isr_member_lives() {
+        let mut md = cluster(3);
+        create(&mut md, "t", 1, 3).unwrap();
+        let p0 = md.partition("t", 0).unwrap().clone();
+        let (leader, others) = (p0.replicas[0], p0.replicas[1..].to_vec());
+        // The followers fall out of the ISR, then the leader dies.
+        set_isr(&mut md, vec![leader]);
+        apply(&mut md, MetadataCommand::FenceBroker { node_id: leader }).unwrap();
+        assert_eq!(md.partition("t", 0).unwrap().leader, NO_LEADER);
+        let asked = vec![("t".to_string(), 0), ("t".to_string(), 9)];
+        // A preferred election cannot help: the preferred replica is down.
+        let r = apply(
+            &mut md,
+            MetadataCommand::ElectPreferredLeaders {
+                partitions: asked.clone(),
+            },
+        );
+        assert_eq!(
+            r,
+            Ok(CommandResult::Elections(vec![
+                ("t".into(), 0, ElectionOutcome::NotAvailable),
+                ("t".into(), 9, ElectionOutcome::UnknownPartition),
+            ]))
+        );
+        let r = apply(
+            &mut md,
+            MetadataCommand::ElectUncleanLeaders { partitions: asked },
+        );
+        assert_eq!(
+            r,
+            Ok(CommandResult::Elections(vec![
+                ("t".into(), 0, ElectionOutcome::Elected),
+                ("t".into(), 9, ElectionOutcome::UnknownPartition),
+            ]))
+        );
+        let p = md.partition("t", 0).unwrap();
+        assert_eq!(p.leader, others[0]);
+        assert_eq!(p.isr, vec![others[0]]);
+        assert_eq!(p.leader_epoch, p0.leader_epoch + 1);
+        // Led again: a second unclean election is not needed.
+        let r = apply(
+            &mut md,
+            MetadataCommand::ElectUncleanLeaders {
+                partitions: vec![("t".to_string(), 0)],
+            },
+        );
+        assert_eq!(
+            r,
+            Ok(CommandResult::Elections(vec![(
+                "t".into(),
+                0,
+                ElectionOutcome::NotNeeded
+            )]))
+        );
     }
 }

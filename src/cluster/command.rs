@@ -83,6 +83,28 @@ pub enum MetadataCommand {
     ElectPreferredLeaders {
         partitions: Vec<(String, i32)>,
     },
+    /// Kafka's unclean election (ElectLeaders with type UNCLEAN, asked for
+    /// by an operator): each listed partition without a live leader gets
+    /// one from its live ISR if it can, and otherwise from any live
+    /// replica, whose log then becomes the partition's (records only the
+    /// lost replicas had are gone). Partitions with a live leader are left
+    /// as they are.
+    ElectUncleanLeaders {
+        partitions: Vec<(String, i32)>,
+    },
+}
+
+/// What an election did to one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ElectionOutcome {
+    /// A new leader was elected.
+    Elected,
+    /// The partition already had the leader asked for.
+    NotNeeded,
+    /// No replica could lead (not live, or not in the ISR for a preferred
+    /// election).
+    NotAvailable,
+    UnknownPartition,
 }
 
 /// What an accepted command returns.
@@ -95,6 +117,9 @@ pub enum CommandResult {
     },
     /// `AlterIsr`: the partition as it is now (new `partition_epoch`).
     Partition(PartitionAssignment),
+    /// `ElectPreferredLeaders`, `ElectUncleanLeaders`: each partition asked
+    /// for, in order, with what happened to it.
+    Elections(Vec<(String, i32, ElectionOutcome)>),
 }
 
 /// Why the state machine refused a command. Deterministic: every voter

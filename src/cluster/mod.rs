@@ -18,6 +18,6 @@ pub mod raft;
 pub mod sync;
 pub mod voters;
 
-pub use command::{CommandResult, MetadataCommand};
+pub use command::{CommandResult, ElectionOutcome, MetadataCommand};
 pub use error::{ClusterError, JoinRefused};
 pub use handle::ClusterHandle;

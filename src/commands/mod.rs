@@ -7,6 +7,7 @@ pub mod config;
 pub mod connect;
 pub mod consume;
 pub mod delete_records;
+pub mod elect_leaders;
 pub mod envelope;
 pub mod format;
 pub mod generate;

@@ -44,6 +44,7 @@ api_keys! {
     DescribeBroker = 23, "DescribeBroker";
     DeleteRecords = 24, "DeleteRecords";
     DeleteOffsets = 30, "DeleteOffsets";
+    ElectLeaders = 31, "ElectLeaders";
 }
 
 impl ApiKey {

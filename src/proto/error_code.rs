@@ -69,8 +69,11 @@ error_codes! {
     MemberIdRequired = 79, "MEMBER_ID_REQUIRED", false;
     FencedLeaderEpoch = 74, "FENCED_LEADER_EPOCH", true;
     UnknownLeaderEpoch = 75, "UNKNOWN_LEADER_EPOCH", true;
+    PreferredLeaderNotAvailable = 80, "PREFERRED_LEADER_NOT_AVAILABLE", true;
     GroupMaxSizeReached = 81, "GROUP_MAX_SIZE_REACHED", false;
     FencedInstanceId = 82, "FENCED_INSTANCE_ID", false;
+    EligibleLeadersNotAvailable = 83, "ELIGIBLE_LEADERS_NOT_AVAILABLE", true;
+    ElectionNotNeeded = 84, "ELECTION_NOT_NEEDED", false;
     GroupSubscribedToTopic = 86, "GROUP_SUBSCRIBED_TO_TOPIC", false;
     InvalidRecord = 87, "INVALID_RECORD", false;
 }

@@ -174,6 +174,9 @@ for client in kafka_python confluent_kafka; do
         "$PY" "$here/test_$client.py" "$bs" read-strom from-strom
 done
 
+check "kafka_python: describe_cluster, describe_producers, describe_log_dirs, delete_group_offsets, elect_leaders, delete_groups" \
+    "$PY" "$here/test_admin_ops.py" "$bs" all
+
 # ------------------------------------------------------------- codecs
 source "$here/codecs.sh"
 

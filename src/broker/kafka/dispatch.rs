@@ -8,8 +8,9 @@ use kafka_protocol::protocol::Decodable;
 
 use super::request::Ctx;
 use super::{
-    api_versions, configs, describe_cluster, fetch, group_admin, groups, guard, init_producer_id,
-    list_offsets, log_dirs, metadata, produce, records, topics, unsupported, versions, Reply,
+    api_versions, configs, describe_cluster, elect_leaders, fetch, group_admin, groups, guard,
+    init_producer_id, list_offsets, log_dirs, metadata, produce, producers, records, topics,
+    unsupported, versions, Reply,
 };
 use crate::broker::state::Broker;
 
@@ -91,6 +92,8 @@ pub async fn dispatch(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -
         ApiKey::OffsetDelete => run!(OffsetDeleteRequest, group_admin::offset_delete),
         ApiKey::DescribeCluster => run!(DescribeClusterRequest, describe_cluster::handle),
         ApiKey::DescribeLogDirs => run!(DescribeLogDirsRequest, log_dirs::handle),
+        ApiKey::DescribeProducers => run!(DescribeProducersRequest, producers::handle),
+        ApiKey::ElectLeaders => run!(ElectLeadersRequest, elect_leaders::handle),
         _ => Reply::Close,
     }
 }

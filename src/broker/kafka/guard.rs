@@ -212,6 +212,20 @@ const DELETE_RECORDS_PARTITION: &[Field] = &[all(I32), all(I64)];
 const DELETE_RECORDS_TOPIC: &[Field] = &[all(Str), all(Structs(DELETE_RECORDS_PARTITION))];
 const DELETE_RECORDS: &[Field] = &[all(Structs(DELETE_RECORDS_TOPIC)), all(I32)];
 
+const DELETE_GROUPS: &[Field] = &[all(Strs)];
+
+const OFFSET_DELETE_PARTITION: &[Field] = &[all(I32)];
+const OFFSET_DELETE_TOPIC: &[Field] = &[all(Str), all(Structs(OFFSET_DELETE_PARTITION))];
+const OFFSET_DELETE: &[Field] = &[all(Str), all(Structs(OFFSET_DELETE_TOPIC))];
+
+const DESCRIBE_CLUSTER: &[Field] = &[all(I8), f(1, ANY, I8), f(2, ANY, I8)];
+
+/// (topic, partitions): DescribeLogDirs, DescribeProducers, ElectLeaders.
+const TOPIC_PARTITION_LIST: &[Field] = &[all(Str), all(I32s)];
+const DESCRIBE_LOG_DIRS: &[Field] = &[all(Structs(TOPIC_PARTITION_LIST))];
+const DESCRIBE_PRODUCERS: &[Field] = &[all(Structs(TOPIC_PARTITION_LIST))];
+const ELECT_LEADERS: &[Field] = &[f(1, ANY, I8), all(Structs(TOPIC_PARTITION_LIST)), all(I32)];
+
 /// (schema, first flexible version) of the requests strom decodes.
 fn schema(api: ApiKey) -> Option<(&'static [Field], i16)> {
     Some(match api {
@@ -237,6 +251,12 @@ fn schema(api: ApiKey) -> Option<(&'static [Field], i16)> {
         ApiKey::AlterConfigs => (ALTER_CONFIGS, 2),
         ApiKey::IncrementalAlterConfigs => (INCREMENTAL_ALTER_CONFIGS, 1),
         ApiKey::DeleteRecords => (DELETE_RECORDS, 2),
+        ApiKey::DeleteGroups => (DELETE_GROUPS, 2),
+        ApiKey::OffsetDelete => (OFFSET_DELETE, ANY),
+        ApiKey::DescribeCluster => (DESCRIBE_CLUSTER, 0),
+        ApiKey::DescribeLogDirs => (DESCRIBE_LOG_DIRS, 2),
+        ApiKey::DescribeProducers => (DESCRIBE_PRODUCERS, 0),
+        ApiKey::ElectLeaders => (ELECT_LEADERS, 2),
         _ => return None,
     })
 }

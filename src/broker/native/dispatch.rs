@@ -5,8 +5,8 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use super::{
-    admin, broker_info, delete_offsets, delete_records, fetch, groups, list_offsets, metadata,
-    produce, status_frame, Reply,
+    admin, broker_info, delete_offsets, delete_records, elect_leaders, fetch, groups, list_offsets,
+    metadata, produce, status_frame, Reply,
 };
 use crate::broker::replication::handlers as replication;
 use crate::broker::state::Broker;
@@ -106,5 +106,6 @@ pub async fn dispatch(
         ApiKey::DescribeBroker => run!(broker_info::handle),
         ApiKey::DeleteRecords => run!(delete_records::handle),
         ApiKey::DeleteOffsets => run!(delete_offsets::handle),
+        ApiKey::ElectLeaders => run!(elect_leaders::handle),
     }
 }

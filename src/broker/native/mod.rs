@@ -10,6 +10,7 @@ pub(crate) mod broker_info;
 pub(crate) mod delete_offsets;
 pub(crate) mod delete_records;
 pub(crate) mod dispatch;
+pub(crate) mod elect_leaders;
 pub(crate) mod fetch;
 pub(crate) mod groups;
 pub(crate) mod list_offsets;

@@ -365,6 +365,34 @@ impl ProducerTable {
     pub fn is_empty(&self) -> bool {
         self.producers.is_empty()
     }
+
+    /// The producers remembered, by id: what DescribeProducers reports.
+    pub fn describe(&self) -> Vec<ProducerSummary> {
+        let mut out: Vec<ProducerSummary> = self
+            .producers
+            .iter()
+            .map(|(&id, e)| {
+                let last = e.batches.back();
+                ProducerSummary {
+                    producer_id: id,
+                    epoch: e.epoch,
+                    last_sequence: last.map_or(-1, |b| b.last_seq),
+                    last_timestamp: last.map_or(-1, |b| b.max_timestamp),
+                }
+            })
+            .collect();
+        out.sort_by_key(|p| p.producer_id);
+        out
+    }
+}
+
+/// One idempotent producer as this partition's leader knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProducerSummary {
+    pub producer_id: i64,
+    pub epoch: i16,
+    pub last_sequence: i32,
+    pub last_timestamp: i64,
 }
 
 #[cfg(test)]

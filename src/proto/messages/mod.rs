@@ -3,6 +3,7 @@
 //! failure is always a code and a message.
 pub mod broker_info;
 pub mod delete_records;
+pub mod elect_leaders;
 pub mod fetch;
 pub mod groups;
 pub mod list_offsets;

@@ -429,6 +429,51 @@ fn guard_accepts_the_admin_requests() {
             ]))];
         ok(v, &req);
     }
+    for v in range(ApiKey::DeleteGroups) {
+        ok(
+            v,
+            &DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s("g"))]),
+        );
+    }
+    for v in range(ApiKey::OffsetDelete) {
+        let mut req = OffsetDeleteRequest::default().with_group_id(GroupId(s("g")));
+        req.topics = vec![offset_delete_request::OffsetDeleteRequestTopic::default()
+            .with_name(TopicName(s("x")))
+            .with_partitions(vec![
+                offset_delete_request::OffsetDeleteRequestPartition::default()
+                    .with_partition_index(1),
+            ])];
+        ok(v, &req);
+    }
+    for v in range(ApiKey::DescribeCluster) {
+        ok(v, &DescribeClusterRequest::default().with_endpoint_type(1));
+    }
+    for v in range(ApiKey::DescribeLogDirs) {
+        let req = DescribeLogDirsRequest::default().with_topics(Some(vec![
+            describe_log_dirs_request::DescribableLogDirTopic::default()
+                .with_topic(TopicName(s("x")))
+                .with_partitions(vec![0, 1]),
+        ]));
+        ok(v, &req);
+    }
+    for v in range(ApiKey::DescribeProducers) {
+        let req = DescribeProducersRequest::default().with_topics(vec![
+            describe_producers_request::TopicRequest::default()
+                .with_name(TopicName(s("x")))
+                .with_partition_indexes(vec![0]),
+        ]);
+        ok(v, &req);
+    }
+    for v in range(ApiKey::ElectLeaders) {
+        let req = ElectLeadersRequest::default()
+            .with_election_type(if v >= 1 { 1 } else { 0 })
+            .with_topic_partitions(Some(vec![elect_leaders_request::TopicPartitions::default(
+            )
+            .with_topic(TopicName(s("x")))
+            .with_partitions(vec![0])]))
+            .with_timeout_ms(1000);
+        ok(v, &req);
+    }
     for v in range(ApiKey::AlterConfigs) {
         let mut req = AlterConfigsRequest::default();
         req.resources = vec![alter_configs_request::AlterConfigsResource::default()
