@@ -748,12 +748,19 @@ mod tests {
         };
         apply(&mut fenced, cmd).unwrap();
         assert_eq!(fenced, before);
-        // Unknown topics and partitions are ignored.
+        // Unknown topics and partitions change nothing and are named.
         let cmd = MetadataCommand::ElectPreferredLeaders {
             partitions: vec![("gone".into(), 0), ("t".into(), 999), ("t".into(), -1)],
         };
         let before = md.clone();
-        assert_eq!(apply(&mut md, cmd), Ok(CommandResult::Done));
+        assert_eq!(
+            apply(&mut md, cmd),
+            Ok(CommandResult::Elections(vec![
+                ("gone".into(), 0, ElectionOutcome::UnknownPartition),
+                ("t".into(), 999, ElectionOutcome::UnknownPartition),
+                ("t".into(), -1, ElectionOutcome::UnknownPartition),
+            ]))
+        );
         assert_eq!(md, before);
     }
 
@@ -767,6 +774,7 @@ mod tests {
         set_isr(&mut md, vec![leader]);
         apply(&mut md, MetadataCommand::FenceBroker { node_id: leader }).unwrap();
         assert_eq!(md.partition("t", 0).unwrap().leader, NO_LEADER);
+        let fenced_epoch = md.partition("t", 0).unwrap().leader_epoch;
         let asked = vec![("t".to_string(), 0), ("t".to_string(), 9)];
         // A preferred election cannot help: the preferred replica is down.
         let r = apply(
@@ -796,7 +804,7 @@ mod tests {
         let p = md.partition("t", 0).unwrap();
         assert_eq!(p.leader, others[0]);
         assert_eq!(p.isr, vec![others[0]]);
-        assert_eq!(p.leader_epoch, p0.leader_epoch + 1);
+        assert_eq!(p.leader_epoch, fenced_epoch + 1);
         // Led again: a second unclean election is not needed.
         let r = apply(
             &mut md,
