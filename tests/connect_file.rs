@@ -270,7 +270,7 @@ fn bad_file_connector_files_name_file_and_key() {
         (
             "src-dlq.toml",
             "name = \"e\"\ntype = \"file-source\"\ntopic = \"t\"\n[config]\npath = \"in\"\n[errors]\ntolerance = \"all\"\ndlq = \"d\"\n",
-            "src-dlq.toml: key 'errors.dlq': a file-source has no dead-letter topic",
+            "src-dlq.toml: key 'errors.dlq': a source dead-letters only the records its transform or route fails on",
         ),
     ];
     for (file, text, want) in cases {

@@ -12,6 +12,7 @@ One TOML file per connector:
   name = \"orders-to-sqlite\"
   type = \"sqlite-sink\"        # or sqlite-source, file-source, file-sink
   topics = [\"orders\"]         # a source writes one: topic = \"NAME\"
+  transform = 'select(.value | fromjson | .qty > 0)'  # jq on each record
   [config]                    # the type's own keys (docs/connect.md)
   path = \"orders.db\"
   table = \"orders\"
@@ -31,6 +32,13 @@ A file-source tailing a log (across rotation and truncation):
   [config]
   path = \"app.log\"
   format = \"lines\"            # or json: each line one JSON value
+
+transform (sources and sinks) and route (sources: the topic of each \
+record) are jq on the record envelope of `consume --output json`, as \
+`strom stream --jq`; a record they fail on goes through [errors]:
+
+  transform = '.value |= (fromjson | {level, msg})'
+  route = 'if (.value | fromjson | .level) == \"ERROR\" then \"errors\" else .topic end'
 
 A file-sink (fsync per batch, then commit; rotated to out.log.1, .2, ...):
 

@@ -67,3 +67,105 @@ pub fn wait_log(dir: &Path, needle: &str) {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A SQLite database a sink writes, opened to look at it.
+pub fn sqlite(path: &Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(path).expect("open database");
+    c.busy_timeout(Duration::from_secs(5))
+        .expect("busy timeout");
+    c
+}
+
+/// Rows of `sql` on a SQLite database as `a|b|c` text, or None while the
+/// table does not exist yet.
+pub fn sqlite_rows(path: &Path, sql: &str) -> Option<Vec<String>> {
+    use rusqlite::types::Value;
+    let c = sqlite(path);
+    let mut stmt = c.prepare(sql).ok()?;
+    let n = stmt.column_count();
+    let out = stmt
+        .query_map([], |r| {
+            let mut cols = Vec::with_capacity(n);
+            for i in 0..n {
+                let v: Value = r.get(i)?;
+                cols.push(match v {
+                    Value::Null => "NULL".to_string(),
+                    Value::Integer(i) => i.to_string(),
+                    Value::Real(f) => f.to_string(),
+                    Value::Text(t) => t,
+                    Value::Blob(b) => format!("{b:?}"),
+                });
+            }
+            Ok(cols.join("|"))
+        })
+        .ok()?
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    Some(out)
+}
+
+/// Polls `sql` until it returns `want` (deadline 30 s); the failure shows
+/// the connect log of `dir`.
+pub fn wait_sqlite_rows(path: &Path, sql: &str, want: &[&str], dir: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = sqlite_rows(path, sql);
+        if got.as_deref().is_some_and(|g| g == want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{sql}: got {got:?}, want {want:?}\nconnect log:\n{}",
+            log(dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Every record of `topic` from the start, as `consume --output json`
+/// envelopes.
+pub fn topic_envelopes(b: &Broker, topic: &str) -> Vec<serde_json::Value> {
+    let out = b.ok(
+        &[
+            "consume",
+            "-t",
+            topic,
+            "--from-beginning",
+            "-e",
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a json envelope"))
+        .collect()
+}
+
+/// Waits until `topic` holds `n` records (deadline 30 s), then returns them.
+pub fn wait_topic(b: &Broker, topic: &str, n: usize, dir: &Path) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = topic_envelopes(b, topic);
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{topic} holds {} of {n} records: {got:?}\nconnect log:\n{}",
+            got.len(),
+            log(dir)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The value of header `key` of a `consume --output json` envelope.
+pub fn header(envelope: &serde_json::Value, key: &str) -> Option<String> {
+    envelope["headers"]
+        .as_array()?
+        .iter()
+        .find(|h| h["key"] == key)
+        .and_then(|h| h["value"].as_str().map(String::from))
+}
