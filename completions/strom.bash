@@ -94,6 +94,9 @@ _strom() {
             strom__subcmd__connect,list)
                 cmd="strom__subcmd__connect__subcmd__list"
                 ;;
+            strom__subcmd__connect,offsets)
+                cmd="strom__subcmd__connect__subcmd__offsets"
+                ;;
             strom__subcmd__connect,pause)
                 cmd="strom__subcmd__connect__subcmd__pause"
                 ;;
@@ -117,6 +120,9 @@ _strom() {
                 ;;
             strom__subcmd__connect__subcmd__help,list)
                 cmd="strom__subcmd__connect__subcmd__help__subcmd__list"
+                ;;
+            strom__subcmd__connect__subcmd__help,offsets)
+                cmd="strom__subcmd__connect__subcmd__help__subcmd__offsets"
                 ;;
             strom__subcmd__connect__subcmd__help,pause)
                 cmd="strom__subcmd__connect__subcmd__help__subcmd__pause"
@@ -234,6 +240,9 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__connect,list)
                 cmd="strom__subcmd__help__subcmd__connect__subcmd__list"
+                ;;
+            strom__subcmd__help__subcmd__connect,offsets)
+                cmd="strom__subcmd__help__subcmd__connect__subcmd__offsets"
                 ;;
             strom__subcmd__help__subcmd__connect,pause)
                 cmd="strom__subcmd__help__subcmd__connect__subcmd__pause"
@@ -614,7 +623,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect)
-            opts="-v -h -V --verbose --profile --help --version standalone list status pause resume restart bench-sqlite-insert help"
+            opts="-v -h -V --verbose --profile --help --version standalone list status pause resume restart offsets bench-sqlite-insert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,7 +671,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__help)
-            opts="standalone list status pause resume restart bench-sqlite-insert help"
+            opts="standalone list status pause resume restart offsets bench-sqlite-insert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -704,6 +713,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -789,6 +812,36 @@ _strom() {
             ;;
         strom__subcmd__connect__subcmd__list)
             opts="-o -v -h -V --control --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --control)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__offsets)
+            opts="-o -v -h -V --control --output --reset --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1518,7 +1571,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__connect)
-            opts="standalone list status pause resume restart bench-sqlite-insert"
+            opts="standalone list status pause resume restart offsets bench-sqlite-insert"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1546,6 +1599,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__connect__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__connect__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

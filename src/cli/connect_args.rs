@@ -83,6 +83,9 @@ pub enum ConnectCommand {
     Resume(NamedControlArgs),
     /// Restart a connector's task now (also cuts a failed task's backoff short)
     Restart(NamedControlArgs),
+    /// A connector's positions: a source's stored source offsets, a sink's group commits and own stored offsets
+    #[command(after_long_help = OFFSETS_HELP)]
+    Offsets(OffsetsArgs),
     /// Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)
     #[command(hide = true)]
     BenchSqliteInsert(BenchSqliteInsertArgs),
@@ -131,6 +134,35 @@ pub struct NamedControlArgs {
     /// The connector's name (status: all when left out)
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
+}
+
+pub const OFFSETS_HELP: &str = "\
+A source shows the last offset stored for each source partition (a file, \
+a table) in the offsets topic; a sink shows, per partition of its topics, \
+what its group connect-NAME committed and what the sink stored itself \
+(the SQL sinks' strom_offsets, where they resume; - where none).
+
+--reset forgets a source's stored offsets, so that on resume it reads \
+every source partition from the beginning. As in Kafka Connect, only a \
+stopped connector is reset: pause it first.
+
+Examples:
+  strom connect offsets app-log
+  strom connect pause app-log && strom connect offsets app-log --reset && strom connect resume app-log
+  strom connect offsets orders-to-sqlite -o json";
+
+#[derive(Debug, Args)]
+pub struct OffsetsArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+
+    /// The connector's name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Forget a paused source's stored offsets (it starts from the beginning on resume)
+    #[arg(long)]
+    pub reset: bool,
 }
 
 #[derive(Debug, Args)]

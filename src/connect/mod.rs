@@ -23,6 +23,7 @@ pub mod config;
 pub mod control;
 pub mod file;
 pub mod offsets;
+pub mod offsets_admin;
 pub mod postgres;
 pub mod registry;
 pub mod sink_task;

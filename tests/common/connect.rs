@@ -169,3 +169,74 @@ pub fn header(envelope: &serde_json::Value, key: &str) -> Option<String> {
         .find(|h| h["key"] == key)
         .and_then(|h| h["value"].as_str().map(String::from))
 }
+
+/// `strom connect ARGS --control DIR/ctl.sock --output json`, which must
+/// succeed; its answer.
+pub fn control(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let out = try_control(dir, args);
+    assert!(
+        out.status.success(),
+        "connect {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON answer")
+}
+
+/// `strom connect ARGS --control DIR/ctl.sock --output json`, as it ends.
+pub fn try_control(dir: &Path, args: &[&str]) -> std::process::Output {
+    let sock = dir.join("ctl.sock");
+    let mut c = super::strom();
+    c.args(["connect"])
+        .args(args)
+        .arg("--control")
+        .arg(&sock)
+        .args(["--output", "json"]);
+    super::run_with_timeout(c, None, Duration::from_secs(30))
+}
+
+/// A connector's status from the worker's control socket.
+pub fn state(dir: &Path, name: &str) -> serde_json::Value {
+    let v = control(dir, &["status", name]);
+    v["connectors"][0].clone()
+}
+
+/// Waits until connector `name` is in state `want` (deadline 30 s).
+pub fn wait_state(dir: &Path, name: &str, want: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = state(dir, name);
+        if s["state"] == want {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name}: {s}, want {want}\n{}",
+            log(dir)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `strom connect standalone --control ctl.sock` in `dir`, its stderr in
+/// `dir/connect.log`; returns once the control socket is up.
+pub fn start_connect_with_control(b: &Broker, dir: &Path, files: &[&Path]) -> Child {
+    let log_file = std::fs::File::create(dir.join("connect.log")).expect("log file");
+    let child = super::strom()
+        .current_dir(dir)
+        .args([
+            "connect",
+            "standalone",
+            "-b",
+            &b.addr,
+            "--control",
+            "ctl.sock",
+        ])
+        .args(files)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .expect("spawn strom connect");
+    wait_log(dir, "control socket ctl.sock");
+    child
+}
