@@ -961,7 +961,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__standalone)
-            opts="-b -v -h -V --bootstrap-server --offsets-topic --control --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --offsets-topic --control --state-file --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -980,6 +980,10 @@ _strom() {
                     return 0
                     ;;
                 --control)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -76,3 +76,43 @@ fn offsets_show_source_and_sink_positions_and_reset_a_paused_source() {
     wait_sqlite_rows(&db, "SELECT count(*) FROM t", &["6"], dir);
     stop_connect(child, dir);
 }
+
+#[test]
+fn a_paused_connector_stays_paused_after_a_worker_restart() {
+    let b = broker();
+    b.create_topic("lines", 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let app = dir.join("app.log");
+    std::fs::write(&app, "one\n").unwrap();
+    let source = write(
+        dir,
+        "source.toml",
+        "name = \"app-log\"\ntype = \"file-source\"\ntopic = \"lines\"\n[config]\npath = \"app.log\"\npoll_interval_ms = 50\n",
+    );
+    let child = start_connect_with_control(&b, dir, &[&source]);
+    wait_topic(&b, "lines", 1, dir);
+    control(dir, &["pause", "app-log"]);
+    wait_state(dir, "app-log", "PAUSED");
+    stop_connect(child, dir);
+    assert!(dir.join("ctl.sock.state.json").exists());
+
+    std::fs::write(&app, "one\ntwo\n").unwrap();
+    let child = start_connect_with_control(&b, dir, &[&source]);
+    wait_state(dir, "app-log", "PAUSED");
+    assert!(
+        log(dir).contains("app-log stays paused (paused before the last stop"),
+        "{}",
+        log(dir)
+    );
+    // Nothing new was read while paused...
+    assert_eq!(common::connect::topic_envelopes(&b, "lines").len(), 1);
+    // ...until it is resumed, which the next restart remembers too.
+    control(dir, &["resume", "app-log"]);
+    let lines = wait_topic(&b, "lines", 2, dir);
+    assert_eq!(lines[1]["value"], "two");
+    stop_connect(child, dir);
+    let child = start_connect_with_control(&b, dir, &[&source]);
+    wait_state(dir, "app-log", "RUNNING");
+    stop_connect(child, dir);
+}

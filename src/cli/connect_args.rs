@@ -54,7 +54,8 @@ Example: strom connect standalone -b 127.0.0.1:9092 app-log.toml lines-out.toml
 
 Control while it runs (same --control on both sides; the path is printed \
 on stderr): strom connect list | status [NAME] | pause NAME | resume NAME | \
-restart NAME, with --output json.
+restart NAME | offsets NAME [--reset], with --output json. A paused \
+connector stays paused when the worker restarts (--state-file).
 
 All files are checked first; any mistake (unknown type, missing or \
 unknown key, bad value) is reported with the file and key, and nothing \
@@ -103,6 +104,10 @@ pub struct StandaloneArgs {
     /// Control socket to listen on (`strom connect status` etc. take the same) [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]
     #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
+
+    /// File that keeps which connectors are paused across worker restarts [default: the control socket's path + .state.json]
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
 
     /// Connector files
     #[arg(required = true, value_name = "FILE.toml")]

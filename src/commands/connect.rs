@@ -10,6 +10,7 @@ use crate::cli::connect_args::{
 };
 use crate::connect::control;
 use crate::connect::offsets_admin::OffsetsAdmin;
+use crate::connect::target_state::TargetStateFile;
 use crate::connect::{worker, StatusBoard, WorkerConfig};
 
 pub fn run(command: ConnectCommand) -> anyhow::Result<()> {
@@ -161,6 +162,22 @@ fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
     // An explicit --control must work; the default may be taken by
     // another worker, which leaves this one without a socket.
     let socket = args.control.clone().unwrap_or_else(control::default_path);
+    // Connectors paused before the last stop stay paused.
+    let state = Arc::new(TargetStateFile::new(
+        args.state_file
+            .clone()
+            .unwrap_or_else(|| TargetStateFile::default_for(&socket)),
+    ));
+    for name in state.load()? {
+        if let Some(e) = entries.get(&name) {
+            e.control.pause();
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "strom connect: {name} stays paused (paused before the last stop, as {} says; resume it with strom connect resume {name})",
+                state.path().display()
+            );
+        }
+    }
     let listener = match control::bind(&socket) {
         Ok(l) => Some(l),
         Err(e) if args.control.is_none() => {
@@ -185,7 +202,7 @@ fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
         ));
         std::thread::Builder::new()
             .name("connect-control".into())
-            .spawn(move || control::serve(listener, entries, board, Some(admin)))?;
+            .spawn(move || control::serve(listener, entries, board, Some(admin), Some(state)))?;
     }
     worker::run(
         &client,

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::offsets_admin::OffsetsAdmin;
 use super::status::StatusBoard;
+use super::target_state::TargetStateFile;
 use crate::client::blocking::StopSignal;
 
 /// What the control socket asked of one connector's supervisor.
@@ -122,16 +123,18 @@ pub fn serve(
     entries: Arc<BTreeMap<String, Entry>>,
     board: Arc<StatusBoard>,
     admin: Option<Arc<OffsetsAdmin>>,
+    state: Option<Arc<TargetStateFile>>,
 ) {
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
         let entries = entries.clone();
         let board = board.clone();
         let admin = admin.clone();
+        let state = state.clone();
         let _ = std::thread::Builder::new()
             .name("connect-control".into())
             .spawn(move || {
-                let _ = answer(conn, &entries, &board, admin.as_deref());
+                let _ = answer(conn, &entries, &board, admin.as_deref(), state.as_deref());
             });
     }
 }
@@ -141,11 +144,30 @@ fn answer(
     entries: &BTreeMap<String, Entry>,
     board: &StatusBoard,
     admin: Option<&OffsetsAdmin>,
+    state: Option<&TargetStateFile>,
 ) -> std::io::Result<()> {
     conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
     let mut line = String::new();
     BufReader::new(&conn).take_line(&mut line)?;
     let reply = handle(&line, entries, board, admin);
+    if let (Some(state), Some(true)) = (state, reply["ok"].as_bool()) {
+        let cmd = serde_json::from_str::<Value>(&line).map(|v| v["cmd"].clone());
+        if matches!(
+            cmd.as_ref().ok().and_then(Value::as_str),
+            Some("pause" | "resume")
+        ) {
+            let paused = entries
+                .iter()
+                .filter(|(_, e)| e.control.paused())
+                .map(|(n, _)| n.clone())
+                .collect();
+            if let Err(e) = state.save(&paused) {
+                tracing::warn!(
+                    "{e:#}; after a worker restart the connectors run as before the {line:?}"
+                );
+            }
+        }
+    }
     let mut w = &conn;
     let mut text = reply.to_string();
     text.push('\n');

@@ -31,6 +31,7 @@ pub mod source_task;
 pub mod sqlite;
 pub mod status;
 pub mod table_sink;
+pub mod target_state;
 pub mod transform;
 pub mod worker;
 
