@@ -182,6 +182,33 @@ impl ConnectorConfig {
         Keys::new(&self.file, "config", self.config.clone())
     }
 
+    /// The `table` of a polling SQL source (`sqlite-source`,
+    /// `postgres-source`): required unless the mode is `query`, refused
+    /// with it; and `query` refused in the other modes. Empty in query mode.
+    pub fn polled_table(
+        &self,
+        query_mode: bool,
+        table: Option<String>,
+        query_given: bool,
+    ) -> Result<String, ConfigError> {
+        let table = match (query_mode, table) {
+            (true, Some(_)) => {
+                return Err(self.error(
+                    "table",
+                    "not used with mode = \"query\" (the query says what to read)",
+                ))
+            }
+            (true, None) => String::new(),
+            (false, t) => t
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| self.error("table", "missing (required unless mode = \"query\")"))?,
+        };
+        if query_given && !query_mode {
+            return Err(self.error("query", "only used with mode = \"query\""));
+        }
+        Ok(table)
+    }
+
     /// An error about `[config]`'s `key`.
     pub fn error(&self, key: &str, message: &str) -> ConfigError {
         self.keys().error(key, message)
