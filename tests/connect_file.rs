@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use common::connect::{control, state, wait_state};
 use common::{send_signal, wait_exit, Broker};
 
 fn broker() -> Broker {
@@ -270,7 +271,7 @@ fn bad_file_connector_files_name_file_and_key() {
         (
             "src-dlq.toml",
             "name = \"e\"\ntype = \"file-source\"\ntopic = \"t\"\n[config]\npath = \"in\"\n[errors]\ntolerance = \"all\"\ndlq = \"d\"\n",
-            "src-dlq.toml: key 'errors.dlq': a file-source has no dead-letter topic",
+            "src-dlq.toml: key 'errors.dlq': a source dead-letters only the records its transform or route fails on",
         ),
     ];
     for (file, text, want) in cases {
@@ -289,50 +290,6 @@ fn bad_file_connector_files_name_file_and_key() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
         assert!(stderr.contains(want), "{file}: want {want:?} in:\n{stderr}");
-    }
-}
-
-fn control(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let sock = dir.join("ctl.sock");
-    let out = common::run_with_timeout(
-        {
-            let mut c = common::strom();
-            c.args(["connect"])
-                .args(args)
-                .arg("--control")
-                .arg(&sock)
-                .args(["--output", "json"]);
-            c
-        },
-        None,
-        Duration::from_secs(30),
-    );
-    assert!(
-        out.status.success(),
-        "connect {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON answer")
-}
-
-fn state(dir: &Path, name: &str) -> serde_json::Value {
-    let v = control(dir, &["status", name]);
-    v["connectors"][0].clone()
-}
-
-fn wait_state(dir: &Path, name: &str, want: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let s = state(dir, name);
-        if s["state"] == want {
-            return s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name}: {s}, want {want}\n{}",
-            log(dir)
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

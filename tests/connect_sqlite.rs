@@ -5,121 +5,12 @@
 //! restarts. Bad connector files: tests/connect_config.rs.
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{send_signal, wait_exit, Broker};
-use rusqlite::Connection;
-
-fn broker() -> Broker {
-    Broker::start_with(&[
-        "--group-initial-rebalance-delay-ms",
-        "0",
-        "--group-min-session-timeout-ms",
-        "500",
-    ])
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).expect("write connector file");
-    p
-}
-
-/// `strom connect standalone` in `dir`, its stderr in `dir/connect.log`.
-fn start_connect(b: &Broker, dir: &Path, files: &[&Path]) -> Child {
-    let log = std::fs::File::create(dir.join("connect.log")).expect("log file");
-    common::strom()
-        .current_dir(dir)
-        .args(["connect", "standalone", "-b", &b.addr])
-        .args(files)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn strom connect")
-}
-
-fn stop_connect(mut child: Child, dir: &Path) {
-    send_signal(child.id(), "-TERM");
-    let status = wait_exit(&mut child, Instant::now() + Duration::from_secs(30));
-    let status = status.unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("strom connect did not stop on SIGTERM")
-    });
-    assert!(
-        status.success(),
-        "strom connect exited with {status:?}:\n{}",
-        log(dir)
-    );
-}
-
-fn log(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("connect.log")).unwrap_or_default()
-}
-
-fn db(path: &Path) -> Connection {
-    let c = Connection::open(path).expect("open database");
-    c.busy_timeout(Duration::from_secs(5))
-        .expect("busy timeout");
-    c
-}
-
-/// Rows of `sql` as text, or None while the table does not exist yet.
-fn rows(path: &Path, sql: &str) -> Option<Vec<String>> {
-    let c = db(path);
-    let mut stmt = c.prepare(sql).ok()?;
-    let n = stmt.column_count();
-    let out = stmt
-        .query_map([], |r| {
-            let mut cols = Vec::with_capacity(n);
-            for i in 0..n {
-                let v: rusqlite::types::Value = r.get(i)?;
-                cols.push(match v {
-                    rusqlite::types::Value::Null => "NULL".to_string(),
-                    rusqlite::types::Value::Integer(i) => i.to_string(),
-                    rusqlite::types::Value::Real(f) => f.to_string(),
-                    rusqlite::types::Value::Text(t) => t,
-                    rusqlite::types::Value::Blob(b) => format!("{b:?}"),
-                });
-            }
-            Ok(cols.join("|"))
-        })
-        .ok()?
-        .collect::<Result<Vec<_>, _>>()
-        .ok()?;
-    Some(out)
-}
-
-/// Polls `sql` until it returns `want` (deadline 30 s).
-fn wait_rows(path: &Path, sql: &str, want: &[&str], dir: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = rows(path, sql);
-        if got.as_deref().is_some_and(|g| g == want) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{sql}: got {got:?}, want {want:?}\nconnect log:\n{}",
-            log(dir)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn wait_log(dir: &Path, needle: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !log(dir).contains(needle) {
-        assert!(
-            Instant::now() < deadline,
-            "the log never said {needle:?}:\n{}",
-            log(dir)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use common::connect::{
+    broker, log, sqlite as db, sqlite_rows as rows, start_connect, stop_connect, wait_log,
+    wait_sqlite_rows as wait_rows, write,
+};
 
 #[test]
 fn trigger_cdc_source_to_upsert_sink_round_trip() {

@@ -12,6 +12,7 @@ One TOML file per connector:
   name = \"orders-to-sqlite\"
   type = \"sqlite-sink\"        # or sqlite-source, file-source, file-sink
   topics = [\"orders\"]         # a source writes one: topic = \"NAME\"
+  transform = 'select(.value | fromjson | .qty > 0)'  # jq on each record
   [config]                    # the type's own keys (docs/connect.md)
   path = \"orders.db\"
   table = \"orders\"
@@ -32,6 +33,13 @@ A file-source tailing a log (across rotation and truncation):
   path = \"app.log\"
   format = \"lines\"            # or json: each line one JSON value
 
+transform (sources and sinks) and route (sources: the topic of each \
+record) are jq on the record envelope of `consume --output json`, as \
+`strom stream --jq`; a record they fail on goes through [errors]:
+
+  transform = '.value |= (fromjson | {level, msg})'
+  route = 'if (.value | fromjson | .level) == \"ERROR\" then \"errors\" else .topic end'
+
 A file-sink (fsync per batch, then commit; rotated to out.log.1, .2, ...):
 
   name = \"lines-out\"
@@ -46,7 +54,8 @@ Example: strom connect standalone -b 127.0.0.1:9092 app-log.toml lines-out.toml
 
 Control while it runs (same --control on both sides; the path is printed \
 on stderr): strom connect list | status [NAME] | pause NAME | resume NAME | \
-restart NAME, with --output json.
+restart NAME | offsets NAME [--reset], with --output json. A paused \
+connector stays paused when the worker restarts (--state-file).
 
 All files are checked first; any mistake (unknown type, missing or \
 unknown key, bad value) is reported with the file and key, and nothing \
@@ -75,6 +84,9 @@ pub enum ConnectCommand {
     Resume(NamedControlArgs),
     /// Restart a connector's task now (also cuts a failed task's backoff short)
     Restart(NamedControlArgs),
+    /// A connector's positions: a source's stored source offsets, a sink's group commits and own stored offsets
+    #[command(after_long_help = OFFSETS_HELP)]
+    Offsets(OffsetsArgs),
     /// Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)
     #[command(hide = true)]
     BenchSqliteInsert(BenchSqliteInsertArgs),
@@ -92,6 +104,10 @@ pub struct StandaloneArgs {
     /// Control socket to listen on (`strom connect status` etc. take the same) [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]
     #[arg(long, value_name = "PATH")]
     pub control: Option<PathBuf>,
+
+    /// File that keeps which connectors are paused across worker restarts [default: the control socket's path + .state.json]
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
 
     /// Connector files
     #[arg(required = true, value_name = "FILE.toml")]
@@ -123,6 +139,35 @@ pub struct NamedControlArgs {
     /// The connector's name (status: all when left out)
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
+}
+
+pub const OFFSETS_HELP: &str = "\
+A source shows the last offset stored for each source partition (a file, \
+a table) in the offsets topic; a sink shows, per partition of its topics, \
+what its group connect-NAME committed and what the sink stored itself \
+(the SQL sinks' strom_offsets, where they resume; - where none).
+
+--reset forgets a source's stored offsets, so that on resume it reads \
+every source partition from the beginning. As in Kafka Connect, only a \
+stopped connector is reset: pause it first.
+
+Examples:
+  strom connect offsets app-log
+  strom connect pause app-log && strom connect offsets app-log --reset && strom connect resume app-log
+  strom connect offsets orders-to-sqlite -o json";
+
+#[derive(Debug, Args)]
+pub struct OffsetsArgs {
+    #[command(flatten)]
+    pub control: ControlArgs,
+
+    /// The connector's name
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// Forget a paused source's stored offsets (it starts from the beginning on resume)
+    #[arg(long)]
+    pub reset: bool,
 }
 
 #[derive(Debug, Args)]

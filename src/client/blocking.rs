@@ -103,6 +103,7 @@ impl StopSignal {
 }
 
 /// A connected client plus its runtime.
+#[derive(Clone)]
 pub struct BlockingClient {
     rt: Arc<Runtime>,
     client: Client,

@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use super::UsageError;
 use crate::cli::connect_args::{
-    BenchSqliteInsertArgs, ConnectCommand, ControlArgs, ControlOutput, StandaloneArgs,
+    BenchSqliteInsertArgs, ConnectCommand, ControlArgs, ControlOutput, OffsetsArgs, StandaloneArgs,
 };
 use crate::connect::control;
+use crate::connect::offsets_admin::OffsetsAdmin;
+use crate::connect::target_state::TargetStateFile;
 use crate::connect::{worker, StatusBoard, WorkerConfig};
 
 pub fn run(command: ConnectCommand) -> anyhow::Result<()> {
@@ -20,7 +22,66 @@ pub fn run(command: ConnectCommand) -> anyhow::Result<()> {
         ConnectCommand::Pause(a) => control_command(&a.control, "pause", a.name.as_deref()),
         ConnectCommand::Resume(a) => control_command(&a.control, "resume", a.name.as_deref()),
         ConnectCommand::Restart(a) => control_command(&a.control, "restart", a.name.as_deref()),
+        ConnectCommand::Offsets(a) => offsets_command(&a),
     }
+}
+
+/// `strom connect offsets NAME [--reset]`: a connector's positions.
+fn offsets_command(args: &OffsetsArgs) -> anyhow::Result<()> {
+    let path = args
+        .control
+        .control
+        .clone()
+        .unwrap_or_else(control::default_path);
+    let cmd = if args.reset {
+        "reset-offsets"
+    } else {
+        "offsets"
+    };
+    let answer = control::request(&path, cmd, Some(&args.name))?;
+    let o = &answer["offsets"];
+    let mut out = std::io::stdout().lock();
+    if args.control.output == ControlOutput::Json {
+        writeln!(out, "{o}")?;
+        return Ok(());
+    }
+    let empty = Vec::new();
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "-".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if o["role"] == "sink" {
+        writeln!(
+            out,
+            "{:<24} {:>9} {:>12} {:>12}",
+            "TOPIC", "PARTITION", "COMMITTED", "STORED"
+        )?;
+        for r in o["offsets"].as_array().unwrap_or(&empty) {
+            writeln!(
+                out,
+                "{:<24} {:>9} {:>12} {:>12}",
+                text(&r["topic"]),
+                text(&r["partition"]),
+                text(&r["committed"]),
+                text(&r["stored"])
+            )?;
+        }
+        return Ok(());
+    }
+    let rows = if args.reset {
+        &o["reset"]
+    } else {
+        &o["offsets"]
+    };
+    if args.reset {
+        writeln!(out, "forgot the offsets of {} source partitions of {}; it starts from the beginning on resume", rows.as_array().map_or(0, Vec::len), args.name)?;
+    }
+    writeln!(out, "{:<40}  OFFSET", "SOURCE PARTITION")?;
+    for r in rows.as_array().unwrap_or(&empty) {
+        writeln!(out, "{:<40}  {}", text(&r["source_partition"]), r["offset"])?;
+    }
+    Ok(())
 }
 
 /// One request to a running worker; its answer on stdout.
@@ -101,6 +162,22 @@ fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
     // An explicit --control must work; the default may be taken by
     // another worker, which leaves this one without a socket.
     let socket = args.control.clone().unwrap_or_else(control::default_path);
+    // Connectors paused before the last stop stay paused.
+    let state = Arc::new(TargetStateFile::new(
+        args.state_file
+            .clone()
+            .unwrap_or_else(|| TargetStateFile::default_for(&socket)),
+    ));
+    for name in state.load()? {
+        if let Some(e) = entries.get(&name) {
+            e.control.pause();
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "strom connect: {name} stays paused (paused before the last stop, as {} says; resume it with strom connect resume {name})",
+                state.path().display()
+            );
+        }
+    }
     let listener = match control::bind(&socket) {
         Ok(l) => Some(l),
         Err(e) if args.control.is_none() => {
@@ -118,9 +195,14 @@ fn standalone(args: StandaloneArgs) -> anyhow::Result<()> {
         );
         let board = board.clone();
         let entries = Arc::new(entries);
+        let admin = Arc::new(OffsetsAdmin::new(
+            client.clone(),
+            args.offsets_topic.clone(),
+            &connectors,
+        ));
         std::thread::Builder::new()
             .name("connect-control".into())
-            .spawn(move || control::serve(listener, entries, board))?;
+            .spawn(move || control::serve(listener, entries, board, Some(admin), Some(state)))?;
     }
     worker::run(
         &client,

@@ -310,15 +310,7 @@ impl Expressions {
     /// The records to print for `r`, after reporting a failure on stderr.
     fn apply(&mut self, r: &ConsumerRecord) -> impl Iterator<Item = ConsumerRecord> + '_ {
         self.outputs.clear();
-        let env = Envelope {
-            topic: &r.topic,
-            partition: Some(r.partition),
-            offset: Some(r.offset),
-            timestamp: Some(r.timestamp),
-            key: r.key.as_ref(),
-            value: r.value.as_ref(),
-            headers: &r.headers,
-        };
+        let env = Envelope::from(r);
         if let Err(e) = self.pipeline.apply(&env, &mut self.outputs) {
             self.failed += 1;
             let _ = writeln!(

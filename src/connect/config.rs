@@ -77,6 +77,8 @@ pub struct ConnectorConfig {
     pub errors: ErrorPolicy,
     /// `[consumer]`: Kafka consumer properties for a sink's group member.
     pub consumer: Vec<(String, String)>,
+    /// `transform` and `route`, compiled.
+    pub transforms: super::transform::Transforms,
     /// `[config]`, read by the connector type.
     pub config: Table,
 }
@@ -155,6 +157,11 @@ impl ConnectorConfig {
             }
             None => Vec::new(),
         };
+        let transform = top.opt_string("transform")?;
+        let route = top.opt_string("route")?;
+        let transforms =
+            super::transform::Transforms::compile(transform.as_deref(), route.as_deref())
+                .map_err(|(key, e)| top.error(key, &e))?;
         let config = top.opt_table("config")?.unwrap_or_default();
         top.finish()?;
         Ok(ConnectorConfig {
@@ -165,6 +172,7 @@ impl ConnectorConfig {
             batch_max,
             errors,
             consumer,
+            transforms,
             config,
         })
     }
@@ -172,6 +180,33 @@ impl ConnectorConfig {
     /// The `[config]` table, for the connector type to read.
     pub fn keys(&self) -> Keys<'_> {
         Keys::new(&self.file, "config", self.config.clone())
+    }
+
+    /// The `table` of a polling SQL source (`sqlite-source`,
+    /// `postgres-source`): required unless the mode is `query`, refused
+    /// with it; and `query` refused in the other modes. Empty in query mode.
+    pub fn polled_table(
+        &self,
+        query_mode: bool,
+        table: Option<String>,
+        query_given: bool,
+    ) -> Result<String, ConfigError> {
+        let table = match (query_mode, table) {
+            (true, Some(_)) => {
+                return Err(self.error(
+                    "table",
+                    "not used with mode = \"query\" (the query says what to read)",
+                ))
+            }
+            (true, None) => String::new(),
+            (false, t) => t
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| self.error("table", "missing (required unless mode = \"query\")"))?,
+        };
+        if query_given && !query_mode {
+            return Err(self.error("query", "only used with mode = \"query\""));
+        }
+        Ok(table)
     }
 
     /// An error about `[config]`'s `key`.
@@ -182,7 +217,7 @@ impl ConnectorConfig {
 
 /// A topic a connector reads or writes: Kafka's name rule, and not one of
 /// strom's internal (`__`) topics.
-fn check_user_topic(name: &str) -> Result<(), String> {
+pub(super) fn check_user_topic(name: &str) -> Result<(), String> {
     crate::proto::topic_name::check_topic_name(name)?;
     if crate::proto::is_internal_topic(name) {
         return Err("topics starting with __ are strom's internal topics".into());

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
+use super::offsets_admin::OffsetsAdmin;
 use super::status::StatusBoard;
+use super::target_state::TargetStateFile;
 use crate::client::blocking::StopSignal;
 
 /// What the control socket asked of one connector's supervisor.
@@ -120,15 +122,19 @@ pub fn serve(
     listener: UnixListener,
     entries: Arc<BTreeMap<String, Entry>>,
     board: Arc<StatusBoard>,
+    admin: Option<Arc<OffsetsAdmin>>,
+    state: Option<Arc<TargetStateFile>>,
 ) {
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
         let entries = entries.clone();
         let board = board.clone();
+        let admin = admin.clone();
+        let state = state.clone();
         let _ = std::thread::Builder::new()
             .name("connect-control".into())
             .spawn(move || {
-                let _ = answer(conn, &entries, &board);
+                let _ = answer(conn, &entries, &board, admin.as_deref(), state.as_deref());
             });
     }
 }
@@ -137,11 +143,31 @@ fn answer(
     conn: UnixStream,
     entries: &BTreeMap<String, Entry>,
     board: &StatusBoard,
+    admin: Option<&OffsetsAdmin>,
+    state: Option<&TargetStateFile>,
 ) -> std::io::Result<()> {
     conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
     let mut line = String::new();
     BufReader::new(&conn).take_line(&mut line)?;
-    let reply = handle(&line, entries, board);
+    let reply = handle(&line, entries, board, admin);
+    if let (Some(state), Some(true)) = (state, reply["ok"].as_bool()) {
+        let cmd = serde_json::from_str::<Value>(&line).map(|v| v["cmd"].clone());
+        if matches!(
+            cmd.as_ref().ok().and_then(Value::as_str),
+            Some("pause" | "resume")
+        ) {
+            let paused = entries
+                .iter()
+                .filter(|(_, e)| e.control.paused())
+                .map(|(n, _)| n.clone())
+                .collect();
+            if let Err(e) = state.save(&paused) {
+                tracing::warn!(
+                    "{e:#}; after a worker restart the connectors run as before the {line:?}"
+                );
+            }
+        }
+    }
     let mut w = &conn;
     let mut text = reply.to_string();
     text.push('\n');
@@ -176,7 +202,12 @@ fn status_of(name: &str, e: &Entry, board: &StatusBoard) -> Value {
 }
 
 /// One request (`{"cmd": "...", "name": "..."}`) to its answer.
-pub fn handle(line: &str, entries: &BTreeMap<String, Entry>, board: &StatusBoard) -> Value {
+pub fn handle(
+    line: &str,
+    entries: &BTreeMap<String, Entry>,
+    board: &StatusBoard,
+    admin: Option<&OffsetsAdmin>,
+) -> Value {
     let req: Value = match serde_json::from_str(line) {
         Ok(v) => v,
         Err(e) => return json!({"ok": false, "error": format!("bad request: {e}")}),
@@ -197,6 +228,32 @@ pub fn handle(line: &str, entries: &BTreeMap<String, Entry>, board: &StatusBoard
         let known: Vec<&str> = entries.keys().map(String::as_str).collect();
         return json!({"ok": false, "error": format!("no connector {name:?} in this worker (it runs: {})", known.join(", "))});
     };
+    let paused = || {
+        e.control.paused()
+            && board
+                .snapshot()
+                .get(name)
+                .is_some_and(|s| s.state == super::status::State::Paused)
+    };
+    let offsets = match (cmd, admin) {
+        ("offsets", Some(a)) => Some(a.describe(name)),
+        ("reset-offsets", Some(_)) if !paused() => {
+            return json!({"ok": false, "error": format!(
+                "{name} is running: pause it first (strom connect pause {name}), as Kafka Connect resets offsets only of a stopped connector"
+            )})
+        }
+        ("reset-offsets", Some(a)) => Some(a.reset(name)),
+        ("offsets" | "reset-offsets", None) => {
+            return json!({"ok": false, "error": "this worker does not serve offsets"})
+        }
+        _ => None,
+    };
+    if let Some(o) = offsets {
+        return match o {
+            Ok(v) => json!({"ok": true, "offsets": v}),
+            Err(e) => json!({"ok": false, "error": format!("{e:#}")}),
+        };
+    }
     match cmd {
         "status" => {}
         "pause" => e.control.pause(),

@@ -13,6 +13,7 @@
 //!   size);
 //! - [`sqlite`]: `sqlite-sink` (exactly once) and `sqlite-source`;
 //! - [`postgres`]: `postgres-sink` (exactly once) and `postgres-source`;
+//! - [`transform`]: a connector's `transform` and `route` (strom's jq);
 //! - [`control`]: the worker's control socket (`strom connect list|status|...`).
 //!
 //! Layering: `commands → connect → client`; nothing here reaches into the
@@ -22,6 +23,7 @@ pub mod config;
 pub mod control;
 pub mod file;
 pub mod offsets;
+pub mod offsets_admin;
 pub mod postgres;
 pub mod registry;
 pub mod sink_task;
@@ -29,6 +31,8 @@ pub mod source_task;
 pub mod sqlite;
 pub mod status;
 pub mod table_sink;
+pub mod target_state;
+pub mod transform;
 pub mod worker;
 
 pub use api::{OffsetRange, RecordError, Rejects, Sink, Source, SourceRecord, TopicPartition};

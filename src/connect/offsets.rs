@@ -182,6 +182,38 @@ impl OffsetStore {
         })
     }
 
+    /// Forgets the stored offsets of `partitions` of `connector` (a null
+    /// value per key), once the brokers acknowledged it.
+    pub fn forget(
+        &self,
+        base: &BlockingClient,
+        connector: &str,
+        partitions: &[String],
+    ) -> anyhow::Result<()> {
+        let opened = self.open(base)?;
+        let producer = &opened.producer;
+        base.run(async {
+            let mut pending = Vec::with_capacity(partitions.len());
+            for p in partitions {
+                let k = key(connector, p);
+                let rec = ProducerRecord {
+                    topic: &self.topic,
+                    key: Some(&k),
+                    value: None,
+                    ..ProducerRecord::default()
+                };
+                pending.push(producer.send(&rec).await?);
+            }
+            producer.flush().await;
+            for p in pending {
+                p.wait()
+                    .await
+                    .map_err(|e| anyhow::Error::new(e).context("forgetting source offsets"))?;
+            }
+            anyhow::Ok(())
+        })
+    }
+
     /// Sends what is buffered and stops the store's producer.
     pub fn close(&self, base: &BlockingClient) {
         let opened = self.opened.lock().unwrap_or_else(|p| p.into_inner()).take();

@@ -55,5 +55,24 @@ pub fn build(cfg: &ConnectorConfig) -> Result<Role, ConfigError> {
             message: "a source writes one topic: give topic = \"NAME\"".into(),
         });
     }
+    if matches!(role, Role::Source(_)) && cfg.errors.dlq.is_some() && cfg.transforms.is_empty() {
+        return Err(ConfigError {
+            file: cfg.file.clone(),
+            key: Some("errors.dlq".into()),
+            message: "a source dead-letters only the records its transform or route fails on, \
+                      and this one has neither (a record the source cannot read is skipped and \
+                      logged under tolerance = \"all\")"
+                .into(),
+        });
+    }
+    if matches!(role, Role::Sink(_)) && cfg.transforms.has_route() {
+        return Err(ConfigError {
+            file: cfg.file.clone(),
+            key: Some("route".into()),
+            message: "route picks the topic a source writes; a sink writes its one table or file \
+                      (drop or reshape its records with transform)"
+                .into(),
+        });
+    }
     Ok(role)
 }

@@ -17,6 +17,7 @@ use super::registry::SinkFactory;
 use crate::client::backoff::jittered;
 use crate::client::blocking::{BlockingClient, Runtime, StopSignal};
 use crate::client::dead_letter::{add_headers, Origin};
+use crate::client::jq::Envelope;
 use crate::client::{
     Acks, ClientError, ConsumerConfig, ConsumerRecord, GroupConfig, GroupConsumer, OffsetReset,
     Producer, ProducerConfig, ProducerRecord,
@@ -194,6 +195,11 @@ fn run_loop(
             })
             .collect();
         ranges.sort_by(|a, b| a.partition.cmp(&b.partition));
+        // The ranges above cover what was read, so a record the transform
+        // drops still moves the stored offsets on.
+        if !cfg.transforms.is_empty() {
+            batch = transform_batch(rt, cfg, &batch, producer)?;
+        }
         put_with_retries(rt, cfg, sink, &batch, &ranges, producer)?;
         for r in &ranges {
             stored_at.insert(r.partition.clone(), Some(r.next));
@@ -236,6 +242,40 @@ fn put_with_retries(
             }
         }
     }
+}
+
+/// `transform` on every record of a batch. A record it fails on goes
+/// through `[errors]` (failing the task, skipped, or dead-lettered as it
+/// was read) before the sink sees the rest.
+fn transform_batch(
+    rt: &Arc<Runtime>,
+    cfg: &ConnectorConfig,
+    batch: &[ConsumerRecord],
+    producer: Option<&Producer>,
+) -> anyhow::Result<Vec<ConsumerRecord>> {
+    let mut rejects = Policy { rt, cfg, producer };
+    let mut out = Vec::with_capacity(batch.len());
+    let mut routed = Vec::new();
+    for r in batch {
+        let env = Envelope::from(r);
+        routed.clear();
+        if let Err(e) = cfg.transforms.apply(&env, &mut routed) {
+            rejects.reject(r, &RecordError(e))?;
+            continue;
+        }
+        // The partition and offset stay those read: they are what the
+        // sink stores and resumes from.
+        out.extend(routed.drain(..).map(|o| ConsumerRecord {
+            topic: r.topic.clone(),
+            partition: r.partition,
+            offset: r.offset,
+            timestamp: o.record.timestamp.unwrap_or(r.timestamp),
+            key: o.record.key,
+            value: o.record.value,
+            headers: o.record.headers,
+        }));
+    }
+    Ok(out)
 }
 
 /// `[errors]` applied to one rejected record.

@@ -21,6 +21,21 @@ pub struct Envelope<'a> {
     pub headers: &'a [Header],
 }
 
+impl<'a> From<&'a crate::client::ConsumerRecord> for Envelope<'a> {
+    /// A record as it was read.
+    fn from(r: &'a crate::client::ConsumerRecord) -> Envelope<'a> {
+        Envelope {
+            topic: &r.topic,
+            partition: Some(r.partition),
+            offset: Some(r.offset),
+            timestamp: Some(r.timestamp),
+            key: r.key.as_ref(),
+            value: r.value.as_ref(),
+            headers: &r.headers,
+        }
+    }
+}
+
 /// A record an expression produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Output {

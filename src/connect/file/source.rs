@@ -64,13 +64,6 @@ pub fn configure(cfg: &ConnectorConfig) -> Result<SourceFactory, ConfigError> {
         .unwrap_or(Duration::from_millis(250));
     let max_line_bytes = k.opt_int("max_line_bytes", 1, 64 << 20)?.unwrap_or(1 << 20) as usize;
     k.finish()?;
-    if cfg.errors.dlq.is_some() {
-        return Err(ConfigError {
-            file: cfg.file.clone(),
-            key: Some("errors.dlq".into()),
-            message: "a file-source has no dead-letter topic: with tolerance = \"all\" a bad line is skipped (and logged)".into(),
-        });
-    }
     let settings = Arc::new(Settings {
         file: cfg.file.clone(),
         path,

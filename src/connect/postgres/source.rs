@@ -101,19 +101,7 @@ pub fn configure(cfg: &ConnectorConfig) -> Result<SourceFactory, ConfigError> {
             ))
         }
     };
-    let table = match (&mode, table) {
-        (Mode::Query { .. }, Some(_)) => {
-            return Err(cfg.error(
-                "table",
-                "not used with mode = \"query\" (the query says what to read)",
-            ))
-        }
-        (Mode::Query { .. }, None) => String::new(),
-        (_, t) => need(t, "table", "unless mode = \"query\"")?,
-    };
-    if query.is_some() && !matches!(mode, Mode::Query { .. }) {
-        return Err(cfg.error("query", "only used with mode = \"query\""));
-    }
+    let table = cfg.polled_table(matches!(mode, Mode::Query { .. }), table, query.is_some())?;
     let settings = Arc::new(Settings {
         file: cfg.file.clone(),
         pg,
