@@ -203,6 +203,7 @@ impl TopicConfig {
             index_interval_bytes: self.index_interval_bytes,
             timestamps: self.timestamps,
             compression: self.compression.codec(),
+            compaction: None,
         }
     }
 }
