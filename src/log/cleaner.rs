@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -58,7 +59,13 @@ pub struct CleanerThrottle {
     bytes_per_sec: Option<u64>,
     started: Instant,
     bytes: u64,
+    /// Set by the broker when it shuts down: the pass stops at the next
+    /// batch and its unfinished output is thrown away.
+    cancel: Option<Arc<AtomicBool>>,
 }
+
+/// Longest single sleep, so a cancel is seen soon.
+const SLEEP_SLICE: Duration = Duration::from_millis(100);
 
 impl CleanerThrottle {
     pub fn new(bytes_per_sec: Option<u64>) -> Self {
@@ -66,21 +73,41 @@ impl CleanerThrottle {
             bytes_per_sec: bytes_per_sec.filter(|&b| b > 0),
             started: Instant::now(),
             bytes: 0,
+            cancel: None,
+        }
+    }
+
+    pub fn with_cancel(mut self, cancel: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+
+    fn check_cancel(&self) -> Result<(), LogError> {
+        match &self.cancel {
+            Some(c) if c.load(Ordering::Relaxed) => Err(LogError::Io(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "log cleaning cancelled",
+            ))),
+            _ => Ok(()),
         }
     }
 
     /// Counts `n` bytes of I/O and sleeps while the pass is ahead of the
     /// cap. Runs on a blocking thread, never on the broker's runtime.
-    fn account(&mut self, n: u64) {
+    fn account(&mut self, n: u64) -> Result<(), LogError> {
         self.bytes += n;
-        let Some(rate) = self.bytes_per_sec else {
-            return;
-        };
-        let due = Duration::from_secs_f64(self.bytes as f64 / rate as f64);
-        let elapsed = self.started.elapsed();
-        if due > elapsed {
-            std::thread::sleep(due - elapsed);
+        if let Some(rate) = self.bytes_per_sec {
+            let due = Duration::from_secs_f64(self.bytes as f64 / rate as f64);
+            loop {
+                self.check_cancel()?;
+                let elapsed = self.started.elapsed();
+                if due <= elapsed {
+                    break;
+                }
+                std::thread::sleep((due - elapsed).min(SLEEP_SLICE));
+            }
         }
+        self.check_cancel()
     }
 
     /// Bytes counted so far.
@@ -261,7 +288,7 @@ fn each_batch(
             .ok_or_else(|| corrupt("truncated batch"))?;
         let h = BatchHeader::parse(batch)?;
         f(&h, batch)?;
-        throttle.account(len as u64);
+        throttle.account(len as u64)?;
         pos += len as u64;
     }
     Ok(())
@@ -394,7 +421,7 @@ impl CleanTask {
             }
             Ok(())
         });
-        throttle.account(written);
+        let finish = finish.and_then(|()| throttle.account(written));
         if let Err(e) = finish {
             let _ = std::fs::remove_file(&path);
             return Err(e);

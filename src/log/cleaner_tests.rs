@@ -370,8 +370,15 @@ fn a_rewrite_of_a_segment_changed_meanwhile_is_thrown_away() {
 fn the_throttle_holds_the_rate() {
     let mut t = CleanerThrottle::new(Some(1 << 20));
     let start = std::time::Instant::now();
-    t.account(256 << 10);
+    t.account(256 << 10).unwrap();
     // A quarter of a second's budget must have taken about that long.
     assert!(start.elapsed() >= std::time::Duration::from_millis(200));
     assert_eq!(t.bytes(), 256 << 10);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut t = CleanerThrottle::new(Some(1)).with_cancel(cancel.clone());
+    cancel.store(true, Ordering::Relaxed);
+    assert!(
+        t.account(1 << 20).is_err(),
+        "a cancelled pass stops at once"
+    );
 }
