@@ -25,6 +25,10 @@ pub struct BrokerConfig {
     pub group_max_session_timeout_ms: i32,
     /// How often retention and time-based segment rolls are checked.
     pub retention_check_interval: Duration,
+    /// The log cleaner's I/O cap in bytes per second (`None`: no cap).
+    pub log_cleaner_io_max_bytes_per_second: Option<u64>,
+    /// Pause between log cleaner passes (Kafka's `log.cleaner.backoff.ms`).
+    pub log_cleaner_backoff: Duration,
     /// Where this node's controller listens for the other voters; defaults
     /// to this node's entry in `voters`.
     pub controller_listen: Option<String>,
@@ -104,6 +108,8 @@ impl BrokerConfig {
             group_max_session_timeout_ms: 1_800_000,
             // Kafka's log.retention.check.interval.ms default.
             retention_check_interval: Duration::from_secs(60),
+            log_cleaner_io_max_bytes_per_second: None,
+            log_cleaner_backoff: Duration::from_secs(15),
             controller_listen: None,
             voters: Vec::new(),
             broker_session_timeout: Duration::from_millis(3000),

@@ -12,6 +12,7 @@ pub mod group;
 pub mod group_store;
 pub mod kafka;
 pub mod limits;
+pub mod log_cleaner;
 pub mod native;
 pub mod net;
 pub mod partition;

@@ -116,6 +116,11 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
         Shutdown::new(notify_shutdown.subscribe()),
         shutdown_complete_tx.clone(),
     ));
+    let cleaner = tokio::spawn(super::log_cleaner::run(
+        broker.clone(),
+        Shutdown::new(notify_shutdown.subscribe()),
+        shutdown_complete_tx.clone(),
+    ));
     let mut accepts = vec![tokio::spawn(accept_loop(
         listener,
         broker.clone(),
@@ -162,6 +167,7 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
     // of them finished their in-flight work and dropped it.
     let _ = tokio::time::timeout(Duration::from_secs(30), shutdown_complete_rx.recv()).await;
     let _ = housekeeping.await;
+    let _ = cleaner.await;
     if let Some(r) = &replication {
         r.stop();
     }

@@ -58,9 +58,22 @@ impl Broker {
             config.defaults.clone(),
         )?);
         topics.set_producer_id_expiration(config.producer_id_expiration);
-        if topics.get(OFFSETS_TOPIC).is_none() {
-            // Offsets must outlive any retention: they are the group's memory.
+        // Only a group's newest commit per partition matters: compacted, so
+        // commits no longer grow without bound. A data dir from before
+        // compaction gets the policy on its next start.
+        let compacted = || {
             let mut cfg = std::collections::BTreeMap::new();
+            cfg.insert("cleanup.policy".to_string(), "compact".to_string());
+            cfg
+        };
+        if let Some(t) = topics.get(OFFSETS_TOPIC) {
+            if !t.config().overrides.contains_key("cleanup.policy") {
+                tracing::info!(topic = OFFSETS_TOPIC, "upgrading to cleanup.policy=compact");
+                topics.set_internal_config(OFFSETS_TOPIC, compacted())?;
+            }
+        } else {
+            // Offsets must outlive any retention: they are the group's memory.
+            let mut cfg = compacted();
             cfg.insert("retention.ms".to_string(), "-1".to_string());
             cfg.insert("segment.bytes".to_string(), (64u64 << 20).to_string());
             cfg.insert("flush.policy".to_string(), "every-append".to_string());

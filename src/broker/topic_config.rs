@@ -8,7 +8,7 @@ use super::config::TopicDefaults;
 use super::error::BrokerError;
 pub use super::topic_config_keys::*;
 use super::topics::MAX_TOPIC_NAME_LEN;
-use crate::log::{FlushPolicy, LogConfig, TimestampPolicy};
+use crate::log::{CompactionConfig, FlushPolicy, LogConfig, TimestampPolicy};
 use crate::record::Compression;
 
 /// `compression.type`: keep the producer's codec, or store this one.
@@ -63,6 +63,12 @@ pub struct TopicConfig {
     pub index_interval_bytes: u32,
     pub compression: TopicCompression,
     pub timestamps: TimestampPolicy,
+    /// `cleanup.policy` has `delete`: retention deletes old segments.
+    pub delete: bool,
+    /// `cleanup.policy` has `compact`: the cleaner keeps the newest
+    /// record per key, with these settings.
+    pub compact: bool,
+    pub compaction: CompactionConfig,
 }
 
 /// One described key: its effective value, whether that is a default (not
@@ -99,6 +105,9 @@ impl TopicConfig {
             index_interval_bytes: LogConfig::default().index_interval_bytes,
             compression: TopicCompression::Producer,
             timestamps: TimestampPolicy::default(),
+            delete: true,
+            compact: false,
+            compaction: CompactionConfig::default(),
         };
         for (k, v) in &overrides {
             cfg.apply(k, v)?;
@@ -130,10 +139,17 @@ impl TopicConfig {
             COMPRESSION_TYPE => {
                 self.compression = TopicCompression::parse(v).unwrap_or(TopicCompression::Producer)
             }
-            CLEANUP_POLICY if v.split(',').any(|p| p.trim() == "compact") => {
-                return Err(BrokerError::InvalidConfig(format!(
-                    "{key}={value}: log compaction is not supported yet; use cleanup.policy=delete"
-                )));
+            CLEANUP_POLICY => {
+                let has = |want: &str| v.split(',').any(|p| p.trim() == want);
+                self.delete = has("delete");
+                self.compact = has("compact");
+            }
+            DELETE_RETENTION_MS => self.compaction.delete_retention_ms = parse_num(key, v)?,
+            MIN_COMPACTION_LAG_MS => self.compaction.min_lag_ms = parse_num(key, v)?,
+            MAX_COMPACTION_LAG_MS => self.compaction.max_lag_ms = parse_num(key, v)?,
+            MIN_CLEANABLE_DIRTY_RATIO => {
+                let ratio: f64 = parse_num(key, v)?;
+                self.compaction.min_dirty_ratio_ppm = (ratio.clamp(0.0, 1.0) * 1e6).round() as u32;
             }
             REMOTE_STORAGE_ENABLE if v == "true" => {
                 return Err(BrokerError::InvalidConfig(format!(
@@ -196,13 +212,16 @@ impl TopicConfig {
         LogConfig {
             segment_bytes: self.segment_bytes,
             segment_ms: self.segment_ms,
-            retention_ms: (self.retention_ms >= 0).then_some(self.retention_ms),
-            retention_bytes: (self.retention_bytes >= 0).then_some(self.retention_bytes as u64),
+            // Without `delete` in cleanup.policy nothing is deleted by age or size.
+            retention_ms: (self.delete && self.retention_ms >= 0).then_some(self.retention_ms),
+            retention_bytes: (self.delete && self.retention_bytes >= 0)
+                .then_some(self.retention_bytes as u64),
             max_batch_bytes: self.max_message_bytes,
             flush: self.flush_policy,
             index_interval_bytes: self.index_interval_bytes,
             timestamps: self.timestamps,
             compression: self.compression.codec(),
+            compaction: self.compact.then_some(self.compaction),
         }
     }
 }
@@ -458,7 +477,8 @@ mod tests {
         assert_eq!(c.compression, TopicCompression::Zstd);
         for (k, v) in [
             ("remote.storage.enable", "true"),
-            ("cleanup.policy", "compact"),
+            ("cleanup.policy", "shred"),
+            ("min.cleanable.dirty.ratio", "1.5"),
             ("compression.type", "none"),
         ] {
             let mut o = BTreeMap::new();
@@ -468,6 +488,34 @@ mod tests {
                 "{k}={v}"
             );
         }
+    }
+
+    #[test]
+    fn compaction_keys_reach_the_log_config() {
+        let d = TopicDefaults::default();
+        let plain = TopicConfig::new(BTreeMap::new(), &d).unwrap().log_config();
+        assert_eq!(plain.compaction, None);
+        assert!(plain.retention_ms.is_some());
+        let mut o = BTreeMap::new();
+        o.insert(CLEANUP_POLICY.to_string(), "compact".to_string());
+        o.insert(MIN_CLEANABLE_DIRTY_RATIO.to_string(), "0.25".to_string());
+        o.insert(MIN_COMPACTION_LAG_MS.to_string(), "10".to_string());
+        o.insert(MAX_COMPACTION_LAG_MS.to_string(), "20".to_string());
+        o.insert(DELETE_RETENTION_MS.to_string(), "30".to_string());
+        let l = TopicConfig::new(o.clone(), &d).unwrap().log_config();
+        let expected = CompactionConfig {
+            min_dirty_ratio_ppm: 250_000,
+            min_lag_ms: 10,
+            max_lag_ms: 20,
+            delete_retention_ms: 30,
+        };
+        assert_eq!(l.compaction, Some(expected));
+        // compact alone never deletes by age or size; compact,delete does.
+        assert_eq!((l.retention_ms, l.retention_bytes), (None, None));
+        o.insert(CLEANUP_POLICY.to_string(), "compact,delete".to_string());
+        let l = TopicConfig::new(o, &d).unwrap().log_config();
+        assert_eq!(l.compaction, Some(expected));
+        assert!(l.retention_ms.is_some());
     }
 
     #[test]

@@ -53,6 +53,10 @@ const LONG_MAX: &str = "9223372036854775807";
 
 pub const CLEANUP_POLICY: &str = "cleanup.policy";
 pub const COMPRESSION_TYPE: &str = "compression.type";
+pub const DELETE_RETENTION_MS: &str = "delete.retention.ms";
+pub const MAX_COMPACTION_LAG_MS: &str = "max.compaction.lag.ms";
+pub const MIN_CLEANABLE_DIRTY_RATIO: &str = "min.cleanable.dirty.ratio";
+pub const MIN_COMPACTION_LAG_MS: &str = "min.compaction.lag.ms";
 pub const FLUSH_POLICY: &str = "flush.policy";
 pub const INDEX_INTERVAL_BYTES: &str = "index.interval.bytes";
 pub const MAX_MESSAGE_BYTES: &str = "max.message.bytes";
@@ -120,8 +124,8 @@ pub const SPECS: &[Spec] = &[
         Rule::Between(-131072, 22),
         "3",
     ),
-    inert(
-        "delete.retention.ms",
+    spec(
+        DELETE_RETENTION_MS,
         Kind::Long,
         Rule::AtLeast(0),
         "86400000",
@@ -150,8 +154,8 @@ pub const SPECS: &[Spec] = &[
     ),
     inert("local.retention.bytes", Kind::Long, Rule::AtLeast(-2), "-2"),
     inert("local.retention.ms", Kind::Long, Rule::AtLeast(-2), "-2"),
-    inert(
-        "max.compaction.lag.ms",
+    spec(
+        MAX_COMPACTION_LAG_MS,
         Kind::Long,
         Rule::AtLeast(1),
         LONG_MAX,
@@ -182,13 +186,8 @@ pub const SPECS: &[Spec] = &[
         Rule::OneOf(&["CreateTime", "LogAppendTime"]),
         "CreateTime",
     ),
-    inert(
-        "min.cleanable.dirty.ratio",
-        Kind::Double,
-        Rule::Ratio,
-        "0.5",
-    ),
-    inert("min.compaction.lag.ms", Kind::Long, Rule::AtLeast(0), "0"),
+    spec(MIN_CLEANABLE_DIRTY_RATIO, Kind::Double, Rule::Ratio, "0.5"),
+    spec(MIN_COMPACTION_LAG_MS, Kind::Long, Rule::AtLeast(0), "0"),
     spec(MIN_INSYNC_REPLICAS, Kind::Int, Rule::AtLeast(1), "1"),
     inert("preallocate", Kind::Boolean, Rule::Bool, "false"),
     spec(REMOTE_STORAGE_ENABLE, Kind::Boolean, Rule::Bool, "false"),

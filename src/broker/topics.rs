@@ -430,11 +430,32 @@ impl TopicManager {
         delete: Vec<String>,
         validate_only: bool,
     ) -> Result<(), BrokerError> {
+        BrokerError::refuse_internal(name, "alter internal topic")?;
+        self.alter_any(name, new_partitions, set, delete, validate_only)
+    }
+
+    /// Sets config overrides the broker itself wants on a topic, internal
+    /// ones included (an upgrade making `__consumer_offsets` compacted).
+    pub fn set_internal_config(
+        &self,
+        name: &str,
+        set: BTreeMap<String, String>,
+    ) -> Result<(), BrokerError> {
+        self.alter_any(name, -1, set, Vec::new(), false)
+    }
+
+    fn alter_any(
+        &self,
+        name: &str,
+        new_partitions: i32,
+        set: BTreeMap<String, String>,
+        delete: Vec<String>,
+        validate_only: bool,
+    ) -> Result<(), BrokerError> {
         let _admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
         let topic = self
             .get(name)
             .ok_or_else(|| BrokerError::UnknownTopicOrPartition(name.to_string()))?;
-        BrokerError::refuse_internal(name, "alter internal topic")?;
         let current = topic.partition_count();
         if new_partitions != -1 {
             if new_partitions < current {

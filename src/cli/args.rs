@@ -936,6 +936,18 @@ pub struct ServeArgs {
     #[arg(long, env = "STROM_LOG_RETENTION_CHECK_INTERVAL_MS", value_name = "MS")]
     pub log_retention_check_interval_ms: Option<u64>,
 
+    /// Cap on the log cleaner's disk I/O, bytes read plus written per second, shared by every compacted partition (log.cleaner.io.max.bytes.per.second); 0 is no cap [default: 0]
+    #[arg(
+        long,
+        env = "STROM_LOG_CLEANER_IO_MAX_BYTES_PER_SECOND",
+        value_name = "BYTES"
+    )]
+    pub log_cleaner_io_max_bytes_per_second: Option<u64>,
+
+    /// How long the log cleaner waits between passes over the compacted partitions (log.cleaner.backoff.ms) [default: 15000]
+    #[arg(long, env = "STROM_LOG_CLEANER_BACKOFF_MS", value_name = "MS")]
+    pub log_cleaner_backoff_ms: Option<u64>,
+
     /// How often the controller moves leadership back to preferred replicas when a broker leads under 90% of the partitions it prefers (leader.imbalance.check.interval.seconds); 0 turns automatic leader rebalancing off [default: 300000]
     #[arg(
         long,

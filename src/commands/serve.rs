@@ -42,6 +42,8 @@ struct FileSettings {
     replica_lag_time_max_ms: Option<u64>,
     producer_id_expiration_ms: Option<u64>,
     log_retention_check_interval_ms: Option<u64>,
+    log_cleaner_io_max_bytes_per_second: Option<u64>,
+    log_cleaner_backoff_ms: Option<u64>,
     leader_imbalance_check_interval_ms: Option<u64>,
     max_partitions_per_topic: Option<i32>,
     max_partitions: Option<usize>,
@@ -75,6 +77,9 @@ pub struct ServeSettings {
     pub replica_lag_time_max_ms: u64,
     pub producer_id_expiration_ms: u64,
     pub log_retention_check_interval_ms: u64,
+    /// 0: the cleaner's I/O is not capped.
+    pub log_cleaner_io_max_bytes_per_second: u64,
+    pub log_cleaner_backoff_ms: u64,
     /// 0: automatic leader rebalancing off.
     pub leader_imbalance_check_interval_ms: u64,
     pub max_partitions_per_topic: i32,
@@ -151,6 +156,13 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
     if log_retention_check_interval_ms == 0 {
         // A zero-period timer would spin the housekeeping task.
         return Err(UsageError::new("--log-retention-check-interval-ms must be positive").into());
+    }
+    let log_cleaner_backoff_ms = args
+        .log_cleaner_backoff_ms
+        .or(file.log_cleaner_backoff_ms)
+        .unwrap_or(15_000);
+    if log_cleaner_backoff_ms == 0 {
+        return Err(UsageError::new("--log-cleaner-backoff-ms must be positive").into());
     }
     let max_partitions_per_topic = args
         .max_partitions_per_topic
@@ -231,6 +243,11 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         replica_lag_time_max_ms,
         producer_id_expiration_ms,
         log_retention_check_interval_ms,
+        log_cleaner_io_max_bytes_per_second: args
+            .log_cleaner_io_max_bytes_per_second
+            .or(file.log_cleaner_io_max_bytes_per_second)
+            .unwrap_or(0),
+        log_cleaner_backoff_ms,
         leader_imbalance_check_interval_ms: args
             .leader_imbalance_check_interval_ms
             .or(file.leader_imbalance_check_interval_ms)
@@ -343,6 +360,9 @@ fn start(settings: ServeSettings) -> anyhow::Result<()> {
         std::time::Duration::from_millis(settings.producer_id_expiration_ms);
     config.retention_check_interval =
         std::time::Duration::from_millis(settings.log_retention_check_interval_ms);
+    config.log_cleaner_io_max_bytes_per_second = (settings.log_cleaner_io_max_bytes_per_second > 0)
+        .then_some(settings.log_cleaner_io_max_bytes_per_second);
+    config.log_cleaner_backoff = std::time::Duration::from_millis(settings.log_cleaner_backoff_ms);
     config.leader_imbalance_check_interval = (settings.leader_imbalance_check_interval_ms > 0)
         .then(|| std::time::Duration::from_millis(settings.leader_imbalance_check_interval_ms));
     config.max_partitions_per_topic = settings.max_partitions_per_topic;

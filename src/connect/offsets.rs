@@ -73,7 +73,12 @@ impl OffsetStore {
                         name: self.topic.clone(),
                         partitions: Some(1),
                         replication_factor: None,
-                        configs: vec![("retention.ms".into(), "-1".into())],
+                        // Only each partition's newest offset matters: compacted,
+                        // never deleted by age.
+                        configs: vec![
+                            ("retention.ms".into(), "-1".into()),
+                            ("cleanup.policy".into(), "compact".into()),
+                        ],
                     },
                     false,
                 ));

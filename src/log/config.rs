@@ -76,6 +76,37 @@ pub struct LogConfig {
     /// batch's own [compression.type=producer]. Applied by the broker
     /// before it appends, like the timestamp rules.
     pub compression: Option<crate::record::Compression>,
+    /// `cleanup.policy` has `compact`: the cleaner keeps the newest record
+    /// per key in closed segments (see `cleaner.rs`).
+    pub compaction: Option<CompactionConfig>,
+}
+
+/// Kafka's compaction settings of one topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactionConfig {
+    /// Clean once dirty bytes / cleanable bytes reach this, in millionths
+    /// [min.cleanable.dirty.ratio].
+    pub min_dirty_ratio_ppm: u32,
+    /// A record stays uncompacted at least this long [min.compaction.lag.ms].
+    pub min_lag_ms: i64,
+    /// A dirty record is compacted within about this long, whatever the
+    /// dirty ratio [max.compaction.lag.ms].
+    pub max_lag_ms: i64,
+    /// A tombstone stays readable this long after its segment closed
+    /// [delete.retention.ms].
+    pub delete_retention_ms: i64,
+}
+
+impl Default for CompactionConfig {
+    /// Kafka's defaults.
+    fn default() -> Self {
+        CompactionConfig {
+            min_dirty_ratio_ppm: 500_000,
+            min_lag_ms: 0,
+            max_lag_ms: i64::MAX,
+            delete_retention_ms: DAY_MS,
+        }
+    }
 }
 
 /// The timestamp rules of a leader's appends [message.timestamp.type,
@@ -115,6 +146,7 @@ impl Default for LogConfig {
             flush: FlushPolicy::Os,
             timestamps: TimestampPolicy::default(),
             compression: None,
+            compaction: None,
         }
     }
 }

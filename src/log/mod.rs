@@ -8,6 +8,8 @@
 //! lock). See `docs/storage.md` for formats and guarantees.
 
 mod checkpoint;
+mod cleaner;
+mod cleaner_swap;
 mod config;
 mod epoch_cache;
 mod error;
@@ -19,6 +21,9 @@ mod retention;
 mod segment;
 mod time_index;
 
-pub use config::{FlushPolicy, LogConfig, ParseFlushPolicyError, TimestampPolicy};
+pub use cleaner::{CleanOutcome, CleanTask, CleanerThrottle};
+pub use config::{
+    CompactionConfig, FlushPolicy, LogConfig, ParseFlushPolicyError, TimestampPolicy,
+};
 pub use error::LogError;
 pub use partition_log::{AppendInfo, FileSlice, FlushTarget, PartitionLog, ReadResult};

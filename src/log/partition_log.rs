@@ -20,7 +20,7 @@ use crate::record::{
 
 /// Recovery accepts batches up to this size even if `max_batch_bytes` is
 /// lower now (it may have been lowered after they were written).
-const RECOVERY_MAX_BATCH: u64 = 64 << 20;
+pub(super) const RECOVERY_MAX_BATCH: u64 = 64 << 20;
 
 /// Result of a successful append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +77,7 @@ pub struct FlushTarget {
     /// The log's truncation count when this was taken: a sync that
     /// started before a truncation proves nothing about what was appended
     /// after it (see [`PartitionLog::mark_durable`]).
-    truncations: u64,
+    pub(super) truncations: u64,
 }
 
 impl FlushTarget {
@@ -123,17 +123,17 @@ impl FlushTarget {
 /// A partition's log. See `docs/storage.md` for the on-disk format.
 #[derive(Debug)]
 pub struct PartitionLog {
-    dir: PathBuf,
-    config: LogConfig,
+    pub(super) dir: PathBuf,
+    pub(super) config: LogConfig,
     /// Held (flock) for the lifetime of the handle; released on drop.
     _lock: File,
     /// Keyed by base offset; never empty; the last one is active.
-    segments: BTreeMap<i64, Segment>,
-    log_start: i64,
-    high_watermark: i64,
+    pub(super) segments: BTreeMap<i64, Segment>,
+    pub(super) log_start: i64,
+    pub(super) high_watermark: i64,
     durable: i64,
     /// Bumped by every truncation; see `FlushTarget::truncations`.
-    truncations: u64,
+    pub(super) truncations: u64,
     epochs: EpochCache,
 }
 
@@ -208,6 +208,7 @@ impl PartitionLog {
             std::fs::remove_file(&clean_marker)?;
             sync_dir(dir)?;
         }
+        super::cleaner_swap::complete_swaps(dir)?;
         let bases = scan_dir(dir)?;
         let recovery_point = if clean {
             i64::MAX
@@ -301,7 +302,7 @@ impl PartitionLog {
         Ok(log)
     }
 
-    fn active(&self) -> &Segment {
+    pub(super) fn active(&self) -> &Segment {
         // Invariant: `segments` is never empty.
         match self.segments.last_key_value() {
             Some((_, s)) => s,
@@ -410,7 +411,8 @@ impl PartitionLog {
         let headers = self.validate_all(buf, false)?;
         let mut expected = self.log_end_offset();
         for h in &headers {
-            if h.base_offset != expected {
+            // A compacted leader log has gaps between batches.
+            if h.base_offset < expected {
                 return Err(LogError::NonContiguous {
                     expected,
                     actual: h.base_offset,
@@ -472,11 +474,17 @@ impl PartitionLog {
 
     /// Time-based roll: when the active segment's first batch is older
     /// than `segment_ms`.
+    /// With compaction, also when it is older than `max.compaction.lag.ms`
+    /// (only closed segments are cleaned).
     pub fn maybe_roll(&mut self, now_ms: i64) -> Result<(), LogError> {
+        let max_age = match self.config.compaction {
+            Some(c) => self.config.segment_ms.min(c.max_lag_ms),
+            None => self.config.segment_ms,
+        };
         let due = self
             .active()
             .first_timestamp
-            .is_some_and(|t| now_ms.saturating_sub(t) >= self.config.segment_ms);
+            .is_some_and(|t| now_ms.saturating_sub(t) >= max_age);
         if due {
             self.roll()?;
         }

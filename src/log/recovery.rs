@@ -1,5 +1,5 @@
 //! Crash recovery of one segment: walk every batch, check length, magic,
-//! CRC, record structure and offset continuity, rebuild both indexes, and
+//! CRC, record structure and rising offsets, rebuild both indexes, and
 //! cut the file at the first batch that fails.
 
 use std::fs::File;
@@ -14,7 +14,8 @@ use crate::record::validate_batch;
 /// two small preads per batch.
 const WINDOW: usize = 1 << 20;
 
-struct WindowReader<'a> {
+/// Large sequential reads of a segment (recovery and the cleaner).
+pub(super) struct WindowReader<'a> {
     file: &'a File,
     size: u64,
     buf: Vec<u8>,
@@ -22,8 +23,17 @@ struct WindowReader<'a> {
 }
 
 impl<'a> WindowReader<'a> {
+    pub(super) fn new(file: &'a File, size: u64) -> Self {
+        WindowReader {
+            file,
+            size,
+            buf: Vec::new(),
+            start: 0,
+        }
+    }
+
     /// `len` bytes at `pos`, or `None` if the file ends first.
-    fn get(&mut self, pos: u64, len: usize) -> Result<Option<&[u8]>, LogError> {
+    pub(super) fn get(&mut self, pos: u64, len: usize) -> Result<Option<&[u8]>, LogError> {
         let Some(end) = pos.checked_add(len as u64).filter(|&e| e <= self.size) else {
             return Ok(None);
         };
@@ -60,12 +70,7 @@ pub(crate) fn recover_segment(
     seg.reset_for_scan();
     let file = seg.log.clone();
     let file_size = file.metadata()?.len();
-    let mut reader = WindowReader {
-        file: &file,
-        size: file_size,
-        buf: Vec::new(),
-        start: 0,
-    };
+    let mut reader = WindowReader::new(&file, file_size);
     let mut out = Recovered::default();
     let mut pos = 0u64;
     let mut expected = seg.base;
@@ -81,7 +86,8 @@ pub(crate) fn recover_segment(
         let Ok(h) = validate_batch(batch) else {
             break;
         };
-        if h.base_offset != expected {
+        // Offsets only rise; compaction leaves gaps between batches.
+        if h.base_offset < expected {
             break;
         }
         if last_epoch.is_none_or(|e| h.partition_leader_epoch > e) {

@@ -170,7 +170,8 @@ impl Segment {
             }
         }
         let first = match seg.read_header(0) {
-            Ok(h) if h.base_offset == base => h,
+            // Compaction may have removed the segment's first records.
+            Ok(h) if h.base_offset >= base => h,
             _ => return Ok(None),
         };
         seg.next_offset = last_h.next_offset();

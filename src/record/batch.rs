@@ -271,11 +271,13 @@ pub fn validate_batch(buf: &[u8]) -> Result<BatchHeader, RecordError> {
     if header.last_offset_delta < 0 {
         return Err(RecordError::Corrupt("negative lastOffsetDelta"));
     }
-    let expected_count = i64::from(header.last_offset_delta) + 1;
-    if i64::from(header.records_count) != expected_count {
+    // At most one record per offset of the batch's range: compaction
+    // leaves fewer (down to none), keeping the range (as Kafka's does).
+    let range = i64::from(header.last_offset_delta) + 1;
+    if header.records_count < 0 || i64::from(header.records_count) > range {
         return Err(RecordError::RecordCountMismatch {
             declared: i64::from(header.records_count),
-            actual: expected_count,
+            actual: range,
         });
     }
     if header.compression()? == Compression::None {
@@ -292,6 +294,15 @@ pub fn validate_batch_inflated(
     inflate_limit: usize,
 ) -> Result<BatchHeader, RecordError> {
     let header = validate_batch(buf)?;
+    // A producer's batch has a record at every offset of its range; only
+    // the cleaner leaves gaps.
+    let range = i64::from(header.last_offset_delta) + 1;
+    if i64::from(header.records_count) != range {
+        return Err(RecordError::RecordCountMismatch {
+            declared: i64::from(header.records_count),
+            actual: range,
+        });
+    }
     if header.compression()? != Compression::None {
         let plain = super::compression::inflate(buf, inflate_limit)?;
         check_records(&plain, &header)?;

@@ -221,7 +221,7 @@ fn snappy_xerial_compress(src: &[u8], out: &mut Vec<u8>) -> Result<(), RecordErr
 
 /// Writes length, attributes and CRC of a batch whose header and records
 /// are in `buf`, keeping every other header field.
-fn seal(buf: &mut [u8], attributes: i16) -> Result<(), RecordError> {
+pub(crate) fn seal(buf: &mut [u8], attributes: i16) -> Result<(), RecordError> {
     let batch_length =
         i32::try_from(buf.len() - LOG_OVERHEAD).map_err(|_| RecordError::TooLarge("batch"))?;
     buf[OFF_LENGTH..OFF_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());

@@ -13,9 +13,12 @@
 //! - [`compression`]: gzip, snappy, lz4 and zstd as Kafka frames them;
 //!   inflating and recompressing whole batches.
 //! - [`builder`]: encoding a batch from records.
+//! - [`compact`]: dropping records from a batch in place of offsets (the
+//!   log cleaner).
 
 pub mod batch;
 pub mod builder;
+pub mod compact;
 pub mod compression;
 mod error;
 // `record::record` reads oddly, but the file names mirror Kafka's terms.

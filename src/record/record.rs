@@ -124,6 +124,14 @@ impl<'a> Iterator for RawRecords<'a> {
     }
 }
 
+impl RawRecords<'_> {
+    /// Where the next record starts in the buffer (after the last one
+    /// returned): the compactor copies records whole by these bounds.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+}
+
 fn parse_one(buf: &[u8], start: usize) -> Result<(RawRecord, usize), RecordError> {
     let mut c = Cursor { buf, pos: start };
     let len = c.varint()?;
