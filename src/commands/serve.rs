@@ -42,6 +42,8 @@ struct FileSettings {
     replica_lag_time_max_ms: Option<u64>,
     producer_id_expiration_ms: Option<u64>,
     log_retention_check_interval_ms: Option<u64>,
+    transaction_max_timeout_ms: Option<u64>,
+    transaction_abort_check_interval_ms: Option<u64>,
     leader_imbalance_check_interval_ms: Option<u64>,
     max_partitions_per_topic: Option<i32>,
     max_partitions: Option<usize>,
@@ -75,6 +77,8 @@ pub struct ServeSettings {
     pub replica_lag_time_max_ms: u64,
     pub producer_id_expiration_ms: u64,
     pub log_retention_check_interval_ms: u64,
+    pub transaction_max_timeout_ms: u64,
+    pub transaction_abort_check_interval_ms: u64,
     /// 0: automatic leader rebalancing off.
     pub leader_imbalance_check_interval_ms: u64,
     pub max_partitions_per_topic: i32,
@@ -151,6 +155,26 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
     if log_retention_check_interval_ms == 0 {
         // A zero-period timer would spin the housekeeping task.
         return Err(UsageError::new("--log-retention-check-interval-ms must be positive").into());
+    }
+    let transaction_max_timeout_ms = args
+        .transaction_max_timeout_ms
+        .or(file.transaction_max_timeout_ms)
+        .unwrap_or(900_000);
+    if !(1..=i32::MAX as u64).contains(&transaction_max_timeout_ms) {
+        return Err(UsageError::new(format!(
+            "--transaction-max-timeout-ms must be in 1..={}",
+            i32::MAX
+        ))
+        .into());
+    }
+    let transaction_abort_check_interval_ms = args
+        .transaction_abort_check_interval_ms
+        .or(file.transaction_abort_check_interval_ms)
+        .unwrap_or(10_000);
+    if transaction_abort_check_interval_ms == 0 {
+        return Err(
+            UsageError::new("--transaction-abort-check-interval-ms must be positive").into(),
+        );
     }
     let max_partitions_per_topic = args
         .max_partitions_per_topic
@@ -231,6 +255,8 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         replica_lag_time_max_ms,
         producer_id_expiration_ms,
         log_retention_check_interval_ms,
+        transaction_max_timeout_ms,
+        transaction_abort_check_interval_ms,
         leader_imbalance_check_interval_ms: args
             .leader_imbalance_check_interval_ms
             .or(file.leader_imbalance_check_interval_ms)
@@ -343,6 +369,10 @@ fn start(settings: ServeSettings) -> anyhow::Result<()> {
         std::time::Duration::from_millis(settings.producer_id_expiration_ms);
     config.retention_check_interval =
         std::time::Duration::from_millis(settings.log_retention_check_interval_ms);
+    config.transaction_max_timeout_ms =
+        i32::try_from(settings.transaction_max_timeout_ms).unwrap_or(i32::MAX);
+    config.transaction_abort_check_interval =
+        std::time::Duration::from_millis(settings.transaction_abort_check_interval_ms);
     config.leader_imbalance_check_interval = (settings.leader_imbalance_check_interval_ms > 0)
         .then(|| std::time::Duration::from_millis(settings.leader_imbalance_check_interval_ms));
     config.max_partitions_per_topic = settings.max_partitions_per_topic;

@@ -9,7 +9,7 @@ use kafka_protocol::protocol::Decodable;
 use super::request::Ctx;
 use super::{
     api_versions, configs, fetch, groups, guard, init_producer_id, list_offsets, metadata, produce,
-    records, topics, unsupported, versions, Reply,
+    records, topics, transactions, unsupported, versions, Reply,
 };
 use crate::broker::state::Broker;
 
@@ -87,6 +87,12 @@ pub async fn dispatch(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -
         ApiKey::DescribeGroups => run!(DescribeGroupsRequest, groups::describe),
         ApiKey::ListGroups => run!(ListGroupsRequest, groups::list),
         ApiKey::InitProducerId => run!(InitProducerIdRequest, init_producer_id::handle),
+        ApiKey::AddPartitionsToTxn => run!(AddPartitionsToTxnRequest, transactions::add_partitions),
+        ApiKey::AddOffsetsToTxn => run!(AddOffsetsToTxnRequest, transactions::add_offsets),
+        ApiKey::EndTxn => run!(EndTxnRequest, transactions::end_txn),
+        ApiKey::TxnOffsetCommit => run!(TxnOffsetCommitRequest, transactions::txn_offset_commit),
+        ApiKey::ListTransactions => run!(ListTransactionsRequest, transactions::list),
+        ApiKey::DescribeTransactions => run!(DescribeTransactionsRequest, transactions::describe),
         _ => Reply::Close,
     }
 }

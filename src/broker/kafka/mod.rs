@@ -20,6 +20,7 @@ mod produce;
 mod records;
 mod request;
 mod topics;
+mod transactions;
 mod unsupported;
 pub(crate) mod versions;
 

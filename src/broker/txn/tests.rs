@@ -9,10 +9,14 @@ use super::env::{BoxFuture, TxnEnv};
 use super::*;
 use crate::record::Marker;
 
+type Records = Vec<(Bytes, Option<Bytes>)>;
+/// (topic, partition, producer id, epoch, marker) as written.
+type WrittenMarker = (String, i32, i64, i16, Marker);
+
 #[derive(Default)]
 struct MemEnv {
-    log: Mutex<HashMap<i32, Vec<(Bytes, Option<Bytes>)>>>,
-    markers: Mutex<Vec<(String, i32, i64, i16, Marker)>>,
+    log: Mutex<HashMap<i32, Records>>,
+    markers: Mutex<Vec<WrittenMarker>>,
     offsets: Mutex<Vec<(String, PendingOffset)>>,
     next_id: AtomicI64,
     now: AtomicI64,
@@ -33,7 +37,7 @@ impl TxnEnv for MemEnv {
             .push((key, Some(value)));
         Box::pin(async { Ok(()) })
     }
-    fn replay(&self, partition: i32) -> Result<Vec<(Bytes, Option<Bytes>)>, String> {
+    fn replay(&self, partition: i32) -> Result<Records, String> {
         Ok(self
             .log
             .lock()
