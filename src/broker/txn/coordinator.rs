@@ -35,11 +35,17 @@ pub struct TxnConfig {
 pub const DEFAULT_MAX_TIMEOUT_MS: i32 = 900_000;
 
 type Slot = Arc<tokio::sync::Mutex<Option<TxnMetadata>>>;
+type OpenEntry = (i16, Option<BTreeSet<(String, i32)>>);
 
 pub struct TransactionCoordinator {
     config: TxnConfig,
     env: Arc<dyn TxnEnv>,
     txns: Mutex<HashMap<String, Slot>>,
+    /// Producer id → (current epoch, partitions of its open transaction
+    /// if one is open), for the partitions' check of transactional batches
+    /// ([`verify_write`](Self::verify_write)) without waiting on a
+    /// transaction's lock. Updated whenever a transaction's metadata is.
+    open: Mutex<HashMap<i64, OpenEntry>>,
 }
 
 fn check_producer(
@@ -76,7 +82,58 @@ impl TransactionCoordinator {
             config,
             env,
             txns: Mutex::new(HashMap::new()),
+            open: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Sets a transaction's metadata in memory (after it was persisted)
+    /// and keeps the index of open transactions in step.
+    fn store(&self, slot: &mut Option<TxnMetadata>, m: TxnMetadata) {
+        self.index(&m);
+        *slot = Some(m);
+    }
+
+    fn index(&self, m: &TxnMetadata) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let partitions = (m.state == TxnState::Ongoing).then(|| m.partitions.clone());
+        open.insert(m.producer_id, (m.producer_epoch, partitions));
+    }
+
+    /// Whether producer (`producer_id`, `epoch`) may write transactional
+    /// batches to `topic`-`partition` now: only inside an open transaction
+    /// that added the partition (KIP-890's check, so a zombie or a
+    /// confused client cannot leave a transaction hanging there, holding
+    /// the last stable offset back for good).
+    pub fn verify_write(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        topic: &str,
+        partition: i32,
+    ) -> Result<(), TxnError> {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let no_txn =
+            || TxnError::InvalidState(format!("producer {producer_id} has no open transaction"));
+        let Some((current, partitions)) = open.get(&producer_id) else {
+            return Err(no_txn());
+        };
+        if epoch != *current {
+            return Err(TxnError::Fenced {
+                id: format!("producer {producer_id}"),
+                given: epoch,
+                current: *current,
+            });
+        }
+        let Some(partitions) = partitions else {
+            return Err(no_txn());
+        };
+        if !partitions.contains(&(topic.to_string(), partition)) {
+            return Err(TxnError::InvalidState(format!(
+                "{topic}-{partition} was not added to producer {producer_id}'s transaction \
+                 (AddPartitionsToTxn first)"
+            )));
+        }
+        Ok(())
     }
 
     pub fn config(&self) -> &TxnConfig {
@@ -144,6 +201,7 @@ impl TransactionCoordinator {
             let mut txns = self.txns.lock().unwrap_or_else(|p| p.into_inner());
             for (id, m) in found {
                 self.env.observe_producer_id(m.producer_id);
+                self.index(&m);
                 txns.insert(id, Arc::new(tokio::sync::Mutex::new(Some(m))));
             }
         }
@@ -190,7 +248,7 @@ impl TransactionCoordinator {
                 last_update_ms: now,
             };
             self.persist(&m).await?;
-            *guard = Some(m);
+            self.store(&mut guard, m);
             return Ok((producer_id, 0));
         };
         if let Some((pid, epoch)) = expected.filter(|&(pid, _)| pid >= 0) {
@@ -215,11 +273,11 @@ impl TransactionCoordinator {
                 .complete(m)
                 .await
                 .map_err(|_| TxnError::Concurrent(id.to_string()))?;
-            *guard = Some(m.clone());
+            self.store(&mut guard, m.clone());
         }
         if m.state == TxnState::Ongoing {
             m = self.abort_bumped(m).await?;
-            *guard = Some(m.clone());
+            self.store(&mut guard, m.clone());
         } else if m.producer_epoch >= i16::MAX - 1 {
             // Epochs ran out: a new producer id starts over at 0.
             m.producer_id = self
@@ -235,7 +293,7 @@ impl TransactionCoordinator {
         m.last_update_ms = now;
         self.persist(&m).await?;
         let out = (m.producer_id, m.producer_epoch);
-        *guard = Some(m);
+        self.store(&mut guard, m);
         Ok(out)
     }
 
@@ -362,7 +420,7 @@ impl TransactionCoordinator {
         if m.partitions.len() != before || guard.as_ref().map(|g| g.state) != Some(m.state) {
             m.last_update_ms = now;
             self.persist(&m).await?;
-            *guard = Some(m);
+            self.store(&mut guard, m);
         }
         Ok(partitions.into_iter().map(|p| (p, Ok(()))).collect())
     }
@@ -391,7 +449,7 @@ impl TransactionCoordinator {
         if m.groups.insert(group.to_string()) || guard.as_ref().map(|g| g.state) != Some(m.state) {
             m.last_update_ms = now;
             self.persist(&m).await?;
-            *guard = Some(m);
+            self.store(&mut guard, m);
         }
         Ok(())
     }
@@ -430,7 +488,7 @@ impl TransactionCoordinator {
         }
         m.last_update_ms = self.env.now_ms();
         self.persist(&m).await?;
-        *guard = Some(m);
+        self.store(&mut guard, m);
         Ok(())
     }
 
@@ -477,9 +535,9 @@ impl TransactionCoordinator {
         };
         m.last_update_ms = self.env.now_ms();
         self.persist(&m).await?;
-        *guard = Some(m.clone());
+        self.store(&mut guard, m.clone());
         if let Ok(done) = self.complete(m).await {
-            *guard = Some(done);
+            self.store(&mut guard, done);
         }
         Ok(())
     }
@@ -502,7 +560,7 @@ impl TransactionCoordinator {
             let Some(m) = guard.clone() else { continue };
             if m.state.is_prepared() {
                 if let Ok(done) = self.complete(m).await {
-                    *guard = Some(done);
+                    self.store(&mut guard, done);
                 }
             } else if m.state == TxnState::Ongoing
                 && now.saturating_sub(m.start_ms) > i64::from(m.timeout_ms)
@@ -510,7 +568,7 @@ impl TransactionCoordinator {
                 tracing::info!(transactional_id = %m.transactional_id, timeout_ms = m.timeout_ms, "aborting a transaction open past its timeout");
                 match self.abort_bumped(m).await {
                     Ok(m) => {
-                        *guard = Some(m);
+                        self.store(&mut guard, m);
                         aborted += 1;
                     }
                     Err(e) => {
