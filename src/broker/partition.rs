@@ -287,20 +287,10 @@ impl Partition {
         out: &mut BytesMut,
     ) -> Result<FetchedData, BrokerError> {
         let result = self.log().read_committed(offset, max_bytes)?;
-        let total: usize = result.slices.iter().map(|s| s.len).sum();
-        out.reserve(total);
-        let start = out.len();
-        for slice in &result.slices {
-            let at = out.len();
-            out.put_bytes(0, slice.len);
-            slice
-                .file
-                .read_exact_at(&mut out[at..at + slice.len], slice.position)?;
-        }
         Ok(FetchedData {
             high_watermark: result.high_watermark,
             log_start_offset: result.log_start_offset,
-            bytes_read: out.len() - start,
+            bytes_read: copy_slices(&result.slices, out)?,
         })
     }
 
@@ -324,21 +314,11 @@ impl Partition {
         let result = log.read_bounded(offset, max_bytes, upper)?;
         let aborted = read_committed.then(|| self.txns().aborted_overlapping(offset, upper));
         drop(log);
-        let total: usize = result.slices.iter().map(|s| s.len).sum();
-        out.reserve(total);
-        let start = out.len();
-        for slice in &result.slices {
-            let at = out.len();
-            out.put_bytes(0, slice.len);
-            slice
-                .file
-                .read_exact_at(&mut out[at..at + slice.len], slice.position)?;
-        }
         Ok(IsolatedRead {
             data: FetchedData {
                 high_watermark: result.high_watermark,
                 log_start_offset: result.log_start_offset,
-                bytes_read: out.len() - start,
+                bytes_read: copy_slices(&result.slices, out)?,
             },
             last_stable_offset: lso,
             aborted,
@@ -409,6 +389,21 @@ impl Partition {
     }
 }
 
+/// Appends the bytes of `slices` to `out` (read straight from the page
+/// cache); returns how many.
+fn copy_slices(slices: &[FileSlice], out: &mut BytesMut) -> Result<usize, BrokerError> {
+    let total: usize = slices.iter().map(|s| s.len).sum();
+    out.reserve(total);
+    for slice in slices {
+        let at = out.len();
+        out.put_bytes(0, slice.len);
+        slice
+            .file
+            .read_exact_at(&mut out[at..at + slice.len], slice.position)?;
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,5 +453,56 @@ mod tests {
         assert_eq!(p.append(&mut batch(pid, 16, 1)).unwrap().base_offset, 16);
         // A new producer never gets the id of one found in the log.
         assert!(crate::broker::producer_ids::next() > pid);
+    }
+
+    fn txn_batch(pid: i64, epoch: i16, seq: i32, n: usize) -> BytesMut {
+        let mut b = batch(pid, seq, n);
+        b[51..53].copy_from_slice(&epoch.to_be_bytes());
+        b[21..23].copy_from_slice(&0x10i16.to_be_bytes());
+        let crc = crc32c::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    /// An open transaction holds the last stable offset back across a
+    /// restart; its abort marker fences the old epoch and lists it as
+    /// aborted for read_committed.
+    #[test]
+    fn open_transactions_survive_a_restart_and_markers_fence() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = (1i64 << 60) + 7;
+        {
+            let p = open(dir.path());
+            p.append(&mut batch(pid + 1, 0, 2)).unwrap(); // 0-1, not transactional
+            p.append(&mut txn_batch(pid, 0, 0, 3)).unwrap(); // 2-4
+            assert_eq!(p.last_stable_offset(), 2);
+        }
+        let p = open(dir.path());
+        assert_eq!(p.open_transactions(), vec![(pid, 2)]);
+        let mut out = BytesMut::new();
+        let r = p.read_isolated(0, 1 << 20, true, &mut out).unwrap();
+        assert_eq!((r.last_stable_offset, r.data.high_watermark), (2, 5));
+        assert_eq!(
+            crate::record::batches(&out).count(),
+            1,
+            "only the plain batch"
+        );
+        p.append_marker(pid, 1, Marker::Abort, 0).unwrap(); // 5
+        assert_eq!(p.last_stable_offset(), 6);
+        assert!(matches!(
+            p.append(&mut txn_batch(pid, 0, 3, 1)).unwrap_err(),
+            BrokerError::InvalidProducerEpoch(_)
+        ));
+        let mut out = BytesMut::new();
+        let r = p.read_isolated(0, 1 << 20, true, &mut out).unwrap();
+        let aborted = r.aborted.unwrap();
+        assert_eq!(aborted.len(), 1);
+        assert_eq!((aborted[0].first_offset, aborted[0].last_offset), (2, 5));
+        let mut out = BytesMut::new();
+        assert!(p
+            .read_isolated(0, 1 << 20, false, &mut out)
+            .unwrap()
+            .aborted
+            .is_none());
     }
 }
