@@ -94,9 +94,6 @@ _strom() {
             strom__subcmd__connect,list)
                 cmd="strom__subcmd__connect__subcmd__list"
                 ;;
-            strom__subcmd__connect,offsets)
-                cmd="strom__subcmd__connect__subcmd__offsets"
-                ;;
             strom__subcmd__connect,pause)
                 cmd="strom__subcmd__connect__subcmd__pause"
                 ;;
@@ -120,9 +117,6 @@ _strom() {
                 ;;
             strom__subcmd__connect__subcmd__help,list)
                 cmd="strom__subcmd__connect__subcmd__help__subcmd__list"
-                ;;
-            strom__subcmd__connect__subcmd__help,offsets)
-                cmd="strom__subcmd__connect__subcmd__help__subcmd__offsets"
                 ;;
             strom__subcmd__connect__subcmd__help,pause)
                 cmd="strom__subcmd__connect__subcmd__help__subcmd__pause"
@@ -160,9 +154,6 @@ _strom() {
             strom__subcmd__groups,delete)
                 cmd="strom__subcmd__groups__subcmd__delete"
                 ;;
-            strom__subcmd__groups,delete-offsets)
-                cmd="strom__subcmd__groups__subcmd__delete__subcmd__offsets"
-                ;;
             strom__subcmd__groups,describe)
                 cmd="strom__subcmd__groups__subcmd__describe"
                 ;;
@@ -177,9 +168,6 @@ _strom() {
                 ;;
             strom__subcmd__groups__subcmd__help,delete)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__delete"
-                ;;
-            strom__subcmd__groups__subcmd__help,delete-offsets)
-                cmd="strom__subcmd__groups__subcmd__help__subcmd__delete__subcmd__offsets"
                 ;;
             strom__subcmd__groups__subcmd__help,describe)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__describe"
@@ -247,9 +235,6 @@ _strom() {
             strom__subcmd__help__subcmd__connect,list)
                 cmd="strom__subcmd__help__subcmd__connect__subcmd__list"
                 ;;
-            strom__subcmd__help__subcmd__connect,offsets)
-                cmd="strom__subcmd__help__subcmd__connect__subcmd__offsets"
-                ;;
             strom__subcmd__help__subcmd__connect,pause)
                 cmd="strom__subcmd__help__subcmd__connect__subcmd__pause"
                 ;;
@@ -273,9 +258,6 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__groups,delete)
                 cmd="strom__subcmd__help__subcmd__groups__subcmd__delete"
-                ;;
-            strom__subcmd__help__subcmd__groups,delete-offsets)
-                cmd="strom__subcmd__help__subcmd__groups__subcmd__delete__subcmd__offsets"
                 ;;
             strom__subcmd__help__subcmd__groups,describe)
                 cmd="strom__subcmd__help__subcmd__groups__subcmd__describe"
@@ -306,9 +288,6 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__topics,describe)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__describe"
-                ;;
-            strom__subcmd__help__subcmd__topics,elect-leaders)
-                cmd="strom__subcmd__help__subcmd__topics__subcmd__elect__subcmd__leaders"
                 ;;
             strom__subcmd__help__subcmd__topics,list)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__list"
@@ -349,9 +328,6 @@ _strom() {
             strom__subcmd__topics,describe)
                 cmd="strom__subcmd__topics__subcmd__describe"
                 ;;
-            strom__subcmd__topics,elect-leaders)
-                cmd="strom__subcmd__topics__subcmd__elect__subcmd__leaders"
-                ;;
             strom__subcmd__topics,help)
                 cmd="strom__subcmd__topics__subcmd__help"
                 ;;
@@ -375,9 +351,6 @@ _strom() {
                 ;;
             strom__subcmd__topics__subcmd__help,describe)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__describe"
-                ;;
-            strom__subcmd__topics__subcmd__help,elect-leaders)
-                cmd="strom__subcmd__topics__subcmd__help__subcmd__elect__subcmd__leaders"
                 ;;
             strom__subcmd__topics__subcmd__help,help)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__help"
@@ -641,7 +614,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect)
-            opts="-v -h -V --verbose --profile --help --version standalone list status pause resume restart offsets bench-sqlite-insert help"
+            opts="-v -h -V --verbose --profile --help --version standalone list status pause resume restart bench-sqlite-insert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,7 +662,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__help)
-            opts="standalone list status pause resume restart offsets bench-sqlite-insert help"
+            opts="standalone list status pause resume restart bench-sqlite-insert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -731,20 +704,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__help__subcmd__list)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__connect__subcmd__help__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -830,36 +789,6 @@ _strom() {
             ;;
         strom__subcmd__connect__subcmd__list)
             opts="-o -v -h -V --control --output --verbose --profile --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --control)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__connect__subcmd__offsets)
-            opts="-o -v -h -V --control --output --reset --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -979,7 +908,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__standalone)
-            opts="-b -v -h -V --bootstrap-server --offsets-topic --control --state-file --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --offsets-topic --control --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -998,10 +927,6 @@ _strom() {
                     return 0
                     ;;
                 --control)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --state-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1251,7 +1176,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups)
-            opts="-v -h -V --verbose --profile --help --version list describe reset-offsets delete delete-offsets help"
+            opts="-v -h -V --verbose --profile --help --version list describe reset-offsets delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1285,44 +1210,6 @@ _strom() {
                     ;;
                 --group)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__groups__subcmd__delete__subcmd__offsets)
-            opts="-b -v -h -V --bootstrap-server --group --topic --output --verbose --profile --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --bootstrap-server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -b)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --group)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1371,7 +1258,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__help)
-            opts="list describe reset-offsets delete delete-offsets help"
+            opts="list describe reset-offsets delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1385,20 +1272,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__help__subcmd__delete)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__groups__subcmd__help__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1645,7 +1518,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__connect)
-            opts="standalone list status pause resume restart offsets bench-sqlite-insert"
+            opts="standalone list status pause resume restart bench-sqlite-insert"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1673,20 +1546,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__connect__subcmd__list)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__help__subcmd__connect__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1827,7 +1686,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__groups)
-            opts="list describe reset-offsets delete delete-offsets"
+            opts="list describe reset-offsets delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1841,20 +1700,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__groups__subcmd__delete)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__help__subcmd__groups__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2023,7 +1868,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics)
-            opts="create list describe alter delete offsets delete-records elect-leaders"
+            opts="create list describe alter delete offsets delete-records"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2093,20 +1938,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics__subcmd__describe)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__help__subcmd__topics__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2463,7 +2294,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__serve)
-            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
+            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --transaction-max-timeout-ms --transaction-abort-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2565,11 +2396,11 @@ _strom() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --log-cleaner-io-max-bytes-per-second)
+                --transaction-max-timeout-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --log-cleaner-backoff-ms)
+                --transaction-abort-check-interval-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2683,7 +2514,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics)
-            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets delete-records elect-leaders help"
+            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets delete-records help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2890,50 +2721,8 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        strom__subcmd__topics__subcmd__elect__subcmd__leaders)
-            opts="-b -v -h -V --bootstrap-server --election-type --topic --partition --all-topic-partitions --path-to-json-file --verbose --profile --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --bootstrap-server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -b)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --election-type)
-                    COMPREPLY=($(compgen -W "preferred unclean" -- "${cur}"))
-                    return 0
-                    ;;
-                --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --partition)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --path-to-json-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         strom__subcmd__topics__subcmd__help)
-            opts="create list describe alter delete offsets delete-records elect-leaders help"
+            opts="create list describe alter delete offsets delete-records help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3003,20 +2792,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__help__subcmd__describe)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__topics__subcmd__help__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

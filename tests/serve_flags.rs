@@ -47,6 +47,28 @@ fn bad_serve_flags_exit_2_naming_the_flag() {
             &["--data-dir", dir, "--max-partitions-per-topic", "0"],
             "--max-partitions-per-topic",
         ),
+        (
+            &["--data-dir", dir, "--transaction-max-timeout-ms", "0"],
+            "--transaction-max-timeout-ms",
+        ),
+        (
+            &[
+                "--data-dir",
+                dir,
+                "--transaction-max-timeout-ms",
+                "2147483648",
+            ],
+            "--transaction-max-timeout-ms",
+        ),
+        (
+            &[
+                "--data-dir",
+                dir,
+                "--transaction-abort-check-interval-ms",
+                "0",
+            ],
+            "--transaction-abort-check-interval-ms",
+        ),
         (&["--data-dir", file], "not a directory"),
         (&["--data-dir", dir, "--listen", "nonsense"], "--listen"),
         (

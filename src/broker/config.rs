@@ -54,6 +54,15 @@ pub struct BrokerConfig {
     /// and where the number came from, for the refusal message.
     pub max_partitions: usize,
     pub max_partitions_origin: String,
+    /// The longest transaction timeout a producer may ask for (Kafka's
+    /// `transaction.max.timeout.ms`).
+    pub transaction_max_timeout_ms: i32,
+    /// Partitions of `__transaction_state` (Kafka's
+    /// `transaction.state.log.num.partitions`), used when it is created.
+    pub transaction_state_partitions: i32,
+    /// How often transactions open past their timeout are aborted (Kafka's
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`).
+    pub transaction_abort_check_interval: Duration,
 }
 
 /// Broker-wide defaults for topic configs a topic does not override.
@@ -122,6 +131,10 @@ impl BrokerConfig {
             // `strom serve` sets it from the open-file limit.
             max_partitions: usize::MAX,
             max_partitions_origin: "no limit set".into(),
+            transaction_max_timeout_ms: crate::broker::txn::DEFAULT_MAX_TIMEOUT_MS,
+            transaction_state_partitions: 8,
+            // Kafka's default: ten seconds.
+            transaction_abort_check_interval: Duration::from_secs(10),
         }
     }
 

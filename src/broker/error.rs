@@ -77,6 +77,14 @@ pub enum BrokerError {
     /// A record timestamp outside the topic's `message.timestamp.*.max.ms`.
     #[error("{0}")]
     InvalidTimestamp(String),
+    /// A transactional batch outside an open transaction that added the
+    /// partition (INVALID_TXN_STATE).
+    #[error("{0}")]
+    InvalidTxnState(String),
+    /// A batch a client may not send, such as a control batch
+    /// (INVALID_RECORD).
+    #[error("{0}")]
+    InvalidRecord(String),
 }
 
 impl BrokerError {
@@ -106,6 +114,8 @@ impl BrokerError {
             InvalidTimestamp(_) => ErrorCode::InvalidTimestamp,
             InvalidRequest(_) => ErrorCode::InvalidRequest,
             PolicyViolation(_) => ErrorCode::PolicyViolation,
+            InvalidTxnState(_) => ErrorCode::InvalidTxnState,
+            InvalidRecord(_) => ErrorCode::InvalidRecord,
         }
     }
 

@@ -21,11 +21,19 @@ const COMMIT_REPLICATION_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct LogGroupStore {
     topics: Arc<TopicManager>,
+    /// `__consumer_offsets`, or another coordinator's internal topic
+    /// stored the same way (`__transaction_state`).
+    topic: &'static str,
 }
 
 impl LogGroupStore {
     pub fn new(topics: Arc<TopicManager>) -> Self {
-        LogGroupStore { topics }
+        Self::for_topic(topics, OFFSETS_TOPIC)
+    }
+
+    /// The same store over another internal topic.
+    pub fn for_topic(topics: Arc<TopicManager>, topic: &'static str) -> Self {
+        LogGroupStore { topics, topic }
     }
 }
 
@@ -48,7 +56,7 @@ impl GroupStore for LogGroupStore {
             }
             let part = self
                 .topics
-                .partition(OFFSETS_TOPIC, partition)
+                .partition(self.topic, partition)
                 .map_err(|e| unavailable(partition, e))?;
             let now = now_ms();
             let mut builder = BatchBuilder::new(now);
@@ -74,7 +82,7 @@ impl GroupStore for LogGroupStore {
                 // acks=all produce would.
                 let min_insync = self
                     .topics
-                    .get(OFFSETS_TOPIC)
+                    .get(self.topic)
                     .map(|t| t.config().min_insync_replicas)
                     .unwrap_or(1);
                 part.wait_replicated(end, COMMIT_REPLICATION_TIMEOUT, min_insync)
@@ -91,7 +99,7 @@ impl GroupStore for LogGroupStore {
     fn replay(&self, partition: i32) -> Result<Vec<StoreRecord>, StoreError> {
         let part = self
             .topics
-            .partition(OFFSETS_TOPIC, partition)
+            .partition(self.topic, partition)
             .map_err(|e| unavailable(partition, e))?;
         let (start, _, end) = part.offsets();
         let mut out = Vec::new();

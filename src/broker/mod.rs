@@ -26,6 +26,7 @@ pub mod timestamps;
 pub mod topic_config;
 pub mod topic_config_keys;
 pub mod topics;
+pub mod txn;
 
 pub use config::BrokerConfig;
 pub use server::{run, run_blocking};

@@ -10,7 +10,10 @@ use tokio::sync::watch;
 
 use super::error::BrokerError;
 use super::replication::ReplicaState;
-use crate::log::{AppendInfo, FileSlice, FlushPolicy, LogConfig, LogError, PartitionLog};
+use crate::log::{
+    AbortedTxn, AppendInfo, FileSlice, FlushPolicy, LogConfig, LogError, PartitionLog, TxnLogState,
+};
+use crate::record::Marker;
 
 /// The leader epoch stamped into batches. A single node never changes
 /// leader; the cluster will hand in real epochs.
@@ -34,6 +37,19 @@ pub struct Partition {
     /// Leader or follower, followers' progress, idempotent producers
     /// (see `broker::replication`). Standalone on a single node.
     pub(crate) replica: ReplicaState,
+    /// Open and aborted transactions (`log::transactions`); locked after
+    /// the log, and changed only with the log locked, so the last stable
+    /// offset moves with the appends.
+    txns: Mutex<TxnLogState>,
+}
+
+/// A fetch under an isolation level (`read_committed` stops at the last
+/// stable offset and lists the aborted transactions it overlaps).
+pub struct IsolatedRead {
+    pub data: FetchedData,
+    pub last_stable_offset: i64,
+    /// `Some` only for read_committed.
+    pub aborted: Option<Vec<AbortedTxn>>,
 }
 
 /// What a fetch of one partition found.
@@ -54,6 +70,7 @@ impl Partition {
         let log = PartitionLog::open(dir, config)?;
         let replica = ReplicaState::for_dir(dir);
         replica.load_producers(&log);
+        let txns = TxnLogState::open(dir, &log)?;
         Ok(Partition {
             topic,
             index,
@@ -62,7 +79,12 @@ impl Partition {
             last_flush_ms: AtomicI64::new(0),
             appended,
             replica,
+            txns: Mutex::new(txns),
         })
+    }
+
+    fn txns(&self) -> MutexGuard<'_, TxnLogState> {
+        self.txns.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The log, recovering from a poisoned lock: the log's own invariants
@@ -85,6 +107,37 @@ impl Partition {
         };
         super::timestamps::apply(policy, batches, super::server::now_ms())?;
         super::recompress::apply(codec, batches, max_batch)?;
+        self.write(batches, None)
+    }
+
+    /// Writes the marker that ends producer `producer_id`'s transaction
+    /// here (the transaction coordinator's call), fencing the producer's
+    /// older epochs on this partition.
+    pub fn append_marker(
+        &self,
+        producer_id: i64,
+        producer_epoch: i16,
+        marker: Marker,
+        coordinator_epoch: i32,
+    ) -> Result<AppendInfo, BrokerError> {
+        let mut batch = crate::record::marker_batch(
+            producer_id,
+            producer_epoch,
+            marker,
+            coordinator_epoch,
+            super::server::now_ms(),
+        );
+        self.write(&mut batch, Some((producer_id, producer_epoch)))
+    }
+
+    /// The write itself, as leader: producer checks (or, for a marker,
+    /// the fencing of older epochs), the log, transactions, the high
+    /// watermark.
+    fn write(
+        &self,
+        batches: &mut BytesMut,
+        marker_of: Option<(i64, i16)>,
+    ) -> Result<AppendInfo, BrokerError> {
         let info = {
             // Role first, then the log: a leader change cannot slip in
             // between the epoch check and the write.
@@ -93,8 +146,13 @@ impl Partition {
                 return Err(self.not_leader(&role));
             };
             let mut producers = self.replica.producers();
-            if let Some(original) = producers.check(batches)? {
-                return Ok(original);
+            match marker_of {
+                Some((pid, epoch)) => producers.fence(pid, epoch, tokio::time::Instant::now()),
+                None => {
+                    if let Some(original) = producers.check(batches)? {
+                        return Ok(original);
+                    }
+                }
             }
             let mut log = self.log();
             let info = log.append(batches, epoch).map_err(|e| match e {
@@ -106,6 +164,10 @@ impl Partition {
                 other => other.into(),
             })?;
             producers.record(batches, tokio::time::Instant::now());
+            if let Err(e) = self.txns().observe(batches) {
+                // Memory is up to date; the file is rebuilt on recovery.
+                tracing::warn!(topic = %self.topic, partition = self.index, error = %e, "could not write the aborted-transaction index");
+            }
             // Single node: the in-sync replica set is this broker, so the
             // high watermark is the log end; a leader waits for its ISR.
             let leo = log.log_end_offset();
@@ -225,21 +287,54 @@ impl Partition {
         out: &mut BytesMut,
     ) -> Result<FetchedData, BrokerError> {
         let result = self.log().read_committed(offset, max_bytes)?;
-        let total: usize = result.slices.iter().map(|s| s.len).sum();
-        out.reserve(total);
-        let start = out.len();
-        for slice in &result.slices {
-            let at = out.len();
-            out.put_bytes(0, slice.len);
-            slice
-                .file
-                .read_exact_at(&mut out[at..at + slice.len], slice.position)?;
-        }
         Ok(FetchedData {
             high_watermark: result.high_watermark,
             log_start_offset: result.log_start_offset,
-            bytes_read: out.len() - start,
+            bytes_read: copy_slices(&result.slices, out)?,
         })
+    }
+
+    /// [`read_into`](Self::read_into) under an isolation level: with
+    /// `read_committed`, only up to the last stable offset, with the
+    /// aborted transactions the returned range overlaps.
+    pub fn read_isolated(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        read_committed: bool,
+        out: &mut BytesMut,
+    ) -> Result<IsolatedRead, BrokerError> {
+        let log = self.log();
+        let lso = self.txns().last_stable_offset(log.high_watermark());
+        let upper = if read_committed {
+            lso
+        } else {
+            log.high_watermark()
+        };
+        let result = log.read_bounded(offset, max_bytes, upper)?;
+        let aborted = read_committed.then(|| self.txns().aborted_overlapping(offset, upper));
+        drop(log);
+        Ok(IsolatedRead {
+            data: FetchedData {
+                high_watermark: result.high_watermark,
+                log_start_offset: result.log_start_offset,
+                bytes_read: copy_slices(&result.slices, out)?,
+            },
+            last_stable_offset: lso,
+            aborted,
+        })
+    }
+
+    /// The last stable offset (the high watermark when no transaction is
+    /// open here).
+    pub fn last_stable_offset(&self) -> i64 {
+        let log = self.log();
+        self.txns().last_stable_offset(log.high_watermark())
+    }
+
+    /// (producer id, first offset) of the transactions open here.
+    pub fn open_transactions(&self) -> Vec<(i64, i64)> {
+        self.txns().ongoing()
     }
 
     /// Under `interval:<ms>`, fdatasyncs when the interval has passed.
@@ -294,6 +389,21 @@ impl Partition {
     }
 }
 
+/// Appends the bytes of `slices` to `out` (read straight from the page
+/// cache); returns how many.
+fn copy_slices(slices: &[FileSlice], out: &mut BytesMut) -> Result<usize, BrokerError> {
+    let total: usize = slices.iter().map(|s| s.len).sum();
+    out.reserve(total);
+    for slice in slices {
+        let at = out.len();
+        out.put_bytes(0, slice.len);
+        slice
+            .file
+            .read_exact_at(&mut out[at..at + slice.len], slice.position)?;
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,5 +453,56 @@ mod tests {
         assert_eq!(p.append(&mut batch(pid, 16, 1)).unwrap().base_offset, 16);
         // A new producer never gets the id of one found in the log.
         assert!(crate::broker::producer_ids::next() > pid);
+    }
+
+    fn txn_batch(pid: i64, epoch: i16, seq: i32, n: usize) -> BytesMut {
+        let mut b = batch(pid, seq, n);
+        b[51..53].copy_from_slice(&epoch.to_be_bytes());
+        b[21..23].copy_from_slice(&0x10i16.to_be_bytes());
+        let crc = crc32c::crc32c(&b[21..]);
+        b[17..21].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    /// An open transaction holds the last stable offset back across a
+    /// restart; its abort marker fences the old epoch and lists it as
+    /// aborted for read_committed.
+    #[test]
+    fn open_transactions_survive_a_restart_and_markers_fence() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid = (1i64 << 60) + 7;
+        {
+            let p = open(dir.path());
+            p.append(&mut batch(pid + 1, 0, 2)).unwrap(); // 0-1, not transactional
+            p.append(&mut txn_batch(pid, 0, 0, 3)).unwrap(); // 2-4
+            assert_eq!(p.last_stable_offset(), 2);
+        }
+        let p = open(dir.path());
+        assert_eq!(p.open_transactions(), vec![(pid, 2)]);
+        let mut out = BytesMut::new();
+        let r = p.read_isolated(0, 1 << 20, true, &mut out).unwrap();
+        assert_eq!((r.last_stable_offset, r.data.high_watermark), (2, 5));
+        assert_eq!(
+            crate::record::batches(&out).count(),
+            1,
+            "only the plain batch"
+        );
+        p.append_marker(pid, 1, Marker::Abort, 0).unwrap(); // 5
+        assert_eq!(p.last_stable_offset(), 6);
+        assert!(matches!(
+            p.append(&mut txn_batch(pid, 0, 3, 1)).unwrap_err(),
+            BrokerError::InvalidProducerEpoch(_)
+        ));
+        let mut out = BytesMut::new();
+        let r = p.read_isolated(0, 1 << 20, true, &mut out).unwrap();
+        let aborted = r.aborted.unwrap();
+        assert_eq!(aborted.len(), 1);
+        assert_eq!((aborted[0].first_offset, aborted[0].last_offset), (2, 5));
+        let mut out = BytesMut::new();
+        assert!(p
+            .read_isolated(0, 1 << 20, false, &mut out)
+            .unwrap()
+            .aborted
+            .is_none());
     }
 }

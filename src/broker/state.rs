@@ -7,6 +7,9 @@ use super::error::BrokerError;
 use super::group::{GroupConfig, GroupCoordinator};
 use super::group_store::LogGroupStore;
 use super::topics::TopicManager;
+use super::txn::broker_env::BrokerTxnEnv;
+use super::txn::{TransactionCoordinator, TxnConfig};
+use crate::proto::internal_topic::TRANSACTION_STATE_TOPIC;
 
 pub use crate::proto::OFFSETS_TOPIC;
 
@@ -14,6 +17,8 @@ pub struct Broker {
     pub config: BrokerConfig,
     pub topics: Arc<TopicManager>,
     pub groups: Arc<GroupCoordinator>,
+    /// The transaction coordinator (single node; see `txn`).
+    pub txns: Arc<TransactionCoordinator>,
     /// host and port put in metadata; set once the listener is bound.
     pub advertised: (String, i32),
     /// The metadata quorum, when `--voters` is set; `None` runs a single
@@ -99,10 +104,12 @@ impl Broker {
                 BrokerError::Io(std::io::Error::other(format!("loading groups: {e}")))
             })?;
         }
+        let txns = open_transactions(&config, &topics, &groups, cluster.is_none()).await?;
         Ok(Arc::new(Broker {
             config,
             topics,
             groups,
+            txns,
             advertised,
             cluster,
             started: tokio::time::Instant::now(),
@@ -124,4 +131,63 @@ impl Broker {
     pub fn close(&self) {
         self.topics.flush_all();
     }
+}
+
+/// The transaction coordinator: on a single node `__transaction_state` is
+/// created, replayed (prepared transactions are finished) and checked for
+/// expired transactions every `transaction_abort_check_interval`. In a
+/// cluster the coordinator stays empty: InitProducerId with a
+/// transactional id is refused there (docs/transactions.md).
+async fn open_transactions(
+    config: &BrokerConfig,
+    topics: &Arc<TopicManager>,
+    groups: &Arc<GroupCoordinator>,
+    single_node: bool,
+) -> Result<Arc<TransactionCoordinator>, BrokerError> {
+    if single_node && topics.get(TRANSACTION_STATE_TOPIC).is_none() {
+        // Like the offsets: a decided transaction must outlive retention.
+        let mut cfg = std::collections::BTreeMap::new();
+        cfg.insert("retention.ms".to_string(), "-1".to_string());
+        cfg.insert("segment.bytes".to_string(), (64u64 << 20).to_string());
+        cfg.insert("flush.policy".to_string(), "every-append".to_string());
+        topics.create(
+            TRANSACTION_STATE_TOPIC,
+            config.transaction_state_partitions,
+            1,
+            cfg,
+            true,
+        )?;
+    }
+    let partitions = topics
+        .get(TRANSACTION_STATE_TOPIC)
+        .map(|t| t.partition_count())
+        .unwrap_or(config.transaction_state_partitions);
+    let txns = TransactionCoordinator::new(
+        TxnConfig {
+            partitions,
+            max_timeout_ms: config.transaction_max_timeout_ms,
+        },
+        Arc::new(BrokerTxnEnv::new(topics.clone(), groups.clone())),
+    );
+    if single_node {
+        let n = txns.load().await.map_err(|e| {
+            BrokerError::Io(std::io::Error::other(format!("loading transactions: {e}")))
+        })?;
+        if n > 0 {
+            tracing::info!(transactional_ids = n, "loaded transaction state");
+        }
+        let weak = Arc::downgrade(&txns);
+        let every = config.transaction_abort_check_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                // The broker is gone (tests open several per process).
+                let Some(txns) = weak.upgrade() else { break };
+                txns.tick().await;
+            }
+        });
+    }
+    Ok(txns)
 }

@@ -947,6 +947,17 @@ pub struct ServeArgs {
     /// How long the log cleaner waits between passes over the compacted partitions (log.cleaner.backoff.ms) [default: 15000]
     #[arg(long, env = "STROM_LOG_CLEANER_BACKOFF_MS", value_name = "MS")]
     pub log_cleaner_backoff_ms: Option<u64>,
+    /// Longest transaction timeout a transactional producer may ask for; longer is refused with INVALID_TRANSACTION_TIMEOUT (transaction.max.timeout.ms) [default: 900000]
+    #[arg(long, env = "STROM_TRANSACTION_MAX_TIMEOUT_MS", value_name = "MS")]
+    pub transaction_max_timeout_ms: Option<u64>,
+
+    /// How often transactions open past their timeout are aborted (transaction.abort.timed.out.transaction.cleanup.interval.ms) [default: 10000]
+    #[arg(
+        long,
+        env = "STROM_TRANSACTION_ABORT_CHECK_INTERVAL_MS",
+        value_name = "MS"
+    )]
+    pub transaction_abort_check_interval_ms: Option<u64>,
 
     /// How often the controller moves leadership back to preferred replicas when a broker leads under 90% of the partitions it prefers (leader.imbalance.check.interval.seconds); 0 turns automatic leader rebalancing off [default: 300000]
     #[arg(

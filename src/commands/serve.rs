@@ -44,6 +44,8 @@ struct FileSettings {
     log_retention_check_interval_ms: Option<u64>,
     log_cleaner_io_max_bytes_per_second: Option<u64>,
     log_cleaner_backoff_ms: Option<u64>,
+    transaction_max_timeout_ms: Option<u64>,
+    transaction_abort_check_interval_ms: Option<u64>,
     leader_imbalance_check_interval_ms: Option<u64>,
     max_partitions_per_topic: Option<i32>,
     max_partitions: Option<usize>,
@@ -80,6 +82,8 @@ pub struct ServeSettings {
     /// 0: the cleaner's I/O is not capped.
     pub log_cleaner_io_max_bytes_per_second: u64,
     pub log_cleaner_backoff_ms: u64,
+    pub transaction_max_timeout_ms: u64,
+    pub transaction_abort_check_interval_ms: u64,
     /// 0: automatic leader rebalancing off.
     pub leader_imbalance_check_interval_ms: u64,
     pub max_partitions_per_topic: i32,
@@ -163,6 +167,26 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
         .unwrap_or(15_000);
     if log_cleaner_backoff_ms == 0 {
         return Err(UsageError::new("--log-cleaner-backoff-ms must be positive").into());
+    }
+    let transaction_max_timeout_ms = args
+        .transaction_max_timeout_ms
+        .or(file.transaction_max_timeout_ms)
+        .unwrap_or(900_000);
+    if !(1..=i32::MAX as u64).contains(&transaction_max_timeout_ms) {
+        return Err(UsageError::new(format!(
+            "--transaction-max-timeout-ms must be in 1..={}",
+            i32::MAX
+        ))
+        .into());
+    }
+    let transaction_abort_check_interval_ms = args
+        .transaction_abort_check_interval_ms
+        .or(file.transaction_abort_check_interval_ms)
+        .unwrap_or(10_000);
+    if transaction_abort_check_interval_ms == 0 {
+        return Err(
+            UsageError::new("--transaction-abort-check-interval-ms must be positive").into(),
+        );
     }
     let max_partitions_per_topic = args
         .max_partitions_per_topic
@@ -248,6 +272,8 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
             .or(file.log_cleaner_io_max_bytes_per_second)
             .unwrap_or(0),
         log_cleaner_backoff_ms,
+        transaction_max_timeout_ms,
+        transaction_abort_check_interval_ms,
         leader_imbalance_check_interval_ms: args
             .leader_imbalance_check_interval_ms
             .or(file.leader_imbalance_check_interval_ms)
@@ -363,6 +389,10 @@ fn start(settings: ServeSettings) -> anyhow::Result<()> {
     config.log_cleaner_io_max_bytes_per_second = (settings.log_cleaner_io_max_bytes_per_second > 0)
         .then_some(settings.log_cleaner_io_max_bytes_per_second);
     config.log_cleaner_backoff = std::time::Duration::from_millis(settings.log_cleaner_backoff_ms);
+    config.transaction_max_timeout_ms =
+        i32::try_from(settings.transaction_max_timeout_ms).unwrap_or(i32::MAX);
+    config.transaction_abort_check_interval =
+        std::time::Duration::from_millis(settings.transaction_abort_check_interval_ms);
     config.leader_imbalance_check_interval = (settings.leader_imbalance_check_interval_ms > 0)
         .then(|| std::time::Duration::from_millis(settings.leader_imbalance_check_interval_ms));
     config.max_partitions_per_topic = settings.max_partitions_per_topic;

@@ -7,6 +7,8 @@
 //! [`FlushTarget::sync`] (group commit, run by the broker outside its
 //! lock). See `docs/storage.md` for formats and guarantees.
 
+mod aborted_txn_index;
+mod batch_scan;
 mod checkpoint;
 mod cleaner;
 mod cleaner_swap;
@@ -20,10 +22,14 @@ mod recovery;
 mod retention;
 mod segment;
 mod time_index;
+mod transactions;
 
 pub use cleaner::{CleanOutcome, CleanTask, CleanerThrottle};
+pub use aborted_txn_index::AbortedTxn;
+pub use batch_scan::{for_each_batch, ScannedBatch};
 pub use config::{
     CompactionConfig, FlushPolicy, LogConfig, ParseFlushPolicyError, TimestampPolicy,
 };
 pub use error::LogError;
 pub use partition_log::{AppendInfo, FileSlice, FlushTarget, PartitionLog, ReadResult};
+pub use transactions::TxnLogState;

@@ -63,6 +63,13 @@ error_codes! {
     OutOfOrderSequenceNumber = 45, "OUT_OF_ORDER_SEQUENCE_NUMBER", false;
     DuplicateSequenceNumber = 46, "DUPLICATE_SEQUENCE_NUMBER", false;
     InvalidProducerEpoch = 47, "INVALID_PRODUCER_EPOCH", false;
+    InvalidTxnState = 48, "INVALID_TXN_STATE", false;
+    InvalidProducerIdMapping = 49, "INVALID_PRODUCER_ID_MAPPING", false;
+    InvalidTransactionTimeout = 50, "INVALID_TRANSACTION_TIMEOUT", false;
+    ConcurrentTransactions = 51, "CONCURRENT_TRANSACTIONS", true;
+    ProducerFenced = 90, "PRODUCER_FENCED", false;
+    TransactionalIdNotFound = 105, "TRANSACTIONAL_ID_NOT_FOUND", false;
+    OperationNotAttempted = 55, "OPERATION_NOT_ATTEMPTED", false;
     KafkaStorageError = 56, "KAFKA_STORAGE_ERROR", true;
     NonEmptyGroup = 68, "NON_EMPTY_GROUP", false;
     GroupIdNotFound = 69, "GROUP_ID_NOT_FOUND", false;

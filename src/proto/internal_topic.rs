@@ -7,6 +7,9 @@
 /// The group coordinator's log of committed offsets and group metadata.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
+/// The transaction coordinator's log of transactions' states.
+pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
+
 /// Source connectors' offsets (`strom connect`), keyed by connector and
 /// source partition.
 pub const CONNECT_OFFSETS_TOPIC: &str = "__strom_connect_offsets";

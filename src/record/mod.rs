@@ -20,6 +20,7 @@ pub mod batch;
 pub mod builder;
 pub mod compact;
 pub mod compression;
+pub mod control;
 mod error;
 // `record::record` reads oddly, but the file names mirror Kafka's terms.
 #[allow(clippy::module_inception)]
@@ -34,6 +35,7 @@ pub use batch::{
 };
 pub use builder::BatchBuilder;
 pub use compression::{inflate, inflate_limit_for, recompress, DEFAULT_INFLATE_LIMIT};
+pub use control::{marker_batch, parse_marker, Marker};
 pub use error::RecordError;
 pub use record::{decode_records, Header, Record, RecordIter};
 

@@ -230,4 +230,13 @@ STEP_TIMEOUT=$((STEP_TIMEOUT + 120)) check \
     "confluent_kafka: idempotent producer through 5x5 broker SIGKILLs under CPU load: no duplicate, no reorder" \
     "$PY" "$here/test_idempotent_crash.py" "$STROM_BIN" 5 5
 
+# ------------------------------------------------ transactions (#16)
+# Each case starts its own broker (see test_transactions.py).
+for case in confluent-commit-abort kafka-python-commit-abort zombie timeout; do
+    check "transactions: $case" "$PY" "$here/test_transactions.py" "$STROM_BIN" "$case"
+done
+STEP_TIMEOUT=$((STEP_TIMEOUT + 120)) check \
+    "transactions: consume-transform-produce exactly once across SIGKILLs of the worker and the broker" \
+    "$PY" "$here/test_transactions.py" "$STROM_BIN" eos-crash
+
 finish

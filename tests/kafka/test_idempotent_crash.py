@@ -39,8 +39,9 @@ RATE = 40_000
 class Broker:
     """One strom broker on a fixed data dir; restarted on the same port."""
 
-    def __init__(self, binary, data_dir, log_dir):
+    def __init__(self, binary, data_dir, log_dir, extra_args=()):
         self.binary = binary
+        self.extra_args = list(extra_args)
         self.data_dir = data_dir
         self.log_dir = log_dir
         self.port = 0
@@ -53,7 +54,7 @@ class Broker:
         log = open(log_path, "wb")
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}",
-             "--data-dir", self.data_dir],
+             "--data-dir", self.data_dir, *self.extra_args],
             stdout=subprocess.DEVNULL, stderr=log,
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "strom=info")},
         )

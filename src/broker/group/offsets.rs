@@ -62,6 +62,31 @@ impl GroupCoordinator {
         member_id: &str,
         offsets: Vec<OffsetCommit>,
     ) -> Result<CommitResults, GroupError> {
+        self.commit(group_id, Some((generation_id, member_id)), offsets)
+            .await
+    }
+
+    /// The offsets a transaction sent with TxnOffsetCommit, once the
+    /// transaction commits (the transaction coordinator's call). They were
+    /// admitted when sent, so no member or generation is checked now: the
+    /// group may have rebalanced since, the offsets stand.
+    pub async fn commit_transaction_offsets(
+        &self,
+        group_id: &str,
+        offsets: Vec<OffsetCommit>,
+    ) -> Result<CommitResults, GroupError> {
+        self.commit(group_id, None, offsets).await
+    }
+
+    /// A commit, admitted as `member` (generation, member id) says, or
+    /// unchecked without one.
+    async fn commit(
+        &self,
+        group_id: &str,
+        member: Option<(i32, &str)>,
+        offsets: Vec<OffsetCommit>,
+    ) -> Result<CommitResults, GroupError> {
+        let generation_id = member.map_or(-1, |(g, _)| g);
         let max = self.env.config.max_metadata_size;
         let mut results: Vec<(String, i32, Option<GroupError>)> = Vec::with_capacity(offsets.len());
         let rx = {
@@ -79,7 +104,9 @@ impl GroupCoordinator {
                     })
                 }
             };
-            group.check_commit(generation_id, member_id)?;
+            if let Some((generation, member_id)) = member {
+                group.check_commit(generation, member_id)?;
+            }
             let now_ms = self.env.wall_clock_ms();
             let mut records = Vec::new();
             let mut values = Vec::new();

@@ -10,7 +10,7 @@ use super::request::Ctx;
 use super::{
     api_versions, configs, describe_cluster, elect_leaders, fetch, group_admin, groups, guard,
     init_producer_id, list_offsets, log_dirs, metadata, produce, producers, records, topics,
-    unsupported, versions, Reply,
+    transactions, unsupported, versions, Reply,
 };
 use crate::broker::state::Broker;
 
@@ -94,6 +94,12 @@ pub async fn dispatch(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -
         ApiKey::DescribeLogDirs => run!(DescribeLogDirsRequest, log_dirs::handle),
         ApiKey::DescribeProducers => run!(DescribeProducersRequest, producers::handle),
         ApiKey::ElectLeaders => run!(ElectLeadersRequest, elect_leaders::handle),
+        ApiKey::AddPartitionsToTxn => run!(AddPartitionsToTxnRequest, transactions::add_partitions),
+        ApiKey::AddOffsetsToTxn => run!(AddOffsetsToTxnRequest, transactions::add_offsets),
+        ApiKey::EndTxn => run!(EndTxnRequest, transactions::end_txn),
+        ApiKey::TxnOffsetCommit => run!(TxnOffsetCommitRequest, transactions::txn_offset_commit),
+        ApiKey::ListTransactions => run!(ListTransactionsRequest, transactions::list),
+        ApiKey::DescribeTransactions => run!(DescribeTransactionsRequest, transactions::describe),
         _ => Reply::Close,
     }
 }

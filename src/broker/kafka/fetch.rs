@@ -6,7 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::ProducerId;
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
 use super::request::Ctx;
@@ -64,6 +67,9 @@ fn read_all(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool)
     let mut total = 0usize;
     let mut failed = false;
     let mut resp = FetchResponse::default();
+    // 1: read_committed (only up to the last stable offset, with the
+    // aborted transactions); 0: read_uncommitted.
+    let read_committed = req.isolation_level == 1;
     for topic in &req.topics {
         let mut out = FetchableTopicResponse::default()
             .with_topic(topic.topic.clone())
@@ -84,20 +90,39 @@ fn read_all(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool)
                         // nothing this time (the first batch of the
                         // response is always whole, Kafka's rule).
                         let (start, hw, _) = part.offsets();
-                        return Ok((hw, start, records));
+                        let lso = part.last_stable_offset();
+                        return Ok((hw, lso, start, records, None));
                     }
-                    let f = part.read_into(p.fetch_offset, limit.max(1), &mut records)?;
-                    Ok((f.high_watermark, f.log_start_offset, records))
+                    let r = part.read_isolated(
+                        p.fetch_offset,
+                        limit.max(1),
+                        read_committed,
+                        &mut records,
+                    )?;
+                    Ok((
+                        r.data.high_watermark,
+                        r.last_stable_offset,
+                        r.data.log_start_offset,
+                        records,
+                        r.aborted,
+                    ))
                 });
             match read {
-                Ok((hw, start, records)) => {
+                Ok((hw, lso, start, records, aborted)) => {
                     total += records.len();
                     budget = budget.saturating_sub(records.len());
                     data.high_watermark = hw;
-                    // No transactions: everything below the high
-                    // watermark is stable.
-                    data.last_stable_offset = hw;
+                    data.last_stable_offset = lso;
                     data.log_start_offset = start;
+                    data.aborted_transactions = aborted.map(|list| {
+                        list.into_iter()
+                            .map(|a| {
+                                AbortedTransaction::default()
+                                    .with_producer_id(ProducerId(a.producer_id))
+                                    .with_first_offset(a.first_offset)
+                            })
+                            .collect()
+                    });
                     data.records = Some(records.freeze());
                 }
                 Err(e) => {

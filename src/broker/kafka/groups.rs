@@ -33,6 +33,7 @@ use crate::broker::state::Broker;
 use crate::proto::ErrorCode;
 
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
 
 fn opt(s: Option<StrBytes>) -> Option<String> {
     s.map(|s| s.to_string())
@@ -60,8 +61,8 @@ pub async fn find_coordinator(
     ctx: &Ctx,
     req: FindCoordinatorRequest,
 ) -> Reply {
-    // One node coordinates every group. Transactions are not supported,
-    // so there is no transaction coordinator to find.
+    // One node coordinates every group and every transactional id; in a
+    // cluster transactions are not available yet (docs/transactions.md).
     let (node, host, port) = (
         broker.config.node_id,
         &broker.advertised.0,
@@ -77,14 +78,19 @@ pub async fn find_coordinator(
         }
     };
     let answer = |key_type: i8| -> (i16, Option<String>) {
-        if key_type == KEY_TYPE_GROUP {
+        if key_type == KEY_TYPE_GROUP
+            || (key_type == KEY_TYPE_TRANSACTION && broker.cluster.is_none())
+        {
             (0, None)
+        } else if key_type == KEY_TYPE_TRANSACTION {
+            (
+                ErrorCode::CoordinatorNotAvailable.code(),
+                Some("transactions are not available in a strom cluster yet".to_string()),
+            )
         } else {
             (
                 ErrorCode::CoordinatorNotAvailable.code(),
-                Some(format!(
-                    "coordinator type {key_type} is not supported (strom has no transactions)"
-                )),
+                Some(format!("coordinator type {key_type} is not supported")),
             )
         }
     };

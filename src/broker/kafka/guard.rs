@@ -26,6 +26,8 @@ enum T {
     Strs,
     /// Array of int32.
     I32s,
+    /// Array of int64.
+    I64s,
     /// Array of structs.
     Structs(&'static [Field]),
 }
@@ -225,6 +227,29 @@ const TOPIC_PARTITION_LIST: &[Field] = &[all(Str), all(I32s)];
 const DESCRIBE_LOG_DIRS: &[Field] = &[all(Structs(TOPIC_PARTITION_LIST))];
 const DESCRIBE_PRODUCERS: &[Field] = &[all(Structs(TOPIC_PARTITION_LIST))];
 const ELECT_LEADERS: &[Field] = &[f(1, ANY, I8), all(Structs(TOPIC_PARTITION_LIST)), all(I32)];
+const TXN_TOPIC: &[Field] = &[all(Str), all(I32s)];
+const ADD_PARTITIONS_TO_TXN: &[Field] = &[
+    f(0, 3, Str),
+    f(0, 3, I64),
+    f(0, 3, I16),
+    f(0, 3, Structs(TXN_TOPIC)),
+];
+const ADD_OFFSETS_TO_TXN: &[Field] = &[all(Str), all(I64), all(I16), all(Str)];
+const END_TXN: &[Field] = &[all(Str), all(I64), all(I16), all(I8)];
+const TXN_OFFSET_COMMIT_PARTITION: &[Field] = &[all(I32), all(I64), f(2, ANY, I32), all(Str)];
+const TXN_OFFSET_COMMIT_TOPIC: &[Field] = &[all(Str), all(Structs(TXN_OFFSET_COMMIT_PARTITION))];
+const TXN_OFFSET_COMMIT: &[Field] = &[
+    all(Str),
+    all(Str),
+    all(I64),
+    all(I16),
+    f(3, ANY, I32),
+    f(3, ANY, Str),
+    f(3, ANY, Str),
+    all(Structs(TXN_OFFSET_COMMIT_TOPIC)),
+];
+const LIST_TRANSACTIONS: &[Field] = &[all(Strs), all(I64s), f(1, ANY, I64), f(2, ANY, Str)];
+const DESCRIBE_TRANSACTIONS: &[Field] = &[all(Strs)];
 
 /// (schema, first flexible version) of the requests strom decodes.
 fn schema(api: ApiKey) -> Option<(&'static [Field], i16)> {
@@ -257,6 +282,12 @@ fn schema(api: ApiKey) -> Option<(&'static [Field], i16)> {
         ApiKey::DescribeLogDirs => (DESCRIBE_LOG_DIRS, 2),
         ApiKey::DescribeProducers => (DESCRIBE_PRODUCERS, 0),
         ApiKey::ElectLeaders => (ELECT_LEADERS, 2),
+        ApiKey::AddPartitionsToTxn => (ADD_PARTITIONS_TO_TXN, 3),
+        ApiKey::AddOffsetsToTxn => (ADD_OFFSETS_TO_TXN, 3),
+        ApiKey::EndTxn => (END_TXN, 3),
+        ApiKey::TxnOffsetCommit => (TXN_OFFSET_COMMIT, 3),
+        ApiKey::ListTransactions => (LIST_TRANSACTIONS, 0),
+        ApiKey::DescribeTransactions => (DESCRIBE_TRANSACTIONS, 0),
         _ => return None,
     })
 }
@@ -363,6 +394,10 @@ impl Walker<'_> {
             I32s => {
                 let n = self.count(4)?;
                 self.take(n * 4).map(drop)
+            }
+            I64s => {
+                let n = self.count(8)?;
+                self.take(n * 8).map(drop)
             }
             Structs(fields) => {
                 for _ in 0..self.count(1)? {

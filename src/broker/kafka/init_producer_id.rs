@@ -1,8 +1,8 @@
 //! InitProducerId: idempotent producers (the default in kafka-python 3 and
 //! librdkafka's `enable.idempotence`) need a producer id before their first
-//! produce. Ids come from `broker::producer_ids` (a cluster's controller
-//! in a cluster). Transactional producers are refused: strom has no
-//! transactions.
+//! produce; ids come from `broker::producer_ids` (the controller in a
+//! cluster). A transactional id goes to the transaction coordinator, which
+//! bumps the id's epoch and so fences older producer instances.
 use std::sync::Arc;
 
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
@@ -12,22 +12,43 @@ use super::Reply;
 use crate::broker::state::Broker;
 use crate::proto::ErrorCode;
 
+/// PRODUCER_FENCED from this version (KIP-588), INVALID_PRODUCER_EPOCH before.
+const FENCED_FROM: i16 = 4;
+
 pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: InitProducerIdRequest) -> Reply {
     let mut resp = InitProducerIdResponse::default();
+    resp.producer_id = ProducerId(-1);
+    resp.producer_epoch = -1;
     // Idempotent producers send a null id; some send an empty one.
-    if req
-        .transactional_id
-        .as_ref()
-        .is_some_and(|t| !t.0.is_empty())
-    {
-        tracing::debug!(peer = %ctx.peer, "refusing a transactional producer");
-        resp.error_code = ErrorCode::InvalidRequest.code();
-        resp.producer_id = ProducerId(-1);
-        resp.producer_epoch = -1;
+    if let Some(id) = req.transactional_id.as_ref().filter(|t| !t.0.is_empty()) {
+        if broker.cluster.is_some() {
+            // The coordinator runs on single nodes only so far
+            // (docs/transactions.md).
+            resp.error_code = ErrorCode::CoordinatorNotAvailable.code();
+            tracing::debug!(peer = %ctx.peer, "transactions are not available in a cluster yet");
+            return ctx.respond(&resp);
+        }
+        // v3+ producers that hold an id send it to bump their own epoch.
+        let expected = (ctx.version >= 3 && req.producer_id.0 >= 0)
+            .then_some((req.producer_id.0, req.producer_epoch));
+        match broker
+            .txns
+            .init_producer_id(&id.0, req.transaction_timeout_ms, expected)
+            .await
+        {
+            Ok((pid, epoch)) => {
+                resp.producer_id = ProducerId(pid);
+                resp.producer_epoch = epoch;
+            }
+            Err(e) => {
+                tracing::debug!(peer = %ctx.peer, error = %e, "InitProducerId refused");
+                resp.error_code = e.code(ctx.version >= FENCED_FROM).code();
+            }
+        }
         return ctx.respond(&resp);
     }
     // A producer that bumps its epoch (v3+, after a fatal send error)
-    // simply gets a fresh id: with no transactions there is nothing to fence.
+    // simply gets a fresh id: without a transactional id nothing is fenced.
     // In a cluster, ids come from the controller so no two brokers hand
     // out the same one (leaders deduplicate batches by producer id).
     let id = match crate::broker::replication::ReplicaManager::for_topics(&broker.topics) {
@@ -35,8 +56,6 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: InitProducerIdRequest)
             Ok(id) => id,
             Err(e) => {
                 resp.error_code = ErrorCode::CoordinatorNotAvailable.code();
-                resp.producer_id = ProducerId(-1);
-                resp.producer_epoch = -1;
                 tracing::debug!(error = %e, "no producer id from the controller");
                 return ctx.respond(&resp);
             }

@@ -13,6 +13,8 @@ use crate::broker::native::list_offsets::lookup;
 use crate::broker::partition::SINGLE_NODE_EPOCH;
 use crate::broker::state::Broker;
 
+const LATEST: i64 = -1;
+
 pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ListOffsetsRequest) -> Reply {
     let mut resp = ListOffsetsResponse::default();
     for t in req.topics {
@@ -20,7 +22,20 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ListOffsetsRequest) ->
         for p in &t.partitions {
             let mut r =
                 ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
-            match lookup(broker, &t.name.0, p.partition_index, p.timestamp) {
+            let found = lookup(broker, &t.name.0, p.partition_index, p.timestamp).and_then(
+                |(timestamp, offset)| {
+                    // read_committed (v2+): "latest" is the last stable offset.
+                    if req.isolation_level == 1 && p.timestamp == LATEST {
+                        let lso = broker
+                            .topics
+                            .partition(&t.name.0, p.partition_index)?
+                            .last_stable_offset();
+                        return Ok((timestamp, lso.min(offset)));
+                    }
+                    Ok((timestamp, offset))
+                },
+            );
+            match found {
                 Ok((timestamp, offset)) => {
                     r.timestamp = timestamp;
                     r.offset = offset;

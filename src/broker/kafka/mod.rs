@@ -25,6 +25,7 @@ mod producers;
 mod records;
 mod request;
 mod topics;
+mod transactions;
 mod unsupported;
 pub(crate) mod versions;
 

@@ -17,6 +17,7 @@ use crate::record::builder::BatchBuilder;
 
 mod admin;
 mod coordinator;
+mod transactions;
 
 fn peer() -> SocketAddr {
     "127.0.0.1:40000".parse().unwrap()
@@ -504,8 +505,21 @@ async fn group_apis_every_version() {
         let resp = call(&b, v, &req).await;
         assert_eq!(resp.error_code, 0);
         assert!(resp.producer_id.0 >= 0);
+        // A transactional id gets its epoch bumped by each call; a timeout
+        // above transaction.max.timeout.ms is refused.
         req.transactional_id = Some(TransactionalId(s("tx")));
-        assert_ne!(call(&b, v, &req).await.error_code, 0, "no transactions");
+        req.transaction_timeout_ms = 60_000;
+        let first = call(&b, v, &req).await;
+        assert_eq!(first.error_code, 0);
+        let again = call(&b, v, &req).await;
+        assert_eq!(again.producer_id, first.producer_id);
+        assert_eq!(again.producer_epoch, first.producer_epoch + 1);
+        req.transaction_timeout_ms = i32::MAX;
+        assert_eq!(
+            call(&b, v, &req).await.error_code,
+            50,
+            "INVALID_TRANSACTION_TIMEOUT"
+        );
     }
 }
 

@@ -6,8 +6,9 @@
 //! from v0 although v0-2 are refused per partition: librdkafka turns off
 //! compression unless it sees Produce v0..2 (KAFKA-18659), Kafka does the
 //! same. The maximums stop before versions that need topic ids (Fetch 13,
-//! Produce 13), transactions v2 (Produce 12, InitProducerId 5) or the new
-//! consumer protocol (KIP-848: OffsetCommit 9, OffsetFetch 9).
+//! Produce 13), transactions v2 (KIP-890: Produce 12, InitProducerId 5,
+//! AddPartitionsToTxn 4, EndTxn 4, TxnOffsetCommit 4) or the new consumer
+//! protocol (KIP-848: OffsetCommit 9, OffsetFetch 9).
 use kafka_protocol::messages::ApiKey;
 
 pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
@@ -39,6 +40,12 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DescribeLogDirs, 1, 4),
     (ApiKey::DescribeProducers, 0, 0),
     (ApiKey::ElectLeaders, 0, 2),
+    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::AddOffsetsToTxn, 0, 3),
+    (ApiKey::EndTxn, 0, 3),
+    (ApiKey::TxnOffsetCommit, 0, 3),
+    (ApiKey::DescribeTransactions, 0, 0),
+    (ApiKey::ListTransactions, 0, 0),
 ];
 
 /// Produce versions below this are advertised but refused (see above).

@@ -341,6 +341,24 @@ impl ProducerTable {
         }
     }
 
+    /// A transaction marker of `producer_id` at `epoch` was written: its
+    /// older epochs are fenced from now on (a zombie producer's batches
+    /// are refused with INVALID_PRODUCER_EPOCH), and a newer epoch starts
+    /// its sequences afresh.
+    pub fn fence(&mut self, producer_id: i64, epoch: i16, now: Instant) {
+        let e = self.producers.entry(producer_id).or_insert_with(|| Entry {
+            epoch,
+            batches: VecDeque::new(),
+            contiguous_from: 0,
+            last_append: now,
+        });
+        e.last_append = e.last_append.max(now);
+        if epoch > e.epoch {
+            e.epoch = epoch;
+            e.batches.clear();
+        }
+    }
+
     /// Forgets producers that have not appended for `expiration` (Kafka's
     /// `producer.id.expiration.ms`); returns how many were dropped. A
     /// forgotten producer that comes back is treated as new: its next

@@ -13,13 +13,10 @@
 //! 50,000 offsets' worth, runs on a blocking thread. Until its table
 //! arrives the producer table refuses appends (`ProducerTable::check`), so
 //! nothing is appended as leader before the table is rebuilt.
-use std::os::unix::fs::FileExt;
-
 use tokio::time::Instant;
 
 use super::producers::ProducerTable;
-use crate::log::{FileSlice, PartitionLog};
-use crate::record::{BatchHeader, BATCH_HEADER_LEN};
+use crate::log::{for_each_batch, FileSlice, PartitionLog};
 
 /// How far back (in offsets) the scan starts. Retries happen within
 /// seconds of the original send, so the recent tail is enough.
@@ -83,28 +80,11 @@ pub fn load_producers(log: &PartitionLog) -> ProducerTable {
 /// only makes fewer retries recognisable).
 fn scan(slices: &[FileSlice], from: i64, now: Instant) -> ProducerTable {
     let mut table = ProducerTable::default();
-    let mut header = [0u8; BATCH_HEADER_LEN];
-    'slices: for slice in slices {
-        let end = slice.position + slice.len as u64;
-        let mut pos = slice.position;
-        while pos + BATCH_HEADER_LEN as u64 <= end {
-            if let Err(e) = slice.file.read_exact_at(&mut header, pos) {
-                tracing::warn!(error = %e, "reading the log tail to rebuild idempotent producers failed");
-                break 'slices;
-            }
-            let Ok(h) = BatchHeader::parse(&header) else {
-                break 'slices;
-            };
-            let len = h.total_len() as u64;
-            if len < BATCH_HEADER_LEN as u64 {
-                break 'slices;
-            }
-            if h.last_offset() >= from {
-                table.record_header(&h, now);
-            }
-            pos += len;
+    for_each_batch(slices, "idempotent producers", |b| {
+        if b.header.last_offset() >= from {
+            table.record_header(&b.header, now);
         }
-    }
+    });
     table
 }
 
