@@ -94,6 +94,9 @@ _strom() {
             strom__subcmd__connect,list)
                 cmd="strom__subcmd__connect__subcmd__list"
                 ;;
+            strom__subcmd__connect,offsets)
+                cmd="strom__subcmd__connect__subcmd__offsets"
+                ;;
             strom__subcmd__connect,pause)
                 cmd="strom__subcmd__connect__subcmd__pause"
                 ;;
@@ -117,6 +120,9 @@ _strom() {
                 ;;
             strom__subcmd__connect__subcmd__help,list)
                 cmd="strom__subcmd__connect__subcmd__help__subcmd__list"
+                ;;
+            strom__subcmd__connect__subcmd__help,offsets)
+                cmd="strom__subcmd__connect__subcmd__help__subcmd__offsets"
                 ;;
             strom__subcmd__connect__subcmd__help,pause)
                 cmd="strom__subcmd__connect__subcmd__help__subcmd__pause"
@@ -154,6 +160,9 @@ _strom() {
             strom__subcmd__groups,delete)
                 cmd="strom__subcmd__groups__subcmd__delete"
                 ;;
+            strom__subcmd__groups,delete-offsets)
+                cmd="strom__subcmd__groups__subcmd__delete__subcmd__offsets"
+                ;;
             strom__subcmd__groups,describe)
                 cmd="strom__subcmd__groups__subcmd__describe"
                 ;;
@@ -168,6 +177,9 @@ _strom() {
                 ;;
             strom__subcmd__groups__subcmd__help,delete)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__delete"
+                ;;
+            strom__subcmd__groups__subcmd__help,delete-offsets)
+                cmd="strom__subcmd__groups__subcmd__help__subcmd__delete__subcmd__offsets"
                 ;;
             strom__subcmd__groups__subcmd__help,describe)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__describe"
@@ -235,6 +247,9 @@ _strom() {
             strom__subcmd__help__subcmd__connect,list)
                 cmd="strom__subcmd__help__subcmd__connect__subcmd__list"
                 ;;
+            strom__subcmd__help__subcmd__connect,offsets)
+                cmd="strom__subcmd__help__subcmd__connect__subcmd__offsets"
+                ;;
             strom__subcmd__help__subcmd__connect,pause)
                 cmd="strom__subcmd__help__subcmd__connect__subcmd__pause"
                 ;;
@@ -258,6 +273,9 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__groups,delete)
                 cmd="strom__subcmd__help__subcmd__groups__subcmd__delete"
+                ;;
+            strom__subcmd__help__subcmd__groups,delete-offsets)
+                cmd="strom__subcmd__help__subcmd__groups__subcmd__delete__subcmd__offsets"
                 ;;
             strom__subcmd__help__subcmd__groups,describe)
                 cmd="strom__subcmd__help__subcmd__groups__subcmd__describe"
@@ -288,6 +306,9 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__topics,describe)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__describe"
+                ;;
+            strom__subcmd__help__subcmd__topics,elect-leaders)
+                cmd="strom__subcmd__help__subcmd__topics__subcmd__elect__subcmd__leaders"
                 ;;
             strom__subcmd__help__subcmd__topics,list)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__list"
@@ -328,6 +349,9 @@ _strom() {
             strom__subcmd__topics,describe)
                 cmd="strom__subcmd__topics__subcmd__describe"
                 ;;
+            strom__subcmd__topics,elect-leaders)
+                cmd="strom__subcmd__topics__subcmd__elect__subcmd__leaders"
+                ;;
             strom__subcmd__topics,help)
                 cmd="strom__subcmd__topics__subcmd__help"
                 ;;
@@ -351,6 +375,9 @@ _strom() {
                 ;;
             strom__subcmd__topics__subcmd__help,describe)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__describe"
+                ;;
+            strom__subcmd__topics__subcmd__help,elect-leaders)
+                cmd="strom__subcmd__topics__subcmd__help__subcmd__elect__subcmd__leaders"
                 ;;
             strom__subcmd__topics__subcmd__help,help)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__help"
@@ -614,7 +641,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect)
-            opts="-v -h -V --verbose --profile --help --version standalone list status pause resume restart bench-sqlite-insert help"
+            opts="-v -h -V --verbose --profile --help --version standalone list status pause resume restart offsets bench-sqlite-insert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,7 +689,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__help)
-            opts="standalone list status pause resume restart bench-sqlite-insert help"
+            opts="standalone list status pause resume restart offsets bench-sqlite-insert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -704,6 +731,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -789,6 +830,36 @@ _strom() {
             ;;
         strom__subcmd__connect__subcmd__list)
             opts="-o -v -h -V --control --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --control)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__offsets)
+            opts="-o -v -h -V --control --output --reset --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,7 +979,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__standalone)
-            opts="-b -v -h -V --bootstrap-server --offsets-topic --control --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --offsets-topic --control --state-file --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -927,6 +998,10 @@ _strom() {
                     return 0
                     ;;
                 --control)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1176,7 +1251,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups)
-            opts="-v -h -V --verbose --profile --help --version list describe reset-offsets delete help"
+            opts="-v -h -V --verbose --profile --help --version list describe reset-offsets delete delete-offsets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1210,6 +1285,44 @@ _strom() {
                     ;;
                 --group)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__groups__subcmd__delete__subcmd__offsets)
+            opts="-b -v -h -V --bootstrap-server --group --topic --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1258,7 +1371,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__help)
-            opts="list describe reset-offsets delete help"
+            opts="list describe reset-offsets delete delete-offsets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1272,6 +1385,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__groups__subcmd__help__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1518,7 +1645,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__connect)
-            opts="standalone list status pause resume restart bench-sqlite-insert"
+            opts="standalone list status pause resume restart offsets bench-sqlite-insert"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1546,6 +1673,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__connect__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__connect__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1686,7 +1827,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__groups)
-            opts="list describe reset-offsets delete"
+            opts="list describe reset-offsets delete delete-offsets"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1700,6 +1841,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__groups__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__groups__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1868,7 +2023,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics)
-            opts="create list describe alter delete offsets delete-records"
+            opts="create list describe alter delete offsets delete-records elect-leaders"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1938,6 +2093,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__topics__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2294,7 +2463,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__serve)
-            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --transaction-max-timeout-ms --transaction-abort-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
+            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --transaction-max-timeout-ms --transaction-abort-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2393,6 +2562,14 @@ _strom() {
                     return 0
                     ;;
                 --log-retention-check-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-io-max-bytes-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-backoff-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2514,7 +2691,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics)
-            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets delete-records help"
+            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets delete-records elect-leaders help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2721,8 +2898,50 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strom__subcmd__topics__subcmd__elect__subcmd__leaders)
+            opts="-b -v -h -V --bootstrap-server --election-type --topic --partition --all-topic-partitions --path-to-json-file --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --election-type)
+                    COMPREPLY=($(compgen -W "preferred unclean" -- "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path-to-json-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strom__subcmd__topics__subcmd__help)
-            opts="create list describe alter delete offsets delete-records help"
+            opts="create list describe alter delete offsets delete-records elect-leaders help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2792,6 +3011,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__topics__subcmd__help__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -66,6 +66,8 @@ complete -c strom -n "__fish_strom_using_subcommand serve" -l broker-session-tim
 complete -c strom -n "__fish_strom_using_subcommand serve" -l replica-lag-time-max-ms -d 'A follower not caught up this long leaves the ISR (replica.lag.time.max.ms) [default: 10000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l producer-id-expiration-ms -d 'Forget an idempotent producer idle this long (producer.id.expiration.ms) [default: 86400000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l log-retention-check-interval-ms -d 'How often retention deletes old segments (log.retention.check.interval.ms) [default: 60000]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l log-cleaner-io-max-bytes-per-second -d 'Cap on the log cleaner\'s disk I/O, bytes read plus written per second, shared by every compacted partition (log.cleaner.io.max.bytes.per.second); 0 is no cap [default: 0]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l log-cleaner-backoff-ms -d 'How long the log cleaner waits between passes over the compacted partitions (log.cleaner.backoff.ms) [default: 15000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l transaction-max-timeout-ms -d 'Longest transaction timeout a transactional producer may ask for; longer is refused with INVALID_TRANSACTION_TIMEOUT (transaction.max.timeout.ms) [default: 900000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l transaction-abort-check-interval-ms -d 'How often transactions open past their timeout are aborted (transaction.abort.timed.out.transaction.cleanup.interval.ms) [default: 10000]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l leader-imbalance-check-interval-ms -d 'How often the controller moves leadership back to preferred replicas when a broker leads under 90% of the partitions it prefers (leader.imbalance.check.interval.seconds); 0 turns automatic leader rebalancing off [default: 300000]' -r
@@ -126,18 +128,19 @@ complete -c strom -n "__fish_strom_using_subcommand consume" -s Z -l print-null 
 complete -c strom -n "__fish_strom_using_subcommand consume" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand consume" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -s h -l help -d 'Print help'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "create" -d 'Create a topic'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "list" -d 'List topic names'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "describe" -d 'Describe partitions, leaders and configs'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "alter" -d 'Add partitions or change configs'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "delete" -d 'Delete a topic'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "offsets" -d 'Earliest, latest or by-time offsets per partition (kafka-get-offsets)'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "delete-records" -d 'Delete the records below an offset (kafka-delete-records)'
-complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -f -a "create" -d 'Create a topic'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -f -a "list" -d 'List topic names'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -f -a "describe" -d 'Describe partitions, leaders and configs'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -f -a "alter" -d 'Add partitions or change configs'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -f -a "delete" -d 'Delete a topic'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -f -a "offsets" -d 'Earliest, latest or by-time offsets per partition (kafka-get-offsets)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -f -a "delete-records" -d 'Delete the records below an offset (kafka-delete-records)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -f -a "elect-leaders" -d 'Move partitions\' leadership to their preferred replica, or elect an unclean leader (kafka-leader-election)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l topic -d 'Topic name (kafka-topics spelling)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l partitions -d 'Number of partitions (default: the broker\'s)' -r
@@ -208,6 +211,17 @@ complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -s h -l help -d 'Print help'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from delete-records" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from elect-leaders" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from elect-leaders" -l election-type -d 'preferred or unclean' -r -f -a "preferred\t'Hand leadership back to each partition\'s first replica, if it is live and in the ISR (never loses data)'
+unclean\t'For partitions without a live leader: elect any live replica, even one outside the ISR (records only the lost replicas had are gone)'"
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from elect-leaders" -l topic -d 'Elect for this topic\'s partitions (all, or those of --partition)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from elect-leaders" -l partition -d 'Only this partition of --topic (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from elect-leaders" -l path-to-json-file -d 'kafka-leader-election\'s JSON file of topic/partition entries' -r -F
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from elect-leaders" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from elect-leaders" -l all-topic-partitions -d 'Elect for every partition of every topic'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from elect-leaders" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from elect-leaders" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from elect-leaders" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a topic'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "list" -d 'List topic names'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Describe partitions, leaders and configs'
@@ -215,6 +229,7 @@ complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete a topic'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "offsets" -d 'Earliest, latest or by-time offsets per partition (kafka-get-offsets)'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "delete-records" -d 'Delete the records below an offset (kafka-delete-records)'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "elect-leaders" -d 'Move partitions\' leadership to their preferred replica, or elect an unclean leader (kafka-leader-election)'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand perf; and not __fish_seen_subcommand_from produce consume help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -294,15 +309,16 @@ complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_su
 complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Man pages for strom and every subcommand (strom-topics-create.1, ...)'
 complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Bash, zsh and fish completion scripts'
 complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -s h -l help -d 'Print help'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "list" -d 'List consumer groups, one per line'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "delete" -d 'Delete consumer groups that have no active members'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "list" -d 'List consumer groups, one per line'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "delete" -d 'Delete consumer groups that have no active members'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "delete-offsets" -d 'Delete a group\'s committed offsets of some topics or partitions'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -l state -d 'Show GROUP and STATE; with STATEs, only groups in those states' -r
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -l output -r -f -a "plain\t'Kafka\'s text layout'
@@ -353,10 +369,21 @@ complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -l group -d 'The group whose offsets go' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -l topic -d 'TOPIC (every partition) or TOPIC:P,P (those partitions); repeatable' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumer groups, one per line'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete consumer groups that have no active members'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete-offsets" -d 'Delete a group\'s committed offsets of some topics or partitions'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -409,21 +436,23 @@ complete -c strom -n "__fish_strom_using_subcommand stream" -l keep-partition -d
 complete -c strom -n "__fish_strom_using_subcommand stream" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand stream" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand stream" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -s h -l help -d 'Print help'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "list" -d 'List the connectors of a running worker, with their state'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "status" -d 'State of a running worker\'s connectors (RUNNING, PAUSED, FAILED with the last error, RESTARTING)'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "pause" -d 'Pause a connector of a running worker (its task stops; the others go on)'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "resume" -d 'Resume a paused connector'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "restart" -d 'Restart a connector\'s task now (also cuts a failed task\'s backoff short)'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
-complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart bench-sqlite-insert help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -f -a "list" -d 'List the connectors of a running worker, with their state'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -f -a "status" -d 'State of a running worker\'s connectors (RUNNING, PAUSED, FAILED with the last error, RESTARTING)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -f -a "pause" -d 'Pause a connector of a running worker (its task stops; the others go on)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -f -a "resume" -d 'Resume a paused connector'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -f -a "restart" -d 'Restart a connector\'s task now (also cuts a failed task\'s backoff short)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -f -a "offsets" -d 'A connector\'s positions: a source\'s stored source offsets, a sink\'s group commits and own stored offsets'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and not __fish_seen_subcommand_from standalone list status pause resume restart offsets bench-sqlite-insert help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l offsets-topic -d 'Topic where sources keep their offsets (created if missing)' -r
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l control -d 'Control socket to listen on (`strom connect status` etc. take the same) [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]' -r -F
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l state-file -d 'File that keeps which connectors are paused across worker restarts [default: the control socket\'s path + .state.json]' -r -F
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from standalone" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -463,6 +492,14 @@ complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_sub
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from restart" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from restart" -s h -l help -d 'Print help'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from restart" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from offsets" -l control -d 'The worker\'s control socket [default: $XDG_RUNTIME_DIR/strom-connect.sock, else strom-connect-UID.sock in the temp dir]' -r -F
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from offsets" -s o -l output -d 'Output format' -r -f -a "text\t''
+json\t''"
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from offsets" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from offsets" -l reset -d 'Forget a paused source\'s stored offsets (it starts from the beginning on resume)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from offsets" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from offsets" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from offsets" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l path -d 'Database file (the table `bench` is dropped and made again)' -r -F
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l records -d 'Rows to insert' -r
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from bench-sqlite-insert" -l batch -d 'Rows per transaction' -r
@@ -476,6 +513,7 @@ complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_sub
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "pause" -d 'Pause a connector of a running worker (its task stops; the others go on)'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "resume" -d 'Resume a paused connector'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "restart" -d 'Restart a connector\'s task now (also cuts a failed task\'s backoff short)'
+complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "offsets" -d 'A connector\'s positions: a source\'s stored source offsets, a sink\'s group commits and own stored offsets'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
 complete -c strom -n "__fish_strom_using_subcommand connect; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect help" -f -a "serve" -d 'Run a broker'
@@ -498,6 +536,7 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete" -d 'Delete a topic'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "offsets" -d 'Earliest, latest or by-time offsets per partition (kafka-get-offsets)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "delete-records" -d 'Delete the records below an offset (kafka-delete-records)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "elect-leaders" -d 'Move partitions\' leadership to their preferred replica, or elect an unclean leader (kafka-leader-election)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from perf" -f -a "produce" -d 'Produce synthetic records as fast as allowed (kafka-producer-perf-test)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from perf" -f -a "consume" -d 'Read records as fast as possible (kafka-consumer-perf-test)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print the effective bootstrap server, output and profile, and where each came from'
@@ -507,6 +546,7 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete consumer groups that have no active members'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete-offsets" -d 'Delete a group\'s committed offsets of some topics or partitions'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from brokers" -f -a "list" -d 'One line per broker of the cluster: id, address, version, uptime, health'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from brokers" -f -a "describe" -d 'Everything a broker says about itself: listeners, rack, data dir, disk, partitions hosted and led'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
@@ -515,4 +555,5 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "pause" -d 'Pause a connector of a running worker (its task stops; the others go on)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "resume" -d 'Resume a paused connector'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "restart" -d 'Restart a connector\'s task now (also cuts a failed task\'s backoff short)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "offsets" -d 'A connector\'s positions: a source\'s stored source offsets, a sink\'s group commits and own stored offsets'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
