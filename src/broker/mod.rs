@@ -10,6 +10,7 @@ pub mod group;
 pub mod group_store;
 pub mod kafka;
 pub mod limits;
+pub mod metrics;
 pub mod native;
 pub mod net;
 pub mod partition;

@@ -9,6 +9,7 @@ use bytes::{BufMut, BytesMut};
 use tokio::sync::watch;
 
 use super::error::BrokerError;
+use super::metrics::{FsyncHistogram, PartitionCounters};
 use super::replication::ReplicaState;
 use crate::log::{AppendInfo, FileSlice, FlushPolicy, LogConfig, LogError, PartitionLog};
 
@@ -34,6 +35,9 @@ pub struct Partition {
     /// Leader or follower, followers' progress, idempotent producers
     /// (see `broker::replication`). Standalone on a single node.
     pub(crate) replica: ReplicaState,
+    /// Traffic and replication events, for the metrics.
+    pub(crate) counters: PartitionCounters,
+    fsync: FsyncHistogram,
 }
 
 /// What a fetch of one partition found.
@@ -41,6 +45,8 @@ pub struct FetchedData {
     pub high_watermark: i64,
     pub log_start_offset: i64,
     pub bytes_read: usize,
+    /// The offset after the last batch read (see `ReadResult::next_offset`).
+    pub next_offset: i64,
 }
 
 impl Partition {
@@ -50,6 +56,7 @@ impl Partition {
         dir: &Path,
         config: LogConfig,
         appended: watch::Sender<u64>,
+        fsync: FsyncHistogram,
     ) -> Result<Partition, BrokerError> {
         let log = PartitionLog::open(dir, config)?;
         let replica = ReplicaState::for_dir(dir);
@@ -62,6 +69,8 @@ impl Partition {
             last_flush_ms: AtomicI64::new(0),
             appended,
             replica,
+            counters: PartitionCounters::default(),
+            fsync,
         })
     }
 
@@ -106,6 +115,7 @@ impl Partition {
                 other => other.into(),
             })?;
             producers.record(batches, tokio::time::Instant::now());
+            self.counters.produced(info.bytes, info.record_count);
             // Single node: the in-sync replica set is this broker, so the
             // high watermark is the log end; a leader waits for its ISR.
             let leo = log.log_end_offset();
@@ -184,8 +194,11 @@ impl Partition {
         let Some(target) = target else {
             return Ok(());
         };
+        let fsync = self.fsync.clone();
         let target = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             target.sync()?;
+            fsync.observe(started.elapsed());
             if release {
                 target.release_cache();
             }
@@ -212,6 +225,7 @@ impl Partition {
                 high_watermark: result.high_watermark,
                 log_start_offset: result.log_start_offset,
                 bytes_read,
+                next_offset: result.next_offset,
             },
         ))
     }
@@ -239,6 +253,7 @@ impl Partition {
             high_watermark: result.high_watermark,
             log_start_offset: result.log_start_offset,
             bytes_read: out.len() - start,
+            next_offset: result.next_offset,
         })
     }
 
@@ -254,7 +269,9 @@ impl Partition {
         self.last_flush_ms.store(now_ms, Ordering::Relaxed);
         let target = self.log().flush_target();
         if let Some(target) = target {
+            let started = std::time::Instant::now();
             target.sync()?;
+            self.fsync.observe(started.elapsed());
             self.log().mark_durable(&target);
         }
         Ok(())
@@ -301,7 +318,15 @@ mod tests {
 
     fn open(dir: &Path) -> Partition {
         let (tx, _) = watch::channel(0);
-        Partition::open("t".into(), 0, dir, LogConfig::default(), tx).unwrap()
+        Partition::open(
+            "t".into(),
+            0,
+            dir,
+            LogConfig::default(),
+            tx,
+            Default::default(),
+        )
+        .unwrap()
     }
 
     fn batch(pid: i64, seq: i32, n: usize) -> BytesMut {

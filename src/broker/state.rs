@@ -21,6 +21,8 @@ pub struct Broker {
     pub cluster: Option<Arc<crate::cluster::ClusterHandle>>,
     /// When the broker finished opening (for uptime).
     pub started: tokio::time::Instant,
+    /// Request, wait and connection metrics; `None` with metrics off.
+    pub metrics: Option<Arc<super::metrics::BrokerMetrics>>,
     /// Held for the life of the process so a second broker cannot open the
     /// same data dir.
     _dir_lock: File,
@@ -86,7 +88,12 @@ impl Broker {
                 BrokerError::Io(std::io::Error::other(format!("loading groups: {e}")))
             })?;
         }
+        let metrics = config
+            .metrics_listen
+            .as_ref()
+            .map(|_| Arc::new(super::metrics::BrokerMetrics::new(topics.fsync_histogram())));
         Ok(Arc::new(Broker {
+            metrics,
             config,
             topics,
             groups,

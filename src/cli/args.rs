@@ -831,6 +831,11 @@ pub struct ServeArgs {
     #[arg(long, env = "STROM_KAFKA_LISTEN", value_name = "HOST:PORT")]
     pub kafka_listen: Option<String>,
 
+    /// Serve Prometheus metrics (OpenMetrics text) at http://HOST:PORT/metrics
+    /// [default: off; a bare port binds 127.0.0.1]
+    #[arg(long, env = "STROM_METRICS", value_name = "HOST:PORT")]
+    pub metrics: Option<String>,
+
     /// This broker's id [default: 1]
     #[arg(long, env = "STROM_NODE_ID", value_name = "ID")]
     pub node_id: Option<i32>,
