@@ -52,6 +52,9 @@ _strom() {
             strom,stream)
                 cmd="strom__subcmd__stream"
                 ;;
+            strom,top)
+                cmd="strom__subcmd__top"
+                ;;
             strom,topics)
                 cmd="strom__subcmd__topics"
                 ;;
@@ -217,6 +220,9 @@ _strom() {
             strom__subcmd__help,stream)
                 cmd="strom__subcmd__help__subcmd__stream"
                 ;;
+            strom__subcmd__help,top)
+                cmd="strom__subcmd__help__subcmd__top"
+                ;;
             strom__subcmd__help,topics)
                 cmd="strom__subcmd__help__subcmd__topics"
                 ;;
@@ -368,7 +374,7 @@ _strom() {
 
     case "${cmd}" in
         strom)
-            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups brokers stream connect help"
+            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups brokers stream connect top help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1434,7 +1440,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help)
-            opts="serve produce consume topics perf repl config generate groups brokers stream connect help"
+            opts="serve produce consume topics perf repl config generate groups brokers stream connect top help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1854,6 +1860,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__stream)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__top)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2294,7 +2314,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__serve)
-            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
+            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --metrics --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2317,6 +2337,10 @@ _strom() {
                     return 0
                     ;;
                 --kafka-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2491,6 +2515,32 @@ _strom() {
                     return 0
                     ;;
                 --consumer-property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__top)
+            opts="-v -h -V --metrics --interval --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -73,6 +73,8 @@ pub enum Command {
     /// Run source and sink connectors between topics and databases
     #[command(subcommand)]
     Connect(super::connect_args::ConnectCommand),
+    /// Live terminal view of brokers' metrics: topic rates, partitions, groups' lag
+    Top(super::top_args::TopArgs),
 }
 
 /// How to reach the cluster; flattened into every client command.
