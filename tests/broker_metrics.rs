@@ -250,3 +250,14 @@ fn a_bare_metrics_port_binds_loopback() {
     wait_metrics(&addr);
     assert!(scrape(&addr).contains("kafka_server_replicamanager_partitioncount"));
 }
+
+#[test]
+fn the_config_file_turns_metrics_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let file = dir.path().join("serve.toml");
+    std::fs::write(&file, format!("metrics = \"{addr}\"\n")).expect("write config");
+    let _b = Broker::start_with(&["--config", &file.to_string_lossy()]);
+    wait_metrics(&addr);
+    assert!(scrape(&addr).contains("kafka_controller_kafkacontroller_activecontrollercount 1"));
+}
