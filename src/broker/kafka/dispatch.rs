@@ -11,7 +11,7 @@ use super::{
     api_versions, configs, fetch, groups, guard, init_producer_id, list_offsets, metadata, produce,
     records, topics, unsupported, versions, Reply,
 };
-use crate::broker::metrics::{timed, Protocol};
+use crate::broker::metrics::{timed, Protocol, Waiting};
 use crate::broker::state::Broker;
 
 /// Handles one request, counting it and its latency when metrics are on.
@@ -33,8 +33,8 @@ pub async fn dispatch(broker: &Arc<Broker>, body: Bytes, peer: SocketAddr) -> Re
     match reply {
         Reply::Later(wait) => {
             let waiting = match api {
-                ApiKey::Produce => Some(metrics.waiting("Produce")),
-                ApiKey::Fetch => Some(metrics.waiting("Fetch")),
+                ApiKey::Produce => Some(metrics.waiting(Waiting::Produce)),
+                ApiKey::Fetch => Some(metrics.waiting(Waiting::Fetch)),
                 _ => None,
             };
             Reply::Later(timed(wait, meter, started, waiting))

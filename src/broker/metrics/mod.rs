@@ -51,6 +51,13 @@ pub enum Protocol {
     Native,
 }
 
+/// What a deferred reply waits in (Kafka's purgatories).
+#[derive(Clone, Copy, Debug)]
+pub enum Waiting {
+    Produce,
+    Fetch,
+}
+
 /// Counter and latency histogram of one API, resolved once.
 #[derive(Clone, Debug)]
 pub struct RequestMeter {
@@ -65,6 +72,9 @@ pub struct BrokerMetrics {
     kafka_apis: Box<[OnceLock<RequestMeter>]>,
     native_apis: Box<[OnceLock<RequestMeter>]>,
     purgatory: Family<OperationLabels, Gauge>,
+    /// The purgatory's two series, resolved once.
+    produce_waiting: Gauge,
+    fetch_waiting: Gauge,
     connections: Family<ListenerLabels, Gauge>,
     fsync: FsyncHistogram,
 }
@@ -76,12 +86,23 @@ fn latency_histogram() -> Histogram {
 
 impl BrokerMetrics {
     pub fn new(fsync: FsyncHistogram) -> BrokerMetrics {
+        let purgatory: Family<OperationLabels, Gauge> = Family::default();
+        let series = |op| {
+            purgatory
+                .get_or_create(&OperationLabels {
+                    delayedoperation: op,
+                })
+                .clone()
+        };
+        let (produce_waiting, fetch_waiting) = (series("Produce"), series("Fetch"));
         BrokerMetrics {
+            produce_waiting,
+            fetch_waiting,
             requests: Family::default(),
             request_latency: Family::new_with_constructor(latency_histogram),
             kafka_apis: (0..MAX_API_KEY).map(|_| OnceLock::new()).collect(),
             native_apis: (0..MAX_API_KEY).map(|_| OnceLock::new()).collect(),
-            purgatory: Family::default(),
+            purgatory,
             connections: Family::default(),
             fsync,
         }
@@ -140,14 +161,11 @@ impl BrokerMetrics {
     }
 
     /// Held while a produce or fetch waits (Kafka's purgatory size).
-    pub fn waiting(&self, operation: &'static str) -> GaugeGuard {
-        GaugeGuard::new(
-            self.purgatory
-                .get_or_create(&OperationLabels {
-                    delayedoperation: operation,
-                })
-                .clone(),
-        )
+    pub fn waiting(&self, operation: Waiting) -> GaugeGuard {
+        GaugeGuard::new(match operation {
+            Waiting::Produce => self.produce_waiting.clone(),
+            Waiting::Fetch => self.fetch_waiting.clone(),
+        })
     }
 
     /// Held while a connection is open on `listener`.

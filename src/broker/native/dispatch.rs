@@ -8,7 +8,7 @@ use super::{
     admin, broker_info, delete_records, fetch, groups, list_offsets, metadata, produce,
     status_frame, Reply,
 };
-use crate::broker::metrics::{timed, Protocol};
+use crate::broker::metrics::{timed, Protocol, Waiting};
 use crate::broker::replication::handlers as replication;
 use crate::broker::state::Broker;
 use crate::proto::codec::{Decoder, ProtoError};
@@ -59,8 +59,8 @@ pub async fn dispatch(
     match reply {
         Reply::Later(wait) => {
             let waiting = match api {
-                ApiKey::Produce => Some(metrics.waiting("Produce")),
-                ApiKey::Fetch => Some(metrics.waiting("Fetch")),
+                ApiKey::Produce => Some(metrics.waiting(Waiting::Produce)),
+                ApiKey::Fetch => Some(metrics.waiting(Waiting::Fetch)),
                 _ => None,
             };
             Reply::Later(timed(wait, meter, started, waiting))
