@@ -52,6 +52,9 @@ _strom() {
             strom,stream)
                 cmd="strom__subcmd__stream"
                 ;;
+            strom,top)
+                cmd="strom__subcmd__top"
+                ;;
             strom,topics)
                 cmd="strom__subcmd__topics"
                 ;;
@@ -94,9 +97,6 @@ _strom() {
             strom__subcmd__connect,list)
                 cmd="strom__subcmd__connect__subcmd__list"
                 ;;
-            strom__subcmd__connect,offsets)
-                cmd="strom__subcmd__connect__subcmd__offsets"
-                ;;
             strom__subcmd__connect,pause)
                 cmd="strom__subcmd__connect__subcmd__pause"
                 ;;
@@ -120,9 +120,6 @@ _strom() {
                 ;;
             strom__subcmd__connect__subcmd__help,list)
                 cmd="strom__subcmd__connect__subcmd__help__subcmd__list"
-                ;;
-            strom__subcmd__connect__subcmd__help,offsets)
-                cmd="strom__subcmd__connect__subcmd__help__subcmd__offsets"
                 ;;
             strom__subcmd__connect__subcmd__help,pause)
                 cmd="strom__subcmd__connect__subcmd__help__subcmd__pause"
@@ -160,9 +157,6 @@ _strom() {
             strom__subcmd__groups,delete)
                 cmd="strom__subcmd__groups__subcmd__delete"
                 ;;
-            strom__subcmd__groups,delete-offsets)
-                cmd="strom__subcmd__groups__subcmd__delete__subcmd__offsets"
-                ;;
             strom__subcmd__groups,describe)
                 cmd="strom__subcmd__groups__subcmd__describe"
                 ;;
@@ -177,9 +171,6 @@ _strom() {
                 ;;
             strom__subcmd__groups__subcmd__help,delete)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__delete"
-                ;;
-            strom__subcmd__groups__subcmd__help,delete-offsets)
-                cmd="strom__subcmd__groups__subcmd__help__subcmd__delete__subcmd__offsets"
                 ;;
             strom__subcmd__groups__subcmd__help,describe)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__describe"
@@ -229,6 +220,9 @@ _strom() {
             strom__subcmd__help,stream)
                 cmd="strom__subcmd__help__subcmd__stream"
                 ;;
+            strom__subcmd__help,top)
+                cmd="strom__subcmd__help__subcmd__top"
+                ;;
             strom__subcmd__help,topics)
                 cmd="strom__subcmd__help__subcmd__topics"
                 ;;
@@ -246,9 +240,6 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__connect,list)
                 cmd="strom__subcmd__help__subcmd__connect__subcmd__list"
-                ;;
-            strom__subcmd__help__subcmd__connect,offsets)
-                cmd="strom__subcmd__help__subcmd__connect__subcmd__offsets"
                 ;;
             strom__subcmd__help__subcmd__connect,pause)
                 cmd="strom__subcmd__help__subcmd__connect__subcmd__pause"
@@ -273,9 +264,6 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__groups,delete)
                 cmd="strom__subcmd__help__subcmd__groups__subcmd__delete"
-                ;;
-            strom__subcmd__help__subcmd__groups,delete-offsets)
-                cmd="strom__subcmd__help__subcmd__groups__subcmd__delete__subcmd__offsets"
                 ;;
             strom__subcmd__help__subcmd__groups,describe)
                 cmd="strom__subcmd__help__subcmd__groups__subcmd__describe"
@@ -306,9 +294,6 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__topics,describe)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__describe"
-                ;;
-            strom__subcmd__help__subcmd__topics,elect-leaders)
-                cmd="strom__subcmd__help__subcmd__topics__subcmd__elect__subcmd__leaders"
                 ;;
             strom__subcmd__help__subcmd__topics,list)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__list"
@@ -349,9 +334,6 @@ _strom() {
             strom__subcmd__topics,describe)
                 cmd="strom__subcmd__topics__subcmd__describe"
                 ;;
-            strom__subcmd__topics,elect-leaders)
-                cmd="strom__subcmd__topics__subcmd__elect__subcmd__leaders"
-                ;;
             strom__subcmd__topics,help)
                 cmd="strom__subcmd__topics__subcmd__help"
                 ;;
@@ -376,9 +358,6 @@ _strom() {
             strom__subcmd__topics__subcmd__help,describe)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__describe"
                 ;;
-            strom__subcmd__topics__subcmd__help,elect-leaders)
-                cmd="strom__subcmd__topics__subcmd__help__subcmd__elect__subcmd__leaders"
-                ;;
             strom__subcmd__topics__subcmd__help,help)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__help"
                 ;;
@@ -395,7 +374,7 @@ _strom() {
 
     case "${cmd}" in
         strom)
-            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups brokers stream connect help"
+            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups brokers stream connect top help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -641,7 +620,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect)
-            opts="-v -h -V --verbose --profile --help --version standalone list status pause resume restart offsets bench-sqlite-insert help"
+            opts="-v -h -V --verbose --profile --help --version standalone list status pause resume restart bench-sqlite-insert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,7 +668,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__help)
-            opts="standalone list status pause resume restart offsets bench-sqlite-insert help"
+            opts="standalone list status pause resume restart bench-sqlite-insert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -731,20 +710,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__help__subcmd__list)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__connect__subcmd__help__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -830,36 +795,6 @@ _strom() {
             ;;
         strom__subcmd__connect__subcmd__list)
             opts="-o -v -h -V --control --output --verbose --profile --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --control)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__connect__subcmd__offsets)
-            opts="-o -v -h -V --control --output --reset --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -979,7 +914,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__standalone)
-            opts="-b -v -h -V --bootstrap-server --offsets-topic --control --state-file --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --offsets-topic --control --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -998,10 +933,6 @@ _strom() {
                     return 0
                     ;;
                 --control)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --state-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1251,7 +1182,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups)
-            opts="-v -h -V --verbose --profile --help --version list describe reset-offsets delete delete-offsets help"
+            opts="-v -h -V --verbose --profile --help --version list describe reset-offsets delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1285,44 +1216,6 @@ _strom() {
                     ;;
                 --group)
                     COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__groups__subcmd__delete__subcmd__offsets)
-            opts="-b -v -h -V --bootstrap-server --group --topic --output --verbose --profile --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --bootstrap-server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -b)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --group)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1371,7 +1264,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__help)
-            opts="list describe reset-offsets delete delete-offsets help"
+            opts="list describe reset-offsets delete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1385,20 +1278,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__help__subcmd__delete)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__groups__subcmd__help__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1561,7 +1440,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help)
-            opts="serve produce consume topics perf repl config generate groups brokers stream connect help"
+            opts="serve produce consume topics perf repl config generate groups brokers stream connect top help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1645,7 +1524,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__connect)
-            opts="standalone list status pause resume restart offsets bench-sqlite-insert"
+            opts="standalone list status pause resume restart bench-sqlite-insert"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1673,20 +1552,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__connect__subcmd__list)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__help__subcmd__connect__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1827,7 +1692,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__groups)
-            opts="list describe reset-offsets delete delete-offsets"
+            opts="list describe reset-offsets delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1841,20 +1706,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__groups__subcmd__delete)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__help__subcmd__groups__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2022,8 +1873,22 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strom__subcmd__help__subcmd__top)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strom__subcmd__help__subcmd__topics)
-            opts="create list describe alter delete offsets delete-records elect-leaders"
+            opts="create list describe alter delete offsets delete-records"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2093,20 +1958,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics__subcmd__describe)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__help__subcmd__topics__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2463,7 +2314,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__serve)
-            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --transaction-max-timeout-ms --transaction-abort-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
+            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --metrics --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2486,6 +2337,10 @@ _strom() {
                     return 0
                     ;;
                 --kafka-listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2562,22 +2417,6 @@ _strom() {
                     return 0
                     ;;
                 --log-retention-check-interval-ms)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-cleaner-io-max-bytes-per-second)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-cleaner-backoff-ms)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --transaction-max-timeout-ms)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --transaction-abort-check-interval-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2690,8 +2529,34 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strom__subcmd__top)
+            opts="-v -h -V --metrics --interval --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strom__subcmd__topics)
-            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets delete-records elect-leaders help"
+            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets delete-records help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2898,50 +2763,8 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        strom__subcmd__topics__subcmd__elect__subcmd__leaders)
-            opts="-b -v -h -V --bootstrap-server --election-type --topic --partition --all-topic-partitions --path-to-json-file --verbose --profile --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --bootstrap-server)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                -b)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --election-type)
-                    COMPREPLY=($(compgen -W "preferred unclean" -- "${cur}"))
-                    return 0
-                    ;;
-                --topic)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --partition)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --path-to-json-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --profile)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         strom__subcmd__topics__subcmd__help)
-            opts="create list describe alter delete offsets delete-records elect-leaders help"
+            opts="create list describe alter delete offsets delete-records help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3011,20 +2834,6 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__help__subcmd__describe)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        strom__subcmd__topics__subcmd__help__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

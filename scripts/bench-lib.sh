@@ -33,4 +33,14 @@ start_broker() {
     [ -n "$addr" ] || { echo "broker did not start" >&2; cat "$work/broker.log" >&2; exit 1; }
 }
 
+# Stops the broker start_broker started (SIGTERM, then waits for it).
+stop_broker() {
+    [ -n "$broker_pid" ] || return 0
+    kill "$broker_pid" 2>/dev/null || true
+    wait "$broker_pid" 2>/dev/null || true
+    broker_pid=""
+    # The next start_broker must not read this life's ready line.
+    : >"$work/broker.log"
+}
+
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -3,10 +3,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
-use std::thread;
-use std::time::{Duration, Instant};
 
+use common::tmux::{last_line, sh_quote, tmux_available, Tmux};
 use common::{run_with_timeout, strom, strom_bin, Broker, COMMAND_TIMEOUT};
 
 /// Runs `strom ARGS` with `script` on stdin and private XDG dirs.
@@ -121,84 +119,6 @@ fn help_builtin_shows_clap_help() {
 
 // ---- interactive, in tmux ------------------------------------------------
 
-fn tmux_available() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// A tmux server of our own (its own socket), killed on drop.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn cmd(&self) -> Command {
-        let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket]);
-        c
-    }
-
-    fn run(&self, args: &[&str]) {
-        let out = self.cmd().args(args).output().expect("run tmux");
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "repl", "--"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .cmd()
-            .args(["capture-pane", "-p", "-t", "repl", "-S", "-200"])
-            .output()
-            .expect("capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Waits until `pred` holds for the screen; panics with the screen.
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let s = self.screen();
-            if pred(&s) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.cmd().arg("kill-server").output();
-    }
-}
-
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The last non-blank line of the screen.
-fn last_line(screen: &str) -> &str {
-    screen
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-}
-
 #[test]
 fn interactive_completion_ctrl_c_and_ctrl_d() {
     if !tmux_available() {
@@ -215,9 +135,7 @@ fn interactive_completion_ctrl_c_and_ctrl_d() {
     );
     let home = tempfile::tempdir().expect("tempdir");
     let state = home.path().join("state");
-    let tmux = Tmux {
-        socket: format!("strom-test-{}", std::process::id()),
-    };
+    let tmux = Tmux::new("repl");
     let inner = format!(
         "env -u STROM_BOOTSTRAP_SERVER -u STROM_PROFILE NO_COLOR=1 XDG_STATE_HOME={} \
          XDG_CONFIG_HOME={} {} repl -b {}; echo REPL-EXITED-$?; sleep 60",

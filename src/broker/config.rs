@@ -14,6 +14,8 @@ pub struct BrokerConfig {
     pub advertised_listener: Option<String>,
     /// An optional second listener (same protocols), e.g. a dedicated Kafka port.
     pub kafka_listen: Option<String>,
+    /// Where `/metrics` is served over HTTP; `None`: metrics off.
+    pub metrics_listen: Option<String>,
     pub node_id: i32,
     pub defaults: TopicDefaults,
     pub auto_create_topics: bool,
@@ -106,6 +108,7 @@ impl BrokerConfig {
             listen: "127.0.0.1:9092".into(),
             advertised_listener: None,
             kafka_listen: None,
+            metrics_listen: None,
             node_id: 1,
             defaults: TopicDefaults::default(),
             auto_create_topics: true,

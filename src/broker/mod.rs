@@ -13,6 +13,7 @@ pub mod group_store;
 pub mod kafka;
 pub mod limits;
 pub mod log_cleaner;
+pub mod metrics;
 pub mod native;
 pub mod net;
 pub mod partition;

@@ -9,6 +9,7 @@ use bytes::{BufMut, BytesMut};
 use tokio::sync::watch;
 
 use super::error::BrokerError;
+use super::metrics::{FsyncHistogram, PartitionCounters};
 use super::replication::ReplicaState;
 use crate::log::{
     AbortedTxn, AppendInfo, FileSlice, FlushPolicy, LogConfig, LogError, PartitionLog, TxnLogState,
@@ -41,6 +42,9 @@ pub struct Partition {
     /// the log, and changed only with the log locked, so the last stable
     /// offset moves with the appends.
     txns: Mutex<TxnLogState>,
+    /// Traffic and replication events, for the metrics.
+    pub(crate) counters: PartitionCounters,
+    fsync: FsyncHistogram,
 }
 
 /// A fetch under an isolation level (`read_committed` stops at the last
@@ -57,6 +61,8 @@ pub struct FetchedData {
     pub high_watermark: i64,
     pub log_start_offset: i64,
     pub bytes_read: usize,
+    /// The offset after the last batch read (see `ReadResult::next_offset`).
+    pub next_offset: i64,
 }
 
 impl Partition {
@@ -66,6 +72,7 @@ impl Partition {
         dir: &Path,
         config: LogConfig,
         appended: watch::Sender<u64>,
+        fsync: FsyncHistogram,
     ) -> Result<Partition, BrokerError> {
         let log = PartitionLog::open(dir, config)?;
         let replica = ReplicaState::for_dir(dir);
@@ -80,6 +87,8 @@ impl Partition {
             appended,
             replica,
             txns: Mutex::new(txns),
+            counters: PartitionCounters::default(),
+            fsync,
         })
     }
 
@@ -168,6 +177,7 @@ impl Partition {
                 // Memory is up to date; the file is rebuilt on recovery.
                 tracing::warn!(topic = %self.topic, partition = self.index, error = %e, "could not write the aborted-transaction index");
             }
+            self.counters.produced(info.bytes, info.record_count);
             // Single node: the in-sync replica set is this broker, so the
             // high watermark is the log end; a leader waits for its ISR.
             let leo = log.log_end_offset();
@@ -246,8 +256,11 @@ impl Partition {
         let Some(target) = target else {
             return Ok(());
         };
+        let fsync = self.fsync.clone();
         let target = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
             target.sync()?;
+            fsync.observe(started.elapsed());
             if release {
                 target.release_cache();
             }
@@ -274,6 +287,7 @@ impl Partition {
                 high_watermark: result.high_watermark,
                 log_start_offset: result.log_start_offset,
                 bytes_read,
+                next_offset: result.next_offset,
             },
         ))
     }
@@ -291,6 +305,7 @@ impl Partition {
             high_watermark: result.high_watermark,
             log_start_offset: result.log_start_offset,
             bytes_read: copy_slices(&result.slices, out)?,
+            next_offset: result.next_offset,
         })
     }
 
@@ -319,6 +334,7 @@ impl Partition {
                 high_watermark: result.high_watermark,
                 log_start_offset: result.log_start_offset,
                 bytes_read: copy_slices(&result.slices, out)?,
+                next_offset: result.next_offset,
             },
             last_stable_offset: lso,
             aborted,
@@ -349,7 +365,9 @@ impl Partition {
         self.last_flush_ms.store(now_ms, Ordering::Relaxed);
         let target = self.log().flush_target();
         if let Some(target) = target {
+            let started = std::time::Instant::now();
             target.sync()?;
+            self.fsync.observe(started.elapsed());
             self.log().mark_durable(&target);
         }
         Ok(())
@@ -411,7 +429,15 @@ mod tests {
 
     fn open(dir: &Path) -> Partition {
         let (tx, _) = watch::channel(0);
-        Partition::open("t".into(), 0, dir, LogConfig::default(), tx).unwrap()
+        Partition::open(
+            "t".into(),
+            0,
+            dir,
+            LogConfig::default(),
+            tx,
+            Default::default(),
+        )
+        .unwrap()
     }
 
     fn batch(pid: i64, seq: i32, n: usize) -> BytesMut {

@@ -121,8 +121,13 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
         Shutdown::new(notify_shutdown.subscribe()),
         shutdown_complete_tx.clone(),
     ));
+    let metrics_server = match &config.metrics_listen {
+        Some(addr) => Some(super::metrics::http::start(addr, broker.clone()).await?),
+        None => None,
+    };
     let mut accepts = vec![tokio::spawn(accept_loop(
         listener,
+        "main",
         broker.clone(),
         limit.clone(),
         notify_shutdown.clone(),
@@ -131,6 +136,7 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
     if let Some(l) = extra {
         accepts.push(tokio::spawn(accept_loop(
             l,
+            "kafka",
             broker.clone(),
             limit.clone(),
             notify_shutdown.clone(),
@@ -160,6 +166,9 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
     tracing::info!("shutting down: finishing requests in flight");
     for a in &accepts {
         a.abort();
+    }
+    if let Some(m) = &metrics_server {
+        m.abort();
     }
     drop(notify_shutdown);
     drop(shutdown_complete_tx);
@@ -206,6 +215,7 @@ async fn controlled_shutdown(cluster: &crate::cluster::ClusterHandle) {
 
 async fn accept_loop(
     listener: TcpListener,
+    listener_name: &'static str,
     broker: Arc<Broker>,
     limit: Arc<Semaphore>,
     notify_shutdown: broadcast::Sender<()>,
@@ -239,8 +249,10 @@ async fn accept_loop(
         let broker = broker.clone();
         let shutdown = Shutdown::new(notify_shutdown.subscribe());
         let done = shutdown_complete.clone();
+        let open = broker.metrics.as_ref().map(|m| m.connection(listener_name));
         tokio::spawn(async move {
             connection::handle(broker, socket, peer, shutdown).await;
+            drop(open);
             drop(permit);
             drop(done);
         });

@@ -26,6 +26,8 @@ pub struct Broker {
     pub cluster: Option<Arc<crate::cluster::ClusterHandle>>,
     /// When the broker finished opening (for uptime).
     pub started: tokio::time::Instant,
+    /// Request, wait and connection metrics; `None` with metrics off.
+    pub metrics: Option<Arc<super::metrics::BrokerMetrics>>,
     /// Held for the life of the process so a second broker cannot open the
     /// same data dir.
     _dir_lock: File,
@@ -105,7 +107,12 @@ impl Broker {
             })?;
         }
         let txns = open_transactions(&config, &topics, &groups, cluster.is_none()).await?;
+        let metrics = config
+            .metrics_listen
+            .as_ref()
+            .map(|_| Arc::new(super::metrics::BrokerMetrics::new(topics.fsync_histogram())));
         Ok(Arc::new(Broker {
+            metrics,
             config,
             topics,
             groups,

@@ -111,6 +111,8 @@ pub struct TopicManager {
     /// Idle idempotent producers are forgotten after this long (Kafka's
     /// `producer.id.expiration.ms`), at each retention check.
     producer_id_expiration: RwLock<Duration>,
+    /// fdatasync latency over every partition (for the metrics).
+    fsync: crate::broker::metrics::FsyncHistogram,
 }
 
 impl TopicManager {
@@ -127,6 +129,7 @@ impl TopicManager {
             opened: watch::channel(0u64).0,
             admin: std::sync::Mutex::new(()),
             producer_id_expiration: RwLock::new(DEFAULT_PRODUCER_ID_EXPIRATION),
+            fsync: Default::default(),
         };
         for entry in fs::read_dir(mgr.meta_dir())? {
             let path = entry?.path();
@@ -193,6 +196,7 @@ impl TopicManager {
                 &self.partition_dir(name, p),
                 config.log_config(),
                 self.appended.clone(),
+                self.fsync.clone(),
             ) {
                 Ok(part) => opened.push(Arc::new(part)),
                 Err(e) => {
@@ -237,6 +241,11 @@ impl TopicManager {
         self.topics.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// fdatasync latency of every partition, for the metrics registry.
+    pub fn fsync_histogram(&self) -> crate::broker::metrics::FsyncHistogram {
+        self.fsync.clone()
+    }
+
     /// A receiver that changes whenever any partition is appended to.
     pub fn subscribe_appends(&self) -> watch::Receiver<u64> {
         self.appended.subscribe()
@@ -266,6 +275,7 @@ impl TopicManager {
                 &self.partition_dir(&name, p),
                 config.log_config(),
                 self.appended.clone(),
+                self.fsync.clone(),
             )?));
         }
         Ok(Arc::new(Topic {

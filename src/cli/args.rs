@@ -73,6 +73,8 @@ pub enum Command {
     /// Run source and sink connectors between topics and databases
     #[command(subcommand)]
     Connect(super::connect_args::ConnectCommand),
+    /// Live terminal view of brokers' metrics: topic rates, partitions, groups' lag
+    Top(super::top_args::TopArgs),
 }
 
 /// How to reach the cluster; flattened into every client command.
@@ -833,6 +835,11 @@ pub struct ServeArgs {
     /// An extra listener, e.g. a separate port for Kafka clients
     #[arg(long, env = "STROM_KAFKA_LISTEN", value_name = "HOST:PORT")]
     pub kafka_listen: Option<String>,
+
+    /// Serve Prometheus metrics (OpenMetrics text) at http://HOST:PORT/metrics
+    /// [default: off; a bare port binds 127.0.0.1]
+    #[arg(long, env = "STROM_METRICS", value_name = "HOST:PORT")]
+    pub metrics: Option<String>,
 
     /// This broker's id [default: 1]
     #[arg(long, env = "STROM_NODE_ID", value_name = "ID")]

@@ -10,6 +10,7 @@ pub mod elect_leaders_args;
 pub mod groups_args;
 pub mod profile;
 pub mod stream_args;
+pub mod top_args;
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
@@ -117,6 +118,7 @@ fn dispatch(cli: Cli, settings: &profile::Settings) -> anyhow::Result<()> {
         Command::Brokers(b) => commands::brokers::run(b),
         Command::Stream(a) => commands::stream::run(a),
         Command::Connect(c) => commands::connect::run(c),
+        Command::Top(a) => commands::top::run(a),
     }
 }
 

@@ -85,6 +85,18 @@ impl ClusterConfig {
     }
 }
 
+/// See [`ClusterHandle::raft_status`].
+#[derive(Debug, Clone)]
+pub struct RaftStatus {
+    /// leader, follower, candidate, learner or shutdown.
+    pub state: &'static str,
+    pub term: u64,
+    pub last_log_index: u64,
+    pub last_applied_index: u64,
+    /// The controller (Raft leader) as a broker id, when one is known.
+    pub controller: Option<i32>,
+}
+
 pub struct ClusterHandle {
     pub(crate) config: ClusterConfig,
     pub(crate) raft: Raft,
@@ -237,6 +249,24 @@ impl ClusterHandle {
     /// The current controller (Raft leader), if one is known.
     pub fn controller_id(&self) -> Option<i32> {
         self.raft.metrics().borrow().current_leader.map(broker_id)
+    }
+
+    /// This node's view of the metadata quorum, for metrics.
+    pub fn raft_status(&self) -> RaftStatus {
+        let m = self.raft.metrics().borrow().clone();
+        RaftStatus {
+            state: match m.state {
+                ServerState::Leader => "leader",
+                ServerState::Follower => "follower",
+                ServerState::Candidate => "candidate",
+                ServerState::Learner => "learner",
+                ServerState::Shutdown => "shutdown",
+            },
+            term: m.current_term,
+            last_log_index: m.last_log_index.unwrap_or(0),
+            last_applied_index: m.last_applied.map(|l| l.index).unwrap_or(0),
+            controller: m.current_leader.map(broker_id),
+        }
     }
 
     pub(crate) fn is_leader(&self) -> bool {

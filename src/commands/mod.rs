@@ -24,6 +24,7 @@ pub mod progress;
 pub mod repl;
 pub mod serve;
 pub mod stream;
+pub mod top;
 pub mod topics;
 pub mod topics_offsets;
 

@@ -23,6 +23,7 @@ struct FileSettings {
     listen: Option<String>,
     advertised_listener: Option<String>,
     kafka_listen: Option<String>,
+    metrics: Option<String>,
     node_id: Option<i32>,
     default_partitions: Option<i32>,
     default_replication_factor: Option<i16>,
@@ -58,6 +59,8 @@ pub struct ServeSettings {
     pub listen: String,
     pub advertised_listener: Option<String>,
     pub kafka_listen: Option<String>,
+    /// Where `/metrics` is served; `None`: no metrics.
+    pub metrics: Option<String>,
     pub node_id: i32,
     pub default_partitions: i32,
     pub default_replication_factor: i16,
@@ -89,6 +92,17 @@ pub struct ServeSettings {
     pub max_partitions_per_topic: i32,
     /// `None`: computed from the open-file limit at start.
     pub max_partitions: Option<usize>,
+}
+
+/// A bare port (`9644` or `:9644`) listens on loopback only: metrics are
+/// opt-in and stay off the network unless a host is named.
+fn metrics_address(m: &str) -> String {
+    let port = m.strip_prefix(':').unwrap_or(m);
+    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        format!("127.0.0.1:{port}")
+    } else {
+        m.to_string()
+    }
 }
 
 /// `$XDG_DATA_HOME/strom`, else `~/.local/share/strom`, else `./strom-data`.
@@ -224,6 +238,11 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
             .clone()
             .or(file.advertised_listener),
         kafka_listen: args.kafka_listen.clone().or(file.kafka_listen),
+        metrics: args
+            .metrics
+            .clone()
+            .or(file.metrics)
+            .map(|m| metrics_address(&m)),
         node_id,
         default_partitions: args
             .default_partitions
@@ -359,6 +378,7 @@ fn start(settings: ServeSettings) -> anyhow::Result<()> {
     config.listen = settings.listen;
     config.advertised_listener = settings.advertised_listener;
     config.kafka_listen = settings.kafka_listen;
+    config.metrics_listen = settings.metrics;
     config.node_id = settings.node_id;
     config.defaults.partitions = settings.default_partitions;
     config.defaults.replication_factor = settings.default_replication_factor;

@@ -48,6 +48,10 @@ pub struct ReadResult {
     pub log_start_offset: i64,
     pub high_watermark: i64,
     pub log_end_offset: i64,
+    /// The offset after the last batch in `slices` (the fetch offset when
+    /// nothing was read): with the fetch offset, how many offsets a fetch
+    /// delivered, for the broker's records-out counters.
+    pub next_offset: i64,
 }
 
 impl ReadResult {
@@ -530,6 +534,7 @@ impl PartitionLog {
             log_start_offset: self.log_start,
             high_watermark: self.high_watermark,
             log_end_offset: leo,
+            next_offset: offset,
         };
         let upper = upper_bound.min(leo);
         if offset >= upper {
@@ -565,6 +570,11 @@ impl PartitionLog {
                 });
                 budget = budget.saturating_sub(len);
                 first = false;
+                result.next_offset = if end < seg.size {
+                    seg.read_header(end)?.base_offset
+                } else {
+                    seg.next_offset
+                };
             } else if !first {
                 break;
             }

@@ -21,6 +21,8 @@ pub mod connect;
 /// A throwaway PostgreSQL server.
 pub mod postgres;
 pub mod stream;
+/// tmux sessions for interactive tests.
+pub mod tmux;
 
 pub const READY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);

@@ -25,6 +25,19 @@ impl GroupCoordinator {
         out
     }
 
+    /// Every committed offset as (group, topic, partition, offset), for
+    /// the lag metrics.
+    pub fn committed_offsets(&self) -> Vec<(String, String, i32, i64)> {
+        let groups = self.lock_groups();
+        let mut out = Vec::new();
+        for g in groups.values().filter(|g| g.state != GroupState::Dead) {
+            for ((topic, partition), v) in &g.offsets {
+                out.push((g.id.clone(), topic.clone(), *partition, v.offset));
+            }
+        }
+        out
+    }
+
     /// DescribeGroups for one group. An unknown group is described as Dead
     /// with no members, like Kafka. Member metadata, assignments and the
     /// protocol are shown only when Stable (otherwise they are in flux).

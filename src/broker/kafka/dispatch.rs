@@ -12,9 +12,42 @@ use super::{
     init_producer_id, list_offsets, log_dirs, metadata, produce, producers, records, topics,
     transactions, unsupported, versions, Reply,
 };
+use crate::broker::metrics::{timed, Protocol, Waiting};
 use crate::broker::state::Broker;
 
-pub async fn dispatch(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -> Reply {
+/// Handles one request, counting it and its latency when metrics are on.
+pub async fn dispatch(broker: &Arc<Broker>, body: Bytes, peer: SocketAddr) -> Reply {
+    let Some(metrics) = &broker.metrics else {
+        return handle(broker, body, peer).await;
+    };
+    let started = std::time::Instant::now();
+    let key = match body.get(..2) {
+        Some(k) => i16::from_be_bytes([k[0], k[1]]),
+        None => -1,
+    };
+    let reply = handle(broker, body, peer).await;
+    let Ok(api) = ApiKey::try_from(key) else {
+        // Unknown keys close the connection; they have no API to count under.
+        return reply;
+    };
+    let meter = metrics.request(Protocol::Kafka, key, || format!("{api:?}"));
+    match reply {
+        Reply::Later(wait) => {
+            let waiting = match api {
+                ApiKey::Produce => Some(metrics.waiting(Waiting::Produce)),
+                ApiKey::Fetch => Some(metrics.waiting(Waiting::Fetch)),
+                _ => None,
+            };
+            Reply::Later(timed(wait, meter, started, waiting))
+        }
+        now => {
+            meter.done(started);
+            now
+        }
+    }
+}
+
+async fn handle(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -> Reply {
     // api key, api version, correlation id: the part of every request
     // header that does not depend on the header version.
     if body.len() < 8 {

@@ -14,6 +14,7 @@ use kafka_protocol::messages::{FetchRequest, FetchResponse};
 
 use super::request::Ctx;
 use super::Reply;
+use crate::broker::metrics::FetchTally;
 use crate::broker::state::Broker;
 
 /// Longest a fetch may wait, whatever the client asks.
@@ -30,10 +31,11 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: FetchRequest) -> Reply
     // Subscribe before the first read so an append in between is not missed.
     let mut appended = broker.topics.subscribe_appends();
     appended.borrow_and_update();
-    let (resp, bytes, failed) = read_all(broker, &req);
+    let first = read_all(broker, &req);
     let min = usize::try_from(req.min_bytes).unwrap_or(0).max(1);
-    if bytes >= min || req.max_wait_ms <= 0 || failed {
-        return ctx.respond(&resp);
+    if first.bytes >= min || req.max_wait_ms <= 0 || first.failed {
+        first.tally.sent();
+        return ctx.respond(&first.resp);
     }
     let broker = broker.clone();
     let ctx = ctx.clone();
@@ -44,28 +46,31 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: FetchRequest) -> Reply
             tokio::select! {
                 changed = appended.changed() => {
                     if changed.is_err() { break; }
-                    let (resp, bytes, failed) = read_all(&broker, &req);
-                    if bytes >= min || failed {
-                        return ctx.frame(&resp);
+                    let again = read_all(&broker, &req);
+                    if again.bytes >= min || again.failed {
+                        again.tally.sent();
+                        return ctx.frame(&again.resp);
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
-        ctx.frame(&read_all(&broker, &req).0)
+        let last = read_all(&broker, &req);
+        last.tally.sent();
+        ctx.frame(&last.resp)
     }))
 }
 
 /// Reads every requested partition within the partition and response
-/// limits. Returns the response, the record bytes in it and whether any
-/// partition failed (a failure is answered at once, like Kafka does).
-fn read_all(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool) {
+/// limits.
+fn read_all(broker: &Broker, req: &FetchRequest) -> Read {
     let mut budget = usize::try_from(req.max_bytes)
         .ok()
         .filter(|&b| b > 0)
         .unwrap_or(usize::MAX);
     let mut total = 0usize;
     let mut failed = false;
+    let mut tally = FetchTally::default();
     let mut resp = FetchResponse::default();
     // 1: read_committed (only up to the last stable offset, with the
     // aborted transactions); 0: read_uncommitted.
@@ -99,6 +104,7 @@ fn read_all(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool)
                         read_committed,
                         &mut records,
                     )?;
+                    tally.add(part, r.data.bytes_read, p.fetch_offset, r.data.next_offset);
                     Ok((
                         r.data.high_watermark,
                         r.last_stable_offset,
@@ -148,5 +154,21 @@ fn read_all(broker: &Broker, req: &FetchRequest) -> (FetchResponse, usize, bool)
         }
         resp.responses.push(out);
     }
-    (resp, total, failed)
+    Read {
+        resp,
+        bytes: total,
+        failed,
+        tally,
+    }
+}
+
+/// One read of every requested partition.
+struct Read {
+    resp: FetchResponse,
+    /// Record bytes in the response.
+    bytes: usize,
+    /// Whether any partition failed (answered at once, like Kafka does).
+    failed: bool,
+    /// What the response carries, counted when it is sent.
+    tally: FetchTally,
 }

@@ -8,6 +8,7 @@ use super::{
     admin, broker_info, delete_offsets, delete_records, elect_leaders, fetch, groups, list_offsets,
     metadata, produce, status_frame, Reply,
 };
+use crate::broker::metrics::{timed, Protocol, Waiting};
 use crate::broker::replication::handlers as replication;
 use crate::broker::state::Broker;
 use crate::proto::codec::{Decoder, ProtoError};
@@ -35,7 +36,43 @@ pub struct ConnectionKind {
     pub internal_writer: bool,
 }
 
+/// Handles one request, counting it and its latency when metrics are on.
 pub async fn dispatch(
+    broker: &Arc<Broker>,
+    body: BytesMut,
+    peer: SocketAddr,
+    kind: ConnectionKind,
+) -> Reply {
+    let Some(metrics) = &broker.metrics else {
+        return handle(broker, body, peer, kind).await;
+    };
+    let started = std::time::Instant::now();
+    let code = match body.get(..2) {
+        Some(k) => u16::from_be_bytes([k[0], k[1]]),
+        None => u16::MAX,
+    };
+    let reply = handle(broker, body, peer, kind).await;
+    let Some(api) = ApiKey::from_code(code) else {
+        return reply;
+    };
+    let meter = metrics.request(Protocol::Native, code as i16, || api.to_string());
+    match reply {
+        Reply::Later(wait) => {
+            let waiting = match api {
+                ApiKey::Produce => Some(metrics.waiting(Waiting::Produce)),
+                ApiKey::Fetch => Some(metrics.waiting(Waiting::Fetch)),
+                _ => None,
+            };
+            Reply::Later(timed(wait, meter, started, waiting))
+        }
+        now => {
+            meter.done(started);
+            now
+        }
+    }
+}
+
+async fn handle(
     broker: &Arc<Broker>,
     mut body: BytesMut,
     peer: SocketAddr,

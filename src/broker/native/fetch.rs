@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::BufMut;
 
 use super::{PartsFrame, Reply};
+use crate::broker::metrics::FetchTally;
 use crate::broker::partition::FetchedData;
 use crate::broker::state::Broker;
 use crate::proto::messages::fetch::*;
@@ -24,7 +25,7 @@ pub async fn handle(broker: &Arc<Broker>, cid: i32, req: FetchRequest, _peer: So
     let first = read_all(broker, cid, &req);
     let min = (req.min_bytes.max(0) as usize).max(1);
     if first.bytes >= min || req.max_wait_ms <= 0 || first.failed {
-        return first.reply;
+        return first.send();
     }
     let broker = broker.clone();
     Reply::Later(Box::pin(async move {
@@ -36,13 +37,13 @@ pub async fn handle(broker: &Arc<Broker>, cid: i32, req: FetchRequest, _peer: So
                     if changed.is_err() { break; }
                     let again = read_all(&broker, cid, &req);
                     if again.bytes >= min || again.failed {
-                        return again.reply;
+                        return again.send();
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
-        read_all(&broker, cid, &req).reply
+        read_all(&broker, cid, &req).send()
     }))
 }
 
@@ -52,6 +53,16 @@ struct Fetched {
     bytes: usize,
     /// Whether any partition answered with an error.
     failed: bool,
+    /// What the response carries, counted when it is sent.
+    tally: FetchTally,
+}
+
+impl Fetched {
+    /// This read is the one answered.
+    fn send(self) -> Reply {
+        self.tally.sent();
+        self.reply
+    }
 }
 
 /// Builds the response frame: encoded fields interleaved with file ranges.
@@ -64,6 +75,7 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
     };
     let mut total = 0usize;
     let mut failed = false;
+    let mut tally = FetchTally::default();
     out.buf().put_u32(req.topics.len() as u32);
     for topic in &req.topics {
         topic.name.encode(out.buf());
@@ -81,20 +93,23 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
                         // Budget spent: report positions, send no records
                         // (the first batch overall is always sent whole).
                         let (log_start_offset, high_watermark, _) = part.offsets();
-                        Ok((
+                        Ok::<_, crate::broker::error::BrokerError>((
                             Vec::new(),
                             FetchedData {
                                 high_watermark,
                                 log_start_offset,
                                 bytes_read: 0,
+                                next_offset: p.fetch_offset,
                             },
                         ))
                     } else {
                         part.read_slices(p.fetch_offset, limit.max(1))
                     }
+                    .map(|read| (part, read))
                 });
             match read {
-                Ok((slices, data)) => {
+                Ok((part, (slices, data))) => {
+                    tally.add(part, data.bytes_read, p.fetch_offset, data.next_offset);
                     Status::ok().encode(out.buf());
                     out.buf().put_i64(data.high_watermark);
                     out.buf().put_i64(data.log_start_offset);
@@ -125,5 +140,6 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
         reply: out.finish(),
         bytes: total,
         failed,
+        tally,
     }
 }

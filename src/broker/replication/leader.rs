@@ -93,6 +93,7 @@ impl Partition {
         if let Role::Leader(l) = &mut *role {
             if l.epoch == a.leader_epoch {
                 if l.partition_epoch != a.partition_epoch || l.isr != a.isr {
+                    self.counters.isr_changed(&l.isr, &a.isr);
                     l.partition_epoch = a.partition_epoch;
                     l.isr = a.isr.clone();
                     l.pending_isr = None;
@@ -139,6 +140,9 @@ impl Partition {
         drop(log);
         *role = Role::Leader(state);
         drop(role);
+        self.counters
+            .leader_elections
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.replica.notify();
         tracing::info!(topic = %self.topic, partition = self.index, epoch = a.leader_epoch, isr = ?a.isr, "became leader");
         true
