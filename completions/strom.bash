@@ -97,6 +97,9 @@ _strom() {
             strom__subcmd__connect,list)
                 cmd="strom__subcmd__connect__subcmd__list"
                 ;;
+            strom__subcmd__connect,offsets)
+                cmd="strom__subcmd__connect__subcmd__offsets"
+                ;;
             strom__subcmd__connect,pause)
                 cmd="strom__subcmd__connect__subcmd__pause"
                 ;;
@@ -120,6 +123,9 @@ _strom() {
                 ;;
             strom__subcmd__connect__subcmd__help,list)
                 cmd="strom__subcmd__connect__subcmd__help__subcmd__list"
+                ;;
+            strom__subcmd__connect__subcmd__help,offsets)
+                cmd="strom__subcmd__connect__subcmd__help__subcmd__offsets"
                 ;;
             strom__subcmd__connect__subcmd__help,pause)
                 cmd="strom__subcmd__connect__subcmd__help__subcmd__pause"
@@ -157,6 +163,9 @@ _strom() {
             strom__subcmd__groups,delete)
                 cmd="strom__subcmd__groups__subcmd__delete"
                 ;;
+            strom__subcmd__groups,delete-offsets)
+                cmd="strom__subcmd__groups__subcmd__delete__subcmd__offsets"
+                ;;
             strom__subcmd__groups,describe)
                 cmd="strom__subcmd__groups__subcmd__describe"
                 ;;
@@ -171,6 +180,9 @@ _strom() {
                 ;;
             strom__subcmd__groups__subcmd__help,delete)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__delete"
+                ;;
+            strom__subcmd__groups__subcmd__help,delete-offsets)
+                cmd="strom__subcmd__groups__subcmd__help__subcmd__delete__subcmd__offsets"
                 ;;
             strom__subcmd__groups__subcmd__help,describe)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__describe"
@@ -241,6 +253,9 @@ _strom() {
             strom__subcmd__help__subcmd__connect,list)
                 cmd="strom__subcmd__help__subcmd__connect__subcmd__list"
                 ;;
+            strom__subcmd__help__subcmd__connect,offsets)
+                cmd="strom__subcmd__help__subcmd__connect__subcmd__offsets"
+                ;;
             strom__subcmd__help__subcmd__connect,pause)
                 cmd="strom__subcmd__help__subcmd__connect__subcmd__pause"
                 ;;
@@ -264,6 +279,9 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__groups,delete)
                 cmd="strom__subcmd__help__subcmd__groups__subcmd__delete"
+                ;;
+            strom__subcmd__help__subcmd__groups,delete-offsets)
+                cmd="strom__subcmd__help__subcmd__groups__subcmd__delete__subcmd__offsets"
                 ;;
             strom__subcmd__help__subcmd__groups,describe)
                 cmd="strom__subcmd__help__subcmd__groups__subcmd__describe"
@@ -294,6 +312,9 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__topics,describe)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__describe"
+                ;;
+            strom__subcmd__help__subcmd__topics,elect-leaders)
+                cmd="strom__subcmd__help__subcmd__topics__subcmd__elect__subcmd__leaders"
                 ;;
             strom__subcmd__help__subcmd__topics,list)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__list"
@@ -334,6 +355,9 @@ _strom() {
             strom__subcmd__topics,describe)
                 cmd="strom__subcmd__topics__subcmd__describe"
                 ;;
+            strom__subcmd__topics,elect-leaders)
+                cmd="strom__subcmd__topics__subcmd__elect__subcmd__leaders"
+                ;;
             strom__subcmd__topics,help)
                 cmd="strom__subcmd__topics__subcmd__help"
                 ;;
@@ -357,6 +381,9 @@ _strom() {
                 ;;
             strom__subcmd__topics__subcmd__help,describe)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__describe"
+                ;;
+            strom__subcmd__topics__subcmd__help,elect-leaders)
+                cmd="strom__subcmd__topics__subcmd__help__subcmd__elect__subcmd__leaders"
                 ;;
             strom__subcmd__topics__subcmd__help,help)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__help"
@@ -620,7 +647,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect)
-            opts="-v -h -V --verbose --profile --help --version standalone list status pause resume restart bench-sqlite-insert help"
+            opts="-v -h -V --verbose --profile --help --version standalone list status pause resume restart offsets bench-sqlite-insert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -668,7 +695,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__help)
-            opts="standalone list status pause resume restart bench-sqlite-insert help"
+            opts="standalone list status pause resume restart offsets bench-sqlite-insert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -710,6 +737,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__help__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -795,6 +836,36 @@ _strom() {
             ;;
         strom__subcmd__connect__subcmd__list)
             opts="-o -v -h -V --control --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --control)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__connect__subcmd__offsets)
+            opts="-o -v -h -V --control --output --reset --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -914,7 +985,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__connect__subcmd__standalone)
-            opts="-b -v -h -V --bootstrap-server --offsets-topic --control --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --offsets-topic --control --state-file --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -933,6 +1004,10 @@ _strom() {
                     return 0
                     ;;
                 --control)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1182,7 +1257,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups)
-            opts="-v -h -V --verbose --profile --help --version list describe reset-offsets delete help"
+            opts="-v -h -V --verbose --profile --help --version list describe reset-offsets delete delete-offsets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1216,6 +1291,44 @@ _strom() {
                     ;;
                 --group)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__groups__subcmd__delete__subcmd__offsets)
+            opts="-b -v -h -V --bootstrap-server --group --topic --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1264,7 +1377,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__help)
-            opts="list describe reset-offsets delete help"
+            opts="list describe reset-offsets delete delete-offsets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1278,6 +1391,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__groups__subcmd__help__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1524,7 +1651,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__connect)
-            opts="standalone list status pause resume restart bench-sqlite-insert"
+            opts="standalone list status pause resume restart offsets bench-sqlite-insert"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1552,6 +1679,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__connect__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__connect__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1692,7 +1833,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__groups)
-            opts="list describe reset-offsets delete"
+            opts="list describe reset-offsets delete delete-offsets"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1706,6 +1847,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__groups__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__groups__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1888,7 +2043,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics)
-            opts="create list describe alter delete offsets delete-records"
+            opts="create list describe alter delete offsets delete-records elect-leaders"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1958,6 +2113,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__topics__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__topics__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2314,7 +2483,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__serve)
-            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --metrics --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
+            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --metrics --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --transaction-max-timeout-ms --transaction-abort-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2417,6 +2586,22 @@ _strom() {
                     return 0
                     ;;
                 --log-retention-check-interval-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-io-max-bytes-per-second)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-cleaner-backoff-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transaction-max-timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transaction-abort-check-interval-ms)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2556,7 +2741,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics)
-            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets delete-records help"
+            opts="-v -h -V --verbose --profile --help --version create list describe alter delete offsets delete-records elect-leaders help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2763,8 +2948,50 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strom__subcmd__topics__subcmd__elect__subcmd__leaders)
+            opts="-b -v -h -V --bootstrap-server --election-type --topic --partition --all-topic-partitions --path-to-json-file --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --election-type)
+                    COMPREPLY=($(compgen -W "preferred unclean" -- "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path-to-json-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strom__subcmd__topics__subcmd__help)
-            opts="create list describe alter delete offsets delete-records help"
+            opts="create list describe alter delete offsets delete-records elect-leaders help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2834,6 +3061,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__topics__subcmd__help__subcmd__elect__subcmd__leaders)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
