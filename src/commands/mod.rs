@@ -23,6 +23,7 @@ pub mod progress;
 pub mod repl;
 pub mod serve;
 pub mod stream;
+pub mod stream_stateful;
 pub mod topics;
 pub mod topics_offsets;
 
