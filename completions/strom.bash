@@ -154,6 +154,9 @@ _strom() {
             strom__subcmd__groups,delete)
                 cmd="strom__subcmd__groups__subcmd__delete"
                 ;;
+            strom__subcmd__groups,delete-offsets)
+                cmd="strom__subcmd__groups__subcmd__delete__subcmd__offsets"
+                ;;
             strom__subcmd__groups,describe)
                 cmd="strom__subcmd__groups__subcmd__describe"
                 ;;
@@ -168,6 +171,9 @@ _strom() {
                 ;;
             strom__subcmd__groups__subcmd__help,delete)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__delete"
+                ;;
+            strom__subcmd__groups__subcmd__help,delete-offsets)
+                cmd="strom__subcmd__groups__subcmd__help__subcmd__delete__subcmd__offsets"
                 ;;
             strom__subcmd__groups__subcmd__help,describe)
                 cmd="strom__subcmd__groups__subcmd__help__subcmd__describe"
@@ -258,6 +264,9 @@ _strom() {
                 ;;
             strom__subcmd__help__subcmd__groups,delete)
                 cmd="strom__subcmd__help__subcmd__groups__subcmd__delete"
+                ;;
+            strom__subcmd__help__subcmd__groups,delete-offsets)
+                cmd="strom__subcmd__help__subcmd__groups__subcmd__delete__subcmd__offsets"
                 ;;
             strom__subcmd__help__subcmd__groups,describe)
                 cmd="strom__subcmd__help__subcmd__groups__subcmd__describe"
@@ -1176,7 +1185,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups)
-            opts="-v -h -V --verbose --profile --help --version list describe reset-offsets delete help"
+            opts="-v -h -V --verbose --profile --help --version list describe reset-offsets delete delete-offsets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1210,6 +1219,44 @@ _strom() {
                     ;;
                 --group)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__groups__subcmd__delete__subcmd__offsets)
+            opts="-b -v -h -V --bootstrap-server --group --topic --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
                     return 0
                     ;;
                 --profile)
@@ -1258,7 +1305,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__help)
-            opts="list describe reset-offsets delete help"
+            opts="list describe reset-offsets delete delete-offsets help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1272,6 +1319,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__groups__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__groups__subcmd__help__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1686,7 +1747,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__groups)
-            opts="list describe reset-offsets delete"
+            opts="list describe reset-offsets delete delete-offsets"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1700,6 +1761,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__groups__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__groups__subcmd__delete__subcmd__offsets)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2420,7 +2495,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__stream)
-            opts="-b -g -v -h -V --bootstrap-server --from --to --group --filter --jq --key-jq --dry-run --format --keep-key --keep-partition --exec --batch-max --linger-ms --timeout-ms --retries --on-error --consumer-property --verbose --profile --help --version"
+            opts="-b -g -v -h -V --bootstrap-server --from --to --group --filter --jq --key-jq --dry-run --format --keep-key --keep-partition --exec --batch-max --linger-ms --timeout-ms --retries --on-error --count-by --window --hop --grace --emit --agg --state-dir --idle-flush-ms --guarantee --consumer-property --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2487,6 +2562,42 @@ _strom() {
                     return 0
                     ;;
                 --on-error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count-by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "update final" -- "${cur}"))
+                    return 0
+                    ;;
+                --agg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-flush-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --guarantee)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -292,15 +292,16 @@ complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_su
 complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Man pages for strom and every subcommand (strom-topics-create.1, ...)'
 complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Bash, zsh and fish completion scripts'
 complete -c strom -n "__fish_strom_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -s h -l help -d 'Print help'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "list" -d 'List consumer groups, one per line'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "delete" -d 'Delete consumer groups that have no active members'
-complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "list" -d 'List consumer groups, one per line'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "delete" -d 'Delete consumer groups that have no active members'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "delete-offsets" -d 'Delete a group\'s committed offsets of some topics or partitions'
+complete -c strom -n "__fish_strom_using_subcommand groups; and not __fish_seen_subcommand_from list describe reset-offsets delete delete-offsets help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -l state -d 'Show GROUP and STATE; with STATEs, only groups in those states' -r
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from list" -l output -r -f -a "plain\t'Kafka\'s text layout'
@@ -351,10 +352,21 @@ complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -l group -d 'The group whose offsets go' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -l topic -d 'TOPIC (every partition) or TOPIC:P,P (those partitions); repeatable' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from delete-offsets" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumer groups, one per line'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete consumer groups that have no active members'
+complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete-offsets" -d 'Delete a group\'s committed offsets of some topics or partitions'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
@@ -399,6 +411,16 @@ complete -c strom -n "__fish_strom_using_subcommand stream" -l linger-ms -d 'How
 complete -c strom -n "__fish_strom_using_subcommand stream" -l timeout-ms -d 'Kill a child that runs longer than this, and retry' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l retries -d 'Extra attempts for a failed batch' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l on-error -d 'After the retries: fail, skip or dlq:TOPIC' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l count-by -d 'Count records per group key: the jq expression EXPR on each record\'s value parsed as JSON (e.g. \'.page\'); its output is the result\'s key. Without --window: a running count per key' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l window -d 'Count per key and time window: tumbling:DURATION (e.g. tumbling:1m; with --hop, hopping windows). Durations: 500ms, 10s, 1m, 2h, 1d' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l hop -d 'Advance of hopping windows (at most the window size)' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l grace -d 'How long after its end a window still takes late records' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l emit -d 'update: emit every change of a count; final: emit each window once, when stream time passes its end plus the grace' -r -f -a "update\t'Every change of a count'
+final\t'Each window once, after its end plus the grace'"
+complete -c strom -n "__fish_strom_using_subcommand stream" -l agg -d 'Also fold numbers of each group: KIND:EXPR[,...], KIND sum, max or min, EXPR jq on the parsed value, e.g. sum:.amount,max:.ms' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l state-dir -d 'Where each task keeps its state file (<DIR>/<GROUP>/<TOPIC>-<PARTITION>.state) [default: $TMPDIR/strom-streams]' -r -F
+complete -c strom -n "__fish_strom_using_subcommand stream" -l idle-flush-ms -d 'With --emit final: a task that saw no record for MS milliseconds moves its stream time to the wall clock and emits the windows closed by then' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l guarantee -d 'Processing guarantee; only at-least-once (exactly-once needs Kafka transactions, which strom does not have yet)' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l consumer-property -d 'Kafka consumer property (repeatable), e.g. session.timeout.ms=10000' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l dry-run -d 'Read records from stdin instead of a broker, run the pipeline, print the outputs to stdout'
@@ -505,6 +527,7 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "describe" -d 'Show a group\'s committed offsets and lag, its members (--members) or its state (--state)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "reset-offsets" -d 'Move a group\'s committed offsets (a dry run unless --execute)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete" -d 'Delete consumer groups that have no active members'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete-offsets" -d 'Delete a group\'s committed offsets of some topics or partitions'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from brokers" -f -a "list" -d 'One line per broker of the cluster: id, address, version, uptime, health'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from brokers" -f -a "describe" -d 'Everything a broker says about itself: listeners, rack, data dir, disk, partitions hosted and led'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'

@@ -46,7 +46,18 @@ pub const STREAM_HELP: &str = concat!(
 key. In a stream a record whose expression fails is handled by --on-error alone \
 (the rest of its batch goes on). With a CMD, the expressions run before it. \
 --dry-run reads records from stdin (--format lines or json), runs them \
-through the expressions and CMD, and prints the outputs to stdout, with no broker. See docs/streams.md.
+through the expressions and CMD, and prints the outputs to stdout, with no broker.
+
+Stateful: --count-by EXPR counts records per group key (EXPR on the value \
+parsed as JSON), per window with --window tumbling:D [--hop H] [--grace G], \
+folding --agg sum|max|min:EXPR too; results are JSON objects \
+{\"key\",[\"window_start\",\"window_end\",]\"count\",...}. --emit update writes each \
+change, final each window once when stream time (the largest record \
+timestamp) passes its end plus the grace (--idle-flush-ms: wall-clock \
+fallback). Each task keeps its state, with the input offset it reflects, \
+in --state-dir; a replay after a crash never counts a record twice in the \
+state. With more than one input partition records go through the topic \
+GROUP-count-repartition (group GROUP-count counts it). See docs/streams.md.
 
 Examples:
   strom stream --from logs --to errors --group err -- grep -i error
@@ -55,7 +66,8 @@ Examples:
   strom stream --from in --to out --group g --jq '.value |= ascii_upcase' --on-error dlq:in-dlq
   strom stream --from orders --to big --group g --filter '.value | fromjson | .total > 100'
   strom stream --from in --to out --group g --key-jq '.value | fromjson | .user'
-  printf 'a\\nb\\n' | strom stream --dry-run --jq '.value |= ascii_upcase'"
+  printf 'a\\nb\\n' | strom stream --dry-run --jq '.value |= ascii_upcase'
+  strom stream --from clicks --to per-min --group cpm --count-by .page --window tumbling:1m --grace 5s --emit final --agg sum:.amount"
 );
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
