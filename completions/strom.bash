@@ -2629,7 +2629,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__stream)
-            opts="-b -g -v -h -V --bootstrap-server --from --to --group --filter --jq --key-jq --dry-run --format --keep-key --keep-partition --exec --batch-max --linger-ms --timeout-ms --retries --on-error --consumer-property --verbose --profile --help --version"
+            opts="-b -g -v -h -V --bootstrap-server --from --to --group --filter --jq --key-jq --dry-run --format --keep-key --keep-partition --exec --batch-max --linger-ms --timeout-ms --retries --on-error --count-by --window --hop --grace --emit --agg --state-dir --idle-flush-ms --guarantee --consumer-property --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2696,6 +2696,42 @@ _strom() {
                     return 0
                     ;;
                 --on-error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count-by)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --emit)
+                    COMPREPLY=($(compgen -W "update final" -- "${cur}"))
+                    return 0
+                    ;;
+                --agg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-flush-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --guarantee)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -430,6 +430,16 @@ complete -c strom -n "__fish_strom_using_subcommand stream" -l linger-ms -d 'How
 complete -c strom -n "__fish_strom_using_subcommand stream" -l timeout-ms -d 'Kill a child that runs longer than this, and retry' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l retries -d 'Extra attempts for a failed batch' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l on-error -d 'After the retries: fail, skip or dlq:TOPIC' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l count-by -d 'Count records per group key: the jq expression EXPR on each record\'s value parsed as JSON (e.g. \'.page\'); its output is the result\'s key. Without --window: a running count per key' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l window -d 'Count per key and time window: tumbling:DURATION (e.g. tumbling:1m; with --hop, hopping windows). Durations: 500ms, 10s, 1m, 2h, 1d' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l hop -d 'Advance of hopping windows (at most the window size)' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l grace -d 'How long after its end a window still takes late records' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l emit -d 'update: emit every change of a count; final: emit each window once, when stream time passes its end plus the grace' -r -f -a "update\t'Every change of a count'
+final\t'Each window once, after its end plus the grace'"
+complete -c strom -n "__fish_strom_using_subcommand stream" -l agg -d 'Also fold numbers of each group: KIND:EXPR[,...], KIND sum, max or min, EXPR jq on the parsed value, e.g. sum:.amount,max:.ms' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l state-dir -d 'Where each task keeps its state file (<DIR>/<GROUP>/<TOPIC>-<PARTITION>.state) [default: $TMPDIR/strom-streams]' -r -F
+complete -c strom -n "__fish_strom_using_subcommand stream" -l idle-flush-ms -d 'With --emit final: a task that saw no record for MS milliseconds moves its stream time to the wall clock and emits the windows closed by then' -r
+complete -c strom -n "__fish_strom_using_subcommand stream" -l guarantee -d 'Processing guarantee; only at-least-once (exactly-once needs Kafka transactions, which strom does not have yet)' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l consumer-property -d 'Kafka consumer property (repeatable), e.g. session.timeout.ms=10000' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l dry-run -d 'Read records from stdin instead of a broker, run the pipeline, print the outputs to stdout'

@@ -46,7 +46,18 @@ pub const STREAM_HELP: &str = concat!(
 key. In a stream a record whose expression fails is handled by --on-error alone \
 (the rest of its batch goes on). With a CMD, the expressions run before it. \
 --dry-run reads records from stdin (--format lines or json), runs them \
-through the expressions and CMD, and prints the outputs to stdout, with no broker. See docs/streams.md.
+through the expressions and CMD, and prints the outputs to stdout, with no broker.
+
+Stateful: --count-by EXPR counts records per group key (EXPR on the value \
+parsed as JSON), per window with --window tumbling:D [--hop H] [--grace G], \
+folding --agg sum|max|min:EXPR too; results are JSON objects \
+{\"key\",[\"window_start\",\"window_end\",]\"count\",...}. --emit update writes each \
+change, final each window once when stream time (the largest record \
+timestamp) passes its end plus the grace (--idle-flush-ms: wall-clock \
+fallback). Each task keeps its state, with the input offset it reflects, \
+in --state-dir; a replay after a crash never counts a record twice in the \
+state. With more than one input partition records go through the topic \
+GROUP-count-repartition (group GROUP-count counts it). See docs/streams.md.
 
 Examples:
   strom stream --from logs --to errors --group err -- grep -i error
@@ -55,7 +66,8 @@ Examples:
   strom stream --from in --to out --group g --jq '.value |= ascii_upcase' --on-error dlq:in-dlq
   strom stream --from orders --to big --group g --filter '.value | fromjson | .total > 100'
   strom stream --from in --to out --group g --key-jq '.value | fromjson | .user'
-  printf 'a\\nb\\n' | strom stream --dry-run --jq '.value |= ascii_upcase'"
+  printf 'a\\nb\\n' | strom stream --dry-run --jq '.value |= ascii_upcase'
+  strom stream --from clicks --to per-min --group cpm --count-by .page --window tumbling:1m --grace 5s --emit final --agg sum:.amount"
 );
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -65,6 +77,15 @@ pub enum StreamFormat {
     Lines,
     /// One JSON envelope per line
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum EmitMode {
+    /// Every change of a count
+    #[default]
+    Update,
+    /// Each window once, after its end plus the grace
+    Final,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -143,6 +164,82 @@ pub struct StreamArgs {
     /// After the retries: fail, skip or dlq:TOPIC
     #[arg(long, value_name = "POLICY", default_value = "fail")]
     pub on_error: String,
+
+    /// Count records per group key: the jq expression EXPR on each record's
+    /// value parsed as JSON (e.g. '.page'); its output is the result's key.
+    /// Without --window: a running count per key
+    #[arg(long, value_name = "EXPR", help_heading = "Stateful operations")]
+    pub count_by: Option<String>,
+
+    /// Count per key and time window: tumbling:DURATION (e.g. tumbling:1m;
+    /// with --hop, hopping windows). Durations: 500ms, 10s, 1m, 2h, 1d
+    #[arg(
+        long,
+        value_name = "SPEC",
+        requires = "count_by",
+        help_heading = "Stateful operations"
+    )]
+    pub window: Option<String>,
+
+    /// Advance of hopping windows (at most the window size)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        requires = "window",
+        help_heading = "Stateful operations"
+    )]
+    pub hop: Option<String>,
+
+    /// How long after its end a window still takes late records
+    #[arg(
+        long,
+        value_name = "DURATION",
+        requires = "window",
+        help_heading = "Stateful operations"
+    )]
+    pub grace: Option<String>,
+
+    /// update: emit every change of a count; final: emit each window once,
+    /// when stream time passes its end plus the grace
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        requires = "count_by",
+        help_heading = "Stateful operations"
+    )]
+    pub emit: EmitMode,
+
+    /// Also fold numbers of each group: KIND:EXPR[,...], KIND sum, max or
+    /// min, EXPR jq on the parsed value, e.g. sum:.amount,max:.ms
+    #[arg(
+        long,
+        value_name = "KIND:EXPR,...",
+        requires = "count_by",
+        help_heading = "Stateful operations"
+    )]
+    pub agg: Option<String>,
+
+    /// Where each task keeps its state file (<DIR>/<GROUP>/<TOPIC>-<PARTITION>.state)
+    /// [default: $TMPDIR/strom-streams]
+    #[arg(long, value_name = "DIR", help_heading = "Stateful operations")]
+    pub state_dir: Option<std::path::PathBuf>,
+
+    /// With --emit final: a task that saw no record for MS milliseconds
+    /// moves its stream time to the wall clock and emits the windows closed
+    /// by then
+    #[arg(
+        long,
+        value_name = "MS",
+        requires = "count_by",
+        help_heading = "Stateful operations"
+    )]
+    pub idle_flush_ms: Option<u64>,
+
+    /// Processing guarantee; only at-least-once (exactly-once needs Kafka
+    /// transactions, which strom does not have yet)
+    #[arg(long, value_name = "GUARANTEE", default_value = "at-least-once")]
+    pub guarantee: String,
 
     /// Kafka consumer property (repeatable), e.g. session.timeout.ms=10000
     #[arg(long = "consumer-property", value_name = "KEY=VALUE", value_parser = key_value)]

@@ -25,6 +25,7 @@ pub mod repl;
 pub mod serve;
 pub mod stream;
 pub mod top;
+pub mod stream_stateful;
 pub mod topics;
 pub mod topics_offsets;
 

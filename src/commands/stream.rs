@@ -2,9 +2,11 @@
 //! built-in expression processor and/or a child-process processor, and runs
 //! it until SIGINT/SIGTERM or a failure (or over stdin with --dry-run).
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::stream_stateful::Stateful;
 use super::UsageError;
 use crate::cli::stream_args::{ExecMode, StreamArgs, StreamFormat};
 use crate::client::blocking::StopSignal;
@@ -22,10 +24,28 @@ struct Plan {
     batch_max: usize,
     format: Format,
     processor: ProcessorFactory,
+    /// With --count-by: the parts, for a two-stage (repartitioned) run.
+    stateful: Option<Stateful>,
 }
 
-fn plan(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<Plan, UsageError> {
+fn plan(
+    args: &StreamArgs,
+    stop: Option<&Arc<StopSignal>>,
+    state_dir: Option<PathBuf>,
+) -> Result<Plan, UsageError> {
     let on_error: OnError = args.on_error.parse().map_err(UsageError::new)?;
+    match args.guarantee.as_str() {
+        "at-least-once" => {}
+        "exactly-once" => return Err(UsageError::new(
+            "--guarantee exactly-once needs Kafka transactions, which strom does not have yet; \
+                 the guarantee is at-least-once (state itself never counts a record twice)",
+        )),
+        g => {
+            return Err(UsageError::new(format!(
+                "--guarantee: expected at-least-once, got {g:?}"
+            )))
+        }
+    }
     if args.timeout_ms == 0 {
         return Err(UsageError::new("--timeout-ms must be at least 1"));
     }
@@ -36,6 +56,23 @@ fn plan(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<Plan, Usage
     )
     .map_err(UsageError::new)?;
     let child = !args.command.is_empty();
+    if args.count_by.is_some() {
+        let stateful = super::stream_stateful::plan(args, pipeline)?;
+        return Ok(Plan {
+            processor: stateful.single(state_dir),
+            stateful: Some(stateful),
+            on_error,
+            batch_max: args.batch_max.unwrap_or(10_000).max(1),
+            format: match args.format {
+                StreamFormat::Lines => Format::Lines {
+                    keep_key: args.keep_key,
+                },
+                StreamFormat::Json => Format::Json {
+                    keep_partition: false,
+                },
+            },
+        });
+    }
     if !child && pipeline.is_none() {
         return Err(UsageError::new(
             "give a processor: --jq, --filter or --key-jq, or a command after --",
@@ -95,14 +132,22 @@ fn plan(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<Plan, Usage
         batch_max,
         format,
         processor,
+        stateful: None,
     })
 }
 
-fn config(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<StreamConfig, UsageError> {
-    let plan = plan(args, stop)?;
+fn config(
+    args: &StreamArgs,
+    stop: Option<&Arc<StopSignal>>,
+) -> Result<(StreamConfig, Option<Stateful>), UsageError> {
     let (Some(to), Some(group_id)) = (&args.to, &args.group) else {
         return Err(UsageError::new("give --to and --group (or --dry-run)"));
     };
+    let plan = plan(
+        args,
+        stop,
+        Some(super::stream_stateful::state_dir(args, group_id)),
+    )?;
     if args.from.contains(to) {
         return Err(UsageError::new("--to must not be one of the --from topics"));
     }
@@ -114,15 +159,17 @@ fn config(args: &StreamArgs, stop: Option<&Arc<StopSignal>>) -> Result<StreamCon
         group.set(k, v).map_err(UsageError::new)?;
     }
     group.validate().map_err(UsageError::new)?;
-    Ok(StreamConfig {
+    let config = StreamConfig {
         inputs: args.from.clone(),
         output: to.clone(),
         group,
         batch_max: plan.batch_max,
         linger: Duration::from_millis(args.linger_ms),
         on_error: plan.on_error,
+        idle_flush: args.idle_flush_ms.map(Duration::from_millis),
         processor: plan.processor,
-    })
+    };
+    Ok((config, plan.stateful))
 }
 
 fn report(stats: RunStats) {
@@ -138,7 +185,7 @@ fn report(stats: RunStats) {
 
 /// `--dry-run`: stdin through the pipeline to stdout, no broker.
 fn dry_run(args: &StreamArgs) -> anyhow::Result<()> {
-    let plan = plan(args, None)?;
+    let plan = plan(args, None, None)?;
     let mut processor = (plan.processor)();
     let dry = DryRun {
         input_topic: args.from.first().map_or("", String::as_str),
@@ -161,9 +208,12 @@ pub fn run(args: StreamArgs) -> anyhow::Result<()> {
     config(&args, None)?;
     let client = super::connect(&args.connect)?;
     let stop = super::interrupt::stop_signal(client.runtime());
-    let config = config(&args, Some(&stop))?;
+    let (config, stateful) = config(&args, Some(&stop))?;
+    let mut partitions = 0;
     for t in &config.inputs {
-        client.run(client.client().topic(t, false))?;
+        partitions += client
+            .run(client.client().topic(t, false))?
+            .partition_count();
     }
     // SIGTERM stops as cleanly as Ctrl-C.
     let s = stop.clone();
@@ -175,7 +225,13 @@ pub fn run(args: StreamArgs) -> anyhow::Result<()> {
             }
         }
     });
-    let stats = crate::stream::run(&client, config, &stop)?;
+    let stats = match stateful {
+        // A group key spread over partitions: through a repartition topic.
+        Some(st) if partitions > 1 => {
+            super::stream_stateful::run_two_stages(&client, config, &st, &args, &stop)?
+        }
+        _ => crate::stream::run(&client, config, &stop)?,
+    };
     report(stats);
     Ok(())
 }

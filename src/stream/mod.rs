@@ -23,6 +23,8 @@ pub mod exec_line;
 pub mod format;
 pub mod jq;
 pub mod runner;
+pub mod stateful;
+pub mod topology;
 
 pub use dead_letter::{Failure, OnError};
 pub use dry_run::DryRun;
@@ -69,6 +71,20 @@ pub trait Processor: Send {
     /// that failed on their own and made no output; `--on-error` applies
     /// to each alone. A child processor fails whole batches instead.
     fn take_rejected(&mut self) -> Vec<(usize, Failure)> {
+        Vec::new()
+    }
+
+    /// Every output of the batches processed so far is acknowledged, and
+    /// their offsets are about to be committed: a stateful processor saves
+    /// its state (with the input offset it reflects) now. An error stops
+    /// the stream before the commit.
+    fn delivered(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// The task saw no record for a while: outputs due by wall-clock time
+    /// `now_ms` (the `--idle-flush-ms` fallback of windowed `final` emit).
+    fn idle(&mut self, _now_ms: i64) -> Vec<Record> {
         Vec::new()
     }
 }

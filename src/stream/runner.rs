@@ -31,6 +31,8 @@ pub struct StreamConfig {
     pub batch_max: usize,
     pub linger: Duration,
     pub on_error: OnError,
+    /// A task that saw no record this long gets [`Processor::idle`] calls.
+    pub idle_flush: Option<Duration>,
     /// Makes one processor per task (input partition).
     pub processor: ProcessorFactory,
 }
@@ -96,6 +98,7 @@ pub fn run(
     rt.block_on(producer.wait_ready());
     let mut tasks: HashMap<Tp, Box<dyn Processor>> = HashMap::new();
     let mut stats = RunStats::default();
+    let mut last_seen: HashMap<Tp, Instant> = HashMap::new();
     let result = (|| -> anyhow::Result<()> {
         loop {
             let first = rt.block_on(async {
@@ -123,8 +126,24 @@ pub fn run(
             }
             let assignment = consumer.assignment();
             tasks.retain(|tp, _| assignment.contains(tp));
+            last_seen.retain(|tp, _| assignment.contains(tp));
+            if let Some(idle) = config.idle_flush {
+                flush_idle(
+                    &rt,
+                    &producer,
+                    &config.output,
+                    &mut tasks,
+                    &last_seen,
+                    idle,
+                    &mut stats,
+                )?;
+            }
             if batch.is_empty() {
                 continue;
+            }
+            let now = Instant::now();
+            for r in &batch {
+                last_seen.insert((r.topic.clone(), r.partition), now);
             }
             stats.input += batch.len() as u64;
             let mut groups: HashMap<Tp, Vec<Record>> = HashMap::new();
@@ -203,18 +222,9 @@ pub fn run(
                     }
                 }
             }
-            rt.block_on(producer.flush());
-            for p in &pending {
-                match p.try_result() {
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => {
-                        return Err(anyhow::Error::new(e)
-                            .context("an output was not delivered; the batch was not committed"))
-                    }
-                    None => {
-                        anyhow::bail!("an output was not acknowledged; the batch was not committed")
-                    }
-                }
+            await_delivery(&rt, &producer, &pending)?;
+            for p in tasks.values_mut() {
+                p.delivered()?;
             }
             if let Err(e) = rt.block_on(consumer.commit()) {
                 // The group moved on (a rebalance): the partitions' next
@@ -228,6 +238,69 @@ pub fn run(
     result?;
     closed?;
     Ok(stats)
+}
+
+/// Flushes the producer and checks that every one of `pending` is
+/// acknowledged.
+fn await_delivery(
+    rt: &crate::client::blocking::Runtime,
+    producer: &Producer,
+    pending: &[DeliveryFuture],
+) -> anyhow::Result<()> {
+    rt.block_on(producer.flush());
+    for p in pending {
+        match p.try_result() {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                return Err(anyhow::Error::new(e)
+                    .context("an output was not delivered; the batch was not committed"))
+            }
+            None => anyhow::bail!("an output was not acknowledged; the batch was not committed"),
+        }
+    }
+    Ok(())
+}
+
+/// Gives every task quiet for `idle` its wall-clock outputs, produces
+/// them and, once acknowledged, lets the task save its state.
+fn flush_idle(
+    rt: &crate::client::blocking::Runtime,
+    producer: &Producer,
+    output: &str,
+    tasks: &mut HashMap<Tp, Box<dyn Processor>>,
+    last_seen: &HashMap<Tp, Instant>,
+    idle: Duration,
+    stats: &mut RunStats,
+) -> anyhow::Result<()> {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let mut pending = Vec::new();
+    let mut flushed = Vec::new();
+    for (tp, p) in tasks.iter_mut() {
+        if last_seen.get(tp).is_some_and(|t| t.elapsed() < idle) {
+            continue;
+        }
+        let outputs = p.idle(now_ms);
+        if outputs.is_empty() {
+            continue;
+        }
+        stats.output += outputs.len() as u64;
+        for r in &outputs {
+            pending.push(send(rt, producer, output, r)?);
+        }
+        flushed.push(tp.clone());
+    }
+    if flushed.is_empty() {
+        return Ok(());
+    }
+    await_delivery(rt, producer, &pending)?;
+    for tp in flushed {
+        if let Some(p) = tasks.get_mut(&tp) {
+            p.delivered()?;
+        }
+    }
+    Ok(())
 }
 
 /// ` at TOPIC:PARTITION offset N` for an input record, or nothing.

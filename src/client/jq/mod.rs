@@ -11,7 +11,7 @@
 mod convert;
 mod pipeline;
 
-pub use convert::{Envelope, Output};
+pub use convert::{to_bytes, Envelope, Output};
 pub use pipeline::{Pipeline, PipelineError};
 
 use jaq_core::load::{self, Arena, File, Loader};

@@ -50,6 +50,11 @@ impl Pipeline {
         }))
     }
 
+    /// Replaces the key expression (`stream --count-by` sets the key).
+    pub fn set_key(&mut self, key: Expr) {
+        self.key = Some(key);
+    }
+
     /// Appends what `input` becomes to `out`. On an error nothing of this
     /// record is appended.
     pub fn apply(&self, input: &Envelope<'_>, out: &mut Vec<Output>) -> Result<(), PipelineError> {
