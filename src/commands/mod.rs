@@ -24,8 +24,8 @@ pub mod progress;
 pub mod repl;
 pub mod serve;
 pub mod stream;
-pub mod top;
 pub mod stream_stateful;
+pub mod top;
 pub mod topics;
 pub mod topics_offsets;
 

@@ -24,9 +24,9 @@ mod segment;
 mod time_index;
 mod transactions;
 
-pub use cleaner::{CleanOutcome, CleanTask, CleanerThrottle};
 pub use aborted_txn_index::AbortedTxn;
 pub use batch_scan::{for_each_batch, ScannedBatch};
+pub use cleaner::{CleanOutcome, CleanTask, CleanerThrottle};
 pub use config::{
     CompactionConfig, FlushPolicy, LogConfig, ParseFlushPolicyError, TimestampPolicy,
 };
