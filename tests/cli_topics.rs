@@ -275,11 +275,12 @@ fn list_takes_a_kafka_topics_regex_and_exclude_internal() {
             .map(str::to_string)
             .collect()
     };
-    // The broker creates __consumer_offsets at start.
+    // The broker creates __consumer_offsets and __transaction_state at start.
     assert_eq!(
         list(&["--internal"]),
         [
             "__consumer_offsets",
+            "__transaction_state",
             "audit",
             "old-orders",
             "orders",
@@ -302,7 +303,7 @@ fn list_takes_a_kafka_topics_regex_and_exclude_internal() {
     assert!(list(&["--topic", "__.*"]).is_empty());
     assert_eq!(
         list(&["--internal", "--topic", "__.*"]),
-        ["__consumer_offsets"]
+        ["__consumer_offsets", "__transaction_state"]
     );
     let json = b.ok(&["topics", "list", "o.*", "--output", "json"], None);
     let names: Vec<String> = serde_json::from_slice(&json).expect("json");

@@ -53,12 +53,12 @@ fn the_broker_caps_are_flags() {
     b.create_topic("a", 40);
     let err = refused(&b, &["topics", "alter", "a", "--partitions", "41"]);
     assert!(err.contains("--max-partitions-per-topic=40"), "{err}");
-    // 8 consumer-offsets partitions + 40 + 20 > 60.
+    // 8 consumer-offsets + 8 transaction-state partitions + 40 + 20 > 60.
     let err = refused(&b, &["topics", "create", "b", "--partitions", "20"]);
     assert!(err.contains("--max-partitions=60"), "{err}");
     assert!(err.contains("POLICY_VIOLATION"), "{err}");
     assert_eq!(dirs_of(&b, "b"), 0);
-    b.create_topic("b", 12);
+    b.create_topic("b", 4);
 }
 
 #[test]
