@@ -172,6 +172,11 @@ fn a_preferred_election_hands_leadership_back_after_a_restart() {
         None,
         STEP,
     );
+    if !ok {
+        for n in &c.nodes {
+            eprintln!("---- node log\n{}", n.log());
+        }
+    }
     assert!(ok, "elect-leaders failed: {out}{err}");
     if needs_election {
         assert!(

@@ -131,6 +131,17 @@ impl Broker {
         self.topics.get(name).map(|t| t.config())
     }
 
+    /// Before answering clients with leaders and ISRs: in a cluster, waits
+    /// (a few seconds at most) until this broker has caught up with the
+    /// quorum once since it started. A restarted broker first replays its
+    /// own, possibly old, copy of the metadata log.
+    pub async fn settle_metadata(&self) {
+        if let Some(c) = &self.cluster {
+            c.wait_first_catch_up(std::time::Duration::from_secs(5))
+                .await;
+        }
+    }
+
     /// Every topic, sorted by name.
     pub fn topic_views(&self) -> Vec<TopicView> {
         if let Some(c) = &self.cluster {

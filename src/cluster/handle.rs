@@ -105,6 +105,10 @@ pub struct ClusterHandle {
     metadata: watch::Receiver<Arc<ClusterMetadata>>,
     /// Set when the quorum refused this learner for good (see `failed`).
     refused: watch::Sender<Option<JoinRefused>>,
+    /// Whether this node has once caught up with the quorum since it
+    /// started: before that, its view can be an old prefix of the log (a
+    /// restart replays its own copy first), too stale to answer clients.
+    caught_up: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -191,6 +195,7 @@ impl ClusterHandle {
             liveness: Liveness::default(),
             metadata: rx,
             refused: watch::channel(None).0,
+            caught_up: watch::channel(false).0,
             tasks: Mutex::new(Vec::new()),
         });
         let mut tasks = vec![tokio::spawn(super::raft::server::serve(
@@ -356,6 +361,21 @@ impl ClusterHandle {
             },
             None => None,
         }
+    }
+
+    /// Records that this node has caught up with the quorum once.
+    pub fn mark_caught_up(&self) {
+        self.caught_up.send_replace(true);
+    }
+
+    /// Waits (at most `limit`) until this node has caught up with the
+    /// quorum once since it started, so that a restarted broker does not
+    /// hand clients the leaders and ISRs of before its restart, as a Kafka
+    /// broker serves nobody until it has caught up with the metadata log.
+    /// Past `limit` (no quorum) the caller answers from what it has.
+    pub async fn wait_first_catch_up(&self, limit: Duration) {
+        let mut rx = self.caught_up.subscribe();
+        let _ = tokio::time::timeout(limit, rx.wait_for(|c| *c)).await;
     }
 
     /// Waits until this node has applied everything the quorum had

@@ -37,6 +37,7 @@ pub async fn run(broker: Arc<Broker>) {
             r = rx.changed() => if r.is_err() { return },
             _ = &mut catch_up, if !caught_up => {
                 caught_up = true;
+                cluster.mark_caught_up();
                 tracing::info!("metadata caught up with the quorum");
             }
             _ = retry.tick() => {}

@@ -117,6 +117,7 @@ async fn clustered(
     topics: Option<Vec<kafka_protocol::messages::metadata_request::MetadataRequestTopic>>,
     auto_create: bool,
 ) -> Reply {
+    broker.settle_metadata().await;
     use crate::broker::cluster_view::TopicView;
     fn to_wire(t: TopicView) -> MetadataResponseTopic {
         MetadataResponseTopic::default()

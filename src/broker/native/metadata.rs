@@ -100,6 +100,7 @@ pub fn describe(broker: &Broker, t: &Topic) -> TopicMetadata {
 /// Metadata from the committed cluster state: every live broker, real
 /// leaders, replicas, ISRs and leader epochs.
 async fn clustered(broker: &Arc<Broker>, cid: i32, req: MetadataRequest) -> Reply {
+    broker.settle_metadata().await;
     use crate::broker::cluster_view::TopicView;
     fn to_wire(t: TopicView) -> TopicMetadata {
         TopicMetadata {
