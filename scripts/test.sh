@@ -2,7 +2,7 @@
 # Runs every test strom has, on a fresh machine: installs what the tests
 # need (Debian packages, Python Kafka clients in a venv), then runs the Rust
 # unit and integration tests (PostgreSQL connector tests included) and the
-# Kafka-client compatibility tests.
+# Kafka-client compatibility tests (kcat, Python clients, kafkajs).
 #
 #   scripts/test.sh            everything
 #   STROM_SKIP_KAFKA_CLIENTS=1 scripts/test.sh   only the Rust tests
@@ -35,6 +35,10 @@ if [ -z "${STROM_SKIP_KAFKA_CLIENTS:-}" ]; then
     "$venv/bin/python" -m pip install -q --disable-pip-version-check \
         -r "$root/tests/kafka/requirements.txt"
     export STROM_TEST_PYTHON="$venv/bin/python"
+    # kafkajs (tests/kafka/js), pinned by its package-lock.json.
+    command -v npm >/dev/null 2>&1 || install_debian nodejs npm
+    log "installing kafkajs"
+    npm ci --prefix "$root/tests/kafka/js" --no-audit --no-fund --loglevel=error >/dev/null
 else
     install_debian tmux jq postgresql
 fi
@@ -51,7 +55,7 @@ log "cargo test"
 cargo test --quiet --no-fail-fast -- --test-threads=2
 
 if [ -z "${STROM_SKIP_KAFKA_CLIENTS:-}" ] && [ -d "$root/tests/kafka" ]; then
-    log "Kafka client compatibility (kcat, kafka-python, confluent-kafka)"
+    log "Kafka client compatibility (kcat, kafka-python, confluent-kafka, kafkajs)"
     STROM_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/strom" bash "$root/tests/kafka/run.sh"
 fi
 log "all tests passed"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Kafka-client compatibility: kcat (librdkafka), kafka-python and
-# confluent-kafka against a real strom broker, plus records crossing between
+# Kafka-client compatibility: kcat (librdkafka), kafka-python,
+# confluent-kafka and kafkajs against a real strom broker, plus records crossing between
 # those clients and `strom produce` / `strom consume`.
 #
 #   STROM_BIN=target/debug/strom STROM_TEST_PYTHON=.venv/bin/python tests/kafka/run.sh
@@ -207,6 +207,26 @@ done
 
 check "kafka_python: describe_cluster, describe_producers, describe_log_dirs, delete_group_offsets, elect_leaders, delete_groups" \
     "$PY" "$here/test_admin_ops.py" "$bs" all
+
+# ------------------------------------------------------------- kafkajs
+# A pure-JavaScript client (its own protocol code, not librdkafka's):
+# admin, idempotent and gzip producers, a group consumer. scripts/test.sh
+# installs it (npm ci in tests/kafka/js); missing, it counts as a failure.
+js="$here/js"
+if [ -d "$js/node_modules/kafkajs" ] && command -v node >/dev/null 2>&1; then
+    export KAFKAJS_NO_PARTITIONER_WARNING=1 STROM_BIN
+    check "kafkajs: admin create, list, describe, createPartitions, deleteTopicRecords, describe/alterConfigs, delete" \
+        node "$js/test_kafkajs.mjs" "$bs" admin js-admin
+    check "kafkajs: idempotent producer, strom reads every record once, in order" \
+        node "$js/test_kafkajs.mjs" "$bs" idempotent-produce js-idempotent 2000
+    check "kafkajs: gzip producer read by strom; strom's gzip read by kafkajs" \
+        node "$js/test_kafkajs.mjs" "$bs" gzip js-gzip
+    check "kafkajs: group consumer commits; describeGroups, fetchOffsets, strom groups agree" \
+        node "$js/test_kafkajs.mjs" "$bs" group js-group js-group-g
+else
+    failed=$((failed + 1))
+    log "FAIL kafkajs: not installed (run: npm ci --prefix $js)"
+fi
 
 # ------------------------------------------------------------- codecs
 source "$here/codecs.sh"
