@@ -74,8 +74,16 @@ impl Partition {
         appended: watch::Sender<u64>,
         fsync: FsyncHistogram,
     ) -> Result<Partition, BrokerError> {
-        let log = PartitionLog::open(dir, config)?;
+        let mut log = PartitionLog::open(dir, config)?;
         let replica = ReplicaState::for_dir(dir);
+        if !matches!(
+            *replica.role(),
+            crate::broker::replication::state::Role::Standalone
+        ) {
+            // A replica keeps every tombstone until its leader says how
+            // far the others have got (see `tombstone_horizon`).
+            log.set_tombstone_horizon(-1);
+        }
         replica.load_producers(&log);
         let txns = TxnLogState::open(dir, &log)?;
         Ok(Partition {

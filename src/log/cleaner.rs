@@ -137,6 +137,9 @@ pub struct CleanTask {
     inflate_limit: usize,
     now_ms: i64,
     truncations: u64,
+    /// Expired tombstones at or past this offset stay (see
+    /// `PartitionLog::tombstone_horizon`).
+    tombstone_horizon: i64,
 }
 
 /// One rewritten segment, fsync'ed as `<base>.log.cleaned`.
@@ -219,6 +222,7 @@ impl PartitionLog {
             inflate_limit: inflate_limit_for(self.config.max_batch_bytes as usize),
             now_ms,
             truncations: self.truncations,
+            tombstone_horizon: self.tombstone_horizon,
         }))
     }
 
@@ -393,7 +397,10 @@ impl CleanTask {
                 filter_batch(batch, limit, |r| match r.key {
                     None => true,
                     Some(k) => {
-                        map.newest.get(k) == Some(&r.offset) && !(r.tombstone && tombstones_expire)
+                        map.newest.get(k) == Some(&r.offset)
+                            && !(r.tombstone
+                                && tombstones_expire
+                                && r.offset < self.tombstone_horizon)
                     }
                 })?
             } else {

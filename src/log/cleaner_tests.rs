@@ -210,6 +210,62 @@ fn tombstones_stay_for_delete_retention_then_go() {
 }
 
 #[test]
+fn expired_tombstones_stay_at_and_above_the_replicas_horizon() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut log = filled(
+        tmp.path(),
+        CompactionConfig {
+            delete_retention_ms: 0,
+            ..eager()
+        },
+        Compression::None,
+    );
+    for k in 1..=4 {
+        log.append(
+            &mut batch(&[(format!("key{k}"), None)], Compression::None),
+            1,
+        )
+        .unwrap();
+    }
+    log.force_roll().unwrap();
+    let leo = log.log_end_offset();
+    log.set_high_watermark(leo);
+    let before = latest(&read_all(&log));
+    let tombstones: Vec<(String, i64)> = before
+        .iter()
+        .filter(|(_, (_, v))| v.is_none())
+        .map(|(k, (o, _))| (k.clone(), *o))
+        .collect();
+    assert!(tombstones.len() >= 4, "{before:?}");
+    // A replica has everything below the middle tombstone only.
+    let horizon = tombstones[tombstones.len() / 2].1;
+    log.set_tombstone_horizon(horizon);
+    clean(&mut log, now() + 1000);
+    let after = latest(&read_all(&log));
+    for (k, offset) in &tombstones {
+        let kept = after.get(k) == Some(&(*offset, None));
+        assert_eq!(
+            kept,
+            *offset >= horizon,
+            "tombstone {k}@{offset}, horizon {horizon}"
+        );
+    }
+    // Once every replica is past them, the rest go too.
+    log.set_tombstone_horizon(i64::MAX);
+    log.append(
+        &mut batch(&[("fresh".into(), Some("x".into()))], Compression::None),
+        1,
+    )
+    .unwrap();
+    log.force_roll().unwrap();
+    let leo = log.log_end_offset();
+    log.set_high_watermark(leo);
+    clean(&mut log, now() + 2000);
+    let after = latest(&read_all(&log));
+    assert!(after.values().all(|(_, v)| v.is_some()), "{after:?}");
+}
+
+#[test]
 fn nothing_is_cleaned_above_the_high_watermark_or_below_the_lag() {
     let tmp = tempfile::tempdir().unwrap();
     let mut log = filled(tmp.path(), eager(), Compression::None);

@@ -139,6 +139,12 @@ pub struct PartitionLog {
     /// Bumped by every truncation; see `FlushTarget::truncations`.
     pub(super) truncations: u64,
     epochs: EpochCache,
+    /// The cleaner removes an expired tombstone only below this offset
+    /// (`i64::MAX`: no limit, a single node). In a cluster it is the
+    /// smallest log end offset over every replica of the partition, so a
+    /// tombstone stays until every replica has it, however long one was
+    /// away: a replica that never saw it would bring the deleted key back.
+    pub(super) tombstone_horizon: i64,
 }
 
 fn lock_dir(dir: &Path) -> Result<File, LogError> {
@@ -277,6 +283,7 @@ impl PartitionLog {
             durable: 0,
             truncations: 0,
             epochs,
+            tombstone_horizon: i64::MAX,
         };
         let leo = log.log_end_offset();
         let first_base = log.segments.keys().next().copied().unwrap_or(leo);
@@ -335,6 +342,15 @@ impl PartitionLog {
 
     pub fn high_watermark(&self) -> i64 {
         self.high_watermark
+    }
+
+    /// See the field: where expired tombstones may be removed below.
+    pub fn tombstone_horizon(&self) -> i64 {
+        self.tombstone_horizon
+    }
+
+    pub fn set_tombstone_horizon(&mut self, offset: i64) {
+        self.tombstone_horizon = offset;
     }
 
     /// Sets the high watermark, clamped to `[log_start, log_end]`.

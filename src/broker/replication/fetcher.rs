@@ -334,6 +334,9 @@ async fn fetch(
                 }
                 continue;
             }
+            target
+                .part
+                .follower_set_tombstone_horizon(p.tombstone_horizon);
             if !p.records.is_empty() {
                 match target.part.follower_append(target.epoch, &mut p.records) {
                     Ok(info) => {

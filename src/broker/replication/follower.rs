@@ -23,6 +23,8 @@ impl Partition {
         }
         *role = Role::Follower { leader, epoch };
         self.replica.producers().clear();
+        // Until the leader says how far every replica has got.
+        self.log().set_tombstone_horizon(-1);
         drop(role);
         // acks=all produces still waiting here fail with NOT_LEADER.
         self.replica.notify();
@@ -130,6 +132,11 @@ impl Partition {
         if hw > log.high_watermark() {
             log.set_high_watermark(hw);
         }
+    }
+
+    /// The follower's cleaner follows the leader's tombstone horizon.
+    pub fn follower_set_tombstone_horizon(&self, horizon: i64) {
+        self.log().set_tombstone_horizon(horizon);
     }
 
     /// (log end offset, latest epoch) for the next fetch.

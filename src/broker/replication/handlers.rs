@@ -127,6 +127,7 @@ fn read_all(broker: &Broker, cid: i32, req: &ReplicaFetchRequest, views: &Views)
                     let (de, dend) = v.diverging.unwrap_or((NO_EPOCH, -1));
                     out.buf().put_i32(de);
                     out.buf().put_i64(dend);
+                    out.buf().put_i64(v.tombstone_horizon);
                     out.buf().put_u32(len as u32);
                     out.files(slices);
                     total += len;
@@ -143,6 +144,7 @@ fn read_all(broker: &Broker, cid: i32, req: &ReplicaFetchRequest, views: &Views)
                     out.buf().put_i64(-1);
                     out.buf().put_i64(log_start);
                     out.buf().put_i32(NO_EPOCH);
+                    out.buf().put_i64(-1);
                     out.buf().put_i64(-1);
                     out.buf().put_u32(0);
                 }

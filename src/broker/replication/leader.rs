@@ -22,6 +22,9 @@ pub struct LeaderView {
     /// Set when the follower's log diverges from the leader's:
     /// (epoch, end offset of that epoch on the leader).
     pub diverging: Option<(i32, i64)>,
+    /// See `PartitionLog::tombstone_horizon`; the follower's cleaner uses
+    /// the leader's.
+    pub tombstone_horizon: i64,
 }
 
 /// An ISR change the leader wants the controller to make.
@@ -103,6 +106,9 @@ impl Partition {
                             l.followers.entry(*r).or_insert_with(|| Progress::new(now));
                         }
                     }
+                    l.followers.retain(|r, _| a.replicas.contains(r));
+                    let horizon = l.tombstone_horizon();
+                    self.log().set_tombstone_horizon(horizon);
                     drop(role);
                     self.advance_hw();
                 }
@@ -131,6 +137,7 @@ impl Partition {
         if hw > log.high_watermark() {
             log.set_high_watermark(hw);
         }
+        log.set_tombstone_horizon(state.tombstone_horizon());
         // Retries from idempotent producers may cross the failover: the
         // table is rebuilt from the log tail before the first append.
         let mut producers = self.replica.producers();
@@ -199,6 +206,7 @@ impl Partition {
             log_start_offset: log.log_start_offset(),
             log_end_offset: leo,
             diverging: None,
+            tombstone_horizon: log.tombstone_horizon(),
         };
         if fetch_offset > leo {
             view.diverging = Some((log.latest_epoch().unwrap_or(0), leo));
@@ -232,6 +240,9 @@ impl Partition {
             .entry(replica)
             .or_insert_with(|| Progress::new(now))
             .on_fetch(fetch_offset, leo, now);
+        let horizon = l.tombstone_horizon();
+        log.set_tombstone_horizon(horizon);
+        view.tombstone_horizon = horizon;
         let hw = l.high_watermark(leo);
         let advanced = hw > log.high_watermark();
         if advanced {

@@ -101,6 +101,19 @@ impl LeaderState {
             .fold(own_leo, i64::min)
     }
 
+    /// Where expired tombstones may be removed below: the smallest log end
+    /// offset over every replica, in the ISR or not (a replica this leader
+    /// has not heard from counts as having nothing, so a long-absent one
+    /// still gets every tombstone when it returns). `i64::MAX` when this
+    /// leader is the only replica.
+    pub fn tombstone_horizon(&self) -> i64 {
+        self.replicas
+            .iter()
+            .filter(|r| **r != self.node_id)
+            .map(|r| self.followers.get(r).map(|p| p.leo).unwrap_or(-1))
+            .fold(i64::MAX, i64::min)
+    }
+
     /// Count of in-sync replicas as the controller knows them.
     pub fn isr_len(&self) -> usize {
         self.isr.len()
@@ -231,6 +244,31 @@ mod tests {
             followers: HashMap::new(),
             epoch_start_offset: 0,
         }
+    }
+
+    #[tokio::test]
+    async fn tombstone_horizon_waits_for_every_replica_in_the_isr_or_not() {
+        let now = Instant::now();
+        let mut l = leader(vec![1, 2]);
+        assert_eq!(
+            l.tombstone_horizon(),
+            -1,
+            "unheard-of replicas have nothing"
+        );
+        for (r, leo) in [(2, 40), (3, 12)] {
+            let mut p = Progress::new(now);
+            p.on_fetch(leo, 40, now);
+            l.followers.insert(r, p);
+        }
+        // 3 is out of the ISR (it was away): it still holds the horizon.
+        assert_eq!(l.high_watermark(40), 40);
+        assert_eq!(l.tombstone_horizon(), 12);
+        l.replicas = vec![1];
+        assert_eq!(
+            l.tombstone_horizon(),
+            i64::MAX,
+            "a lone leader has no limit"
+        );
     }
 
     #[tokio::test]

@@ -68,6 +68,10 @@ wire_struct! {
         /// to `min(diverging_end_offset, its own end of that epoch)`.
         pub diverging_epoch: i32,
         pub diverging_end_offset: i64,
+        /// Where the follower's cleaner may remove expired tombstones
+        /// below: the smallest log end offset over all the partition's
+        /// replicas, as the leader knows them (`i64::MAX`: no limit).
+        pub tombstone_horizon: i64,
         /// Whole stored batches from `fetch_offset`, bounded by the leader's
         /// log end offset (not the high watermark).
         pub records: BytesMut,
