@@ -13,6 +13,9 @@ use super::state::Broker;
 use super::topics::TopicManager;
 use crate::log::CleanerThrottle;
 
+/// Cleaned segments swapped in per acquisition of a log's lock.
+const SEGMENTS_PER_SWAP: usize = 2;
+
 /// What one pass did, over every partition.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CleanStats {
@@ -36,9 +39,17 @@ impl TopicManager {
                         continue;
                     }
                 };
-                let result = task.run(throttle).and_then(|outcome| {
+                let result = task.run(throttle).and_then(|mut outcome| {
                     let (before, after) = (outcome.bytes_before, outcome.bytes_after);
-                    p.log().install_cleaned(outcome).map(|n| (n, before, after))
+                    let mut n = 0;
+                    // A few segments per turn of the lock: producers to this
+                    // partition wait for each turn (fsyncs of the directory).
+                    while !outcome.is_installed() {
+                        n += p
+                            .log()
+                            .install_cleaned_part(&mut outcome, SEGMENTS_PER_SWAP)?;
+                    }
+                    Ok((n, before, after))
                 });
                 match result {
                     Ok((0, _, _)) => {}

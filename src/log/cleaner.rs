@@ -158,9 +158,19 @@ pub struct CleanOutcome {
     truncations: u64,
     /// The cleaned range ends here (next cleaner checkpoint).
     end_offset: i64,
+    /// A rewrite was thrown away (its segment changed meanwhile): the
+    /// checkpoint stays, so the range is cleaned again.
+    any_stale: bool,
     pub bytes_read: u64,
     pub bytes_before: u64,
     pub bytes_after: u64,
+}
+
+impl CleanOutcome {
+    /// Every rewrite was swapped in or thrown away.
+    pub fn is_installed(&self) -> bool {
+        self.cleaned.is_empty()
+    }
 }
 
 fn modified_ms(file: &File) -> Result<i64, LogError> {
@@ -230,7 +240,24 @@ impl PartitionLog {
     /// the task saw it (retention or a truncation may have changed the log
     /// meanwhile; those rewrites are thrown away). Returns how many
     /// segments were replaced.
-    pub fn install_cleaned(&mut self, outcome: CleanOutcome) -> Result<usize, LogError> {
+    pub fn install_cleaned(&mut self, mut outcome: CleanOutcome) -> Result<usize, LogError> {
+        self.install_cleaned_part(&mut outcome, usize::MAX)
+    }
+
+    /// Like [`PartitionLog::install_cleaned`], for at most `max_segments`
+    /// of the outcome's oldest rewrites; call again (taking the log's lock
+    /// anew each time) until [`CleanOutcome::is_installed`]. Each swap
+    /// costs directory fsyncs, and appends and fetches wait on the lock
+    /// meanwhile: installing a big pass in parts bounds that wait. Oldest
+    /// first, so every state between two parts is one a crash could leave
+    /// (older segments cleaned, newer not), which is safe.
+    pub fn install_cleaned_part(
+        &mut self,
+        outcome: &mut CleanOutcome,
+        max_segments: usize,
+    ) -> Result<usize, LogError> {
+        let take = outcome.cleaned.len().min(max_segments);
+        let part: Vec<Cleaned> = outcome.cleaned.drain(..take).collect();
         let still_there = |c: &Cleaned| {
             self.segments
                 .get(&c.base)
@@ -238,16 +265,17 @@ impl PartitionLog {
         };
         let (keep, stale): (Vec<Cleaned>, Vec<Cleaned>) = if outcome.truncations == self.truncations
         {
-            outcome.cleaned.into_iter().partition(still_there)
+            part.into_iter().partition(still_there)
         } else {
-            (Vec::new(), outcome.cleaned)
+            (Vec::new(), part)
         };
         for c in &stale {
             super::cleaner_swap::discard(&outcome.dir, c.base)?;
         }
+        outcome.any_stale |= !stale.is_empty();
         let bases: Vec<i64> = keep.iter().map(|c| c.base).collect();
         let n = super::cleaner_swap::swap_in(self, &bases)?;
-        if stale.is_empty() {
+        if outcome.is_installed() && !outcome.any_stale {
             write_i64(
                 &self.dir,
                 CLEANER_CHECKPOINT_FILE,
@@ -347,6 +375,7 @@ impl CleanTask {
         let mut outcome = CleanOutcome {
             dir: self.dir.clone(),
             cleaned: Vec::new(),
+            any_stale: false,
             truncations: self.truncations,
             end_offset: self.sources.last().map_or(0, |s| s.next_offset),
             bytes_read: throttle.bytes(),

@@ -438,3 +438,28 @@ fn the_throttle_holds_the_rate() {
         "a cancelled pass stops at once"
     );
 }
+
+#[test]
+fn a_pass_installed_in_parts_reads_as_one_installed_whole() {
+    let (whole_dir, parts_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut whole = filled(whole_dir.path(), eager(), Compression::None);
+    let mut parts = filled(parts_dir.path(), eager(), Compression::None);
+    assert!(clean(&mut whole, now()) > 2);
+
+    let task = parts.cleaning_task(now()).unwrap().expect("a pass is due");
+    let mut outcome = task.run(&mut CleanerThrottle::new(None)).unwrap();
+    let checkpoint = parts_dir.path().join(CLEANER_CHECKPOINT_FILE);
+    let mut swapped = parts.install_cleaned_part(&mut outcome, 1).unwrap();
+    assert_eq!(swapped, 1);
+    // Between parts the log reads the same latest values (older segments
+    // cleaned, newer not), and the checkpoint has not moved.
+    assert_eq!(latest(&read_all(&parts)), latest(&read_all(&whole)));
+    assert!(!checkpoint.exists());
+    while !outcome.is_installed() {
+        swapped += parts.install_cleaned_part(&mut outcome, 1).unwrap();
+    }
+    assert!(checkpoint.exists());
+    assert_eq!(read_all(&parts), read_all(&whole));
+    assert_eq!(parts.cleaning_task(now()).unwrap().map(|_| ()), None);
+    assert!(swapped > 2);
+}
