@@ -983,7 +983,9 @@ pub struct ServeArgs {
     pub max_partitions: Option<usize>,
 }
 
-pub const REPL_HELP: &str = "Each line is one strom command without the leading `strom`, \
+pub const REPL_HELP: &str =
+    "Examples:\n  strom repl\n  strom repl -b broker1:9092\n  strom < script.strom\n\n\
+Each line is one strom command without the leading `strom`, \
 split like a shell splits words ('single' and \"double\" quotes, \\ escapes): \
 `topics list`, `consume -t orders -o -5 -e`. Builtins: help [COMMAND], \
 connect HOST:PORT (the default -b for the following lines), exit, quit.\n\n\
@@ -1039,11 +1041,17 @@ pub struct ConfigShowArgs {
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
     /// Man pages for strom and every subcommand (strom-topics-create.1, ...)
+    #[command(
+        after_help = "Examples:\n  strom generate man man\n  strom generate man /usr/local/share/man/man1"
+    )]
     Man {
         /// Directory to write into (created if missing)
         dir: PathBuf,
     },
     /// Bash, zsh and fish completion scripts
+    #[command(
+        after_help = "Examples:\n  strom generate completions completions\n  strom generate completions ~/.local/share/strom-completions"
+    )]
     Completions {
         /// Directory to write into (created if missing)
         dir: PathBuf,

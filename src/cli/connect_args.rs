@@ -6,6 +6,10 @@ use clap::{Args, Subcommand};
 use super::args::{topic_name, ConnectArgs};
 
 pub const STANDALONE_HELP: &str = "\
+Examples:
+  strom connect standalone orders-to-sqlite.toml
+  strom connect standalone --control /run/strom/connect.sock source.toml sink.toml
+
 Runs every connector given, each as its own task, until SIGINT or SIGTERM. \
 One TOML file per connector:
 
@@ -75,14 +79,21 @@ pub enum ConnectCommand {
     #[command(after_long_help = STANDALONE_HELP)]
     Standalone(StandaloneArgs),
     /// List the connectors of a running worker, with their state
+    #[command(after_help = "Examples:\n  strom connect list\n  strom connect list --output json")]
     List(ControlArgs),
     /// State of a running worker's connectors (RUNNING, PAUSED, FAILED with the last error, RESTARTING)
+    #[command(
+        after_help = "Examples:\n  strom connect status\n  strom connect status orders-to-sqlite --output json"
+    )]
     Status(NamedControlArgs),
     /// Pause a connector of a running worker (its task stops; the others go on)
+    #[command(after_help = "Examples:\n  strom connect pause orders-to-sqlite")]
     Pause(NamedControlArgs),
     /// Resume a paused connector
+    #[command(after_help = "Examples:\n  strom connect resume orders-to-sqlite")]
     Resume(NamedControlArgs),
     /// Restart a connector's task now (also cuts a failed task's backoff short)
+    #[command(after_help = "Examples:\n  strom connect restart orders-to-sqlite")]
     Restart(NamedControlArgs),
     /// A connector's positions: a source's stored source offsets, a sink's group commits and own stored offsets
     #[command(after_long_help = OFFSETS_HELP)]

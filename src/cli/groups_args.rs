@@ -13,6 +13,9 @@ pub enum GroupsCommand {
     List(GroupsListArgs),
     /// Show a group's committed offsets and lag, its members (--members) or
     /// its state (--state)
+    #[command(
+        after_help = "Examples:\n  strom groups describe --group billing\n  strom groups describe --all-groups --members\n  strom groups describe --group billing --state --output json"
+    )]
     Describe(GroupsDescribeArgs),
     /// Move a group's committed offsets (a dry run unless --execute)
     ResetOffsets(GroupsResetArgs),

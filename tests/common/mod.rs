@@ -133,6 +133,11 @@ impl Broker {
         }
     }
 
+    /// The broker process's id, while it runs (e.g. to count its fds).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.dir
     }
