@@ -360,3 +360,41 @@ fn a_replica_away_past_delete_retention_still_gets_the_tombstones() {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// The offsets topic of a cluster is compacted like a single node's, on
+/// every broker's disk, and applying the committed metadata to it is not
+/// refused as a client's change to an internal topic would be.
+#[test]
+fn the_offsets_topic_is_compacted_on_every_broker() {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut c = Cluster::new(3, Deadline::At(deadline)).flags(FLAGS).start();
+    let meta = |node: usize| {
+        let path = c.nodes[node]
+            .dir
+            .join("data/meta/topics/__consumer_offsets.json");
+        std::fs::read_to_string(path).unwrap_or_default()
+    };
+    for node in 0..3 {
+        while !meta(node).contains("\"cleanup.policy\": \"compact\"") {
+            assert!(
+                Instant::now() < deadline,
+                "broker {} has no compacted offsets topic: {}",
+                node + 1,
+                meta(node)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    // The sync retries every 5 s: give it a turn, then no broker may have
+    // failed to apply the committed topic.
+    std::thread::sleep(Duration::from_secs(6));
+    for node in 0..3 {
+        c.wait_ready(node);
+        let log = c.nodes[node].log();
+        assert!(
+            !log.contains("cannot apply topic metadata locally"),
+            "broker {}: {log}",
+            node + 1
+        );
+    }
+}

@@ -454,6 +454,20 @@ impl TopicManager {
         self.alter_any(name, -1, set, Vec::new(), false)
     }
 
+    /// Applies a change the cluster's metadata quorum has committed, to
+    /// any topic, internal ones included: clients were checked when the
+    /// change was proposed, and refusing here would leave this broker
+    /// disagreeing with the cluster for good.
+    pub fn apply_committed(
+        &self,
+        name: &str,
+        new_partitions: i32,
+        set: BTreeMap<String, String>,
+        delete: Vec<String>,
+    ) -> Result<(), BrokerError> {
+        self.alter_any(name, new_partitions, set, delete, false)
+    }
+
     fn alter_any(
         &self,
         name: &str,

@@ -46,8 +46,12 @@ pub async fn run(handle: Arc<ClusterHandle>) {
                 tracing::warn!(node_id, error = %e, "could not fence broker");
             }
         }
-        if !md.topics.contains_key(OFFSETS_TOPIC) {
-            create_offsets_topic(&handle, &md).await;
+        match md.topics.get(OFFSETS_TOPIC) {
+            None => create_offsets_topic(&handle, &md).await,
+            Some(t) if !t.configs.contains_key("cleanup.policy") => {
+                compact_offsets_topic(&handle).await
+            }
+            Some(_) => {}
         }
         if let Some(every) = handle.config.leader_imbalance_check_interval {
             let now = tokio::time::Instant::now();
@@ -88,7 +92,9 @@ async fn create_offsets_topic(handle: &ClusterHandle, md: &super::metadata::Clus
         return;
     }
     // Offsets must outlive any retention: they are the groups' memory.
+    // Only a group's newest commit per partition matters: compacted.
     let configs = BTreeMap::from([
+        ("cleanup.policy".to_string(), "compact".to_string()),
         ("retention.ms".to_string(), "-1".to_string()),
         ("segment.bytes".to_string(), (64u64 << 20).to_string()),
         ("flush.policy".to_string(), "every-append".to_string()),
@@ -102,5 +108,21 @@ async fn create_offsets_topic(handle: &ClusterHandle, md: &super::metadata::Clus
     };
     if let Err(e) = handle.propose(cmd).await {
         tracing::debug!(error = %e, "could not create the offsets topic yet");
+    }
+}
+
+/// A cluster created before compaction existed has an offsets topic
+/// without `cleanup.policy=compact`: give it the policy, once, so commits
+/// stop growing without bound there too.
+async fn compact_offsets_topic(handle: &ClusterHandle) {
+    let cmd = MetadataCommand::AlterTopic {
+        name: OFFSETS_TOPIC.into(),
+        partitions: None,
+        set_configs: BTreeMap::from([("cleanup.policy".to_string(), "compact".to_string())]),
+        delete_configs: Vec::new(),
+    };
+    match handle.propose(cmd).await {
+        Ok(_) => tracing::info!(topic = OFFSETS_TOPIC, "upgraded to cleanup.policy=compact"),
+        Err(e) => tracing::debug!(error = %e, "could not make the offsets topic compacted yet"),
     }
 }

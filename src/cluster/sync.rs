@@ -102,7 +102,7 @@ fn ensure(topics: &TopicManager, t: &TopicAssignment) -> Result<(), BrokerError>
             .cloned()
             .collect();
         let set: BTreeMap<String, String> = t.configs.clone();
-        topics.alter(&t.name, if grow { count } else { -1 }, set, delete, false)?;
+        topics.apply_committed(&t.name, if grow { count } else { -1 }, set, delete)?;
     }
     Ok(())
 }

@@ -249,6 +249,11 @@ done
 STEP_TIMEOUT=$((STEP_TIMEOUT + 120)) check \
     "confluent_kafka: idempotent producer through 5x5 broker SIGKILLs under CPU load: no duplicate, no reorder" \
     "$PY" "$here/test_idempotent_crash.py" "$STROM_BIN" 5 5
+# The cluster variant: RF 3, the leader of a partition SIGKILLed 6 times in
+# each of 3 rounds, every other time kept down until a new leader is elected.
+STEP_TIMEOUT=$((STEP_TIMEOUT + 180)) check \
+    "confluent_kafka: idempotent producer through 3x6 leader SIGKILLs in a 3-broker cluster: no duplicate, no reorder" \
+    "$PY" "$here/test_idempotent_crash_cluster.py" "$STROM_BIN" 3 6
 
 # ------------------------------------------------ transactions (#16)
 # Each case starts its own broker (see test_transactions.py).

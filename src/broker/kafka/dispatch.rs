@@ -9,8 +9,8 @@ use kafka_protocol::protocol::Decodable;
 use super::request::Ctx;
 use super::{
     api_versions, configs, describe_cluster, elect_leaders, fetch, group_admin, groups, guard,
-    init_producer_id, list_offsets, log_dirs, metadata, produce, producers, records, topics,
-    transactions, unsupported, versions, Reply,
+    init_producer_id, list_offsets, log_dirs, metadata, offset_for_leader_epoch, produce,
+    producers, records, topics, transactions, unsupported, versions, Reply,
 };
 use crate::broker::metrics::{timed, Protocol, Waiting};
 use crate::broker::state::Broker;
@@ -127,6 +127,9 @@ async fn handle(broker: &Arc<Broker>, mut body: Bytes, peer: SocketAddr) -> Repl
         ApiKey::DescribeLogDirs => run!(DescribeLogDirsRequest, log_dirs::handle),
         ApiKey::DescribeProducers => run!(DescribeProducersRequest, producers::handle),
         ApiKey::ElectLeaders => run!(ElectLeadersRequest, elect_leaders::handle),
+        ApiKey::OffsetForLeaderEpoch => {
+            run!(OffsetForLeaderEpochRequest, offset_for_leader_epoch::handle)
+        }
         ApiKey::AddPartitionsToTxn => run!(AddPartitionsToTxnRequest, transactions::add_partitions),
         ApiKey::AddOffsetsToTxn => run!(AddOffsetsToTxnRequest, transactions::add_offsets),
         ApiKey::EndTxn => run!(EndTxnRequest, transactions::end_txn),

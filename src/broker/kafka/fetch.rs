@@ -89,6 +89,7 @@ fn read_all(broker: &Broker, req: &FetchRequest) -> Read {
                 .partition(&topic.topic.0, p.partition)
                 .and_then(|part| {
                     part.ensure_leader()?;
+                    part.check_leader_epoch(p.current_leader_epoch)?;
                     let mut records = BytesMut::new();
                     if limit == 0 && total > 0 {
                         // Response budget spent: later partitions get

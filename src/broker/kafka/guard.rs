@@ -227,6 +227,9 @@ const TOPIC_PARTITION_LIST: &[Field] = &[all(Str), all(I32s)];
 const DESCRIBE_LOG_DIRS: &[Field] = &[all(Structs(TOPIC_PARTITION_LIST))];
 const DESCRIBE_PRODUCERS: &[Field] = &[all(Structs(TOPIC_PARTITION_LIST))];
 const ELECT_LEADERS: &[Field] = &[f(1, ANY, I8), all(Structs(TOPIC_PARTITION_LIST)), all(I32)];
+const EPOCH_PARTITION: &[Field] = &[all(I32), all(I32), all(I32)];
+const EPOCH_TOPIC: &[Field] = &[all(Str), all(Structs(EPOCH_PARTITION))];
+const OFFSET_FOR_LEADER_EPOCH: &[Field] = &[f(3, ANY, I32), all(Structs(EPOCH_TOPIC))];
 const TXN_TOPIC: &[Field] = &[all(Str), all(I32s)];
 const ADD_PARTITIONS_TO_TXN: &[Field] = &[
     f(0, 3, Str),
@@ -282,6 +285,7 @@ fn schema(api: ApiKey) -> Option<(&'static [Field], i16)> {
         ApiKey::DescribeLogDirs => (DESCRIBE_LOG_DIRS, 2),
         ApiKey::DescribeProducers => (DESCRIBE_PRODUCERS, 0),
         ApiKey::ElectLeaders => (ELECT_LEADERS, 2),
+        ApiKey::OffsetForLeaderEpoch => (OFFSET_FOR_LEADER_EPOCH, 4),
         ApiKey::AddPartitionsToTxn => (ADD_PARTITIONS_TO_TXN, 3),
         ApiKey::AddOffsetsToTxn => (ADD_OFFSETS_TO_TXN, 3),
         ApiKey::EndTxn => (END_TXN, 3),

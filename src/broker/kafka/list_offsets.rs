@@ -10,7 +10,6 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 use super::request::Ctx;
 use super::Reply;
 use crate::broker::native::list_offsets::lookup;
-use crate::broker::partition::SINGLE_NODE_EPOCH;
 use crate::broker::state::Broker;
 
 const LATEST: i64 = -1;
@@ -22,8 +21,14 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ListOffsetsRequest) ->
         for p in &t.partitions {
             let mut r =
                 ListOffsetsPartitionResponse::default().with_partition_index(p.partition_index);
-            let found = lookup(broker, &t.name.0, p.partition_index, p.timestamp).and_then(
-                |(timestamp, offset)| {
+            // KIP-320: a client at an old leader epoch is told to refresh.
+            let fenced = broker
+                .topics
+                .partition(&t.name.0, p.partition_index)
+                .and_then(|part| part.check_leader_epoch(p.current_leader_epoch));
+            let found = fenced
+                .and_then(|()| lookup(broker, &t.name.0, p.partition_index, p.timestamp))
+                .and_then(|(timestamp, offset)| {
                     // read_committed (v2+): "latest" is the last stable offset.
                     if req.isolation_level == 1 && p.timestamp == LATEST {
                         let lso = broker
@@ -33,15 +38,29 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: ListOffsetsRequest) ->
                         return Ok((timestamp, lso.min(offset)));
                     }
                     Ok((timestamp, offset))
-                },
-            );
+                });
             match found {
                 Ok((timestamp, offset)) => {
                     r.timestamp = timestamp;
                     r.offset = offset;
-                    // The leader epoch field exists from v4.
+                    // The leader epoch field exists from v4: the epoch of
+                    // the batch at the offset found (the latest epoch for
+                    // "latest"), which a consumer keeps as its position's
+                    // epoch to validate after a leader change.
                     if ctx.version >= 4 && offset >= 0 {
-                        r.leader_epoch = SINGLE_NODE_EPOCH;
+                        r.leader_epoch = broker
+                            .topics
+                            .partition(&t.name.0, p.partition_index)
+                            .ok()
+                            .and_then(|part| {
+                                let log = part.log();
+                                if p.timestamp == LATEST {
+                                    log.latest_epoch()
+                                } else {
+                                    log.epoch_for_offset(offset)
+                                }
+                            })
+                            .unwrap_or(-1);
                     }
                 }
                 Err(e) => {

@@ -20,6 +20,7 @@ mod init_producer_id;
 mod list_offsets;
 mod log_dirs;
 mod metadata;
+mod offset_for_leader_epoch;
 mod produce;
 mod producers;
 mod records;

@@ -17,6 +17,7 @@ use crate::record::builder::BatchBuilder;
 
 mod admin;
 mod coordinator;
+mod epochs;
 mod transactions;
 
 fn peer() -> SocketAddr {

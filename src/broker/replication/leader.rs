@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::state::{LeaderState, Progress, Role};
 use crate::broker::error::BrokerError;
-use crate::broker::partition::Partition;
+use crate::broker::partition::{Partition, SINGLE_NODE_EPOCH};
 use crate::cluster::metadata::PartitionAssignment;
 use crate::log::LogError;
 use crate::proto::messages::replication::NO_EPOCH;
@@ -265,27 +265,41 @@ impl Partition {
         current_leader_epoch: i32,
         epoch: i32,
     ) -> Result<(i32, i64), BrokerError> {
-        let role = self.replica.role();
-        match &*role {
-            Role::Leader(l) if l.epoch == current_leader_epoch => {}
-            Role::Leader(l) if current_leader_epoch < l.epoch => {
-                return Err(BrokerError::FencedLeaderEpoch(format!(
-                    "{}-{}: asked at leader epoch {current_leader_epoch}, current is {}",
-                    self.topic, self.index, l.epoch
-                )))
-            }
-            Role::Leader(l) => {
-                return Err(BrokerError::UnknownLeaderEpoch(format!(
-                    "{}-{}: asked at leader epoch {current_leader_epoch}, this leader is at {}",
-                    self.topic, self.index, l.epoch
-                )))
-            }
-            other => return Err(self.not_leader(other)),
-        }
+        self.check_leader_epoch(current_leader_epoch)?;
         Ok(self
             .log()
             .end_offset_for_epoch(epoch)
             .unwrap_or((NO_EPOCH, -1)))
+    }
+
+    /// KIP-320's fencing of a request made at `current_leader_epoch`: it
+    /// must be this leader's epoch, so that a client (or follower) that
+    /// missed a leader change learns of it (FENCED_LEADER_EPOCH: refresh
+    /// metadata) instead of reading a log it has not validated; one ahead
+    /// of this broker gets UNKNOWN_LEADER_EPOCH (this broker is behind).
+    /// A request without an epoch (-1) is not checked, as in Kafka.
+    pub fn check_leader_epoch(&self, current_leader_epoch: i32) -> Result<(), BrokerError> {
+        let role = self.replica.role();
+        match &*role {
+            r if r.is_leader() && current_leader_epoch == NO_EPOCH => Ok(()),
+            Role::Standalone if current_leader_epoch == SINGLE_NODE_EPOCH => Ok(()),
+            Role::Standalone => Err(BrokerError::UnknownLeaderEpoch(format!(
+                "{}-{}: asked at leader epoch {current_leader_epoch}, this single node is at {SINGLE_NODE_EPOCH}",
+                self.topic, self.index
+            ))),
+            Role::Leader(l) if l.epoch == current_leader_epoch => Ok(()),
+            Role::Leader(l) if current_leader_epoch < l.epoch => {
+                Err(BrokerError::FencedLeaderEpoch(format!(
+                    "{}-{}: asked at leader epoch {current_leader_epoch}, current is {}",
+                    self.topic, self.index, l.epoch
+                )))
+            }
+            Role::Leader(l) => Err(BrokerError::UnknownLeaderEpoch(format!(
+                "{}-{}: asked at leader epoch {current_leader_epoch}, this leader is at {}",
+                self.topic, self.index, l.epoch
+            ))),
+            other => Err(self.not_leader(other)),
+        }
     }
 
     /// Recomputes the high watermark after an ISR change.
