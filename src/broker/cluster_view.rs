@@ -124,7 +124,7 @@ impl Broker {
         if let Some(c) = &self.cluster {
             let md = c.metadata();
             let t = md.topics.get(name)?;
-            return TopicConfig::new(t.configs.clone(), self.topics.defaults())
+            return TopicConfig::new(t.configs.clone(), &self.topics.defaults())
                 .ok()
                 .or_else(|| self.topics.get(name).map(|t| t.config()));
         }
@@ -217,11 +217,11 @@ impl Broker {
                 self.topics
                     .validate_create(name, partitions, replication_factor, &configs)?;
             check_name_collision(name, self.topics.list().iter().map(|t| &*t.name))?;
-            TopicConfig::new(configs.clone(), self.topics.defaults())?
+            TopicConfig::new(configs.clone(), &self.topics.defaults())?
                 .check_replication_factor(rf)?;
             self.check_partition_caps(name, p, p, rf)?;
             let config = if validate_only {
-                TopicConfig::new(configs, self.topics.defaults())?
+                TopicConfig::new(configs, &self.topics.defaults())?
             } else {
                 // Thousands of partitions take seconds of file system work:
                 // off the runtime, so other requests are answered meanwhile.
@@ -249,7 +249,7 @@ impl Broker {
         } else {
             replication_factor
         };
-        let config = TopicConfig::new(configs.clone(), defaults)?;
+        let config = TopicConfig::new(configs.clone(), &defaults)?;
         let md = c.metadata();
         if md.topics.contains_key(name) {
             return Err(BrokerError::TopicExists(name.to_string()));
@@ -310,7 +310,7 @@ impl Broker {
                 .ok_or_else(|| BrokerError::UnknownTopicOrPartition(name.to_string()))?;
             BrokerError::refuse_internal(name, "alter internal topic")?;
             let overrides = merge_overrides(&topic.config().overrides, set.clone(), &delete)?;
-            TopicConfig::new(overrides, self.topics.defaults())?
+            TopicConfig::new(overrides, &self.topics.defaults())?
                 .check_replication_factor(topic.replication_factor)?;
             let current = topic.partition_count();
             if partitions > current {
@@ -340,7 +340,7 @@ impl Broker {
             self.check_partition_caps(name, partitions, partitions - current, rf)?;
         }
         let overrides = merge_overrides(&t.configs, set.clone(), &delete)?;
-        TopicConfig::new(overrides, self.topics.defaults())?.check_replication_factor(rf)?;
+        TopicConfig::new(overrides, &self.topics.defaults())?.check_replication_factor(rf)?;
         if validate_only {
             return Ok(());
         }
@@ -434,7 +434,7 @@ impl Broker {
     /// Read-your-writes on this broker: a committed change may reach this
     /// node's state machine a moment after the leader's. Bounded; the
     /// change is committed either way.
-    async fn await_local(&self, done: impl Fn(&ClusterMetadata) -> bool) {
+    pub(crate) async fn await_local(&self, done: impl Fn(&ClusterMetadata) -> bool) {
         let Some(c) = &self.cluster else { return };
         let mut rx = c.subscribe();
         let _ = tokio::time::timeout(Duration::from_secs(2), rx.wait_for(|m| done(m))).await;

@@ -1,5 +1,6 @@
 //! Everything `strom serve` can be told. The CLI fills it from flags, the
 //! environment and a config file; tests build it directly.
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -81,6 +82,9 @@ pub struct TopicDefaults {
     pub max_message_bytes: u32,
     pub flush_policy: FlushPolicy,
     pub min_insync_replicas: i32,
+    /// The dynamic broker defaults in effect on this broker (topic key →
+    /// value; see `broker_config`), applied before a topic's overrides.
+    pub dynamic: BTreeMap<String, String>,
 }
 
 impl Default for TopicDefaults {
@@ -96,6 +100,7 @@ impl Default for TopicDefaults {
             max_message_bytes: 1_048_588,
             flush_policy: FlushPolicy::EveryAppend,
             min_insync_replicas: 1,
+            dynamic: BTreeMap::new(),
         }
     }
 }

@@ -2,10 +2,12 @@
 //! by the first frame, and turns requests into calls on the topic manager,
 //! the partition logs and the group coordinator. Those domain modules never
 //! see wire types; the handlers under `native/` (and `kafka/`) translate.
+pub mod broker_config;
 pub mod cluster_view;
 pub mod config;
 pub mod connection;
 pub mod disk_space;
+pub mod dynamic_configs;
 pub mod elect_leaders;
 pub mod error;
 pub mod group;

@@ -28,6 +28,9 @@ pub struct Broker {
     pub started: tokio::time::Instant,
     /// Request, wait and connection metrics; `None` with metrics off.
     pub metrics: Option<Arc<super::metrics::BrokerMetrics>>,
+    /// One change of the single node's dynamic broker configs at a time
+    /// (read, merge, write of its file).
+    pub broker_configs_lock: tokio::sync::Mutex<()>,
     /// Held for the life of the process so a second broker cannot open the
     /// same data dir.
     _dir_lock: File,
@@ -60,10 +63,14 @@ impl Broker {
                     .map_err(|e| BrokerError::Io(std::io::Error::other(e.to_string())))?,
             )
         };
-        let topics = Arc::new(TopicManager::open(
+        // The dynamic broker configs last seen (a cluster's are applied
+        // again from the metadata once it has caught up).
+        let defaults = super::dynamic_configs::with_stored(
             &config.data_dir,
+            config.node_id,
             config.defaults.clone(),
-        )?);
+        )?;
+        let topics = Arc::new(TopicManager::open(&config.data_dir, defaults)?);
         topics.set_producer_id_expiration(config.producer_id_expiration);
         // Only a group's newest commit per partition matters: compacted, so
         // commits no longer grow without bound. A data dir from before
@@ -113,6 +120,7 @@ impl Broker {
             .map(|_| Arc::new(super::metrics::BrokerMetrics::new(topics.fsync_histogram())));
         Ok(Arc::new(Broker {
             metrics,
+            broker_configs_lock: tokio::sync::Mutex::new(()),
             config,
             topics,
             groups,

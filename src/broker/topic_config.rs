@@ -69,6 +69,9 @@ pub struct TopicConfig {
     /// record per key, with these settings.
     pub compact: bool,
     pub compaction: CompactionConfig,
+    /// The dynamic broker defaults this topic inherits (keys it does not
+    /// override), shown with their broker source.
+    pub inherited: BTreeMap<String, String>,
 }
 
 /// One described key: its effective value, whether that is a default (not
@@ -78,6 +81,8 @@ pub struct ConfigEntry {
     pub key: String,
     pub value: String,
     pub is_default: bool,
+    /// A default that comes from a dynamic broker config.
+    pub inherited: bool,
     pub spec: &'static Spec,
 }
 
@@ -108,7 +113,22 @@ impl TopicConfig {
             delete: true,
             compact: false,
             compaction: CompactionConfig::default(),
+            inherited: BTreeMap::new(),
         };
+        // Dynamic broker defaults were validated when they were set; one
+        // that no longer applies (a hand-edited file) is skipped rather
+        // than making every topic unopenable.
+        for (k, v) in &defaults.dynamic {
+            if overrides.contains_key(k) {
+                continue;
+            }
+            match cfg.apply(k, v) {
+                Ok(()) => {
+                    cfg.inherited.insert(k.clone(), v.trim().to_string());
+                }
+                Err(e) => tracing::warn!(key = %k, error = %e, "ignoring a dynamic broker default"),
+            }
+        }
         for (k, v) in &overrides {
             cfg.apply(k, v)?;
         }
@@ -172,7 +192,11 @@ impl TopicConfig {
     /// The effective value of one key: the topic's override, else the
     /// broker-wide default for keys `strom serve` sets, else Kafka's.
     fn value_of(&self, spec: &Spec) -> String {
-        if let Some(v) = self.overrides.get(spec.name) {
+        if let Some(v) = self
+            .overrides
+            .get(spec.name)
+            .or(self.inherited.get(spec.name))
+        {
             return v.trim().to_string();
         }
         match spec.name {
@@ -195,6 +219,7 @@ impl TopicConfig {
                 key: spec.name.to_string(),
                 value: self.value_of(spec),
                 is_default: !self.overrides.contains_key(spec.name),
+                inherited: self.inherited.contains_key(spec.name),
                 spec,
             })
             .collect()

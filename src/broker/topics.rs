@@ -100,7 +100,8 @@ struct TopicMeta {
 
 pub struct TopicManager {
     data_dir: PathBuf,
-    defaults: TopicDefaults,
+    /// Swapped as a whole when the dynamic broker defaults change.
+    defaults: RwLock<TopicDefaults>,
     topics: RwLock<HashMap<String, Arc<Topic>>>,
     appended: watch::Sender<u64>,
     /// Bumped when partitions appear (create, grow), so the replica manager
@@ -123,7 +124,7 @@ impl TopicManager {
         let (appended, _) = watch::channel(0u64);
         let mgr = TopicManager {
             data_dir: data_dir.to_path_buf(),
-            defaults,
+            defaults: RwLock::new(defaults),
             topics: RwLock::new(HashMap::new()),
             appended,
             opened: watch::channel(0u64).0,
@@ -260,12 +261,59 @@ impl TopicManager {
         self.opened.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    pub fn defaults(&self) -> &TopicDefaults {
-        &self.defaults
+    pub fn defaults(&self) -> TopicDefaults {
+        self.defaults
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The dynamic broker defaults in effect (topic key → value).
+    pub fn dynamic_defaults(&self) -> BTreeMap<String, String> {
+        self.defaults
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .dynamic
+            .clone()
+    }
+
+    /// Makes `dynamic` the broker defaults of every topic key it names,
+    /// and reconfigures every topic that does not override them, at once:
+    /// retention, segment sizes, limits and the cleaner see the new values
+    /// from their next step. Refused, with nothing changed, if any topic's
+    /// overrides would not be valid beside the new defaults.
+    pub fn set_dynamic_defaults(
+        &self,
+        dynamic: BTreeMap<String, String>,
+    ) -> Result<(), BrokerError> {
+        let _admin = self.admin.lock().unwrap_or_else(|p| p.into_inner());
+        let mut candidate = self.defaults();
+        if candidate.dynamic == dynamic {
+            return Ok(());
+        }
+        candidate.dynamic = dynamic;
+        let mut planned = Vec::new();
+        for topic in self.list() {
+            let config = TopicConfig::new(topic.config().overrides, &candidate).map_err(|e| {
+                BrokerError::InvalidConfig(format!(
+                    "topic '{}' would not be valid: {e}",
+                    topic.name
+                ))
+            })?;
+            planned.push((topic, config));
+        }
+        *self.defaults.write().unwrap_or_else(|p| p.into_inner()) = candidate;
+        for (topic, config) in planned {
+            for p in topic.partitions() {
+                p.log().set_config(config.log_config());
+            }
+            *topic.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        }
+        Ok(())
     }
 
     fn open_topic(&self, meta: TopicMeta) -> Result<Arc<Topic>, BrokerError> {
-        let config = TopicConfig::new(meta.configs, &self.defaults)?;
+        let config = TopicConfig::new(meta.configs, &self.defaults())?;
         let name: Arc<str> = Arc::from(meta.name.as_str());
         let mut partitions = Vec::with_capacity(meta.partitions as usize);
         for p in 0..meta.partitions {
@@ -340,7 +388,7 @@ impl TopicManager {
     ) -> Result<(i32, i16), BrokerError> {
         validate_topic_name(name)?;
         let partitions = if partitions == -1 {
-            self.defaults.partitions
+            self.defaults().partitions
         } else {
             partitions
         };
@@ -348,14 +396,14 @@ impl TopicManager {
             return Err(BrokerError::InvalidPartitions(partitions));
         }
         let rf = if replication_factor == -1 {
-            self.defaults.replication_factor
+            self.defaults().replication_factor
         } else {
             replication_factor
         };
         if rf != 1 {
             return Err(BrokerError::InvalidReplicationFactor(rf));
         }
-        TopicConfig::new(configs.clone(), &self.defaults)?;
+        TopicConfig::new(configs.clone(), &self.defaults())?;
         if self.get(name).is_some() {
             return Err(BrokerError::TopicExists(name.to_string()));
         }
@@ -390,7 +438,7 @@ impl TopicManager {
                 fs::remove_file(&dir)?;
             }
         }
-        let config = TopicConfig::new(meta.configs.clone(), &self.defaults)?;
+        let config = TopicConfig::new(meta.configs.clone(), &self.defaults())?;
         let topic_name: Arc<str> = Arc::from(name);
         let opened = self.open_partitions(&topic_name, 0..partitions, &config)?;
         if let Err(e) = self.write_meta(&meta) {
@@ -492,7 +540,7 @@ impl TopicManager {
             }
         }
         let overrides = merge_overrides(&topic.config().overrides, set, &delete)?;
-        let config = TopicConfig::new(overrides.clone(), &self.defaults)?;
+        let config = TopicConfig::new(overrides.clone(), &self.defaults())?;
         if validate_only {
             return Ok(());
         }

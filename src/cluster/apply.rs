@@ -117,6 +117,25 @@ pub fn apply(md: &mut ClusterMetadata, cmd: MetadataCommand) -> ApplyResult {
         ElectUncleanLeaders { partitions } => {
             Ok(CommandResult::Elections(elect_unclean(md, &partitions)))
         }
+        AlterBrokerConfigs {
+            scope,
+            set,
+            delete,
+            replace,
+        } => {
+            let values = md.broker_configs.entry(scope.clone()).or_default();
+            if replace {
+                values.clear();
+            }
+            for k in &delete {
+                values.remove(k);
+            }
+            values.extend(set);
+            if values.is_empty() {
+                md.broker_configs.remove(&scope);
+            }
+            Ok(CommandResult::Done)
+        }
         AllocateProducerIds { count } => {
             if count < 1 {
                 return Err(Rejection::new(
@@ -621,6 +640,30 @@ mod tests {
         let json = r#"{"node_id":1,"host":"h","port":1,"fenced":false,"epoch":3}"#;
         let b: BrokerRegistration = serde_json::from_str(json).unwrap();
         assert!(!b.in_controlled_shutdown);
+    }
+
+    #[test]
+    fn broker_configs_merge_per_scope_and_empty_scopes_go() {
+        let mut md = cluster(3);
+        let alter = |scope: &str, set: &[(&str, &str)], delete: &[&str], replace: bool| {
+            MetadataCommand::AlterBrokerConfigs {
+                scope: scope.into(),
+                set: set
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                delete: delete.iter().map(|k| k.to_string()).collect(),
+                replace,
+            }
+        };
+        apply(&mut md, alter("", &[("a", "1"), ("b", "2")], &[], false)).unwrap();
+        apply(&mut md, alter("", &[("c", "3")], &["a"], false)).unwrap();
+        assert_eq!(md.broker_configs[""].len(), 2);
+        apply(&mut md, alter("", &[("d", "4")], &[], true)).unwrap();
+        assert_eq!(md.broker_configs[""].keys().collect::<Vec<_>>(), ["d"]);
+        apply(&mut md, alter("2", &[("e", "5")], &[], false)).unwrap();
+        apply(&mut md, alter("2", &[], &["e"], false)).unwrap();
+        assert!(!md.broker_configs.contains_key("2"));
     }
 
     #[test]

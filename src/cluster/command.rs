@@ -92,6 +92,16 @@ pub enum MetadataCommand {
     ElectUncleanLeaders {
         partitions: Vec<(String, i32)>,
     },
+    /// Changes the dynamic broker configs of one scope ("" for the cluster
+    /// default, a node id for one broker): `delete` removed, then `set`
+    /// added; `replace` first drops everything (AlterConfigs). Keys and
+    /// values were validated by the broker that proposed it.
+    AlterBrokerConfigs {
+        scope: String,
+        set: BTreeMap<String, String>,
+        delete: Vec<String>,
+        replace: bool,
+    },
 }
 
 /// What an election did to one partition.

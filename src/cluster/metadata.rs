@@ -16,6 +16,11 @@ pub struct ClusterMetadata {
     pub topics: BTreeMap<String, TopicAssignment>,
     /// Next id handed out to an idempotent producer.
     pub next_producer_id: i64,
+    /// Dynamic broker configs by scope: "" for every broker (Kafka's
+    /// cluster default), a node id for one. Defaulted so snapshots written
+    /// before this field still load.
+    #[serde(default)]
+    pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -46,6 +46,7 @@ pub async fn run(broker: Arc<Broker>) {
 }
 
 async fn reconcile(broker: &Arc<Broker>, node: i32, md: &ClusterMetadata, may_delete: bool) {
+    broker.apply_cluster_broker_configs(&md.broker_configs);
     for t in md.topics.values() {
         if !t.partitions.iter().any(|p| p.replicas.contains(&node)) {
             continue;

@@ -207,6 +207,8 @@ done
 
 check "kafka_python: describe_cluster, describe_producers, describe_log_dirs, delete_group_offsets, elect_leaders, delete_groups" \
     "$PY" "$here/test_admin_ops.py" "$bs" all
+check "confluent_kafka: dynamic broker configs (IncrementalAlterConfigs/DescribeConfigs on BROKER)" \
+    "$PY" "$here/test_broker_configs.py" "$bs"
 
 # ------------------------------------------------------------- kafkajs
 # A pure-JavaScript client (its own protocol code, not librdkafka's):

@@ -1,7 +1,10 @@
 //! Topic configs over Kafka's APIs: DescribeConfigs, AlterConfigs (the
 //! whole override set replaced) and IncrementalAlterConfigs (per-key SET,
-//! DELETE, APPEND, SUBTRACT). Broker resources are described empty and
-//! cannot be altered: strom's broker settings are `strom serve` flags.
+//! DELETE, APPEND, SUBTRACT). Broker resources ("" for the cluster
+//! default, a node id for one broker) hold the dynamic broker configs
+//! (`broker_config`): the broker-wide defaults of topic configs, under
+//! Kafka's broker names. Broker loggers are described empty.
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kafka_protocol::messages::describe_configs_response::{
@@ -12,6 +15,8 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::request::{msg, str, Ctx};
 use super::Reply;
+use crate::broker::broker_config::{self, ConfigScope, Source};
+use crate::broker::dynamic_configs::DescribedBrokerConfig;
 use crate::broker::error::BrokerError;
 use crate::broker::state::Broker;
 use crate::broker::topic_config::{plan_changes, ConfigOp};
@@ -21,6 +26,9 @@ const RESOURCE_BROKER: i8 = 4;
 const RESOURCE_BROKER_LOGGER: i8 = 8;
 /// ConfigSource values of DescribeConfigs v1+.
 pub const SOURCE_TOPIC: i8 = 1;
+const SOURCE_DYNAMIC_BROKER: i8 = 2;
+const SOURCE_DYNAMIC_DEFAULT_BROKER: i8 = 3;
+const SOURCE_STATIC_BROKER: i8 = 4;
 pub const SOURCE_DEFAULT: i8 = 5;
 /// IncrementalAlterConfigs operations.
 const OP_SET: i8 = 0;
@@ -56,7 +64,11 @@ pub async fn describe(broker: &Arc<Broker>, ctx: &Ctx, req: DescribeConfigsReque
                         .into_iter()
                         .filter(|e| wanted.is_none_or(|w| w.iter().any(|k| k.as_str() == e.key)))
                         .map(|e| {
-                            let src = source(e.is_default);
+                            let src = if e.inherited {
+                                SOURCE_DYNAMIC_DEFAULT_BROKER
+                            } else {
+                                source(e.is_default)
+                            };
                             let mut c = DescribeConfigsResourceResult::default()
                                 .with_name(str(e.key.clone()))
                                 .with_value(Some(str(e.value.clone())))
@@ -81,9 +93,26 @@ pub async fn describe(broker: &Arc<Broker>, ctx: &Ctx, req: DescribeConfigsReque
                     ));
                 }
             },
-            // Broker settings are `strom serve` flags, not Kafka's names; an
-            // empty list lets admin tools that look carry on.
-            RESOURCE_BROKER | RESOURCE_BROKER_LOGGER => {}
+            RESOURCE_BROKER => {
+                let described = ConfigScope::parse(&res.resource_name)
+                    .and_then(|scope| broker.describe_broker_configs(scope));
+                match described {
+                    Ok(entries) => {
+                        let wanted = res.configuration_keys.as_ref();
+                        r.configs = entries
+                            .into_iter()
+                            .filter(|e| {
+                                wanted.is_none_or(|w| w.iter().any(|k| k.as_str() == e.name))
+                            })
+                            .map(|e| describe_broker_entry(ctx, &e, req.include_synonyms))
+                            .collect();
+                    }
+                    Err(e) => (r.error_code, r.error_message) = err(&e),
+                }
+            }
+            // Loggers are not configurable; an empty list lets admin tools
+            // that look carry on.
+            RESOURCE_BROKER_LOGGER => {}
             other => {
                 r.error_code = super::topics::INVALID_REQUEST;
                 r.error_message = Some(str(format!("resource type {other} is not supported")));
@@ -92,6 +121,67 @@ pub async fn describe(broker: &Arc<Broker>, ctx: &Ctx, req: DescribeConfigsReque
         resp.results.push(r);
     }
     ctx.respond(&resp)
+}
+
+fn describe_broker_entry(
+    ctx: &Ctx,
+    e: &DescribedBrokerConfig,
+    synonyms: bool,
+) -> DescribeConfigsResourceResult {
+    let src = match e.source {
+        Source::Broker => SOURCE_DYNAMIC_BROKER,
+        Source::ClusterDefault => SOURCE_DYNAMIC_DEFAULT_BROKER,
+        Source::Static => SOURCE_STATIC_BROKER,
+        Source::Default => SOURCE_DEFAULT,
+    };
+    let mut c = DescribeConfigsResourceResult::default()
+        .with_name(str(e.name.to_string()))
+        .with_value(Some(str(e.value.clone())))
+        .with_config_source(src)
+        .with_read_only(false);
+    if ctx.version >= 3 {
+        c.config_type = broker_config::find(e.name)
+            .and_then(|k| crate::broker::topic_config_keys::find(k.topic_key))
+            .map_or(0, |spec| spec.kind as i8);
+        c.documentation = None;
+    }
+    if synonyms {
+        c.synonyms = vec![DescribeConfigsSynonym::default()
+            .with_name(str(e.name.to_string()))
+            .with_value(Some(str(e.value.clone())))
+            .with_source(src)];
+    }
+    c
+}
+
+/// A broker resource's changes: SET and DELETE (a list key's APPEND and
+/// SUBTRACT are for topics only).
+async fn alter_broker(
+    broker: &Broker,
+    name: &str,
+    ops: Result<Vec<ConfigOp>, BrokerError>,
+    replace: bool,
+    validate_only: bool,
+) -> Result<(), BrokerError> {
+    let scope = ConfigScope::parse(name)?;
+    let mut set = BTreeMap::new();
+    let mut delete = Vec::new();
+    for op in ops? {
+        match op {
+            ConfigOp::Set(k, v) => {
+                set.insert(k, v);
+            }
+            ConfigOp::Delete(k) => delete.push(k),
+            ConfigOp::Append(k, _) | ConfigOp::Subtract(k, _) => {
+                return Err(BrokerError::InvalidRequest(format!(
+                    "'{k}': APPEND and SUBTRACT are not supported for broker configs; use SET"
+                )))
+            }
+        }
+    }
+    broker
+        .alter_broker_configs(scope, set, delete, replace, validate_only)
+        .await
 }
 
 /// Applies one resource's changes (`replace`: AlterConfigs semantics).
@@ -105,9 +195,10 @@ async fn alter_resource(
 ) -> Result<(), BrokerError> {
     match resource_type {
         RESOURCE_TOPIC => {}
-        RESOURCE_BROKER | RESOURCE_BROKER_LOGGER => {
+        RESOURCE_BROKER => return alter_broker(broker, name, ops, replace, validate_only).await,
+        RESOURCE_BROKER_LOGGER => {
             return Err(BrokerError::InvalidRequest(
-                "broker configs cannot be changed at run time: they are `strom serve` flags".into(),
+                "broker loggers cannot be changed at run time: use RUST_LOG".into(),
             ))
         }
         other => {

@@ -216,11 +216,47 @@ async fn incremental_alter_configs_every_version() {
             );
         }
     }
-    let mut broker_res = incremental("", &[("log.retention.ms", 0, Some("5"))]);
-    broker_res.resources[0].resource_type = 4;
+    // Broker resources: dynamic broker defaults, inherited by every topic
+    // that does not override the key; unknown keys and bad values refused.
+    let broker_res = |name: &str, ops: &[(&str, i8, Option<&str>)]| {
+        let mut r = incremental(name, ops);
+        r.resources[0].resource_type = 4;
+        r
+    };
+    for (req, code) in [
+        (
+            broker_res("", &[("log.dirs", 0, Some("/x"))]),
+            INVALID_CONFIG,
+        ),
+        (
+            broker_res("", &[("log.retention.ms", 0, Some("soon"))]),
+            INVALID_CONFIG,
+        ),
+        (
+            broker_res("7", &[("log.retention.ms", 0, Some("5"))]),
+            INVALID_REQUEST,
+        ),
+        (
+            broker_res("x", &[("log.retention.ms", 0, Some("5"))]),
+            INVALID_REQUEST,
+        ),
+        (
+            broker_res("", &[("log.segment.bytes", 0, Some("1048576"))]),
+            0,
+        ),
+    ] {
+        assert_eq!(call(&b, 1, &req).await.responses[0].error_code, code);
+    }
+    b.topics
+        .create("inherits", 1, 1, Default::default(), false)
+        .unwrap();
+    let seg = |b: &Arc<Broker>| b.topic_config("inherits").unwrap().segment_bytes;
+    assert_eq!(seg(&b), 1_048_576);
+    let del = broker_res("", &[("log.segment.bytes", 1, None)]);
+    assert_eq!(call(&b, 1, &del).await.responses[0].error_code, 0);
     assert_eq!(
-        call(&b, 1, &broker_res).await.responses[0].error_code,
-        INVALID_REQUEST
+        seg(&b),
+        crate::broker::config::TopicDefaults::default().segment_bytes
     );
 }
 
