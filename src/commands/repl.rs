@@ -4,8 +4,8 @@
 //! is one grammar; only `help`, `connect`, `exit` and `quit` are extra.
 //!
 //! On a terminal it is an interactive shell (rustyline: completion,
-//! history, Ctrl-C handling); otherwise stdin is a script (see
-//! `script`). The user-facing rules are in `strom repl --help`
+//! history, Ctrl-C handling; one editor for the session, see `terminal`);
+//! otherwise stdin is a script (see `script`). The user-facing rules are in `strom repl --help`
 //! (`cli::args::REPL_HELP`).
 mod completer;
 mod history;
