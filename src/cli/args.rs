@@ -596,7 +596,9 @@ pub struct TopicsCreateArgs {
     pub connect: ConnectArgs,
     #[command(flatten)]
     pub topic: TopicArg,
-    /// Number of partitions (default: the broker's)
+    /// Number of partitions (default: the broker's). While a big create
+    /// runs, a spinner with the elapsed time shows on stderr if it is a
+    /// terminal
     #[arg(long)]
     pub partitions: Option<i32>,
     /// Copies of each partition (default: the broker's)
