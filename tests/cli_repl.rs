@@ -191,7 +191,7 @@ fn interactive_completion_ctrl_c_and_ctrl_d() {
     tmux.wait_for("the records", |s| s.contains("third"));
     tmux.keys(&["C-c"]);
     let screen = tmux.wait_for("the total and a new prompt", |s| {
-        s.contains("Processed a total of 3 messages") && last_line(s).starts_with(&prompt)
+        s.contains("Processed a total of 3 messages") && last_line(s).starts_with(prompt)
     });
     assert!(!screen.contains("bogus-words'"), "{screen}");
 
