@@ -145,7 +145,7 @@ complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_
 complete -c strom -n "__fish_strom_using_subcommand topics; and not __fish_seen_subcommand_from create list describe alter delete offsets delete-records elect-leaders help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l topic -d 'Topic name (kafka-topics spelling)' -r
-complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l partitions -d 'Number of partitions (default: the broker\'s)' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l partitions -d 'Number of partitions (default: the broker\'s). While a big create runs, a spinner with the elapsed time shows on stderr if it is a terminal' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l replication-factor -d 'Copies of each partition (default: the broker\'s)' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l config -d 'Topic config override (repeatable), e.g. retention.ms=3600000' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from create" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r

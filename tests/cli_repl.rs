@@ -119,6 +119,43 @@ fn help_builtin_shows_clap_help() {
 
 // ---- interactive, in tmux ------------------------------------------------
 
+/// The REPL's prompt for commands, whatever the broker.
+const PROMPT: &str = "strom> ";
+
+/// `strom repl -b ADDR` in a new tmux session of 200x50, with private XDG
+/// dirs under `home`; returns once the prompt shows. When the REPL ends,
+/// the pane prints `REPL-EXITED-<status>` and stays.
+fn repl_in_tmux(session: &'static str, addr: &str, home: &Path) -> Tmux {
+    let tmux = Tmux::new(session);
+    let inner = format!(
+        "env -u STROM_BOOTSTRAP_SERVER -u STROM_PROFILE NO_COLOR=1 XDG_STATE_HOME={} \
+         XDG_CONFIG_HOME={} {} repl -b {addr}; echo REPL-EXITED-$?; sleep 60",
+        sh_quote(&home.join("state").to_string_lossy()),
+        sh_quote(&home.join("config").to_string_lossy()),
+        sh_quote(&strom_bin().to_string_lossy()),
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        "200",
+        "-y",
+        "50",
+        &inner,
+    ]);
+    tmux.wait_for("the prompt", |s| s.contains(PROMPT.trim_end()));
+    tmux
+}
+
+/// Where `needle` starts on the screen, for checking the order of outputs.
+fn at(screen: &str, needle: &str) -> usize {
+    screen
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not on the screen:\n{screen}"))
+}
+
 #[test]
 fn interactive_completion_ctrl_c_and_ctrl_d() {
     if !tmux_available() {
@@ -135,28 +172,8 @@ fn interactive_completion_ctrl_c_and_ctrl_d() {
     );
     let home = tempfile::tempdir().expect("tempdir");
     let state = home.path().join("state");
-    let tmux = Tmux::new("repl");
-    let inner = format!(
-        "env -u STROM_BOOTSTRAP_SERVER -u STROM_PROFILE NO_COLOR=1 XDG_STATE_HOME={} \
-         XDG_CONFIG_HOME={} {} repl -b {}; echo REPL-EXITED-$?; sleep 60",
-        sh_quote(&state.to_string_lossy()),
-        sh_quote(&home.path().join("config").to_string_lossy()),
-        sh_quote(&strom_bin().to_string_lossy()),
-        broker.addr
-    );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "repl",
-        "-x",
-        "200",
-        "-y",
-        "50",
-        &inner,
-    ]);
-    let prompt = format!("strom [{}]>", broker.addr);
-    tmux.wait_for("the prompt", |s| s.contains(&prompt));
+    let tmux = repl_in_tmux("repl", &broker.addr, home.path());
+    let prompt = PROMPT.trim_end();
 
     // Ctrl-C at the prompt throws the typed line away.
     tmux.keys(&["bogus-words", "C-c"]);
@@ -174,7 +191,7 @@ fn interactive_completion_ctrl_c_and_ctrl_d() {
     tmux.wait_for("the records", |s| s.contains("third"));
     tmux.keys(&["C-c"]);
     let screen = tmux.wait_for("the total and a new prompt", |s| {
-        s.contains("Processed a total of 3 messages") && last_line(s).starts_with(&prompt)
+        s.contains("Processed a total of 3 messages") && last_line(s).starts_with(prompt)
     });
     assert!(!screen.contains("bogus-words'"), "{screen}");
 
@@ -193,4 +210,187 @@ fn interactive_completion_ctrl_c_and_ctrl_d() {
         history.contains("consume -t tabtopic-orders -o beginning"),
         "history kept: {history}"
     );
+}
+
+/// False (and a note) when tmux is missing: the test is skipped.
+fn have_tmux() -> bool {
+    let ok = tmux_available();
+    if !ok {
+        eprintln!(
+            "skipping interactive REPL test: tmux is not installed (scripts/test.sh installs it)"
+        );
+    }
+    ok
+}
+
+#[test]
+fn interactive_paste_of_three_lines_runs_all_three_in_order() {
+    if !have_tmux() {
+        return;
+    }
+    let broker = Broker::start();
+    let home = tempfile::tempdir().expect("tempdir");
+    let tmux = repl_in_tmux("paste", &broker.addr, home.path());
+
+    // Three lines in one write to the terminal, as a terminal without
+    // bracketed paste (or a fast typist) delivers them.
+    tmux.keys(&[
+        "topics create paste-1",
+        "Enter",
+        "topics create paste-2",
+        "Enter",
+        "topics list",
+        "Enter",
+    ]);
+    let screen = tmux.wait_for("the third line's output", |s| {
+        s.lines().any(|l| l.trim_end() == "paste-2") && last_line(s).trim_end() == "strom>"
+    });
+    assert!(
+        at(&screen, "Created topic paste-1.") < at(&screen, "Created topic paste-2."),
+        "{screen}"
+    );
+    assert!(
+        at(&screen, "Created topic paste-2.") < at(&screen, "strom> topics list"),
+        "{screen}"
+    );
+
+    // A bracketed paste (what terminals send when the editor asks for it)
+    // shows as one edit; Enter runs each of its lines.
+    let paste = home.path().join("paste.txt");
+    std::fs::write(
+        &paste,
+        "topics create bracket-1\ntopics create bracket-2\ntopics describe bracket-1\n",
+    )
+    .expect("write paste");
+    tmux.run(&["load-buffer", &paste.to_string_lossy()]);
+    tmux.run(&["paste-buffer", "-p", "-t", "paste"]);
+    tmux.wait_for("the pasted text", |s| {
+        s.contains("topics describe bracket-1")
+    });
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("the last pasted line's output", |s| {
+        s.contains("Topic: bracket-1") && last_line(s).trim_end() == "strom>"
+    });
+    assert!(
+        at(&screen, "Created topic bracket-1.") < at(&screen, "Created topic bracket-2."),
+        "{screen}"
+    );
+    assert!(
+        at(&screen, "Created topic bracket-2.") < at(&screen, "Topic: bracket-1"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn interactive_lines_typed_while_a_command_runs_run_after_it_in_order() {
+    if !have_tmux() {
+        return;
+    }
+    let broker = Broker::start();
+    broker.create_topic("ahead-in", 1);
+    broker.ok(&["produce", "-t", "ahead-in"], Some(b"one\n"));
+    let home = tempfile::tempdir().expect("tempdir");
+    let tmux = repl_in_tmux("ahead", &broker.addr, home.path());
+
+    // The consume prints the record there is, then waits for a second one.
+    tmux.keys(&["consume -t ahead-in -o beginning --max-messages 2", "Enter"]);
+    tmux.wait_for("the first record", |s| {
+        s.lines().any(|l| l.trim_end() == "one")
+    });
+    tmux.keys(&[
+        "topics create ahead-1",
+        "Enter",
+        "topics create ahead-2",
+        "Enter",
+        "topics list",
+        "Enter",
+    ]);
+    // The terminal echoes typed-ahead lines under the running command.
+    tmux.wait_for("the typed-ahead echo", |s| s.contains("topics list"));
+    broker.ok(&["produce", "-t", "ahead-in"], Some(b"two\n"));
+    let screen = tmux.wait_for("the typed-ahead lines' output", |s| {
+        s.lines().any(|l| l.trim_end() == "ahead-2") && last_line(s).trim_end() == "strom>"
+    });
+    let total = at(&screen, "Processed a total of 2 messages");
+    let first = at(&screen, "Created topic ahead-1.");
+    let second = at(&screen, "Created topic ahead-2.");
+    assert!(total < first && first < second, "{screen}");
+    assert!(second < at(&screen, "strom> topics list"), "{screen}");
+}
+
+#[test]
+fn interactive_produce_ends_on_ctrl_d_and_the_lines_after_it_are_commands() {
+    if !have_tmux() {
+        return;
+    }
+    let broker = Broker::start();
+    broker.create_topic("typed", 1);
+    let home = tempfile::tempdir().expect("tempdir");
+    let tmux = repl_in_tmux("ctrld", &broker.addr, home.path());
+
+    // Typed in one go: the command, two records, Ctrl-D, the next command.
+    tmux.keys(&[
+        "produce -t typed",
+        "Enter",
+        "rec-1",
+        "Enter",
+        "rec-2",
+        "Enter",
+        "C-d",
+        "consume -t typed -o beginning -e",
+        "Enter",
+    ]);
+    let screen = tmux.wait_for("the records read back", |s| {
+        s.contains("Processed a total of 2 messages") && last_line(s).trim_end() == "strom>"
+    });
+    assert!(screen.contains("strom produce typed> rec-1"), "{screen}");
+    let read_back: Vec<&str> = screen[at(&screen, "strom> consume")..]
+        .lines()
+        .filter(|l| l.starts_with("rec-"))
+        .collect();
+    assert_eq!(read_back, ["rec-1", "rec-2"], "{screen}");
+
+    // The Ctrl-D ended the produce, not the REPL.
+    tmux.keys(&["topics list", "Enter"]);
+    tmux.wait_for("topics list output", |s| {
+        s.lines().any(|l| l.trim_end() == "typed")
+    });
+    assert!(!tmux.screen().contains("REPL-EXITED"));
+    tmux.keys(&["C-d"]);
+    tmux.wait_for("the exit", |s| s.contains("REPL-EXITED-0"));
+}
+
+#[test]
+fn interactive_ctrl_c_stops_produce_and_returns_to_the_prompt() {
+    if !have_tmux() {
+        return;
+    }
+    let broker = Broker::start();
+    broker.create_topic("stopped", 1);
+    let home = tempfile::tempdir().expect("tempdir");
+    let tmux = repl_in_tmux("ctrlc", &broker.addr, home.path());
+
+    tmux.keys(&["produce -t stopped", "Enter"]);
+    tmux.wait_for("the record prompt", |s| {
+        last_line(s).trim_end() == "strom produce stopped>"
+    });
+    // A record, a half-typed one given up with Ctrl-C, and a command typed
+    // straight after: it is not lost to the Ctrl-C.
+    tmux.keys(&[
+        "kept",
+        "Enter",
+        "half-typed",
+        "C-c",
+        "consume -t stopped -o beginning -e",
+        "Enter",
+    ]);
+    let screen = tmux.wait_for("the consume after the Ctrl-C", |s| {
+        s.contains("Processed a total of 1 messages") && last_line(s).trim_end() == "strom>"
+    });
+    let read_back: Vec<&str> = screen[at(&screen, "strom> consume")..]
+        .lines()
+        .filter(|l| l.starts_with("kept") || l.starts_with("half"))
+        .collect();
+    assert_eq!(read_back, ["kept"], "{screen}");
+    assert!(!screen.contains("REPL-EXITED"), "{screen}");
 }

@@ -596,7 +596,9 @@ pub struct TopicsCreateArgs {
     pub connect: ConnectArgs,
     #[command(flatten)]
     pub topic: TopicArg,
-    /// Number of partitions (default: the broker's)
+    /// Number of partitions (default: the broker's). While a big create
+    /// runs, a spinner with the elapsed time shows on stderr if it is a
+    /// terminal
     #[arg(long)]
     pub partitions: Option<i32>,
     /// Copies of each partition (default: the broker's)
@@ -989,10 +991,17 @@ Each line is one strom command without the leading `strom`, \
 split like a shell splits words ('single' and \"double\" quotes, \\ escapes): \
 `topics list`, `consume -t orders -o -5 -e`. Builtins: help [COMMAND], \
 connect HOST:PORT (the default -b for the following lines), exit, quit.\n\n\
-On a terminal: Tab completes commands, flags, topic and group names; history \
-is kept in $XDG_STATE_HOME/strom/history (~/.local/state/strom/history); Ctrl-C \
-stops a running consume (it prints its total) or clears the line; Ctrl-D exits. \
-`produce` without -l reads records from the terminal until Ctrl-D.\n\n\
+On a terminal: the prompt is always `strom> ` (`connect` alone names the broker \
+in use); while `produce` without -l reads records from the terminal it is \
+`strom produce TOPIC> `, one record per line, until Ctrl-D on an empty line \
+(Ctrl-C stops it too; what was entered is still sent) and then the prompt is \
+`strom> ` again. Tab completes commands, flags, topic and group names; history \
+is kept in $XDG_STATE_HOME/strom/history (~/.local/state/strom/history). Ctrl-C \
+stops a running consume (it prints its total) or produce, or clears the line; \
+Ctrl-D at `strom> ` exits. Lines pasted or typed while a command runs are kept \
+and run in order, each after the one before it has finished (a bracketed paste \
+runs on Enter); when one of them starts `produce`, the lines after it are its \
+records up to a Ctrl-D.\n\n\
 Script mode (stdin is not a terminal, e.g. `strom < script.txt`): one command \
 per line, no prompt, no colour; blank lines and lines starting with # are \
 skipped. A failing line prints `error: line N: ...` and the script goes on \

@@ -41,6 +41,10 @@ struct State {
 
 static HUB: OnceLock<Hub> = OnceLock::new();
 
+/// The SIGINT action in place once [`install`] returned (the runtime's
+/// handler that feeds [`on_sigint`]), for [`reclaim_sigint`].
+static HANDLER: OnceLock<libc::sigaction> = OnceLock::new();
+
 fn state(hub: &Hub) -> MutexGuard<'_, State> {
     hub.state.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -85,7 +89,31 @@ pub fn install(mode: Mode) -> io::Result<()> {
             });
         })?;
     rx.recv()
-        .unwrap_or_else(|_| Err(io::Error::other("the Ctrl-C handler did not start")))
+        .unwrap_or_else(|_| Err(io::Error::other("the Ctrl-C handler did not start")))?;
+    // SAFETY: a null new action only reads the current one into `current`.
+    let mut current: libc::sigaction = unsafe { std::mem::zeroed() };
+    if unsafe { libc::sigaction(libc::SIGINT, std::ptr::null(), &mut current) } == 0 {
+        let _ = HANDLER.set(current);
+    }
+    Ok(())
+}
+
+/// Puts our SIGINT handler back after someone else took SIGINT over.
+///
+/// The REPL's line editor installs a SIGINT handler of its own for as long
+/// as it exists, and the REPL keeps one editor for the whole session (its
+/// read-ahead buffer holds typed-ahead and pasted lines). At the prompt the
+/// terminal is raw, so Ctrl-C is a key there and the editor never needs
+/// the signal; while a command runs, the signal must reach [`on_sigint`].
+pub fn reclaim_sigint() -> io::Result<()> {
+    let Some(action) = HANDLER.get() else {
+        return Ok(());
+    };
+    // SAFETY: `action` is the complete action read back by `install`.
+    if unsafe { libc::sigaction(libc::SIGINT, action, std::ptr::null_mut()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn on_sigint() {

@@ -79,15 +79,25 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
         .map(|(k, v)| (k.as_str(), Some(v.as_slice())))
         .collect();
 
+    // Inside the interactive REPL the terminal belongs to the REPL's line
+    // editor, which may already hold lines typed ahead: records are read
+    // through it, in order, and the lines after Ctrl-D stay REPL commands.
+    let mut repl_lines = args
+        .file
+        .is_none()
+        .then(|| super::repl::record_lines(&args.topic))
+        .flatten();
     let (input, size): (Box<dyn Read>, Option<u64>) = match &args.file {
         Some(path) => {
             let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
             let size = f.metadata().ok().map(|m| m.len());
             (Box::new(f), size)
         }
+        None if repl_lines.is_some() => (Box::new(io::empty()), None),
         None => (Box::new(io::stdin().lock()), None),
     };
     let interactive = args.file.is_none() && io::stdin().is_terminal();
+    let prompt = super::repl::record_prompt(&args.topic);
     // Only stdin can go quiet for long; a file is read straight through.
     let wait_fd = args.file.is_none().then(|| io::stdin().as_raw_fd());
     let mut reader = LineReader::new(input, wait_fd);
@@ -125,12 +135,17 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
     let mut skipped = 0u64;
     let mut stopped_on: Option<anyhow::Error> = None;
     loop {
-        if interactive && !reader.has_buffered() {
+        // The REPL's editor shows the same prompt itself.
+        if interactive && repl_lines.is_none() && !reader.has_buffered() {
             let mut err = io::stderr().lock();
-            let _ = write!(err, ">");
+            let _ = write!(err, "{prompt}");
             let _ = err.flush();
         }
-        let (line, line_no) = match reader.next_line(Some(&stop)) {
+        let next = match &mut repl_lines {
+            Some(lines) => lines.next_line(&stop),
+            None => reader.next_line(Some(&stop)),
+        };
+        let (line, line_no) = match next {
             Ok(Next::Line(line, n)) => (line, n),
             Ok(Next::Eof | Next::Stopped) => break,
             Err(e) => {

@@ -1,5 +1,6 @@
 //! Progress bars on stderr, shown only when stderr is a terminal so that
-//! pipes and logs never see control sequences.
+//! pipes and logs never see control sequences. The templates use no
+//! colour, so NO_COLOR needs nothing more.
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -47,6 +48,14 @@ impl Progress {
             total,
             "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
         )
+    }
+
+    /// A spinner with the time spent so far, for one request whose
+    /// progress the broker does not report (it answers once, when done).
+    pub fn waiting(what: String) -> Progress {
+        let p = Progress::new(None, "{spinner} {msg} ({elapsed})");
+        p.set_message(what);
+        p
     }
 
     pub fn is_visible(&self) -> bool {

@@ -4,31 +4,41 @@
 //! is one grammar; only `help`, `connect`, `exit` and `quit` are extra.
 //!
 //! On a terminal it is an interactive shell (rustyline: completion,
-//! history, Ctrl-C handling); otherwise stdin is a script (see
-//! `script`). The user-facing rules are in `strom repl --help`
+//! history, Ctrl-C handling; one editor for the session, see `terminal`);
+//! otherwise stdin is a script (see `script`). The user-facing rules are in `strom repl --help`
 //! (`cli::args::REPL_HELP`).
 mod completer;
 mod history;
 mod names;
 mod script;
+mod terminal;
 mod words;
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::Context;
-use rustyline::error::ReadlineError;
-use rustyline::history::FileHistory;
-use rustyline::{CompletionType, Editor};
-
 use super::interrupt::{self, Mode};
 use super::output::stdout;
 use crate::cli::args::ReplArgs;
 use crate::cli::profile::{self, Session, Settings, Source};
 use crate::cli::{self as cli, EXIT_OK, EXIT_USAGE};
+use anyhow::Context;
 use completer::ReplHelper;
 use names::Names;
+pub use terminal::{record_lines, RecordLines};
+use terminal::{Input, Terminal};
+
+/// The prompt for commands: one string, whichever broker the session uses
+/// (`connect` without an argument names it).
+pub const PROMPT: &str = "strom> ";
+
+/// The prompt while an interactive `produce` reads records for `topic`: the
+/// REPL's prompt naming what the line is for, so a record is never typed as
+/// a command or the other way round.
+pub fn record_prompt(topic: &str) -> String {
+    format!("strom produce {topic}> ")
+}
 
 /// Words the REPL handles itself; everything else goes to the CLI.
 pub const BUILTINS: [&str; 4] = ["help", "connect", "exit", "quit"];
@@ -86,13 +96,6 @@ impl Shell {
             session,
             names,
             interactive,
-        }
-    }
-
-    fn prompt(&self) -> String {
-        match &self.session.bootstrap {
-            Some(b) => format!("strom [{b}]> "),
-            None => "strom> ".to_string(),
         }
     }
 
@@ -182,29 +185,17 @@ fn help(path: &[String], context: Option<&str>) -> i32 {
 
 fn run_interactive(mut shell: Shell) -> anyhow::Result<()> {
     interrupt::install(Mode::Interactive).context("cannot catch Ctrl-C")?;
-    let config = rustyline::Config::builder()
-        .completion_type(CompletionType::List)
-        .max_history_size(10_000)?
-        .history_ignore_dups(true)?
-        .build();
     let helper = ReplHelper::new(shell.names.clone(), cli::color_enabled());
-    let mut lines = FileHistory::with_config(&config);
-    let mut history = history::History::load(&mut lines);
+    terminal::install(Terminal::new(helper).context("cannot start the line editor")?);
+    let result = interactive_loop(&mut shell);
+    terminal::uninstall();
+    result
+}
+
+fn interactive_loop(shell: &mut Shell) -> anyhow::Result<()> {
     loop {
-        // rustyline takes SIGINT over for as long as an editor exists, so
-        // each prompt gets its own and drops it before the command runs:
-        // then Ctrl-C reaches the running command through `interrupt`.
-        let mut editor: Editor<ReplHelper, FileHistory> =
-            Editor::with_history(config.clone(), lines).context("cannot start the line editor")?;
-        editor.set_helper(Some(helper.clone()));
-        let read = editor.readline(&shell.prompt());
-        if let Ok(line) = &read {
-            history.add(editor.history_mut(), line);
-        }
-        lines = std::mem::replace(editor.history_mut(), FileHistory::with_config(&config));
-        drop(editor);
-        match read {
-            Ok(line) => {
+        match terminal::read_command(PROMPT) {
+            Ok(Input::Line(line)) => {
                 match words::split(&line) {
                     Err(e) => {
                         fail(None, &e);
@@ -219,9 +210,9 @@ fn run_interactive(mut shell: Shell) -> anyhow::Result<()> {
                 // A Ctrl-C that stopped the last command is spent.
                 interrupt::take_interrupted();
             }
-            // Ctrl-C at the prompt: rustyline already dropped the line.
-            Err(ReadlineError::Interrupted) => {}
-            Err(ReadlineError::Eof) => return Ok(()),
+            // Ctrl-C at the prompt drops the line typed so far.
+            Ok(Input::Interrupted) => {}
+            Ok(Input::Eof) => return Ok(()),
             Err(e) => return Err(anyhow::Error::new(e).context("cannot read the terminal")),
         }
     }

@@ -1,11 +1,14 @@
 //! `strom topics create|list|describe|alter|delete`, printing what
 //! kafka-topics prints.
 use std::collections::HashMap;
+use std::future::Future;
 use std::io::Write;
+use std::time::Duration;
 
 use serde::Serialize;
 
 use super::output::{print_json, print_table, stdout};
+use super::progress::Progress;
 use super::UsageError;
 use crate::cli::args::{
     TableOutput, TopicsAlterArgs, TopicsCreateArgs, TopicsDeleteArgs, TopicsDescribeArgs,
@@ -29,7 +32,11 @@ pub fn create(args: TopicsCreateArgs) -> anyhow::Result<()> {
     }
     let client = super::connect(&args.connect)?;
     let admin = client.admin();
-    let result = client.run(admin.create_topic(
+    let what = match args.partitions {
+        Some(n) => format!("creating topic {name} with {n} partitions"),
+        None => format!("creating topic {name}"),
+    };
+    let request = admin.create_topic(
         NewTopic {
             name: name.clone(),
             partitions: args.partitions,
@@ -37,7 +44,8 @@ pub fn create(args: TopicsCreateArgs) -> anyhow::Result<()> {
             configs: args.configs,
         },
         false,
-    ));
+    );
+    let result = client.run(with_spinner(request, what));
     let mut out = stdout();
     match result {
         Ok(()) => writeln!(out, "Created topic {name}.")?,
@@ -46,6 +54,26 @@ pub fn create(args: TopicsCreateArgs) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// How long a request may take before a spinner says it is still running:
+/// long enough that an ordinary create never flashes one.
+const SPINNER_AFTER: Duration = Duration::from_millis(250);
+
+/// Awaits `request`; once it has taken [`SPINNER_AFTER`], shows a spinner
+/// with the elapsed time on a terminal's stderr until it answers. The
+/// broker creates all partitions in one step and reports nothing until
+/// then, so time spent is the one honest thing to show.
+async fn with_spinner<T>(request: impl Future<Output = T>, what: String) -> T {
+    let mut request = std::pin::pin!(request);
+    tokio::select! {
+        done = &mut request => return done,
+        () = tokio::time::sleep(SPINNER_AFTER) => {}
+    }
+    let spinner = Progress::waiting(what);
+    let done = request.await;
+    spinner.finish();
+    done
 }
 
 pub fn list(args: TopicsListArgs) -> anyhow::Result<()> {
