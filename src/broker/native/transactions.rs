@@ -146,7 +146,10 @@ pub async fn list(
                     &ListTransactionsResponse {
                         status: Status::error(
                             ErrorCode::InvalidRequest,
-                            format!("unknown transaction state {s:?} (one of {})", names.join(", ")),
+                            format!(
+                                "unknown transaction state {s:?} (one of {})",
+                                names.join(", ")
+                            ),
                         ),
                         transactions: Vec::new(),
                     },

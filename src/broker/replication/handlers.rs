@@ -217,4 +217,3 @@ pub async fn offset_for_leader_epoch(
         },
     ))
 }
-
