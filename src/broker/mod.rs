@@ -29,6 +29,7 @@ pub mod timestamps;
 pub mod topic_config;
 pub mod topic_config_keys;
 pub mod topics;
+pub mod transactional;
 pub mod txn;
 
 pub use config::BrokerConfig;

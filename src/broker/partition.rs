@@ -327,6 +327,19 @@ impl Partition {
         read_committed: bool,
         out: &mut BytesMut,
     ) -> Result<IsolatedRead, BrokerError> {
+        let (slices, mut read) = self.read_slices_isolated(offset, max_bytes, read_committed)?;
+        read.data.bytes_read = copy_slices(&slices, out)?;
+        Ok(read)
+    }
+
+    /// [`read_slices`](Self::read_slices) under an isolation level (see
+    /// [`read_isolated`](Self::read_isolated)), for a zero-copy send.
+    pub fn read_slices_isolated(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        read_committed: bool,
+    ) -> Result<(Vec<FileSlice>, IsolatedRead), BrokerError> {
         let log = self.log();
         let lso = self.txns().last_stable_offset(log.high_watermark());
         let upper = if read_committed {
@@ -337,16 +350,20 @@ impl Partition {
         let result = log.read_bounded(offset, max_bytes, upper)?;
         let aborted = read_committed.then(|| self.txns().aborted_overlapping(offset, upper));
         drop(log);
-        Ok(IsolatedRead {
-            data: FetchedData {
-                high_watermark: result.high_watermark,
-                log_start_offset: result.log_start_offset,
-                bytes_read: copy_slices(&result.slices, out)?,
-                next_offset: result.next_offset,
+        let bytes_read = result.slices.iter().map(|s| s.len).sum();
+        Ok((
+            result.slices,
+            IsolatedRead {
+                data: FetchedData {
+                    high_watermark: result.high_watermark,
+                    log_start_offset: result.log_start_offset,
+                    bytes_read,
+                    next_offset: result.next_offset,
+                },
+                last_stable_offset: lso,
+                aborted,
             },
-            last_stable_offset: lso,
-            aborted,
-        })
+        ))
     }
 
     /// The last stable offset (the high watermark when no transaction is

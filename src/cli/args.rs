@@ -75,6 +75,9 @@ pub enum Command {
     Connect(super::connect_args::ConnectCommand),
     /// Live terminal view of brokers' metrics: topic rates, partitions, groups' lag
     Top(super::top_args::TopArgs),
+    /// List and describe transactions (transactional producers' state)
+    #[command(subcommand)]
+    Transactions(super::transactions_args::TransactionsCommand),
 }
 
 /// How to reach the cluster; flattened into every client command.
@@ -152,6 +155,25 @@ pub enum RecordOutput {
     Json,
 }
 
+/// `consume --isolation-level`, Kafka's `isolation.level` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum IsolationArg {
+    #[default]
+    #[value(name = "read_uncommitted")]
+    ReadUncommitted,
+    #[value(name = "read_committed")]
+    ReadCommitted,
+}
+
+impl From<IsolationArg> for crate::client::IsolationLevel {
+    fn from(a: IsolationArg) -> crate::client::IsolationLevel {
+        match a {
+            IsolationArg::ReadUncommitted => crate::client::IsolationLevel::ReadUncommitted,
+            IsolationArg::ReadCommitted => crate::client::IsolationLevel::ReadCommitted,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum TableOutput {
     /// Kafka's text layout
@@ -193,9 +215,9 @@ pub(crate) use jq_help;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  seq 1 1000 | strom produce -t numbers\n  strom produce -t orders -K : -l orders.txt\n  strom consume -t a --from-beginning -e --output json | strom produce -t b --input json\n  tail -F app.log | strom produce -t logs -z zstd --on-bad-line skip"
+    after_help = "Examples:\n  seq 1 1000 | strom produce -t numbers\n  strom produce -t orders -K : -l orders.txt\n  strom consume -t a --from-beginning -e --output json | strom produce -t b --input json\n  tail -F app.log | strom produce -t logs -z zstd --on-bad-line skip\n  strom produce -t orders -l orders.txt --transactional-id loader --transaction-size 1000"
 )]
-#[command(after_long_help = concat!("Examples:\n  seq 1 1000 | strom produce -t numbers\n  strom produce -t orders -K : -l orders.txt\n  strom consume -t a --from-beginning -e --output json | strom produce -t b --input json\n  tail -F app.log | strom produce -t logs -z zstd --on-bad-line skip\n\n", concat!(
+#[command(after_long_help = concat!("Examples:\n  seq 1 1000 | strom produce -t numbers\n  strom produce -t orders -K : -l orders.txt\n  strom consume -t a --from-beginning -e --output json | strom produce -t b --input json\n  tail -F app.log | strom produce -t logs -z zstd --on-bad-line skip\n  strom produce -t orders -l orders.txt --transactional-id loader --transaction-size 1000\n\n", concat!(
     json_envelope_help!(),
     "\n\n",
     jq_help!(),
@@ -272,6 +294,26 @@ pub struct ProduceArgs {
         value_parser = compression_type()
     )]
     pub compression: Compression,
+
+    /// Write in transactions under this id (Kafka's transactional.id): one
+    /// per read of the input, or per --transaction-size records.
+    /// read_committed consumers see each whole or not at all. A newer
+    /// producer with the same id fences this one (exit 1); a failed
+    /// transaction is aborted and reported (exit 1)
+    #[arg(long, value_name = "ID", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub transactional_id: Option<String>,
+
+    /// With --transactional-id: commit every N records (and at the end of
+    /// the input) instead of per read
+    #[arg(long, value_name = "N", requires = "transactional_id",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub transaction_size: Option<u64>,
+
+    /// With --transactional-id: the broker aborts a transaction open longer
+    /// (Kafka's transaction.timeout.ms)
+    #[arg(long, value_name = "MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..=i32::MAX as u64))]
+    pub transaction_timeout_ms: u64,
 
     #[command(flatten)]
     pub jq: JqArgs,
@@ -391,10 +433,10 @@ pub fn offset_arg(s: &str) -> Result<OffsetArg, String> {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  strom consume -t orders --from-beginning -e\n  strom consume -t orders -g billing\n  strom consume -t orders -o s@1733212800000 -o e@1733216400000 -f '%p:%o %k=%s\\n'\n  strom consume -t orders --from-beginning --filter '.value | fromjson | .total > 100' | head"
+    after_help = "Examples:\n  strom consume -t orders --from-beginning -e\n  strom consume -t orders -g billing\n  strom consume -t orders --from-beginning --isolation-level read_committed\n  strom consume -t orders -o s@1733212800000 -o e@1733216400000 -f '%p:%o %k=%s\\n'\n  strom consume -t orders --from-beginning --filter '.value | fromjson | .total > 100' | head"
 )]
 #[command(
-    after_long_help = concat!("Examples:\n  strom consume -t orders --from-beginning -e\n  strom consume -t orders -g billing\n  strom consume -t orders -o s@1733212800000 -o e@1733216400000 -f '%p:%o %k=%s\\n'\n  strom consume -t orders --from-beginning --filter '.value | fromjson | .total > 100' | head\n\n", concat!("Format tokens (-f): %t topic, %p partition, %o offset, %k key, %s value, \
+    after_long_help = concat!("Examples:\n  strom consume -t orders --from-beginning -e\n  strom consume -t orders -g billing\n  strom consume -t orders --from-beginning --isolation-level read_committed\n  strom consume -t orders -o s@1733212800000 -o e@1733216400000 -f '%p:%o %k=%s\\n'\n  strom consume -t orders --from-beginning --filter '.value | fromjson | .total > 100' | head\n\n", concat!("Format tokens (-f): %t topic, %p partition, %o offset, %k key, %s value, \
     %T timestamp, %h headers (k=v,...), %K key length, %S value length, \\n newline, \\t tab, %% percent.\n\n\
     Kafka properties (--property): print.key, print.value, print.timestamp, print.partition, \
     print.offset, print.headers (true|false), key.separator, headers.separator, line.separator, \
@@ -469,6 +511,12 @@ pub struct ConsumeArgs {
     /// auto.offset.reset=earliest, auto.commit.interval.ms=5000
     #[arg(long = "consumer-property", value_name = "KEY=VALUE", value_parser = key_value, requires = "group")]
     pub consumer_properties: Vec<(String, String)>,
+
+    /// read_committed: only records of committed transactions (and those
+    /// written outside transactions), up to the last stable offset;
+    /// read_uncommitted: everything, as Kafka's consumer by default
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t)]
+    pub isolation_level: IsolationArg,
 
     #[command(flatten)]
     pub jq: JqArgs,

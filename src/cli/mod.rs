@@ -11,6 +11,7 @@ pub mod groups_args;
 pub mod profile;
 pub mod stream_args;
 pub mod top_args;
+pub mod transactions_args;
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
@@ -116,6 +117,7 @@ fn dispatch(cli: Cli, settings: &profile::Settings) -> anyhow::Result<()> {
         Command::Generate(g) => commands::generate::run(g),
         Command::Groups(g) => commands::groups::run(g),
         Command::Brokers(b) => commands::brokers::run(b),
+        Command::Transactions(t) => commands::transactions::run(t),
         Command::Stream(a) => commands::stream::run(a),
         Command::Connect(c) => commands::connect::run(c),
         Command::Top(a) => commands::top::run(a),

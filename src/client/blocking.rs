@@ -173,6 +173,16 @@ impl BlockingProducer {
         self.rt.block_on(self.producer.prepare_topic(topic))
     }
 
+    /// See [`Producer::commit_transaction`].
+    pub fn commit_transaction(&self) -> Result<()> {
+        self.rt.block_on(self.producer.commit_transaction())
+    }
+
+    /// See [`Producer::abort_transaction`].
+    pub fn abort_transaction(&self) -> Result<()> {
+        self.rt.block_on(self.producer.abort_transaction())
+    }
+
     pub fn flush(&self) {
         self.rt.block_on(self.producer.flush())
     }

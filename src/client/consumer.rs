@@ -20,8 +20,11 @@ use super::admin::{list_offsets, OffsetSpec};
 use super::backoff::jittered;
 use super::connection::{Connection, ResponseFuture};
 use super::error::{ClientError, Result};
+use super::isolation::{AbortFilter, IsolationLevel};
 use super::metadata::{Client, Lane};
-use crate::proto::messages::fetch::{FetchPartition, FetchRequest, FetchResponse, FetchTopic};
+use crate::proto::messages::fetch::{
+    AbortedTransaction, FetchPartition, FetchRequestV1, FetchResponseV1, FetchTopic,
+};
 use crate::proto::{ApiKey, ErrorCode};
 use crate::record::{batches, BatchHeader, Header, RecordIter};
 
@@ -51,6 +54,9 @@ pub struct ConsumerConfig {
     pub retry_backoff: Duration,
     /// `retry.backoff.max.ms`.
     pub retry_backoff_max: Duration,
+    /// `isolation.level`: read_committed stops at the last stable offset
+    /// and drops aborted transactions.
+    pub isolation: IsolationLevel,
 }
 
 impl Default for ConsumerConfig {
@@ -64,6 +70,7 @@ impl Default for ConsumerConfig {
             partition_max_bytes: 4 * 1024 * 1024,
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_millis(1000),
+            isolation: IsolationLevel::ReadUncommitted,
         }
     }
 }
@@ -91,16 +98,20 @@ pub struct FetchedPartition {
     pub high_watermark: i64,
     /// Whole record batches.
     pub records: Bytes,
+    /// Under read_committed, the aborted transactions the batches overlap:
+    /// their batches are not the caller's (empty under read_uncommitted).
+    pub aborted: Vec<AbortedTransaction>,
 }
 
 impl FetchedPartition {
     /// Records at or after `fetch_offset`, counted from batch headers alone.
     pub fn record_count(&self) -> u64 {
         let mut n = 0u64;
+        let mut filter = AbortFilter::new(&self.aborted);
         for b in batches(&self.records) {
             let Ok(b) = b else { break };
             let Ok(h) = BatchHeader::parse(b) else { break };
-            if h.is_control() || h.next_offset() <= self.fetch_offset {
+            if !filter.keep(&h, b) || h.next_offset() <= self.fetch_offset {
                 continue;
             }
             if h.base_offset >= self.fetch_offset {
@@ -117,12 +128,13 @@ impl FetchedPartition {
     /// Decodes the records at or after `fetch_offset`.
     pub fn decode(&self, out: &mut Vec<ConsumerRecord>) -> Result<()> {
         let mut pos = 0usize;
+        let mut filter = AbortFilter::new(&self.aborted);
         for b in batches(&self.records) {
             let b = b?;
             let range = pos..pos + b.len();
             pos += b.len();
             let h = BatchHeader::parse(b)?;
-            if h.is_control() || h.next_offset() <= self.fetch_offset {
+            if !filter.keep(&h, b) || h.next_offset() <= self.fetch_offset {
                 continue;
             }
             for r in RecordIter::new(self.records.slice(range))? {
@@ -150,7 +162,8 @@ struct Assignment {
     topic: Arc<str>,
     partition: i32,
     position: i64,
-    /// -1 until known.
+    /// -1 until known; the last stable offset under read_committed (the
+    /// end such a consumer can reach).
     high_watermark: i64,
     leader: i32,
 }
@@ -397,11 +410,12 @@ impl Consumer {
         if topics.is_empty() {
             return Ok(());
         }
-        let req = FetchRequest {
+        let req = FetchRequestV1 {
             max_wait_ms: self.config.max_wait.as_millis().min(i32::MAX as u128) as i32,
             min_bytes: self.config.min_bytes,
             max_bytes: self.config.fetch_max_bytes,
             topics,
+            isolation_level: self.config.isolation.wire(),
         };
         let conn = self.client.connection(node, Lane::Fetch).await?;
         let fut = conn.send(ApiKey::Fetch, &req);
@@ -471,7 +485,7 @@ impl Consumer {
                 })
             }
         };
-        let resp: FetchResponse = f.conn.decode(body)?;
+        let resp: FetchResponseV1 = f.conn.decode(body)?;
         if !resp.status.is_ok() {
             return Err(ClientError::broker(
                 resp.status.error_code(),
@@ -508,7 +522,10 @@ impl Consumer {
                         return Err(ClientError::broker(code, p.status.message.as_deref()));
                     }
                 }
-                a.high_watermark = p.high_watermark;
+                a.high_watermark = match self.config.isolation {
+                    IsolationLevel::ReadCommitted => p.last_stable_offset,
+                    IsolationLevel::ReadUncommitted => p.high_watermark,
+                };
                 let fetch_offset = a.position;
                 for b in batches(&p.records) {
                     let Ok(b) = b else { break };
@@ -522,6 +539,7 @@ impl Consumer {
                         fetch_offset,
                         high_watermark: p.high_watermark,
                         records: p.records,
+                        aborted: p.aborted_transactions.unwrap_or_default(),
                     });
                 }
             }

@@ -84,6 +84,16 @@ impl ClientError {
         }
     }
 
+    /// A newer producer with the same transactional id took over (or the
+    /// broker aborted this one's transaction past its timeout, bumping the
+    /// epoch): this producer instance can never write again.
+    pub fn is_fenced(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch)
+        )
+    }
+
     /// Whether retrying (after a metadata refresh) can help.
     pub fn is_retriable(&self) -> bool {
         match self {
@@ -118,6 +128,10 @@ impl ClientError {
                     "Create it with strom topics create, or list topics with strom topics list",
                 ),
                 ErrorCode::TopicAlreadyExists => Some("Use --if-not-exists to ignore this"),
+                ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch => Some(
+                    "Another producer with the same transactional id started (or the \
+                     transaction outlived its timeout); only the newest one may write",
+                ),
                 ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => {
                     Some("Past 100 MiB a batch also needs a larger --max-frame-bytes on the broker")
                 }

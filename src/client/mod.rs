@@ -16,10 +16,12 @@ pub mod group;
 pub mod group_admin;
 pub mod group_config;
 mod group_heartbeat;
+pub mod isolation;
 pub mod jq;
 pub mod metadata;
 pub mod partitioner;
 pub mod producer;
+pub mod transaction;
 
 pub use admin::{Admin, NewTopic, OffsetSpec, PartitionOffset, TopicAlteration, TopicDescription};
 pub use connection::Connection;
@@ -28,6 +30,7 @@ pub use error::ClientError;
 pub use group::{BlockingGroupConsumer, GroupConsumer};
 pub use group_admin::{GroupAdmin, GroupInfo, GroupSummary};
 pub use group_config::{GroupConfig, OffsetReset};
+pub use isolation::IsolationLevel;
 pub use metadata::{Client, ClientConfig, Lane, PartitionInfo, TopicInfo, DEFAULT_BOOTSTRAP};
 pub use producer::{
     Acks, BatchReport, DeliveryCallback, DeliveryFuture, Producer, ProducerConfig, ProducerRecord,

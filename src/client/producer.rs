@@ -99,6 +99,13 @@ pub struct ProducerConfig {
     /// to `batch_size` of uncompressed records, then is compressed once.
     pub compression: Compression,
     pub on_delivery: Option<DeliveryCallback>,
+    /// Kafka's `transactional.id`: records go out in transactions (see
+    /// [`Producer::commit_transaction`]); implies idempotence and acks=all.
+    /// A second producer with the same id fences this one.
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms`: the broker aborts a transaction open
+    /// longer than this.
+    pub transaction_timeout: Duration,
 }
 
 impl Default for ProducerConfig {
@@ -120,6 +127,9 @@ impl Default for ProducerConfig {
             auto_create_topics: true,
             compression: Compression::None,
             on_delivery: None,
+            transactional_id: None,
+            // Kafka's default.
+            transaction_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -133,6 +143,7 @@ impl std::fmt::Debug for ProducerConfig {
             .field("max_in_flight", &self.max_in_flight)
             .field("retries", &self.retries)
             .field("compression", &self.compression)
+            .field("transactional_id", &self.transactional_id)
             .finish_non_exhaustive()
     }
 }
@@ -317,6 +328,12 @@ struct Acc {
     /// global cap would starve throughput as the cluster grows, because
     /// acks=all latency is per leader.
     in_flight: HashMap<i32, usize>,
+    /// Partitions added to the open transaction (AddPartitionsToTxn).
+    txn_partitions: std::collections::HashSet<(Arc<str>, i32)>,
+    /// Why the open transaction cannot commit: a batch of it failed.
+    txn_error: Option<ClientError>,
+    /// The producer was fenced: nothing it sends can succeed any more.
+    fatal: Option<ClientError>,
 }
 
 impl Acc {
@@ -386,7 +403,12 @@ impl Inner {
 
 impl Producer {
     /// Starts the background sender; must be called inside a tokio runtime.
-    pub fn new(client: Client, config: ProducerConfig) -> Producer {
+    pub fn new(client: Client, mut config: ProducerConfig) -> Producer {
+        if config.transactional_id.is_some() {
+            // Kafka's rule: transactions need idempotent, acks=all sends.
+            config.idempotence = true;
+            config.acks = Acks::All;
+        }
         let acc = Acc {
             identity_pending: config.idempotence && config.acks == Acks::All,
             ..Acc::default()
@@ -463,6 +485,9 @@ impl Producer {
         if acc.closed {
             return Err(TrySendError::Failed(ClientError::Closed));
         }
+        if let Some(e) = &acc.fatal {
+            return Err(TrySendError::Failed(e.clone()));
+        }
         if acc.buffered >= cfg.buffer_memory {
             return Err(TrySendError::Full);
         }
@@ -523,6 +548,7 @@ impl Producer {
                         acc.producer,
                         &mut acc.sealed,
                         cfg.compression,
+                        cfg.transactional_id.is_some(),
                     );
                     acc.buffered += batch.records.len();
                     acc.ready.push_back(batch);
@@ -661,6 +687,83 @@ impl Producer {
         self.inner.wake.notify_one();
     }
 
+    /// Delivers every record sent since the last commit or abort, then
+    /// commits them as one transaction: read_committed consumers see all
+    /// of them or none. When a record of it failed, nothing is committed
+    /// and the error is returned: abort then. Nothing may be sent while
+    /// this runs. Without records since the last end, nothing is asked.
+    pub async fn commit_transaction(&self) -> Result<()> {
+        self.end_transaction(true).await
+    }
+
+    /// Ends the transaction without committing: its records are never
+    /// seen by read_committed consumers. After a failed transaction this
+    /// also takes a new producer epoch, so sends can go on.
+    pub async fn abort_transaction(&self) -> Result<()> {
+        self.end_transaction(false).await
+    }
+
+    async fn end_transaction(&self, commit: bool) -> Result<()> {
+        let cfg = &self.inner.config;
+        let Some(tid) = cfg.transactional_id.clone() else {
+            return Err(ClientError::broker(
+                crate::proto::ErrorCode::InvalidTxnState,
+                Some("not a transactional producer (no transactional id)"),
+            ));
+        };
+        self.flush().await;
+        let (who, partitions) = {
+            let mut acc = self.inner.lock();
+            if let Some(e) = &acc.fatal {
+                return Err(e.clone());
+            }
+            if let (true, Some(e)) = (commit, &acc.txn_error) {
+                return Err(e.clone());
+            }
+            let partitions = acc.txn_partitions.len();
+            let Some((producer_id, epoch)) = acc.producer.filter(|_| partitions > 0) else {
+                // Nothing reached the coordinator: no transaction is open
+                // there. Sequences handed to failed batches are a gap, so
+                // a failure still needs the new epoch.
+                if acc.txn_error.take().is_some() {
+                    acc.renew_identity = true;
+                }
+                return Ok(());
+            };
+            let who = super::transaction::TxnProducer {
+                transactional_id: tid,
+                producer_id,
+                epoch,
+            };
+            (who, partitions)
+        };
+        let retry = super::transaction::Retry {
+            deadline: Instant::now() + cfg.delivery_timeout,
+            backoff: cfg.retry_backoff,
+            backoff_max: cfg.retry_backoff_max,
+        };
+        let ended = super::transaction::end_txn(&self.inner.client, &who, commit, retry).await;
+        let mut acc = self.inner.lock();
+        match ended {
+            Ok(()) => {
+                tracing::debug!(commit, partitions, "transaction ended");
+                acc.txn_partitions.clear();
+                if acc.txn_error.take().is_some() {
+                    acc.renew_identity = true;
+                }
+                drop(acc);
+                self.inner.wake.notify_one();
+                Ok(())
+            }
+            Err(e) => {
+                if e.is_fenced() && acc.fatal.is_none() {
+                    acc.fatal = Some(e.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Batches not yet acknowledged (open, queued or in flight).
     pub fn outstanding_batches(&self) -> usize {
         self.inner.lock().outstanding
@@ -675,8 +778,11 @@ fn seal(
     producer: Option<(i64, i16)>,
     sealed: &mut u64,
     codec: Compression,
+    transactional: bool,
 ) -> Batch {
     let count = ob.builder.len();
+    ob.builder
+        .set_transactional(transactional && producer.is_some());
     if let Some((id, epoch)) = producer {
         // Sequences are per partition, in seal order (= send order).
         ob.builder.set_producer(id, epoch, slot.next_seq);
@@ -753,6 +859,7 @@ impl Inner {
                             acc.producer,
                             &mut acc.sealed,
                             cfg.compression,
+                            cfg.transactional_id.is_some(),
                         );
                         acc.buffered += b.records.len();
                         acc.ready.push_back(b);
@@ -910,12 +1017,26 @@ impl Inner {
             });
         }
         let failed = result.is_err();
+        let txn_failure = match &result {
+            Err(e) if self.config.transactional_id.is_some() => Some(e.clone()),
+            _ => None,
+        };
         let _ = batch.outcome.result.set(result);
         batch.outcome.done.notify_waiters();
         {
             let mut acc = self.lock();
             acc.landed(&batch, !failed);
-            if failed && batch.idempotent && acc.producer.map(|p| p.0) == Some(batch.producer_id) {
+            let current = acc.producer.map(|p| p.0) == Some(batch.producer_id);
+            if let Some(e) = txn_failure {
+                // The transaction cannot commit; its abort renews the
+                // identity (see `Producer::abort_transaction`). A fenced
+                // producer stops for good: asking for a new epoch would
+                // fence the newer instance in turn.
+                if e.is_fenced() && acc.fatal.is_none() {
+                    acc.fatal = Some(e.clone());
+                }
+                acc.txn_error.get_or_insert(e);
+            } else if failed && batch.idempotent && current {
                 acc.renew_identity = true;
             }
             acc.outstanding = acc.outstanding.saturating_sub(1);
@@ -1116,6 +1237,7 @@ fn fail_open_batches(inner: &Inner, err: ClientError) {
                         None,
                         &mut acc.sealed,
                         Compression::None,
+                        false,
                     ));
                 }
             }
@@ -1130,10 +1252,24 @@ fn fail_open_batches(inner: &Inner, err: ClientError) {
 /// InitProducerId, retried with backoff (a restarting broker, a moving
 /// controller) until the delivery timeout.
 async fn request_identity(inner: &Inner) -> Result<(i64, i16)> {
-    use crate::proto::messages::replication::{InitProducerIdRequest, InitProducerIdResponse};
-    let req = InitProducerIdRequest {
+    use crate::proto::messages::replication::InitProducerIdResponse;
+    use crate::proto::messages::transactions::InitProducerIdRequestV1;
+    // With a transactional id the coordinator bumps the id's epoch, which
+    // fences older instances and aborts a transaction one left open.
+    let req = InitProducerIdRequestV1 {
         producer_id: -1,
         producer_epoch: -1,
+        transactional_id: inner.config.transactional_id.clone(),
+        transaction_timeout_ms: inner
+            .config
+            .transaction_timeout
+            .as_millis()
+            .min(i32::MAX as u128) as i32,
+    };
+    let what = if inner.config.transactional_id.is_some() {
+        "transactional"
+    } else {
+        "idempotent"
     };
     let cfg = &inner.config;
     let deadline = Instant::now() + cfg.delivery_timeout;
@@ -1163,13 +1299,13 @@ async fn request_identity(inner: &Inner) -> Result<(i64, i16)> {
                 code: err
                     .code()
                     .unwrap_or(crate::proto::ErrorCode::UnknownServerError),
-                message: format!("no idempotent producer id: {err}"),
+                message: format!("no {what} producer id: {err}"),
             });
         }
         let wait = jittered(cfg.retry_backoff, cfg.retry_backoff_max, attempt);
         if Instant::now() + wait >= deadline || inner.lock().closed {
             return Err(ClientError::Timeout {
-                what: format!("getting an idempotent producer id (last error: {err})"),
+                what: format!("getting a {what} producer id (last error: {err})"),
                 after: cfg.delivery_timeout,
             });
         }
@@ -1218,8 +1354,57 @@ async fn run_sender(inner: Arc<Inner>) {
                 }
             }
         };
+        if inner.config.transactional_id.is_some() {
+            if let Err(e) = join_transaction(&inner, &batches).await {
+                for b in batches {
+                    inner.complete(b, Err(e.clone()));
+                }
+                inner.request_done(node);
+                continue;
+            }
+        }
         send_request(&inner, node, batches).await;
     }
+}
+
+/// Adds the partitions of `batches` that are not in the open transaction
+/// yet to it (the broker refuses transactional batches for others). Fails
+/// at once when the transaction has failed already: it can only abort.
+async fn join_transaction(inner: &Inner, batches: &[Batch]) -> Result<()> {
+    let (who, mut new) = {
+        let acc = inner.lock();
+        if let Some(e) = acc.fatal.as_ref().or(acc.txn_error.as_ref()) {
+            return Err(e.clone());
+        }
+        let Some((producer_id, epoch)) = acc.producer else {
+            return Err(ClientError::Closed);
+        };
+        let new: Vec<(Arc<str>, i32)> = batches
+            .iter()
+            .map(|b| (b.topic.clone(), b.partition))
+            .filter(|k| !acc.txn_partitions.contains(k))
+            .collect();
+        let who = super::transaction::TxnProducer {
+            transactional_id: inner.config.transactional_id.clone().unwrap_or_default(),
+            producer_id,
+            epoch,
+        };
+        (who, new)
+    };
+    new.sort();
+    new.dedup();
+    if new.is_empty() {
+        return Ok(());
+    }
+    let cfg = &inner.config;
+    let retry = super::transaction::Retry {
+        deadline: Instant::now() + cfg.delivery_timeout,
+        backoff: cfg.retry_backoff,
+        backoff_max: cfg.retry_backoff_max,
+    };
+    super::transaction::add_partitions(&inner.client, &who, &new, retry).await?;
+    inner.lock().txn_partitions.extend(new);
+    Ok(())
 }
 
 /// Fails (or retries) every queued batch of a topic whose metadata could

@@ -230,7 +230,10 @@ pub fn run(args: ConsumeArgs) -> anyhow::Result<()> {
     let pipeline = Pipeline::new(args.jq.filter.as_deref(), args.jq.jq.as_deref(), None)
         .map_err(UsageError::new)?;
     let client = super::connect(&args.connect)?;
-    let mut config = ConsumerConfig::default();
+    let mut config = ConsumerConfig {
+        isolation: args.isolation_level.into(),
+        ..ConsumerConfig::default()
+    };
     if let Some(t) = args.timeout_ms {
         // Long polls must not outlast the idle timeout by much.
         config.max_wait = config.max_wait.min(Duration::from_millis(t.max(10)));

@@ -28,6 +28,7 @@ pub mod stream_stateful;
 pub mod top;
 pub mod topics;
 pub mod topics_offsets;
+pub mod transactions;
 
 use std::sync::Arc;
 

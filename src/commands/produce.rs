@@ -69,6 +69,9 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
     if args.partition.is_some_and(|p| p < 0) {
         return Err(UsageError::new("--partition must be 0 or more").into());
     }
+    if args.transactional_id.is_some() && args.acks != AcksArg::All {
+        return Err(UsageError::new("--transactional-id needs --acks all").into());
+    }
     let headers: Vec<(String, Vec<u8>)> = args
         .headers
         .iter()
@@ -110,6 +113,8 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
         linger: Duration::from_millis(args.linger_ms),
         compression: args.compression,
         on_delivery: Some(Arc::new(move |r: &BatchReport<'_>| t.record(r))),
+        transactional_id: args.transactional_id.clone(),
+        transaction_timeout: Duration::from_millis(args.transaction_timeout_ms),
         ..ProducerConfig::default()
     };
     super::producer_props::apply(&mut config, &args.producer_properties)?;
@@ -134,6 +139,13 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
     let mut sent = 0u64;
     let mut skipped = 0u64;
     let mut stopped_on: Option<anyhow::Error> = None;
+    let mut txn = args.transactional_id.as_deref().map(|id| Transactions {
+        id,
+        size: args.transaction_size,
+        open: 0,
+        committed: 0,
+    });
+    let mut txn_failed: Option<anyhow::Error> = None;
     loop {
         // The REPL's editor shows the same prompt itself.
         if interactive && repl_lines.is_none() && !reader.has_buffered() {
@@ -189,13 +201,33 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
                 break;
             }
         }
+        if let Some(t) = txn.as_mut() {
+            if let Err(e) = t.after_line(&producer, sent, reader.has_buffered()) {
+                txn_failed = Some(e);
+                break;
+            }
+        }
         if show_progress && sent.is_multiple_of(4096) {
             progress.set_position(reader.bytes_read());
             progress.set_message(format!("{sent} records"));
         }
     }
     // Whatever stopped the input, every record read before it is delivered
-    // (or reported as failed) before the command ends.
+    // (or reported as failed) before the command ends; in a transaction,
+    // committed (or aborted, and reported).
+    if let (Some(t), None) = (txn.as_mut(), &txn_failed) {
+        if let Err(e) = t.commit(&producer, sent) {
+            txn_failed = Some(e);
+        }
+    }
+    if let Some(e) = txn_failed {
+        producer.close();
+        progress.finish();
+        return Err(match stopped_on {
+            Some(s) => e.context(format!("{s:#}")),
+            None => e,
+        });
+    }
     producer.flush();
     producer.close();
     progress.finish();
@@ -232,6 +264,73 @@ pub fn run(args: ProduceArgs) -> anyhow::Result<()> {
             jq.failed
         )),
         _ => Ok(()),
+    }
+}
+
+/// `--transactional-id`: when to commit, and what was committed.
+struct Transactions<'a> {
+    id: &'a str,
+    /// `--transaction-size`; None commits per read of the input.
+    size: Option<u64>,
+    /// Records sent in the open transaction.
+    open: u64,
+    committed: u64,
+}
+
+impl Transactions<'_> {
+    /// After each input line: `sent` records so far; `buffered` whether
+    /// the current read of the input has more lines.
+    fn after_line(
+        &mut self,
+        producer: &BlockingProducer,
+        sent: u64,
+        buffered: bool,
+    ) -> anyhow::Result<()> {
+        let open = sent - self.committed;
+        let due = match self.size {
+            Some(n) => open >= n,
+            None => !buffered,
+        };
+        if due && open > 0 {
+            self.commit(producer, sent)?;
+        }
+        Ok(())
+    }
+
+    /// Commits the records sent since the last commit; on failure aborts
+    /// them and says what happened.
+    fn commit(&mut self, producer: &BlockingProducer, sent: u64) -> anyhow::Result<()> {
+        self.open = sent - self.committed;
+        if self.open == 0 {
+            return Ok(());
+        }
+        let e = match producer.commit_transaction() {
+            Ok(()) => {
+                self.committed = sent;
+                self.open = 0;
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        let id = self.id;
+        let (open, committed) = (self.open, self.committed);
+        if e.is_fenced() {
+            // Another instance owns the id now; it aborted what this one
+            // left open. Asking for the id again would fence it in turn.
+            return Err(anyhow::Error::new(e).context(format!(
+                "producer fenced: another producer with transactional id {id:?} took over; \
+                 the open transaction ({open} records) is not committed, \
+                 {committed} records were committed before"
+            )));
+        }
+        let aborted = match producer.abort_transaction() {
+            Ok(()) => "aborted".to_string(),
+            Err(a) => format!("could not be aborted ({a}); the broker aborts it at its timeout"),
+        };
+        Err(anyhow::Error::new(e).context(format!(
+            "transaction of {open} records under transactional id {id:?} failed and {aborted}; \
+             {committed} records were committed before"
+        )))
     }
 }
 

@@ -43,15 +43,26 @@ api_keys! {
     InitProducerId = 22, "InitProducerId";
     DescribeBroker = 23, "DescribeBroker";
     DeleteRecords = 24, "DeleteRecords";
+    AddPartitionsToTxn = 25, "AddPartitionsToTxn";
+    EndTxn = 26, "EndTxn";
+    ListTransactions = 27, "ListTransactions";
+    DescribeTransactions = 28, "DescribeTransactions";
     DeleteOffsets = 30, "DeleteOffsets";
     ElectLeaders = 31, "ElectLeaders";
 }
 
 impl ApiKey {
-    /// Every native API is at version 0 today; a request for any other
-    /// version is answered with UNSUPPORTED_VERSION.
+    /// The newest version of each API; a request for a later one is
+    /// answered with UNSUPPORTED_VERSION. Clients send the newest, and the
+    /// broker still reads every older one.
     pub fn max_version(self) -> u16 {
-        0
+        match self {
+            // v1: isolation level, last stable offset, aborted transactions.
+            ApiKey::Fetch => 1,
+            // v1: transactional id and transaction timeout.
+            ApiKey::InitProducerId => 1,
+            _ => 0,
+        }
     }
 }
 

@@ -4,9 +4,10 @@ use bytes::{BufMut, BytesMut};
 
 use super::batch::Compression;
 use super::batch::{
-    BATCH_HEADER_LEN, LOG_OVERHEAD, MAGIC_V2, OFF_ATTRIBUTES, OFF_BASE_OFFSET, OFF_BASE_SEQUENCE,
-    OFF_BASE_TIMESTAMP, OFF_CRC, OFF_LAST_OFFSET_DELTA, OFF_LEADER_EPOCH, OFF_LENGTH, OFF_MAGIC,
-    OFF_MAX_TIMESTAMP, OFF_PRODUCER_EPOCH, OFF_PRODUCER_ID, OFF_RECORDS_COUNT,
+    ATTR_TRANSACTIONAL, BATCH_HEADER_LEN, LOG_OVERHEAD, MAGIC_V2, OFF_ATTRIBUTES, OFF_BASE_OFFSET,
+    OFF_BASE_SEQUENCE, OFF_BASE_TIMESTAMP, OFF_CRC, OFF_LAST_OFFSET_DELTA, OFF_LEADER_EPOCH,
+    OFF_LENGTH, OFF_MAGIC, OFF_MAX_TIMESTAMP, OFF_PRODUCER_EPOCH, OFF_PRODUCER_ID,
+    OFF_RECORDS_COUNT,
 };
 use super::compression::recompress;
 use super::varint::{encode_varint, encode_varlong, varint_len, varlong_len};
@@ -23,6 +24,7 @@ pub struct BatchBuilder {
     producer_id: i64,
     producer_epoch: i16,
     base_sequence: i32,
+    transactional: bool,
 }
 
 fn field_len(len: usize, what: &'static str) -> Result<i32, RecordError> {
@@ -65,6 +67,7 @@ impl BatchBuilder {
             producer_id: -1,
             producer_epoch: -1,
             base_sequence: -1,
+            transactional: false,
         }
     }
 
@@ -73,6 +76,12 @@ impl BatchBuilder {
         self.producer_id = producer_id;
         self.producer_epoch = producer_epoch;
         self.base_sequence = base_sequence;
+    }
+
+    /// Marks the batch as written inside a transaction (the attribute
+    /// bit read_committed consumers go by).
+    pub fn set_transactional(&mut self, transactional: bool) {
+        self.transactional = transactional;
     }
 
     /// Appends one record. Fails only if a field exceeds the format's
@@ -179,7 +188,12 @@ impl BatchBuilder {
         h[OFF_LENGTH..OFF_LENGTH + 4].copy_from_slice(&batch_length.to_be_bytes());
         h[OFF_LEADER_EPOCH..OFF_LEADER_EPOCH + 4].copy_from_slice(&(-1i32).to_be_bytes());
         h[OFF_MAGIC] = MAGIC_V2 as u8;
-        h[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2].copy_from_slice(&0i16.to_be_bytes());
+        let attrs = if self.transactional {
+            ATTR_TRANSACTIONAL
+        } else {
+            0
+        };
+        h[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2].copy_from_slice(&attrs.to_be_bytes());
         h[OFF_LAST_OFFSET_DELTA..OFF_LAST_OFFSET_DELTA + 4]
             .copy_from_slice(&(self.count - 1).to_be_bytes());
         h[OFF_BASE_TIMESTAMP..OFF_BASE_TIMESTAMP + 8]

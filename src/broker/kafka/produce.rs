@@ -99,7 +99,7 @@ async fn append(
     // Only strom's own coordinators write internal topics, never a client.
     BrokerError::refuse_internal(topic, "produce to internal topic")?;
     let part = broker.topics.partition(topic, partition)?;
-    check_transactional(
+    crate::broker::transactional::check_batches(
         broker,
         topic,
         partition,
@@ -119,41 +119,6 @@ async fn append(
         -1
     };
     Ok((part, info.base_offset, info.last_offset, append_time))
-}
-
-/// Control batches are the coordinator's alone; transactional batches
-/// only inside the producer's open transaction, with this partition added
-/// (see `TransactionCoordinator::verify_write`). One header parse per
-/// batch; plain and idempotent batches pass at once.
-fn check_transactional(
-    broker: &Broker,
-    topic: &str,
-    partition: i32,
-    records: &[u8],
-) -> Result<(), BrokerError> {
-    for b in crate::record::batches(records) {
-        // Malformed batches are the log's to refuse.
-        let Ok(h) = b.and_then(crate::record::BatchHeader::parse) else {
-            return Ok(());
-        };
-        if h.is_control() {
-            return Err(BrokerError::InvalidRecord(
-                "clients may not write control batches (transaction markers)".into(),
-            ));
-        }
-        if h.is_transactional() {
-            broker
-                .txns
-                .verify_write(h.producer_id, h.producer_epoch, topic, partition)
-                .map_err(|e| match e {
-                    crate::broker::txn::TxnError::Fenced { .. } => {
-                        BrokerError::InvalidProducerEpoch(e.to_string())
-                    }
-                    other => BrokerError::InvalidTxnState(other.to_string()),
-                })?;
-        }
-    }
-    Ok(())
 }
 
 fn min_isr(broker: &Broker, topic: &str) -> i32 {

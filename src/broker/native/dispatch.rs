@@ -6,13 +6,16 @@ use bytes::BytesMut;
 
 use super::{
     admin, broker_info, delete_offsets, delete_records, elect_leaders, fetch, groups, list_offsets,
-    metadata, produce, status_frame, Reply,
+    metadata, produce, status_frame, transactions, Reply,
 };
 use crate::broker::metrics::{timed, Protocol, Waiting};
 use crate::broker::replication::handlers as replication;
 use crate::broker::state::Broker;
 use crate::proto::codec::{Decoder, ProtoError};
 use crate::proto::frame::FrameHeader;
+use crate::proto::messages::fetch::{FetchRequest, FetchRequestV1};
+use crate::proto::messages::replication::InitProducerIdRequest;
+use crate::proto::messages::transactions::InitProducerIdRequestV1;
 use crate::proto::{ApiKey, ErrorCode, Wire};
 
 /// Decodes a request body, or says precisely why it could not.
@@ -117,7 +120,17 @@ async fn handle(
             Ok(req) => produce::handle(broker, cid, req, peer, kind).await,
             Err(reply) => reply,
         },
-        ApiKey::Fetch => run!(fetch::handle),
+        ApiKey::Fetch => {
+            let req = if header.api_version == 0 {
+                decode::<FetchRequest>(api, cid, body).map(FetchRequestV1::from)
+            } else {
+                decode(api, cid, body)
+            };
+            match req {
+                Ok(req) => fetch::handle(broker, cid, req, header.api_version).await,
+                Err(reply) => reply,
+            }
+        }
         ApiKey::ListOffsets => run!(list_offsets::handle),
         ApiKey::Metadata => run!(metadata::handle),
         ApiKey::CreateTopics => match decode(api, cid, body) {
@@ -139,7 +152,21 @@ async fn handle(
         ApiKey::DeleteGroups => run!(groups::delete_groups),
         ApiKey::ReplicaFetch => run!(replication::replica_fetch),
         ApiKey::OffsetForLeaderEpoch => run!(replication::offset_for_leader_epoch),
-        ApiKey::InitProducerId => run!(replication::init_producer_id),
+        ApiKey::InitProducerId => {
+            let req = if header.api_version == 0 {
+                decode::<InitProducerIdRequest>(api, cid, body).map(InitProducerIdRequestV1::from)
+            } else {
+                decode(api, cid, body)
+            };
+            match req {
+                Ok(req) => transactions::init_producer_id(broker, cid, req, peer).await,
+                Err(reply) => reply,
+            }
+        }
+        ApiKey::AddPartitionsToTxn => run!(transactions::add_partitions),
+        ApiKey::EndTxn => run!(transactions::end_txn),
+        ApiKey::ListTransactions => run!(transactions::list),
+        ApiKey::DescribeTransactions => run!(transactions::describe),
         ApiKey::DescribeBroker => run!(broker_info::handle),
         ApiKey::DeleteRecords => run!(delete_records::handle),
         ApiKey::DeleteOffsets => run!(delete_offsets::handle),

@@ -1,7 +1,8 @@
 //! Fetch: stored batches go out as they are, sent from the page cache with
 //! sendfile (no decoding, no re-encoding, no copy through user space);
-//! long-poll until `min_bytes` are there or `max_wait_ms` passed.
-use std::net::SocketAddr;
+//! long-poll until `min_bytes` are there or `max_wait_ms` passed. Version
+//! 1 adds the isolation level: read_committed stops at the last stable
+//! offset and lists the aborted transactions in what it returns.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use bytes::BufMut;
 
 use super::{PartsFrame, Reply};
 use crate::broker::metrics::FetchTally;
-use crate::broker::partition::FetchedData;
+use crate::broker::partition::{FetchedData, IsolatedRead};
 use crate::broker::state::Broker;
 use crate::proto::messages::fetch::*;
 use crate::proto::messages::Status;
@@ -18,11 +19,11 @@ use crate::proto::Wire;
 /// Longest a fetch may wait, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
-pub async fn handle(broker: &Arc<Broker>, cid: i32, req: FetchRequest, _peer: SocketAddr) -> Reply {
+pub async fn handle(broker: &Arc<Broker>, cid: i32, req: FetchRequestV1, version: u16) -> Reply {
     // Subscribe before the first read so an append in between is not missed.
     let mut appended = broker.topics.subscribe_appends();
     appended.borrow_and_update();
-    let first = read_all(broker, cid, &req);
+    let first = read_all(broker, cid, &req, version);
     let min = (req.min_bytes.max(0) as usize).max(1);
     if first.bytes >= min || req.max_wait_ms <= 0 || first.failed {
         return first.send();
@@ -35,7 +36,7 @@ pub async fn handle(broker: &Arc<Broker>, cid: i32, req: FetchRequest, _peer: So
             tokio::select! {
                 changed = appended.changed() => {
                     if changed.is_err() { break; }
-                    let again = read_all(&broker, cid, &req);
+                    let again = read_all(&broker, cid, &req, version);
                     if again.bytes >= min || again.failed {
                         return again.send();
                     }
@@ -43,7 +44,7 @@ pub async fn handle(broker: &Arc<Broker>, cid: i32, req: FetchRequest, _peer: So
                 _ = tokio::time::sleep_until(deadline) => break,
             }
         }
-        read_all(&broker, cid, &req).send()
+        read_all(&broker, cid, &req, version).send()
     }))
 }
 
@@ -66,7 +67,8 @@ impl Fetched {
 }
 
 /// Builds the response frame: encoded fields interleaved with file ranges.
-fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
+fn read_all(broker: &Broker, cid: i32, req: &FetchRequestV1, version: u16) -> Fetched {
+    let read_committed = req.isolation_level == READ_COMMITTED;
     let mut out = PartsFrame::begin(cid);
     let mut budget = if req.max_bytes <= 0 {
         usize::MAX
@@ -95,24 +97,44 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
                         let (log_start_offset, high_watermark, _) = part.offsets();
                         Ok::<_, crate::broker::error::BrokerError>((
                             Vec::new(),
-                            FetchedData {
-                                high_watermark,
-                                log_start_offset,
-                                bytes_read: 0,
-                                next_offset: p.fetch_offset,
+                            IsolatedRead {
+                                data: FetchedData {
+                                    high_watermark,
+                                    log_start_offset,
+                                    bytes_read: 0,
+                                    next_offset: p.fetch_offset,
+                                },
+                                last_stable_offset: part.last_stable_offset(),
+                                // Nothing returned, so nothing overlapped.
+                                aborted: read_committed.then(Vec::new),
                             },
                         ))
                     } else {
-                        part.read_slices(p.fetch_offset, limit.max(1))
+                        part.read_slices_isolated(p.fetch_offset, limit.max(1), read_committed)
                     }
                     .map(|read| (part, read))
                 });
             match read {
-                Ok((part, (slices, data))) => {
+                Ok((part, (slices, read))) => {
+                    let data = &read.data;
                     tally.add(part, data.bytes_read, p.fetch_offset, data.next_offset);
                     Status::ok().encode(out.buf());
                     out.buf().put_i64(data.high_watermark);
+                    if version >= 1 {
+                        out.buf().put_i64(read.last_stable_offset);
+                    }
                     out.buf().put_i64(data.log_start_offset);
+                    if version >= 1 {
+                        let aborted: Option<Vec<AbortedTransaction>> = read.aborted.map(|list| {
+                            list.into_iter()
+                                .map(|a| AbortedTransaction {
+                                    producer_id: a.producer_id,
+                                    first_offset: a.first_offset,
+                                })
+                                .collect()
+                        });
+                        aborted.encode(out.buf());
+                    }
                     out.buf().put_u32(data.bytes_read as u32);
                     out.files(slices);
                     total += data.bytes_read;
@@ -130,7 +152,13 @@ fn read_all(broker: &Broker, cid: i32, req: &FetchRequest) -> Fetched {
                         .unwrap_or((-1, -1));
                     e.status().encode(out.buf());
                     out.buf().put_i64(hw);
+                    if version >= 1 {
+                        out.buf().put_i64(hw);
+                    }
                     out.buf().put_i64(start_off);
+                    if version >= 1 {
+                        None::<Vec<AbortedTransaction>>.encode(out.buf());
+                    }
                     out.buf().put_u32(0);
                 }
             }

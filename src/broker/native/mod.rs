@@ -16,6 +16,7 @@ pub(crate) mod groups;
 pub(crate) mod list_offsets;
 pub(crate) mod metadata;
 pub(crate) mod produce;
+pub(crate) mod transactions;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -49,7 +49,17 @@ pub async fn handle(
                 .unwrap_or(1);
             let result = match BrokerError::refuse_internal_write(&topic.name, kind.internal_writer)
                 .and_then(|()| broker.topics.partition(&topic.name, p.partition))
-            {
+                .and_then(|part| {
+                    // Transactional batches only inside the producer's
+                    // open transaction; no client-written markers.
+                    crate::broker::transactional::check_batches(
+                        broker,
+                        &topic.name,
+                        p.partition,
+                        &records,
+                    )?;
+                    Ok(part)
+                }) {
                 Ok(part) => {
                     let allowed = if req.acks == ACKS_ALL {
                         part.check_min_isr(min_isr)

@@ -1,6 +1,6 @@
 //! Native handlers for replication: ReplicaFetch (records go out with
 //! sendfile, like consumer fetches, but up to the log end offset rather
-//! than the high watermark), OffsetForLeaderEpoch and InitProducerId.
+//! than the high watermark) and OffsetForLeaderEpoch.
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,6 @@ use std::time::Duration;
 use bytes::BufMut;
 
 use super::leader::LeaderView;
-use super::manager::ReplicaManager;
 use crate::broker::error::BrokerError;
 use crate::broker::native::{frame, PartsFrame, Reply};
 use crate::broker::state::Broker;
@@ -217,32 +216,4 @@ pub async fn offset_for_leader_epoch(
             topics,
         },
     ))
-}
-
-pub async fn init_producer_id(
-    broker: &Arc<Broker>,
-    cid: i32,
-    _req: InitProducerIdRequest,
-    _peer: SocketAddr,
-) -> Reply {
-    let id = match ReplicaManager::for_topics(&broker.topics) {
-        Some(mgr) => mgr.next_producer_id().await,
-        None => Ok(crate::broker::producer_ids::next()),
-    };
-    let resp = match id {
-        Ok(producer_id) => InitProducerIdResponse {
-            status: Status::ok(),
-            producer_id,
-            producer_epoch: 0,
-        },
-        Err(e) => InitProducerIdResponse {
-            status: Status::error(
-                crate::proto::ErrorCode::CoordinatorNotAvailable,
-                format!("cannot allocate a producer id: {e}"),
-            ),
-            producer_id: -1,
-            producer_epoch: -1,
-        },
-    };
-    Reply::Now(frame(cid, &resp))
 }

@@ -11,6 +11,7 @@ pub mod metadata;
 pub mod produce;
 pub mod replication;
 pub mod topics;
+pub mod transactions;
 
 use crate::proto::ErrorCode;
 use crate::wire_struct;
