@@ -58,6 +58,9 @@ _strom() {
             strom,topics)
                 cmd="strom__subcmd__topics"
                 ;;
+            strom,transactions)
+                cmd="strom__subcmd__transactions"
+                ;;
             strom__subcmd__brokers,describe)
                 cmd="strom__subcmd__brokers__subcmd__describe"
                 ;;
@@ -238,6 +241,9 @@ _strom() {
             strom__subcmd__help,topics)
                 cmd="strom__subcmd__help__subcmd__topics"
                 ;;
+            strom__subcmd__help,transactions)
+                cmd="strom__subcmd__help__subcmd__transactions"
+                ;;
             strom__subcmd__help__subcmd__brokers,describe)
                 cmd="strom__subcmd__help__subcmd__brokers__subcmd__describe"
                 ;;
@@ -322,6 +328,12 @@ _strom() {
             strom__subcmd__help__subcmd__topics,offsets)
                 cmd="strom__subcmd__help__subcmd__topics__subcmd__offsets"
                 ;;
+            strom__subcmd__help__subcmd__transactions,describe)
+                cmd="strom__subcmd__help__subcmd__transactions__subcmd__describe"
+                ;;
+            strom__subcmd__help__subcmd__transactions,list)
+                cmd="strom__subcmd__help__subcmd__transactions__subcmd__list"
+                ;;
             strom__subcmd__perf,consume)
                 cmd="strom__subcmd__perf__subcmd__consume"
                 ;;
@@ -394,6 +406,24 @@ _strom() {
             strom__subcmd__topics__subcmd__help,offsets)
                 cmd="strom__subcmd__topics__subcmd__help__subcmd__offsets"
                 ;;
+            strom__subcmd__transactions,describe)
+                cmd="strom__subcmd__transactions__subcmd__describe"
+                ;;
+            strom__subcmd__transactions,help)
+                cmd="strom__subcmd__transactions__subcmd__help"
+                ;;
+            strom__subcmd__transactions,list)
+                cmd="strom__subcmd__transactions__subcmd__list"
+                ;;
+            strom__subcmd__transactions__subcmd__help,describe)
+                cmd="strom__subcmd__transactions__subcmd__help__subcmd__describe"
+                ;;
+            strom__subcmd__transactions__subcmd__help,help)
+                cmd="strom__subcmd__transactions__subcmd__help__subcmd__help"
+                ;;
+            strom__subcmd__transactions__subcmd__help,list)
+                cmd="strom__subcmd__transactions__subcmd__help__subcmd__list"
+                ;;
             *)
                 ;;
         esac
@@ -401,7 +431,7 @@ _strom() {
 
     case "${cmd}" in
         strom)
-            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups brokers stream connect top help"
+            opts="-v -h -V --verbose --profile --help --version serve produce consume topics perf repl config generate groups brokers stream connect top transactions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1053,7 +1083,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__consume)
-            opts="-b -t -o -p -e -f -Z -g -v -h -V --bootstrap-server --topic --from-beginning --offset --partition --exit-at-end --max-messages --timeout-ms --format --print-null --property --output --group --consumer-property --filter --jq --verbose --profile --help --version"
+            opts="-b -t -o -p -e -f -Z -g -v -h -V --bootstrap-server --topic --from-beginning --offset --partition --exit-at-end --max-messages --timeout-ms --format --print-null --property --output --group --consumer-property --isolation-level --filter --jq --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1125,6 +1155,10 @@ _strom() {
                     ;;
                 --consumer-property)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --isolation-level)
+                    COMPREPLY=($(compgen -W "read_uncommitted read_committed" -- "${cur}"))
                     return 0
                     ;;
                 --filter)
@@ -1567,7 +1601,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help)
-            opts="serve produce consume topics perf repl config generate groups brokers stream connect top help"
+            opts="serve produce consume topics perf repl config generate groups brokers stream connect top transactions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2168,6 +2202,48 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strom__subcmd__help__subcmd__transactions)
+            opts="list describe"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__transactions__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__transactions__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strom__subcmd__perf)
             opts="-v -h -V --verbose --profile --help --version produce consume help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2347,7 +2423,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__produce)
-            opts="-b -t -l -K -H -p -z -v -h -V --bootstrap-server --topic --file --key-separator --property --producer-property --header --partition --acks --null-marker --input --keep-partition --on-bad-line --linger-ms --compression-type --filter --jq --verbose --profile --help --version"
+            opts="-b -t -l -K -H -p -z -v -h -V --bootstrap-server --topic --file --key-separator --property --producer-property --header --partition --acks --null-marker --input --keep-partition --on-bad-line --linger-ms --compression-type --transactional-id --transaction-size --transaction-timeout-ms --filter --jq --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2435,6 +2511,18 @@ _strom() {
                     ;;
                 -z)
                     COMPREPLY=($(compgen -W "none gzip snappy lz4 zstd" -- "${cur}"))
+                    return 0
+                    ;;
+                --transactional-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transaction-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transaction-timeout-ms)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --filter)
@@ -3224,6 +3312,144 @@ _strom() {
                     return 0
                     ;;
                 --partitions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__transactions)
+            opts="-v -h -V --verbose --profile --help --version list describe help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__transactions__subcmd__describe)
+            opts="-b -v -h -V --bootstrap-server --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__transactions__subcmd__help)
+            opts="list describe help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__transactions__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__transactions__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__transactions__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__transactions__subcmd__list)
+            opts="-b -v -h -V --bootstrap-server --state --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

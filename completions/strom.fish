@@ -41,6 +41,7 @@ complete -c strom -n "__fish_strom_needs_command" -f -a "brokers" -d 'List and d
 complete -c strom -n "__fish_strom_needs_command" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
 complete -c strom -n "__fish_strom_needs_command" -f -a "connect" -d 'Run source and sink connectors between topics and databases'
 complete -c strom -n "__fish_strom_needs_command" -f -a "top" -d 'Live terminal view of brokers\' metrics: topic rates, partitions, groups\' lag'
+complete -c strom -n "__fish_strom_needs_command" -f -a "transactions" -d 'List and describe transactions (transactional producers\' state)'
 complete -c strom -n "__fish_strom_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand serve" -l config -d 'TOML file of settings, keys named like the long flags' -r -F
 complete -c strom -n "__fish_strom_using_subcommand serve" -l data-dir -d 'Where logs and metadata live [default: $XDG_DATA_HOME/strom or ~/.local/share/strom]' -r -F
@@ -102,6 +103,9 @@ gzip\t''
 snappy\t''
 lz4\t''
 zstd\t''"
+complete -c strom -n "__fish_strom_using_subcommand produce" -l transactional-id -d 'Write in transactions under this id (Kafka\'s transactional.id): one per read of the input, or per --transaction-size records. read_committed consumers see each whole or not at all. A newer producer with the same id fences this one (exit 1); a failed transaction is aborted and reported (exit 1)' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -l transaction-size -d 'With --transactional-id: commit every N records (and at the end of the input) instead of per read' -r
+complete -c strom -n "__fish_strom_using_subcommand produce" -l transaction-timeout-ms -d 'With --transactional-id: the broker aborts a transaction open longer (Kafka\'s transaction.timeout.ms)' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l filter -d 'Keep only records for which the jq expression EXPR is true: select(EXPR) on the record envelope, e.g. \'.key == "a"\'' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l jq -d 'Map each record envelope to zero or more envelopes with the jq expression EXPR, e.g. \'.value |= ascii_upcase\'' -r
 complete -c strom -n "__fish_strom_using_subcommand produce" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
@@ -121,6 +125,8 @@ complete -c strom -n "__fish_strom_using_subcommand consume" -l output -d 'Outpu
 json\t'One JSON envelope per line'"
 complete -c strom -n "__fish_strom_using_subcommand consume" -s g -l group -d 'Consume as part of a consumer group: resume at its committed offsets and share the partitions with its other members' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l consumer-property -d 'Kafka consumer property for --group (repeatable), e.g. session.timeout.ms=10000, partition.assignment.strategy=roundrobin, auto.offset.reset=earliest, auto.commit.interval.ms=5000' -r
+complete -c strom -n "__fish_strom_using_subcommand consume" -l isolation-level -d 'read_committed: only records of committed transactions (and those written outside transactions), up to the last stable offset; read_uncommitted: everything, as Kafka\'s consumer by default' -r -f -a "read_uncommitted\t''
+read_committed\t''"
 complete -c strom -n "__fish_strom_using_subcommand consume" -l filter -d 'Keep only records for which the jq expression EXPR is true: select(EXPR) on the record envelope, e.g. \'.key == "a"\'' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l jq -d 'Map each record envelope to zero or more envelopes with the jq expression EXPR, e.g. \'.value |= ascii_upcase\'' -r
 complete -c strom -n "__fish_strom_using_subcommand consume" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
@@ -534,20 +540,48 @@ complete -c strom -n "__fish_strom_using_subcommand top" -l profile -d 'Settings
 complete -c strom -n "__fish_strom_using_subcommand top" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand top" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "serve" -d 'Run a broker'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "produce" -d 'Write records from stdin or a file to a topic'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "consume" -d 'Print records of a topic to stdout'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "perf" -d 'Measure produce and consume throughput'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "repl" -d 'Interactive shell (or script runner) for the commands above'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "config" -d 'Show the effective client settings and where they came from'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "brokers" -d 'List and describe the cluster\'s brokers: version, listeners, health'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "connect" -d 'Run source and sink connectors between topics and databases'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "top" -d 'Live terminal view of brokers\' metrics: topic rates, partitions, groups\' lag'
-complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -f -a "list" -d 'List transactional ids: producer id and state'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -f -a "describe" -d 'Show a transactional id\'s state, producer id and epoch, timeout, open transaction\'s start time and partitions'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from list" -l state -d 'Only transactions in these states (comma-separated or repeated, any case)' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from list" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from list" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "list" -d 'List transactional ids: producer id and state'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a transactional id\'s state, producer id and epoch, timeout, open transaction\'s start time and partitions'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "serve" -d 'Run a broker'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "produce" -d 'Write records from stdin or a file to a topic'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "consume" -d 'Print records of a topic to stdout'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "topics" -d 'Create, list, describe, alter and delete topics'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "perf" -d 'Measure produce and consume throughput'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "repl" -d 'Interactive shell (or script runner) for the commands above'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "config" -d 'Show the effective client settings and where they came from'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "generate" -d 'Write man pages or shell completions (for packagers)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "groups" -d 'List, describe, reset and delete consumer groups'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "brokers" -d 'List and describe the cluster\'s brokers: version, listeners, health'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "stream" -d 'Process records from topics to a topic with any program (at least once)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "connect" -d 'Run source and sink connectors between topics and databases'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "top" -d 'Live terminal view of brokers\' metrics: topic rates, partitions, groups\' lag'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "transactions" -d 'List and describe transactions (transactional producers\' state)'
+complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "create" -d 'Create a topic'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "list" -d 'List topic names'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from topics" -f -a "describe" -d 'Describe partitions, leaders and configs'
@@ -576,3 +610,5 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "restart" -d 'Restart a connector\'s task now (also cuts a failed task\'s backoff short)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "offsets" -d 'A connector\'s positions: a source\'s stored source offsets, a sink\'s group commits and own stored offsets'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "list" -d 'List transactional ids: producer id and state'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "describe" -d 'Show a transactional id\'s state, producer id and epoch, timeout, open transaction\'s start time and partitions'
