@@ -61,6 +61,12 @@ _strom() {
             strom,transactions)
                 cmd="strom__subcmd__transactions"
                 ;;
+            strom__subcmd__brokers,alter-configs)
+                cmd="strom__subcmd__brokers__subcmd__alter__subcmd__configs"
+                ;;
+            strom__subcmd__brokers,configs)
+                cmd="strom__subcmd__brokers__subcmd__configs"
+                ;;
             strom__subcmd__brokers,describe)
                 cmd="strom__subcmd__brokers__subcmd__describe"
                 ;;
@@ -69,6 +75,12 @@ _strom() {
                 ;;
             strom__subcmd__brokers,list)
                 cmd="strom__subcmd__brokers__subcmd__list"
+                ;;
+            strom__subcmd__brokers__subcmd__help,alter-configs)
+                cmd="strom__subcmd__brokers__subcmd__help__subcmd__alter__subcmd__configs"
+                ;;
+            strom__subcmd__brokers__subcmd__help,configs)
+                cmd="strom__subcmd__brokers__subcmd__help__subcmd__configs"
                 ;;
             strom__subcmd__brokers__subcmd__help,describe)
                 cmd="strom__subcmd__brokers__subcmd__help__subcmd__describe"
@@ -243,6 +255,12 @@ _strom() {
                 ;;
             strom__subcmd__help,transactions)
                 cmd="strom__subcmd__help__subcmd__transactions"
+                ;;
+            strom__subcmd__help__subcmd__brokers,alter-configs)
+                cmd="strom__subcmd__help__subcmd__brokers__subcmd__alter__subcmd__configs"
+                ;;
+            strom__subcmd__help__subcmd__brokers,configs)
+                cmd="strom__subcmd__help__subcmd__brokers__subcmd__configs"
                 ;;
             strom__subcmd__help__subcmd__brokers,describe)
                 cmd="strom__subcmd__help__subcmd__brokers__subcmd__describe"
@@ -449,12 +467,84 @@ _strom() {
             return 0
             ;;
         strom__subcmd__brokers)
-            opts="-v -h -V --verbose --profile --help --version list describe help"
+            opts="-v -h -V --verbose --profile --help --version list describe configs alter-configs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers__subcmd__alter__subcmd__configs)
+            opts="-b -v -h -V --bootstrap-server --id --config --delete-config --validate-only --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --delete-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers__subcmd__configs)
+            opts="-b -v -h -V --bootstrap-server --id --cluster-default --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
+                    return 0
+                    ;;
                 --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -501,8 +591,36 @@ _strom() {
             return 0
             ;;
         strom__subcmd__brokers__subcmd__help)
-            opts="list describe help"
+            opts="list describe configs alter-configs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers__subcmd__help__subcmd__alter__subcmd__configs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__brokers__subcmd__help__subcmd__configs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1615,8 +1733,36 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__brokers)
-            opts="list describe"
+            opts="list describe configs alter-configs"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__brokers__subcmd__alter__subcmd__configs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__brokers__subcmd__configs)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -3039,7 +3185,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__describe)
-            opts="-b -v -h -V --bootstrap-server --topic --under-replicated-partitions --unavailable-partitions --under-min-isr-partitions --at-min-isr-partitions --output --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --topic --all-configs --under-replicated-partitions --unavailable-partitions --under-min-isr-partitions --at-min-isr-partitions --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

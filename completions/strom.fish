@@ -176,6 +176,7 @@ complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subc
 table\t'An aligned table'
 json\t'JSON'"
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l all-configs -d 'Every config with its effective value, defaults included (broker defaults from strom brokers alter-configs show here); without it, the topic\'s overrides only'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l under-replicated-partitions -d 'Only partitions whose ISR is smaller than their replica set'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l unavailable-partitions -d 'Only partitions without a leader'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l under-min-isr-partitions -d 'Only partitions whose ISR is smaller than min.insync.replicas (acks=all is refused)'
@@ -393,13 +394,15 @@ complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subc
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete consumer groups that have no active members'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "delete-offsets" -d 'Delete a group\'s committed offsets of some topics or partitions'
 complete -c strom -n "__fish_strom_using_subcommand groups; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
-complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -s h -l help -d 'Print help'
-complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -f -a "list" -d 'One line per broker of the cluster: id, address, version, uptime, health'
-complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -f -a "describe" -d 'Everything a broker says about itself: listeners, rack, data dir, disk, partitions hosted and led'
-complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe configs alter-configs help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe configs alter-configs help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe configs alter-configs help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe configs alter-configs help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe configs alter-configs help" -f -a "list" -d 'One line per broker of the cluster: id, address, version, uptime, health'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe configs alter-configs help" -f -a "describe" -d 'Everything a broker says about itself: listeners, rack, data dir, disk, partitions hosted and led'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe configs alter-configs help" -f -a "configs" -d 'The broker-wide defaults of topic configs (Kafka\'s dynamic broker configs), each with its value and where it comes from'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe configs alter-configs help" -f -a "alter-configs" -d 'Change broker-wide defaults of topic configs at run time, for the cluster or one broker; every topic that does not override them follows at once'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and not __fish_seen_subcommand_from list describe configs alter-configs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from list" -l output -r -f -a "plain\t'Kafka\'s text layout'
 table\t'An aligned table'
@@ -417,8 +420,29 @@ complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_sub
 complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from describe" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from configs" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from configs" -l id -d 'Only this broker\'s values (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from configs" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from configs" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from configs" -l cluster-default -d 'The values set for every broker of the cluster'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from configs" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from configs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from configs" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from alter-configs" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from alter-configs" -l id -d 'Change this broker\'s own values instead of the cluster default' -r
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from alter-configs" -l config -d 'Set a broker config (repeatable), e.g. log.retention.ms=86400000' -r
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from alter-configs" -l delete-config -d 'Remove a value, back to the next source (repeatable)' -r
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from alter-configs" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from alter-configs" -l validate-only -d 'Check the change without making it'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from alter-configs" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from alter-configs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from alter-configs" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from help" -f -a "list" -d 'One line per broker of the cluster: id, address, version, uptime, health'
 complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Everything a broker says about itself: listeners, rack, data dir, disk, partitions hosted and led'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from help" -f -a "configs" -d 'The broker-wide defaults of topic configs (Kafka\'s dynamic broker configs), each with its value and where it comes from'
+complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from help" -f -a "alter-configs" -d 'Change broker-wide defaults of topic configs at run time, for the cluster or one broker; every topic that does not override them follows at once'
 complete -c strom -n "__fish_strom_using_subcommand brokers; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand stream" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand stream" -l from -d 'Input topic(s), comma-separated' -r
@@ -602,6 +626,8 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from groups" -f -a "delete-offsets" -d 'Delete a group\'s committed offsets of some topics or partitions'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from brokers" -f -a "list" -d 'One line per broker of the cluster: id, address, version, uptime, health'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from brokers" -f -a "describe" -d 'Everything a broker says about itself: listeners, rack, data dir, disk, partitions hosted and led'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from brokers" -f -a "configs" -d 'The broker-wide defaults of topic configs (Kafka\'s dynamic broker configs), each with its value and where it comes from'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from brokers" -f -a "alter-configs" -d 'Change broker-wide defaults of topic configs at run time, for the cluster or one broker; every topic that does not override them follows at once'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "standalone" -d 'Run connectors in this process, one TOML file each'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "list" -d 'List the connectors of a running worker, with their state'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "status" -d 'State of a running worker\'s connectors (RUNNING, PAUSED, FAILED with the last error, RESTARTING)'

@@ -711,7 +711,7 @@ pub fn topic_regex(s: &str) -> Result<regex::Regex, String> {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  strom topics describe orders\n  strom topics describe --under-replicated-partitions"
+    after_help = "Examples:\n  strom topics describe orders\n  strom topics describe orders --all-configs --output json\n  strom topics describe --under-replicated-partitions"
 )]
 pub struct TopicsDescribeArgs {
     #[command(flatten)]
@@ -722,6 +722,11 @@ pub struct TopicsDescribeArgs {
     /// Topic to describe (kafka-topics spelling)
     #[arg(long = "topic", value_parser = topic_name, value_name = "NAME", conflicts_with = "name")]
     pub topic: Option<String>,
+    /// Every config with its effective value, defaults included (broker
+    /// defaults from strom brokers alter-configs show here); without it,
+    /// the topic's overrides only
+    #[arg(long)]
+    pub all_configs: bool,
     /// Only partitions whose ISR is smaller than their replica set
     #[arg(long, group = "partition_filter")]
     pub under_replicated_partitions: bool,

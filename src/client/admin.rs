@@ -111,7 +111,7 @@ fn check_topic(status: &Status, name: &str) -> Result<()> {
     }
 }
 
-fn check(status: &Status) -> Result<()> {
+pub(super) fn check(status: &Status) -> Result<()> {
     if status.is_ok() {
         Ok(())
     } else {

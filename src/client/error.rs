@@ -123,7 +123,7 @@ impl ClientError {
             ClientError::UnknownPartition { .. } => {
                 Some("See the partitions with strom topics describe")
             }
-            ClientError::Broker { code, .. } => match code {
+            ClientError::Broker { code, message } => match code {
                 ErrorCode::UnknownTopicOrPartition => Some(
                     "Create it with strom topics create, or list topics with strom topics list",
                 ),
@@ -135,7 +135,9 @@ impl ClientError {
                 ErrorCode::MessageTooLarge | ErrorCode::RecordListTooLarge => {
                     Some("Past 100 MiB a batch also needs a larger --max-frame-bytes on the broker")
                 }
-                ErrorCode::InvalidRequest => Some(
+                // Only for the broker's frame limit: other invalid
+                // requests say what is wrong themselves.
+                ErrorCode::InvalidRequest if message.contains("larger than the limit") => Some(
                     "A request larger than the broker's --max-frame-bytes is refused whole: \
                      lower max.request.size (--producer-property) or raise --max-frame-bytes",
                 ),

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod assignor;
 pub mod backoff;
 pub mod blocking;
+pub mod broker_configs;
 pub mod connection;
 pub mod consumer;
 pub mod dead_letter;

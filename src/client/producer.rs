@@ -547,8 +547,7 @@ impl Producer {
                         slot,
                         acc.producer,
                         &mut acc.sealed,
-                        cfg.compression,
-                        cfg.transactional_id.is_some(),
+                        SealAs::of(cfg),
                     );
                     acc.buffered += batch.records.len();
                     acc.ready.push_back(batch);
@@ -770,6 +769,23 @@ impl Producer {
     }
 }
 
+/// How a batch is sealed: its codec, and whether it belongs to a
+/// transaction (only with a producer id).
+#[derive(Clone, Copy)]
+struct SealAs {
+    codec: Compression,
+    transactional: bool,
+}
+
+impl SealAs {
+    fn of(cfg: &ProducerConfig) -> SealAs {
+        SealAs {
+            codec: cfg.compression,
+            transactional: cfg.transactional_id.is_some(),
+        }
+    }
+}
+
 fn seal(
     topic: &Arc<str>,
     partition: i32,
@@ -777,8 +793,10 @@ fn seal(
     slot: &mut Slot,
     producer: Option<(i64, i16)>,
     sealed: &mut u64,
-    codec: Compression,
-    transactional: bool,
+    SealAs {
+        codec,
+        transactional,
+    }: SealAs,
 ) -> Batch {
     let count = ob.builder.len();
     ob.builder
@@ -858,8 +876,7 @@ impl Inner {
                             slot,
                             acc.producer,
                             &mut acc.sealed,
-                            cfg.compression,
-                            cfg.transactional_id.is_some(),
+                            SealAs::of(cfg),
                         );
                         acc.buffered += b.records.len();
                         acc.ready.push_back(b);
@@ -1236,8 +1253,10 @@ fn fail_open_batches(inner: &Inner, err: ClientError) {
                         slot,
                         None,
                         &mut acc.sealed,
-                        Compression::None,
-                        false,
+                        SealAs {
+                            codec: Compression::None,
+                            transactional: false,
+                        },
                     ));
                 }
             }

@@ -19,6 +19,8 @@ pub fn run(command: BrokersCommand) -> anyhow::Result<()> {
     match command {
         BrokersCommand::List(a) => list(a),
         BrokersCommand::Describe(a) => describe(a),
+        BrokersCommand::Configs(a) => super::broker_configs::describe(a),
+        BrokersCommand::AlterConfigs(a) => super::broker_configs::alter(a),
     }
 }
 

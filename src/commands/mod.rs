@@ -2,6 +2,7 @@
 //! `cli::args` and returns `anyhow::Result`. Exit codes are decided in
 //! `cli` from the error: [`UsageError`] is 2, anything else 1, and a closed
 //! stdout pipe is a quiet 0.
+pub mod broker_configs;
 pub mod brokers;
 pub mod config;
 pub mod connect;

@@ -110,10 +110,11 @@ fn join(ids: &[i32]) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
 }
 
-/// Topic overrides only, like kafka-topics' `Configs:` column.
-fn overrides(configs: Option<&Vec<ConfigSetting>>) -> Vec<&ConfigSetting> {
+/// Topic overrides only, like kafka-topics' `Configs:` column; with
+/// `all`, every config with its effective value (kafka-configs `--all`).
+fn overrides(configs: Option<&Vec<ConfigSetting>>, all: bool) -> Vec<&ConfigSetting> {
     configs
-        .map(|c| c.iter().filter(|c| !c.is_default).collect())
+        .map(|c| c.iter().filter(|c| all || !c.is_default).collect())
         .unwrap_or_default()
 }
 
@@ -197,7 +198,7 @@ pub fn describe(args: TopicsDescribeArgs) -> anyhow::Result<()> {
     match args.output {
         TableOutput::Plain => {
             for t in &topics {
-                let cfg = overrides(configs.get(&t.name))
+                let cfg = overrides(configs.get(&t.name), args.all_configs)
                     .iter()
                     .map(|c| format!("{}={}", c.key, c.value))
                     .collect::<Vec<_>>()
@@ -252,7 +253,7 @@ pub fn describe(args: TopicsDescribeArgs) -> anyhow::Result<()> {
                 .map(|t| DescribedTopic {
                     topic: t,
                     replication_factor: t.replication_factor(),
-                    configs: overrides(configs.get(&t.name))
+                    configs: overrides(configs.get(&t.name), args.all_configs)
                         .into_iter()
                         .map(|c| (c.key.as_str(), c.value.as_str()))
                         .collect(),

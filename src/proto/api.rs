@@ -49,6 +49,8 @@ api_keys! {
     DescribeTransactions = 28, "DescribeTransactions";
     DeleteOffsets = 30, "DeleteOffsets";
     ElectLeaders = 31, "ElectLeaders";
+    DescribeBrokerConfigs = 32, "DescribeBrokerConfigs";
+    AlterBrokerConfigs = 33, "AlterBrokerConfigs";
 }
 
 impl ApiKey {

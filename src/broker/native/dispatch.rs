@@ -5,8 +5,8 @@ use std::sync::Arc;
 use bytes::BytesMut;
 
 use super::{
-    admin, broker_info, delete_offsets, delete_records, elect_leaders, fetch, groups, list_offsets,
-    metadata, produce, status_frame, transactions, Reply,
+    admin, broker_configs, broker_info, delete_offsets, delete_records, elect_leaders, fetch,
+    groups, list_offsets, metadata, produce, status_frame, transactions, Reply,
 };
 use crate::broker::metrics::{timed, Protocol, Waiting};
 use crate::broker::replication::handlers as replication;
@@ -171,5 +171,7 @@ async fn handle(
         ApiKey::DeleteRecords => run!(delete_records::handle),
         ApiKey::DeleteOffsets => run!(delete_offsets::handle),
         ApiKey::ElectLeaders => run!(elect_leaders::handle),
+        ApiKey::DescribeBrokerConfigs => run!(broker_configs::describe),
+        ApiKey::AlterBrokerConfigs => run!(broker_configs::alter),
     }
 }

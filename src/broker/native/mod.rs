@@ -6,6 +6,7 @@
 //! [`Reply::Later`] future; the writer awaits replies in order and writes
 //! them, so answers come back in request order while waits overlap.
 pub(crate) mod admin;
+pub(crate) mod broker_configs;
 pub(crate) mod broker_info;
 pub(crate) mod delete_offsets;
 pub(crate) mod delete_records;

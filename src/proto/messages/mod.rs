@@ -1,6 +1,7 @@
 //! Request and response bodies, one file per family. Field order is wire
 //! order (see `docs/protocol.md`). Every response carries [`Status`]es so a
 //! failure is always a code and a message.
+pub mod broker_configs;
 pub mod broker_info;
 pub mod delete_records;
 pub mod elect_leaders;
