@@ -349,6 +349,9 @@ _strom() {
             strom__subcmd__help__subcmd__transactions,describe)
                 cmd="strom__subcmd__help__subcmd__transactions__subcmd__describe"
                 ;;
+            strom__subcmd__help__subcmd__transactions,describe-producers)
+                cmd="strom__subcmd__help__subcmd__transactions__subcmd__describe__subcmd__producers"
+                ;;
             strom__subcmd__help__subcmd__transactions,list)
                 cmd="strom__subcmd__help__subcmd__transactions__subcmd__list"
                 ;;
@@ -427,6 +430,9 @@ _strom() {
             strom__subcmd__transactions,describe)
                 cmd="strom__subcmd__transactions__subcmd__describe"
                 ;;
+            strom__subcmd__transactions,describe-producers)
+                cmd="strom__subcmd__transactions__subcmd__describe__subcmd__producers"
+                ;;
             strom__subcmd__transactions,help)
                 cmd="strom__subcmd__transactions__subcmd__help"
                 ;;
@@ -435,6 +441,9 @@ _strom() {
                 ;;
             strom__subcmd__transactions__subcmd__help,describe)
                 cmd="strom__subcmd__transactions__subcmd__help__subcmd__describe"
+                ;;
+            strom__subcmd__transactions__subcmd__help,describe-producers)
+                cmd="strom__subcmd__transactions__subcmd__help__subcmd__describe__subcmd__producers"
                 ;;
             strom__subcmd__transactions__subcmd__help,help)
                 cmd="strom__subcmd__transactions__subcmd__help__subcmd__help"
@@ -2349,7 +2358,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__transactions)
-            opts="list describe"
+            opts="list describe describe-producers"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2363,6 +2372,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__help__subcmd__transactions__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__help__subcmd__transactions__subcmd__describe__subcmd__producers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -3185,7 +3208,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__topics__subcmd__describe)
-            opts="-b -v -h -V --bootstrap-server --topic --all-configs --under-replicated-partitions --unavailable-partitions --under-min-isr-partitions --at-min-isr-partitions --output --verbose --profile --help --version"
+            opts="-b -v -h -V --bootstrap-server --topic --all-configs --log-dirs --under-replicated-partitions --unavailable-partitions --under-min-isr-partitions --at-min-isr-partitions --output --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3477,7 +3500,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__transactions)
-            opts="-v -h -V --verbose --profile --help --version list describe help"
+            opts="-v -h -V --verbose --profile --help --version list describe describe-producers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3524,8 +3547,50 @@ _strom() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strom__subcmd__transactions__subcmd__describe__subcmd__producers)
+            opts="-b -p -v -h -V --bootstrap-server --topic --partition --output --verbose --profile --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --bootstrap-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -b)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topic)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --partition)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "plain table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strom__subcmd__transactions__subcmd__help)
-            opts="list describe help"
+            opts="list describe describe-producers help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3539,6 +3604,20 @@ _strom() {
             return 0
             ;;
         strom__subcmd__transactions__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strom__subcmd__transactions__subcmd__help__subcmd__describe__subcmd__producers)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -177,6 +177,7 @@ table\t'An aligned table'
 json\t'JSON'"
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l all-configs -d 'Every config with its effective value, defaults included (broker defaults from strom brokers alter-configs show here); without it, the topic\'s overrides only'
+complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l log-dirs -d 'Where each partition replica is stored and how big it is: the broker, its log directory, size on disk, log end and lag behind the leader (kafka-log-dirs), asked of every broker'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l under-replicated-partitions -d 'Only partitions whose ISR is smaller than their replica set'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l unavailable-partitions -d 'Only partitions without a leader'
 complete -c strom -n "__fish_strom_using_subcommand topics; and __fish_seen_subcommand_from describe" -l under-min-isr-partitions -d 'Only partitions whose ISR is smaller than min.insync.replicas (acks=all is refused)'
@@ -564,13 +565,14 @@ complete -c strom -n "__fish_strom_using_subcommand top" -l profile -d 'Settings
 complete -c strom -n "__fish_strom_using_subcommand top" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand top" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand top" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
-complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
-complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -s h -l help -d 'Print help'
-complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -s V -l version -d 'Print version'
-complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -f -a "list" -d 'List transactional ids: producer id and state'
-complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -f -a "describe" -d 'Show a transactional id\'s state, producer id and epoch, timeout, open transaction\'s start time and partitions'
-complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers help" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers help" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers help" -s h -l help -d 'Print help'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers help" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers help" -f -a "list" -d 'List transactional ids: producer id and state'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers help" -f -a "describe" -d 'Show a transactional id\'s state, producer id and epoch, timeout, open transaction\'s start time and partitions'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers help" -f -a "describe-producers" -d 'The producers a partition\'s leader remembers: producer id, epoch, last sequence and timestamp, open transaction\'s first offset (kafka-transactions describe-producers)'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and not __fish_seen_subcommand_from list describe describe-producers help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from list" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
 complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from list" -l state -d 'Only transactions in these states (comma-separated or repeated, any case)' -r
 complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from list" -l output -r -f -a "plain\t'Kafka\'s text layout'
@@ -588,8 +590,19 @@ complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_see
 complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
 complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe" -s V -l version -d 'Print version'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -s b -l bootstrap-server -d 'Broker(s) to bootstrap from (precedence: flag, env, profile, default)' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -l topic -d 'Topic name (kafka-topics spelling)' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -s p -l partition -d 'Only this partition (repeatable; default every partition)' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -l output -r -f -a "plain\t'Kafka\'s text layout'
+table\t'An aligned table'
+json\t'JSON'"
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -l profile -d 'Settings profile from $XDG_CONFIG_HOME/strom/config.toml [env: STROM_PROFILE]' -r
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -s v -l verbose -d 'Log more to stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from describe-producers" -s V -l version -d 'Print version'
 complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "list" -d 'List transactional ids: producer id and state'
 complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a transactional id\'s state, producer id and epoch, timeout, open transaction\'s start time and partitions'
+complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "describe-producers" -d 'The producers a partition\'s leader remembers: producer id, epoch, last sequence and timestamp, open transaction\'s first offset (kafka-transactions describe-producers)'
 complete -c strom -n "__fish_strom_using_subcommand transactions; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "serve" -d 'Run a broker'
 complete -c strom -n "__fish_strom_using_subcommand help; and not __fish_seen_subcommand_from serve produce consume topics perf repl config generate groups brokers stream connect top transactions help" -f -a "produce" -d 'Write records from stdin or a file to a topic'
@@ -638,3 +651,4 @@ complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcom
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from connect" -f -a "bench-sqlite-insert" -d 'Plain batched INSERT loop into SQLite (the baseline of scripts/bench-connect.sh)'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "list" -d 'List transactional ids: producer id and state'
 complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "describe" -d 'Show a transactional id\'s state, producer id and epoch, timeout, open transaction\'s start time and partitions'
+complete -c strom -n "__fish_strom_using_subcommand help; and __fish_seen_subcommand_from transactions" -f -a "describe-producers" -d 'The producers a partition\'s leader remembers: producer id, epoch, last sequence and timestamp, open transaction\'s first offset (kafka-transactions describe-producers)'

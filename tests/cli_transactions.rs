@@ -209,3 +209,72 @@ fn a_transaction_open_past_its_timeout_is_aborted_by_the_broker() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn describe_producers_shows_an_open_transactions_first_offset() {
+    let b = Broker::start();
+    b.create_topic("p", 1);
+    b.ok(&["produce", "-t", "p"], Some(&lines(1..=3)));
+    let mut open = open_producer(&b, "p", "holder", &[]);
+    open.stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(&lines(1..=2))
+        .expect("write");
+    wait_state(&b, "holder", &["Ongoing"]);
+    let producer_id = describe(&b, "holder", "producer_id");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let rows = loop {
+        let out = text(&b.ok(
+            &[
+                "transactions",
+                "describe-producers",
+                "p",
+                "--output",
+                "json",
+            ],
+            None,
+        ));
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("json");
+        if rows.len() == 2 && rows.iter().any(|r| r["producer_id"] == producer_id) {
+            break rows;
+        }
+        assert!(Instant::now() < deadline, "{out}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let txn = rows
+        .iter()
+        .find(|r| r["producer_id"] == producer_id)
+        .expect("the transactional producer");
+    // The plain producer wrote offsets 0-2; the transaction starts at 3.
+    assert_eq!(txn["current_txn_start_offset"], 3, "{rows:?}");
+    assert_eq!(txn["last_sequence"], 1, "{rows:?}");
+    let plain = rows
+        .iter()
+        .find(|r| r["producer_id"] != producer_id)
+        .expect("the idempotent producer");
+    assert!(plain["current_txn_start_offset"].is_null(), "{rows:?}");
+
+    drop(open.stdin.take());
+    let status = wait_with_deadline(&mut open, Duration::from_secs(30));
+    assert!(status.success());
+    let out = text(&b.ok(
+        &[
+            "transactions",
+            "describe-producers",
+            "p",
+            "-p",
+            "0",
+            "--output",
+            "json",
+        ],
+        None,
+    ));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("json");
+    assert!(
+        rows.iter().all(|r| r["current_txn_start_offset"].is_null()),
+        "{out}"
+    );
+    let out = b.run(&["transactions", "describe-producers", "nope"], None);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -711,7 +711,7 @@ pub fn topic_regex(s: &str) -> Result<regex::Regex, String> {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  strom topics describe orders\n  strom topics describe orders --all-configs --output json\n  strom topics describe --under-replicated-partitions"
+    after_help = "Examples:\n  strom topics describe orders\n  strom topics describe orders --all-configs --output json\n  strom topics describe --log-dirs\n  strom topics describe --under-replicated-partitions"
 )]
 pub struct TopicsDescribeArgs {
     #[command(flatten)]
@@ -727,6 +727,11 @@ pub struct TopicsDescribeArgs {
     /// the topic's overrides only
     #[arg(long)]
     pub all_configs: bool,
+    /// Where each partition replica is stored and how big it is: the
+    /// broker, its log directory, size on disk, log end and lag behind the
+    /// leader (kafka-log-dirs), asked of every broker
+    #[arg(long, conflicts_with_all = ["all_configs", "under_replicated_partitions", "unavailable_partitions", "under_min_isr_partitions", "at_min_isr_partitions"])]
+    pub log_dirs: bool,
     /// Only partitions whose ISR is smaller than their replica set
     #[arg(long, group = "partition_filter")]
     pub under_replicated_partitions: bool,

@@ -1,7 +1,7 @@
 //! Flags of `strom transactions` (kafka-transactions' list and describe).
 use clap::{Args, Subcommand};
 
-use super::args::{ConnectArgs, TableOutput};
+use super::args::{ConnectArgs, TableOutput, TopicArg};
 
 #[derive(Debug, Subcommand)]
 pub enum TransactionsCommand {
@@ -21,6 +21,30 @@ Examples:
         strom transactions describe orders-loader --output json"
     )]
     Describe(TransactionsDescribeArgs),
+    /// The producers a partition's leader remembers: producer id, epoch,
+    /// last sequence and timestamp, open transaction's first offset
+    /// (kafka-transactions describe-producers)
+    #[command(
+        after_long_help = "Examples:\n  strom transactions describe-producers orders\n  \
+        strom transactions describe-producers orders --partition 0 --output json\n\n\
+        TXN-START-OFFSET is where the producer's open transaction begins on that \
+        partition (- when none is open): an old one there holds read_committed \
+        consumers back (a hanging transaction)."
+    )]
+    DescribeProducers(TransactionsDescribeProducersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TransactionsDescribeProducersArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    #[command(flatten)]
+    pub topic: TopicArg,
+    /// Only this partition (repeatable; default every partition)
+    #[arg(short, long, value_name = "PARTITION")]
+    pub partition: Vec<i32>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: TableOutput,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use super::connection::Connection;
 use super::error::{ClientError, Result};
 use super::metadata::{Client, Lane};
-use crate::proto::messages::broker_info::{DescribeBrokerRequest, DescribeBrokerResponse};
+use crate::proto::messages::broker_info::{
+    DescribeBrokerRequest, DescribeBrokerResponse, DescribeLogDirsRequest, DescribeLogDirsResponse,
+};
 use crate::proto::messages::delete_records::{
     DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsResponse,
 };
@@ -300,6 +302,25 @@ impl Admin {
             .call(
                 ApiKey::DescribeBroker,
                 &DescribeBrokerRequest {},
+                self.client.request_timeout(),
+            )
+            .await?;
+        check(&resp.status)?;
+        Ok(resp)
+    }
+
+    /// The partition replicas broker `node` stores (of `topics`, or all),
+    /// with sizes and log ends, and its disk space. Asked of that broker.
+    pub async fn describe_log_dirs(
+        &self,
+        node: i32,
+        topics: Option<Vec<String>>,
+    ) -> Result<DescribeLogDirsResponse> {
+        let conn = self.client.connection(node, Lane::Default).await?;
+        let resp: DescribeLogDirsResponse = conn
+            .call(
+                ApiKey::DescribeLogDirs,
+                &DescribeLogDirsRequest { topics },
                 self.client.request_timeout(),
             )
             .await?;

@@ -172,3 +172,25 @@ pub async fn describe_transactions(
     check(&r.status)?;
     Ok(r.transactions)
 }
+
+/// The producers `topic`-`partition`'s leader remembers (asked of the
+/// leader): ids, epochs, last sequences and open transactions' starts.
+pub async fn describe_producers(
+    client: &Client,
+    topic: &str,
+    partition: i32,
+) -> Result<Vec<ActiveProducerState>> {
+    let leader = client.leader(topic, partition).await?;
+    let conn = client
+        .connection(leader, super::metadata::Lane::Default)
+        .await?;
+    let req = DescribeProducersRequest {
+        topic: topic.to_string(),
+        partition,
+    };
+    let r: DescribeProducersResponse = conn
+        .call(ApiKey::DescribeProducers, &req, client.request_timeout())
+        .await?;
+    check(&r.status)?;
+    Ok(r.producers)
+}

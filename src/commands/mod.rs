@@ -28,6 +28,7 @@ pub mod stream;
 pub mod stream_stateful;
 pub mod top;
 pub mod topics;
+pub mod topics_log_dirs;
 pub mod topics_offsets;
 pub mod transactions;
 

@@ -173,6 +173,9 @@ struct DescribedTopic<'a> {
 }
 
 pub fn describe(args: TopicsDescribeArgs) -> anyhow::Result<()> {
+    if args.log_dirs {
+        return super::topics_log_dirs::describe(args);
+    }
     let name = args.name.clone().or(args.topic.clone());
     let client = super::connect(&args.connect)?;
     let admin = client.admin();

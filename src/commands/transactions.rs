@@ -7,14 +7,18 @@ use serde::Serialize;
 use super::output::{print_json, print_table, stdout};
 use crate::cli::args::TableOutput;
 use crate::cli::transactions_args::{
-    TransactionsCommand, TransactionsDescribeArgs, TransactionsListArgs,
+    TransactionsCommand, TransactionsDescribeArgs, TransactionsDescribeProducersArgs,
+    TransactionsListArgs,
 };
-use crate::client::transaction::{describe_transactions, list_transactions};
+use crate::client::transaction::{
+    describe_producers as ask_producers, describe_transactions, list_transactions,
+};
 
 pub fn run(command: TransactionsCommand) -> anyhow::Result<()> {
     match command {
         TransactionsCommand::List(a) => list(a),
         TransactionsCommand::Describe(a) => describe(a),
+        TransactionsCommand::DescribeProducers(a) => describe_producers(a),
     }
 }
 
@@ -160,5 +164,71 @@ fn describe(args: TransactionsDescribeArgs) -> anyhow::Result<()> {
     if !missing.is_empty() {
         anyhow::bail!("cannot describe {}", missing.join(", "));
     }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ProducerRow {
+    partition: i32,
+    producer_id: i64,
+    producer_epoch: i16,
+    last_sequence: i32,
+    last_timestamp: i64,
+    /// None: no open transaction on the partition.
+    current_txn_start_offset: Option<i64>,
+}
+
+fn describe_producers(args: TransactionsDescribeProducersArgs) -> anyhow::Result<()> {
+    let topic = args.topic.get().to_string();
+    let client = super::connect(&args.connect)?;
+    let info = client.run(client.client().topic(&topic, false))?;
+    let partitions: Vec<i32> = if args.partition.is_empty() {
+        (0..info.partition_count()).collect()
+    } else {
+        args.partition.clone()
+    };
+    let mut rows = Vec::new();
+    for p in partitions {
+        for s in client.run(ask_producers(client.client(), &topic, p))? {
+            rows.push(ProducerRow {
+                partition: p,
+                producer_id: s.producer_id,
+                producer_epoch: s.producer_epoch,
+                last_sequence: s.last_sequence,
+                last_timestamp: s.last_timestamp,
+                current_txn_start_offset: (s.current_txn_start_offset >= 0)
+                    .then_some(s.current_txn_start_offset),
+            });
+        }
+    }
+    let header = [
+        "PARTITION",
+        "PRODUCER-ID",
+        "EPOCH",
+        "LAST-SEQUENCE",
+        "LAST-TIMESTAMP",
+        "TXN-START-OFFSET",
+    ];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.partition.to_string(),
+                r.producer_id.to_string(),
+                r.producer_epoch.to_string(),
+                r.last_sequence.to_string(),
+                r.last_timestamp.to_string(),
+                r.current_txn_start_offset
+                    .map_or("-".into(), |o| o.to_string()),
+            ]
+        })
+        .collect();
+    let mut out = stdout();
+    match args.output {
+        TableOutput::Plain => print_plain(&mut out, &header, &cells)?,
+        TableOutput::Table => print_table(&mut out, &header, cells)?,
+        TableOutput::Json => print_json(&mut out, &rows)?,
+    }
+    out.flush()?;
     Ok(())
 }

@@ -51,6 +51,8 @@ api_keys! {
     ElectLeaders = 31, "ElectLeaders";
     DescribeBrokerConfigs = 32, "DescribeBrokerConfigs";
     AlterBrokerConfigs = 33, "AlterBrokerConfigs";
+    DescribeLogDirs = 34, "DescribeLogDirs";
+    DescribeProducers = 35, "DescribeProducers";
 }
 
 impl ApiKey {

@@ -11,7 +11,6 @@ use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse, 
 
 use super::request::{str, Ctx};
 use super::Reply;
-use crate::broker::disk_space::disk_space;
 use crate::broker::state::Broker;
 
 pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: DescribeLogDirsRequest) -> Reply {
@@ -22,40 +21,30 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: DescribeLogDirsRequest
             .map(|t| (t.topic.0.to_string(), t.partitions))
             .collect::<Vec<_>>()
     });
-    let mut topics = Vec::new();
-    for t in broker.topics.list() {
-        let asked: Option<&Vec<i32>> = match &wanted {
-            None => None,
-            Some(w) => match w.iter().find(|(name, _)| **name == *t.name) {
-                Some((_, ps)) => Some(ps),
-                None => continue,
-            },
-        };
-        let partitions: Vec<DescribeLogDirsPartition> = t
-            .partitions()
+    let usage = broker.log_dir_usage(|topic, partition| match &wanted {
+        None => true,
+        Some(w) => w
             .iter()
-            .filter(|p| asked.is_none_or(|a| a.contains(&p.index)))
-            .map(|p| {
-                let size = p.log().size_bytes();
-                DescribeLogDirsPartition::default()
-                    .with_partition_index(p.index)
-                    .with_partition_size(i64::try_from(size).unwrap_or(i64::MAX))
-            })
-            .collect();
-        if !partitions.is_empty() {
-            topics.push(
+            .any(|(name, ps)| name == topic && ps.contains(&partition)),
+    });
+    let mut topics: Vec<DescribeLogDirsTopic> = Vec::new();
+    for r in usage.replicas {
+        let part = DescribeLogDirsPartition::default()
+            .with_partition_index(r.partition)
+            .with_partition_size(r.size_bytes);
+        match topics.last_mut() {
+            Some(t) if *t.name.0 == *r.topic => t.partitions.push(part),
+            _ => topics.push(
                 DescribeLogDirsTopic::default()
-                    .with_name(TopicName(str(t.name.to_string())))
-                    .with_partitions(partitions),
-            );
+                    .with_name(TopicName(str(r.topic)))
+                    .with_partitions(vec![part]),
+            ),
         }
     }
-    let dir = &broker.config.data_dir;
-    let (total, usable) = disk_space(dir).unwrap_or((-1, -1));
     let result = DescribeLogDirsResult::default()
-        .with_log_dir(str(dir.display().to_string()))
+        .with_log_dir(str(usage.dir.display().to_string()))
         .with_topics(topics)
-        .with_total_bytes(total)
-        .with_usable_bytes(usable);
+        .with_total_bytes(usage.total_bytes)
+        .with_usable_bytes(usage.usable_bytes);
     ctx.respond(&DescribeLogDirsResponse::default().with_results(vec![result]))
 }

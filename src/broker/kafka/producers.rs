@@ -11,7 +11,6 @@ use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersRespon
 use super::request::{str, Ctx};
 use super::Reply;
 use crate::broker::state::Broker;
-use crate::proto::ErrorCode;
 
 pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: DescribeProducersRequest) -> Reply {
     let topics = req
@@ -33,35 +32,23 @@ pub async fn handle(broker: &Arc<Broker>, ctx: &Ctx, req: DescribeProducersReque
 
 fn describe(broker: &Broker, topic: &str, index: i32) -> PartitionResponse {
     let resp = PartitionResponse::default().with_partition_index(index);
-    let part = match broker.topics.partition(topic, index) {
-        Ok(p) => p,
-        Err(e) => {
-            return resp
-                .with_error_code(e.code().code())
-                .with_error_message(Some(str(e.to_string())));
-        }
-    };
-    if !part.replica.role().is_leader() {
-        return resp
-            .with_error_code(ErrorCode::NotLeaderOrFollower.code())
-            .with_error_message(Some(str(format!(
-                "this broker does not lead {topic}-{index}"
-            ))));
+    match broker.partition_producers(topic, index) {
+        Err(e) => resp
+            .with_error_code(e.code().code())
+            .with_error_message(Some(str(e.to_string()))),
+        Ok(producers) => resp.with_active_producers(
+            producers
+                .into_iter()
+                .map(|p| {
+                    ProducerState::default()
+                        .with_producer_id(ProducerId(p.producer_id))
+                        .with_producer_epoch(i32::from(p.epoch))
+                        .with_last_sequence(p.last_sequence)
+                        .with_last_timestamp(p.last_timestamp)
+                        .with_coordinator_epoch(-1)
+                        .with_current_txn_start_offset(p.current_txn_start_offset)
+                })
+                .collect(),
+        ),
     }
-    let producers = part
-        .replica
-        .producers()
-        .describe()
-        .into_iter()
-        .map(|p| {
-            ProducerState::default()
-                .with_producer_id(ProducerId(p.producer_id))
-                .with_producer_epoch(i32::from(p.epoch))
-                .with_last_sequence(p.last_sequence)
-                .with_last_timestamp(p.last_timestamp)
-                .with_coordinator_epoch(-1)
-                .with_current_txn_start_offset(-1)
-        })
-        .collect();
-    resp.with_active_producers(producers)
 }

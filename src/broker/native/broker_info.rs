@@ -6,7 +6,10 @@ use std::sync::Arc;
 use super::{frame, Reply};
 use crate::broker::disk_space::disk_space;
 use crate::broker::state::Broker;
-use crate::proto::messages::broker_info::{DescribeBrokerRequest, DescribeBrokerResponse};
+use crate::proto::messages::broker_info::{
+    DescribeBrokerRequest, DescribeBrokerResponse, DescribeLogDirsRequest, DescribeLogDirsResponse,
+    LogDirReplica,
+};
 use crate::proto::messages::Status;
 
 pub async fn handle(
@@ -50,6 +53,42 @@ pub async fn handle(
             disk_free_bytes,
             partitions,
             leaders,
+        },
+    ))
+}
+
+/// DescribeLogDirs (api 34): this broker's replicas on disk, as
+/// [`Broker::log_dir_usage`] (the Kafka handler's source too).
+pub async fn log_dirs(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: DescribeLogDirsRequest,
+    _peer: SocketAddr,
+) -> Reply {
+    let usage = broker.log_dir_usage(|topic, _| {
+        req.topics
+            .as_ref()
+            .is_none_or(|ts| ts.iter().any(|t| t == topic))
+    });
+    Reply::Now(frame(
+        cid,
+        &DescribeLogDirsResponse {
+            status: Status::ok(),
+            log_dir: usage.dir.display().to_string(),
+            total_bytes: usage.total_bytes,
+            usable_bytes: usage.usable_bytes,
+            replicas: usage
+                .replicas
+                .into_iter()
+                .map(|r| LogDirReplica {
+                    topic: r.topic,
+                    partition: r.partition,
+                    size_bytes: r.size_bytes,
+                    log_end_offset: r.log_end_offset,
+                    high_watermark: r.high_watermark,
+                    leader: r.leader,
+                })
+                .collect(),
         },
     ))
 }

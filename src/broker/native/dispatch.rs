@@ -173,5 +173,7 @@ async fn handle(
         ApiKey::ElectLeaders => run!(elect_leaders::handle),
         ApiKey::DescribeBrokerConfigs => run!(broker_configs::describe),
         ApiKey::AlterBrokerConfigs => run!(broker_configs::alter),
+        ApiKey::DescribeLogDirs => run!(broker_info::log_dirs),
+        ApiKey::DescribeProducers => run!(transactions::describe_producers),
     }
 }

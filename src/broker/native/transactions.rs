@@ -218,3 +218,33 @@ pub async fn describe(
         },
     ))
 }
+
+/// DescribeProducers (api 35): the producers the partition's leader
+/// remembers, as [`Broker::partition_producers`] (the Kafka handler's too).
+pub async fn describe_producers(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: DescribeProducersRequest,
+    _peer: SocketAddr,
+) -> Reply {
+    let resp = match broker.partition_producers(&req.topic, req.partition) {
+        Err(e) => DescribeProducersResponse {
+            status: e.status(),
+            producers: Vec::new(),
+        },
+        Ok(ps) => DescribeProducersResponse {
+            status: Status::ok(),
+            producers: ps
+                .into_iter()
+                .map(|p| ActiveProducerState {
+                    producer_id: p.producer_id,
+                    producer_epoch: p.epoch,
+                    last_sequence: p.last_sequence,
+                    last_timestamp: p.last_timestamp,
+                    current_txn_start_offset: p.current_txn_start_offset,
+                })
+                .collect(),
+        },
+    };
+    Reply::Now(frame(cid, &resp))
+}

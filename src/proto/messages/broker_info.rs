@@ -1,5 +1,6 @@
-//! DescribeBroker: what one broker says about itself, for `strom brokers`
-//! (version, listeners, uptime, disk, the partitions it hosts and leads).
+//! DescribeBroker (api 23): what one broker says about itself, for `strom brokers`
+//! (version, listeners, uptime, disk, the partitions it hosts and leads), and
+//! DescribeLogDirs (api 34): its partition replicas on disk.
 use crate::proto::messages::Status;
 use crate::wire_struct;
 
@@ -34,5 +35,35 @@ wire_struct! {
         /// Partition replicas it hosts, and how many of them it leads.
         pub partitions: i32,
         pub leaders: i32,
+    }
+}
+
+wire_struct! {
+    /// DescribeLogDirs (api 34): what the broker asked stores.
+    pub struct DescribeLogDirsRequest {
+        /// None: every topic.
+        pub topics: Option<Vec<String>>,
+    }
+}
+
+wire_struct! {
+    pub struct DescribeLogDirsResponse {
+        pub status: Status,
+        pub log_dir: String,
+        /// -1 when unknown.
+        pub total_bytes: i64,
+        pub usable_bytes: i64,
+        pub replicas: Vec<LogDirReplica>,
+    }
+}
+
+wire_struct! {
+    pub struct LogDirReplica {
+        pub topic: String,
+        pub partition: i32,
+        pub size_bytes: i64,
+        pub log_end_offset: i64,
+        pub high_watermark: i64,
+        pub leader: bool,
     }
 }

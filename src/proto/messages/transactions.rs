@@ -117,3 +117,30 @@ wire_struct! {
         pub partitions: Vec<TopicPartition>,
     }
 }
+
+wire_struct! {
+    /// DescribeProducers (api 35), asked of a partition's leader: the
+    /// producers it remembers (kafka-transactions describe-producers).
+    pub struct DescribeProducersRequest {
+        pub topic: String,
+        pub partition: i32,
+    }
+}
+
+wire_struct! {
+    pub struct DescribeProducersResponse {
+        pub status: Status,
+        pub producers: Vec<ActiveProducerState>,
+    }
+}
+
+wire_struct! {
+    pub struct ActiveProducerState {
+        pub producer_id: i64,
+        pub producer_epoch: i16,
+        pub last_sequence: i32,
+        pub last_timestamp: i64,
+        /// First offset of its open transaction on the partition; -1: none.
+        pub current_txn_start_offset: i64,
+    }
+}
