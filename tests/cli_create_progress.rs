@@ -1,6 +1,7 @@
 //! `topics create` of thousands of partitions shows a spinner with the
-//! elapsed time while the broker works, on a terminal's stderr only
-//! (issue 20: a progress line for big creates on a TTY).
+//! elapsed time while the broker works, and a long `produce` from a file a
+//! progress bar, on a terminal's stderr only (issue 20: a progress line
+//! for long produces and big creates on a TTY).
 mod common;
 
 use std::path::Path;
@@ -97,4 +98,81 @@ fn without_a_terminal_a_big_create_writes_nothing_to_stderr() {
         String::from_utf8_lossy(&out.stdout),
         "Created topic big-piped.\n"
     );
+}
+
+#[test]
+fn a_long_produce_from_a_file_shows_a_progress_bar_on_a_terminal() {
+    if !tmux_available() {
+        eprintln!("skipping: tmux is not installed (scripts/test.sh installs it)");
+        return;
+    }
+    let broker = Broker::start();
+    broker.create_topic("bulk", 1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("input.txt");
+    const LINES: usize = 400_000;
+    let line = "x".repeat(99);
+    let body: String = (0..LINES).map(|_| format!("{line}\n")).collect();
+    std::fs::write(&input, body).expect("write input");
+    let go = dir.path().join("go");
+    let log = dir.path().join("pane.log");
+    let inner = format!(
+        "while [ ! -e {go} ]; do sleep 0.05; done; \
+         env NO_COLOR=1 {bin} produce -t bulk -l {input} -b {addr}; \
+         echo PRODUCE-EXITED-$?; sleep 60",
+        go = sh_quote(&go.to_string_lossy()),
+        bin = sh_quote(&strom_bin().to_string_lossy()),
+        input = sh_quote(&input.to_string_lossy()),
+        addr = broker.addr,
+    );
+    let tmux = Tmux::new("produce");
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "produce",
+        "-x",
+        "200",
+        "-y",
+        "20",
+        &inner,
+    ]);
+    tmux.run(&[
+        "pipe-pane",
+        "-o",
+        "-t",
+        "produce",
+        &format!("cat >> {}", sh_quote(&log.to_string_lossy())),
+    ]);
+    std::fs::write(&go, b"").expect("write go");
+    let screen = tmux.wait_for("the produce to end", |s| s.contains("PRODUCE-EXITED-"));
+    assert!(screen.contains("PRODUCE-EXITED-0"), "{screen}");
+    // The bar (bytes read of the file's size, rate, ETA) was drawn.
+    let written = pane_log(&log);
+    assert!(
+        written.contains("ETA") && written.contains("/s"),
+        "no progress bar in what the pane received: {written:?}"
+    );
+    assert!(!has_colour(&written), "NO_COLOR: {written:?}");
+    // Every line arrived.
+    let out = broker.ok(&["topics", "offsets", "bulk", "--output", "json"], None);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains(&LINES.to_string()), "{text}");
+}
+
+#[test]
+fn without_a_terminal_a_produce_from_a_file_writes_nothing_to_stderr() {
+    let broker = Broker::start();
+    broker.create_topic("quiet", 1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("input.txt");
+    let body: String = (0..50_000).map(|i| format!("{i}\n")).collect();
+    std::fs::write(&input, body).expect("write input");
+    let out = broker.run(
+        &["produce", "-t", "quiet", "-l", &input.to_string_lossy()],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr, "", "stderr is clean without a terminal");
 }
