@@ -7,6 +7,7 @@
 pub mod broker;
 pub mod cli;
 pub mod client;
+pub mod jq;
 pub mod cluster;
 pub mod commands;
 pub mod connect;

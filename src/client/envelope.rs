@@ -10,6 +10,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 use crate::client::ConsumerRecord;
+use crate::jq::Envelope;
 
 /// Bytes in the envelope's encoding.
 struct Data<'a>(Option<&'a [u8]>);
@@ -183,6 +184,23 @@ pub fn parse_record(line: &[u8]) -> Result<ParsedRecord, String> {
     })
 }
 
+/// A record as it was read, as a jq expression sees it.
+impl<'a> From<&'a ConsumerRecord> for Envelope<'a> {
+    /// A record as it was read.
+    fn from(r: &'a ConsumerRecord) -> Envelope<'a> {
+        Envelope {
+            topic: &r.topic,
+            partition: Some(r.partition),
+            offset: Some(r.offset),
+            timestamp: Some(r.timestamp),
+            key: r.key.as_ref(),
+            value: r.value.as_ref(),
+            headers: &r.headers,
+        }
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,4 +252,57 @@ mod tests {
         assert!(parse_record(b"not json").is_err());
         assert!(parse_record(br#"{"value":{"base64":"!!"}}"#).is_err());
     }
+}
+
+#[cfg(test)]
+mod jq_tests {
+    use super::*;
+    use bytes::Bytes;
+    use crate::jq::Output;
+    use crate::record::Header;
+
+    #[test]
+    fn envelope_matches_consume_output_json() {
+        let key = Bytes::from_static(b"k\xff");
+        let value = Bytes::from_static(b"v\"1\"");
+        let headers = vec![
+            Header {
+                key: "h".into(),
+                value: Some(Bytes::from_static(b"x")),
+            },
+            Header {
+                key: "n".into(),
+                value: None,
+            },
+        ];
+        let env = Envelope {
+            topic: "t",
+            partition: Some(2),
+            offset: Some(9),
+            timestamp: Some(123),
+            key: Some(&key),
+            value: Some(&value),
+            headers: &headers,
+        };
+        let rec = ConsumerRecord {
+            topic: "t".into(),
+            partition: 2,
+            offset: 9,
+            timestamp: 123,
+            key: Some(key.clone()),
+            value: Some(value.clone()),
+            headers: headers.clone(),
+        };
+        let mut line = Vec::new();
+        write_record(&rec, &mut line).unwrap();
+        let printed = String::from_utf8(line).unwrap();
+        assert_eq!(env.to_val().to_string(), printed.trim_end());
+        // And it reads back as the same record.
+        let out = Output::from_val(&env.to_val()).unwrap();
+        assert_eq!(out.key, Some(key));
+        assert_eq!(out.value, Some(value));
+        assert_eq!(out.headers, headers);
+        assert_eq!((out.timestamp, out.partition), (Some(123), Some(2)));
+    }
+
 }

@@ -18,7 +18,7 @@ pub mod group_admin;
 pub mod group_config;
 mod group_heartbeat;
 pub mod isolation;
-pub mod jq;
+pub use crate::jq;
 pub mod metadata;
 pub mod partitioner;
 pub mod producer;

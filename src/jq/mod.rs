@@ -1,13 +1,14 @@
 //! Built-in jq expressions over records (the jaq crates, in process).
 //!
 //! An expression sees a record as the envelope of `consume --output json`
-//! (see [`super::envelope`]): `{"topic", "partition", "offset",
+//! (see `client::envelope`): `{"topic", "partition", "offset",
 //! "timestamp", "key", "value", "headers": [{"key", "value"}]}`, with
 //! key, value and header values as strings (or `{"base64": ..}` for
 //! bytes that are not UTF-8). Each output is read back as an envelope, so
 //! `--jq EXPR` does what `--format json -- jq -c EXPR` does, without a
-//! child process. Used by `consume`, `produce` and `stream`, hence here,
-//! below them all.
+//! child process. Pure (it depends on `record` only), so the CLI's
+//! `consume`, `produce` and `stream` and the broker's web console all use
+//! it; the client re-exports it as `client::jq`.
 mod convert;
 mod pipeline;
 

@@ -21,21 +21,6 @@ pub struct Envelope<'a> {
     pub headers: &'a [Header],
 }
 
-impl<'a> From<&'a crate::client::ConsumerRecord> for Envelope<'a> {
-    /// A record as it was read.
-    fn from(r: &'a crate::client::ConsumerRecord) -> Envelope<'a> {
-        Envelope {
-            topic: &r.topic,
-            partition: Some(r.partition),
-            offset: Some(r.offset),
-            timestamp: Some(r.timestamp),
-            key: r.key.as_ref(),
-            value: r.value.as_ref(),
-            headers: &r.headers,
-        }
-    }
-}
-
 /// A record an expression produced.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Output {
@@ -246,50 +231,6 @@ mod tests {
 
     fn parse(s: &str) -> Val {
         jaq_json::read::parse_single(s.as_bytes()).unwrap()
-    }
-
-    #[test]
-    fn envelope_matches_consume_output_json() {
-        let key = Bytes::from_static(b"k\xff");
-        let value = Bytes::from_static(b"v\"1\"");
-        let headers = vec![
-            Header {
-                key: "h".into(),
-                value: Some(Bytes::from_static(b"x")),
-            },
-            Header {
-                key: "n".into(),
-                value: None,
-            },
-        ];
-        let env = Envelope {
-            topic: "t",
-            partition: Some(2),
-            offset: Some(9),
-            timestamp: Some(123),
-            key: Some(&key),
-            value: Some(&value),
-            headers: &headers,
-        };
-        let rec = crate::client::ConsumerRecord {
-            topic: "t".into(),
-            partition: 2,
-            offset: 9,
-            timestamp: 123,
-            key: Some(key.clone()),
-            value: Some(value.clone()),
-            headers: headers.clone(),
-        };
-        let mut line = Vec::new();
-        crate::client::envelope::write_record(&rec, &mut line).unwrap();
-        let printed = String::from_utf8(line).unwrap();
-        assert_eq!(env.to_val().to_string(), printed.trim_end());
-        // And it reads back as the same record.
-        let out = Output::from_val(&env.to_val()).unwrap();
-        assert_eq!(out.key, Some(key));
-        assert_eq!(out.value, Some(value));
-        assert_eq!(out.headers, headers);
-        assert_eq!((out.timestamp, out.partition), (Some(123), Some(2)));
     }
 
     #[test]
