@@ -7,10 +7,10 @@
 pub mod broker;
 pub mod cli;
 pub mod client;
-pub mod jq;
 pub mod cluster;
 pub mod commands;
 pub mod connect;
+pub mod jq;
 pub mod log;
 pub mod proto;
 pub mod record;

@@ -12,6 +12,7 @@ pub mod elect_leaders;
 pub mod error;
 pub mod group;
 pub mod group_store;
+pub mod http;
 pub mod kafka;
 pub mod limits;
 pub mod log_cleaner;

@@ -200,7 +200,6 @@ impl<'a> From<&'a ConsumerRecord> for Envelope<'a> {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,9 +256,9 @@ mod tests {
 #[cfg(test)]
 mod jq_tests {
     use super::*;
-    use bytes::Bytes;
     use crate::jq::Output;
     use crate::record::Header;
+    use bytes::Bytes;
 
     #[test]
     fn envelope_matches_consume_output_json() {
@@ -304,5 +303,4 @@ mod jq_tests {
         assert_eq!(out.headers, headers);
         assert_eq!((out.timestamp, out.partition), (Some(123), Some(2)));
     }
-
 }

@@ -1,16 +1,15 @@
-//! The `/metrics` endpoint: a minimal HTTP/1.1 server on tokio. One
-//! request per connection (answered with `Connection: close`), a bounded
-//! request head, a deadline to send it; anything else than `GET /metrics`
-//! gets 404, 405 or 400 and never touches the broker.
+//! The `/metrics` endpoint, on the broker's small HTTP server
+//! (`broker::http`): anything else than `GET /metrics` gets 404, 405 or
+//! 400 and never touches the broker.
 use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use super::state::StateCollector;
+use crate::broker::http;
 use crate::broker::state::Broker;
 
 /// Longest request head accepted (request line and headers).
@@ -65,99 +64,30 @@ async fn serve(listener: TcpListener, registry: Arc<Registry>) {
     }
 }
 
-/// What a request head asks for.
+/// What a request asks for.
 #[derive(Debug, PartialEq, Eq)]
-enum Request {
+enum Route {
     Metrics { head_only: bool },
     NotFound,
     MethodNotAllowed,
-    Bad(&'static str),
 }
 
-/// Parses a request head (everything before the blank line).
-fn parse(head: &[u8]) -> Request {
-    let Ok(text) = std::str::from_utf8(head) else {
-        return Request::Bad("request is not UTF-8");
-    };
-    let mut lines = text.split("\r\n");
-    let line = lines.next().unwrap_or_default();
-    let mut parts = line.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Request::Bad("malformed request line");
-    };
-    if !matches!(version, "HTTP/1.1" | "HTTP/1.0") {
-        return Request::Bad("unsupported HTTP version");
-    }
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Request::Bad("malformed method");
-    }
-    if !target.starts_with('/') {
-        return Request::Bad("malformed request target");
-    }
-    for header in lines {
-        if !header.contains(':') {
-            return Request::Bad("malformed header line");
-        }
-    }
-    let path = target.split('?').next().unwrap_or(target);
-    match (method, path) {
-        ("GET", "/metrics") => Request::Metrics { head_only: false },
-        ("HEAD", "/metrics") => Request::Metrics { head_only: true },
-        (_, "/metrics") => Request::MethodNotAllowed,
-        _ => Request::NotFound,
-    }
-}
-
-/// Reads until the end of the request head; `None` when the client sent
-/// more than [`MAX_REQUEST_BYTES`] without ending it.
-async fn read_head(socket: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 1024];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            buf.truncate(end);
-            return Ok(Some(buf));
-        }
-        if buf.len() > MAX_REQUEST_BYTES {
-            return Ok(None);
-        }
-        let n = socket.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
+fn route(head: &http::Head) -> Route {
+    match (head.method.as_str(), head.path.as_str()) {
+        ("GET", "/metrics") => Route::Metrics { head_only: false },
+        ("HEAD", "/metrics") => Route::Metrics { head_only: true },
+        (_, "/metrics") => Route::MethodNotAllowed,
+        _ => Route::NotFound,
     }
 }
 
 async fn answer(mut socket: TcpStream, registry: &Arc<Registry>) -> std::io::Result<()> {
-    let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut socket)).await {
-        Ok(Ok(Some(head))) => head,
-        Ok(Ok(None)) => {
-            return respond(
-                &mut socket,
-                "431 Request Header Fields Too Large",
-                "text/plain",
-                b"request head too large\n",
-                false,
-            )
-            .await;
-        }
-        Ok(Err(e)) => return Err(e),
-        Err(_) => {
-            return respond(
-                &mut socket,
-                "408 Request Timeout",
-                "text/plain",
-                b"request timed out\n",
-                false,
-            )
-            .await;
-        }
+    let req = match http::read_request(&mut socket, MAX_REQUEST_BYTES, 0, READ_TIMEOUT).await {
+        Ok(r) => r,
+        Err(e) => return http::refuse(&mut socket, &e).await,
     };
-    match parse(&head) {
-        Request::Metrics { head_only } => {
+    match route(&req.head) {
+        Route::Metrics { head_only } => {
             let registry = registry.clone();
             let body = tokio::task::spawn_blocking(move || {
                 let mut out = String::with_capacity(64 * 1024);
@@ -166,7 +96,7 @@ async fn answer(mut socket: TcpStream, registry: &Arc<Registry>) -> std::io::Res
             .await;
             match body {
                 Ok(Ok(body)) => {
-                    respond(
+                    http::respond(
                         &mut socket,
                         "200 OK",
                         CONTENT_TYPE,
@@ -176,7 +106,7 @@ async fn answer(mut socket: TcpStream, registry: &Arc<Registry>) -> std::io::Res
                     .await
                 }
                 _ => {
-                    respond(
+                    http::respond(
                         &mut socket,
                         "500 Internal Server Error",
                         "text/plain",
@@ -187,8 +117,8 @@ async fn answer(mut socket: TcpStream, registry: &Arc<Registry>) -> std::io::Res
                 }
             }
         }
-        Request::NotFound => {
-            respond(
+        Route::NotFound => {
+            http::respond(
                 &mut socket,
                 "404 Not Found",
                 "text/plain",
@@ -197,8 +127,8 @@ async fn answer(mut socket: TcpStream, registry: &Arc<Registry>) -> std::io::Res
             )
             .await
         }
-        Request::MethodNotAllowed => {
-            respond(
+        Route::MethodNotAllowed => {
+            http::respond(
                 &mut socket,
                 "405 Method Not Allowed",
                 "text/plain",
@@ -207,64 +137,37 @@ async fn answer(mut socket: TcpStream, registry: &Arc<Registry>) -> std::io::Res
             )
             .await
         }
-        Request::Bad(why) => {
-            let body = format!("bad request: {why}\n");
-            respond(
-                &mut socket,
-                "400 Bad Request",
-                "text/plain",
-                body.as_bytes(),
-                false,
-            )
-            .await
-        }
     }
-}
-
-async fn respond(
-    socket: &mut TcpStream,
-    status: &str,
-    content_type: &str,
-    body: &[u8],
-    head_only: bool,
-) -> std::io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    socket.write_all(head.as_bytes()).await?;
-    if !head_only {
-        socket.write_all(body).await?;
-    }
-    socket.shutdown().await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(head: &[u8]) -> Result<Route, &'static str> {
+        http::parse_head(head).map(|h| route(&h))
+    }
+
     #[test]
     fn requests_are_told_apart() {
         assert_eq!(
             parse(b"GET /metrics HTTP/1.1\r\nHost: x"),
-            Request::Metrics { head_only: false }
+            Ok(Route::Metrics { head_only: false })
         );
         assert_eq!(
             parse(b"GET /metrics?x=1 HTTP/1.0"),
-            Request::Metrics { head_only: false }
+            Ok(Route::Metrics { head_only: false })
         );
         assert_eq!(
             parse(b"HEAD /metrics HTTP/1.1"),
-            Request::Metrics { head_only: true }
+            Ok(Route::Metrics { head_only: true })
         );
-        assert_eq!(parse(b"GET / HTTP/1.1"), Request::NotFound);
-        assert_eq!(parse(b"POST /metrics HTTP/1.1"), Request::MethodNotAllowed);
-        assert!(matches!(parse(b"GARBAGE"), Request::Bad(_)));
-        assert!(matches!(parse(b"GET /metrics HTTP/9"), Request::Bad(_)));
-        assert!(matches!(
-            parse(b"GET /metrics HTTP/1.1\r\nno colon"),
-            Request::Bad(_)
-        ));
-        assert!(matches!(parse(&[0xff, 0xfe]), Request::Bad(_)));
+        assert_eq!(parse(b"GET / HTTP/1.1"), Ok(Route::NotFound));
+        assert_eq!(
+            parse(b"POST /metrics HTTP/1.1"),
+            Ok(Route::MethodNotAllowed)
+        );
+        assert!(parse(b"GARBAGE").is_err());
+        assert!(parse(b"GET /metrics HTTP/9").is_err());
     }
 }
