@@ -17,6 +17,8 @@ pub struct BrokerConfig {
     pub kafka_listen: Option<String>,
     /// Where `/metrics` is served over HTTP; `None`: metrics off.
     pub metrics_listen: Option<String>,
+    /// Where the web console is served over HTTP; `None`: off.
+    pub console_listen: Option<String>,
     pub node_id: i32,
     pub defaults: TopicDefaults,
     pub auto_create_topics: bool,
@@ -114,6 +116,7 @@ impl BrokerConfig {
             advertised_listener: None,
             kafka_listen: None,
             metrics_listen: None,
+            console_listen: None,
             node_id: 1,
             defaults: TopicDefaults::default(),
             auto_create_topics: true,

@@ -6,6 +6,7 @@ pub mod broker_config;
 pub mod cluster_view;
 pub mod config;
 pub mod connection;
+pub mod console;
 pub mod disk_space;
 pub mod dynamic_configs;
 pub mod elect_leaders;

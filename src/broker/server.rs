@@ -125,6 +125,10 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
         Some(addr) => Some(super::metrics::http::start(addr, broker.clone()).await?),
         None => None,
     };
+    let console_server = match &config.console_listen {
+        Some(addr) => Some(super::console::start(addr, broker.clone()).await?),
+        None => None,
+    };
     let mut accepts = vec![tokio::spawn(accept_loop(
         listener,
         "main",
@@ -169,6 +173,9 @@ pub async fn run(config: BrokerConfig, shutdown: impl Future) -> anyhow::Result<
     }
     if let Some(m) = &metrics_server {
         m.abort();
+    }
+    if let Some(c) = &console_server {
+        c.abort();
     }
     drop(notify_shutdown);
     drop(shutdown_complete_tx);

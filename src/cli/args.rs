@@ -901,6 +901,12 @@ pub struct ServeArgs {
     #[arg(long, env = "STROM_METRICS", value_name = "HOST:PORT")]
     pub metrics: Option<String>,
 
+    /// Serve the web console (brokers, topics, messages, groups and lag,
+    /// live rates) at http://HOST:PORT/ [default: off; a bare port binds
+    /// 127.0.0.1]. See docs/console.md
+    #[arg(long, env = "STROM_UI", value_name = "HOST:PORT")]
+    pub ui: Option<String>,
+
     /// This broker's id [default: 1]
     #[arg(long, env = "STROM_NODE_ID", value_name = "ID")]
     pub node_id: Option<i32>,

@@ -24,6 +24,7 @@ struct FileSettings {
     advertised_listener: Option<String>,
     kafka_listen: Option<String>,
     metrics: Option<String>,
+    ui: Option<String>,
     node_id: Option<i32>,
     default_partitions: Option<i32>,
     default_replication_factor: Option<i16>,
@@ -61,6 +62,8 @@ pub struct ServeSettings {
     pub kafka_listen: Option<String>,
     /// Where `/metrics` is served; `None`: no metrics.
     pub metrics: Option<String>,
+    /// Where the web console is served; `None`: no console.
+    pub ui: Option<String>,
     pub node_id: i32,
     pub default_partitions: i32,
     pub default_replication_factor: i16,
@@ -94,8 +97,8 @@ pub struct ServeSettings {
     pub max_partitions: Option<usize>,
 }
 
-/// A bare port (`9644` or `:9644`) listens on loopback only: metrics are
-/// opt-in and stay off the network unless a host is named.
+/// A bare port (`9644` or `:9644`) listens on loopback only: metrics and
+/// the console are opt-in and stay off the network unless a host is named.
 fn metrics_address(m: &str) -> String {
     let port = m.strip_prefix(':').unwrap_or(m);
     if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
@@ -243,6 +246,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeSettings> {
             .clone()
             .or(file.metrics)
             .map(|m| metrics_address(&m)),
+        ui: args.ui.clone().or(file.ui).map(|m| metrics_address(&m)),
         node_id,
         default_partitions: args
             .default_partitions
@@ -379,6 +383,7 @@ fn start(settings: ServeSettings) -> anyhow::Result<()> {
     config.advertised_listener = settings.advertised_listener;
     config.kafka_listen = settings.kafka_listen;
     config.metrics_listen = settings.metrics;
+    config.console_listen = settings.ui;
     config.node_id = settings.node_id;
     config.defaults.partitions = settings.default_partitions;
     config.defaults.replication_factor = settings.default_replication_factor;

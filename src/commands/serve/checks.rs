@@ -82,6 +82,7 @@ pub(super) fn check_values(s: &ServeSettings) -> anyhow::Result<()> {
         ("--advertised-listener", s.advertised_listener.as_ref()),
         ("--kafka-listen", s.kafka_listen.as_ref()),
         ("--metrics", s.metrics.as_ref()),
+        ("--ui", s.ui.as_ref()),
         ("--controller-listen", s.controller_listen.as_ref()),
     ];
     for (flag, addr) in addresses {
