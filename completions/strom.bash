@@ -2740,7 +2740,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__serve)
-            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --metrics --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --transaction-max-timeout-ms --transaction-abort-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
+            opts="-v -h -V --config --data-dir --listen --advertised-listener --kafka-listen --metrics --ui --node-id --default-partitions --default-replication-factor --retention-ms --retention-bytes --segment-bytes --flush-policy --auto-create-topics --no-auto-create-topics --max-frame-bytes --max-connections --offsets-partitions --group-initial-rebalance-delay-ms --group-min-session-timeout-ms --controller-listen --voters --broker-session-timeout-ms --replica-lag-time-max-ms --producer-id-expiration-ms --log-retention-check-interval-ms --log-cleaner-io-max-bytes-per-second --log-cleaner-backoff-ms --transaction-max-timeout-ms --transaction-abort-check-interval-ms --leader-imbalance-check-interval-ms --max-partitions-per-topic --max-partitions --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2767,6 +2767,10 @@ _strom() {
                     return 0
                     ;;
                 --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ui)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -49,6 +49,7 @@ complete -c strom -n "__fish_strom_using_subcommand serve" -l listen -d 'Address
 complete -c strom -n "__fish_strom_using_subcommand serve" -l advertised-listener -d 'Address clients are told to use [default: the bound address]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l kafka-listen -d 'An extra listener, e.g. a separate port for Kafka clients' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l metrics -d 'Serve Prometheus metrics (OpenMetrics text) at http://HOST:PORT/metrics [default: off; a bare port binds 127.0.0.1]' -r
+complete -c strom -n "__fish_strom_using_subcommand serve" -l ui -d 'Serve the web console (brokers, topics, messages, groups and lag, live rates) at http://HOST:PORT/ [default: off; a bare port binds 127.0.0.1]. See docs/console.md' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l node-id -d 'This broker\'s id [default: 1]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l default-partitions -d 'Partitions of a topic created without a count [default: 1]' -r
 complete -c strom -n "__fish_strom_using_subcommand serve" -l default-replication-factor -d 'Replication factor of a topic created without one [default: 1]' -r

@@ -26,7 +26,7 @@ install_debian() {
 }
 
 if [ -z "${STROM_SKIP_KAFKA_CLIENTS:-}" ]; then
-    install_debian kcat tmux jq postgresql
+    install_debian kcat tmux jq postgresql chromium
     venv="$root/.venv"
     if [ ! -x "$venv/bin/python" ]; then
         log "creating Python venv in $venv"
@@ -39,6 +39,8 @@ if [ -z "${STROM_SKIP_KAFKA_CLIENTS:-}" ]; then
     command -v npm >/dev/null 2>&1 || install_debian nodejs npm
     log "installing kafkajs"
     npm ci --prefix "$root/tests/kafka/js" --no-audit --no-fund --loglevel=error >/dev/null
+    log "installing playwright-core (the console's browser test drives Debian's chromium)"
+    npm ci --prefix "$root/tests/console" --no-audit --no-fund --loglevel=error >/dev/null
 else
     install_debian tmux jq postgresql
 fi
