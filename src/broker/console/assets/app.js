@@ -16,7 +16,7 @@ function fmtBytes(n) {
   if (n == null) return "-";
   const u = ["B", "KiB", "MiB", "GiB", "TiB"]; let i = 0; n = Number(n);
   while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
-  return (i ? n.toFixed(1) : n) + " " + u[i];
+  return (i ? n.toFixed(1) : Math.round(n)) + " " + u[i];
 }
 function fmtNum(n) { return n == null ? "-" : Number(n).toLocaleString("en-US", { maximumFractionDigits: 1 }); }
 function showError(msg) {
