@@ -3,26 +3,15 @@
 //! malformed HTTP must get 4xx answers without disturbing the broker.
 mod common;
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Stdio;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::http::http;
 use common::{free_port, wait_with_deadline, Broker, COMMAND_TIMEOUT};
 
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Sends raw bytes, returns the whole answer (the server closes after it).
-fn http(addr: &str, request: &[u8]) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect to metrics");
-    s.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    s.write_all(request).expect("send request");
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 fn scrape(addr: &str) -> String {
     let answer = http(addr, b"GET /metrics HTTP/1.1\r\nHost: test\r\n\r\n");

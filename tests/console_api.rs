@@ -9,18 +9,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use common::http::http;
 use common::{free_port, Broker};
 use serde_json::Value;
-
-fn http(addr: &str, request: &[u8]) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect to the console");
-    s.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    s.write_all(request).expect("send request");
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
-}
 
 /// (status code, JSON body).
 fn call(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {

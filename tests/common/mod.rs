@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 pub mod cluster;
 /// `strom connect standalone` runs and their logs.
 pub mod connect;
+/// Raw HTTP requests to `--metrics` and `--ui`.
+pub mod http;
 /// A throwaway PostgreSQL server.
 pub mod postgres;
 pub mod stream;

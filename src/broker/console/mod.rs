@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 
 use crate::broker::http::{self, Request};
 use crate::broker::state::Broker;
@@ -68,31 +67,15 @@ pub async fn start(addr: &str, broker: Arc<Broker>) -> anyhow::Result<tokio::tas
     let local = listener.local_addr()?;
     // The line scripts and tests wait for.
     eprintln!("strom: console on http://{local}/");
-    Ok(tokio::spawn(serve(listener, broker)))
-}
-
-async fn serve(listener: TcpListener, broker: Arc<Broker>) {
-    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let Ok(permit) = limit.clone().acquire_owned().await else {
-            return;
-        };
-        let socket = match listener.accept().await {
-            Ok((s, _)) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "console accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let broker = broker.clone();
-        tokio::spawn(async move {
-            if let Err(e) = answer(socket, &broker).await {
-                tracing::debug!(error = %e, "console request failed");
-            }
-            drop(permit);
-        });
-    }
+    Ok(tokio::spawn(http::serve(
+        listener,
+        MAX_CONNECTIONS,
+        "console",
+        move |socket| {
+            let broker = broker.clone();
+            async move { answer(socket, &broker).await }
+        },
+    )))
 }
 
 async fn answer(mut socket: TcpStream, broker: &Arc<Broker>) -> std::io::Result<()> {

@@ -8,8 +8,44 @@ mod request;
 
 pub use request::{parse_head, read_request, Head, ReadError, Request};
 
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+/// Accepts connections until the task is aborted, at most `max` served at
+/// once (more wait for a turn), each answered by `handle` on its own task.
+/// `what` names the listener in logs.
+pub async fn serve<F, Fut>(listener: TcpListener, max: usize, what: &'static str, handle: F)
+where
+    F: Fn(TcpStream) -> Fut,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let limit = Arc::new(Semaphore::new(max));
+    loop {
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            return;
+        };
+        let socket = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, listener = what, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let answer = handle(socket);
+        tokio::spawn(async move {
+            if let Err(e) = answer.await {
+                tracing::debug!(error = %e, listener = what, "request failed");
+            }
+            drop(permit);
+        });
+    }
+}
 
 /// Writes a whole response and closes the write side.
 pub async fn respond(

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use prometheus_client::registry::Registry;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 
 use super::state::StateCollector;
 use crate::broker::http;
@@ -37,31 +36,15 @@ pub async fn start(addr: &str, broker: Arc<Broker>) -> anyhow::Result<tokio::tas
     let registry = Arc::new(registry);
     // The line scripts and tests wait for.
     eprintln!("strom: metrics on http://{local}/metrics");
-    Ok(tokio::spawn(serve(listener, registry)))
-}
-
-async fn serve(listener: TcpListener, registry: Arc<Registry>) {
-    let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let Ok(permit) = limit.clone().acquire_owned().await else {
-            return;
-        };
-        let socket = match listener.accept().await {
-            Ok((s, _)) => s,
-            Err(e) => {
-                tracing::warn!(error = %e, "metrics accept failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let registry = registry.clone();
-        tokio::spawn(async move {
-            if let Err(e) = answer(socket, &registry).await {
-                tracing::debug!(error = %e, "metrics request failed");
-            }
-            drop(permit);
-        });
-    }
+    Ok(tokio::spawn(http::serve(
+        listener,
+        MAX_CONNECTIONS,
+        "metrics",
+        move |socket| {
+            let registry = registry.clone();
+            async move { answer(socket, &registry).await }
+        },
+    )))
 }
 
 /// What a request asks for.
