@@ -378,6 +378,49 @@ impl Partition {
         self.txns().ongoing()
     }
 
+    /// The transaction coordinator lets (`producer_id`, `epoch`) write
+    /// transactional batches here (the partition joined its transaction);
+    /// only a leader (or a single node) takes it.
+    pub fn allow_txn_writes(&self, producer_id: i64, epoch: i16) -> Result<(), BrokerError> {
+        let role = self.replica.role();
+        if role.append_epoch().is_none() {
+            return Err(self.not_leader(&role));
+        }
+        // Under the role lock: a role change cannot slip in and leave a
+        // stale leave behind (it forgets them under the same lock).
+        self.txns().allow(producer_id, epoch);
+        Ok(())
+    }
+
+    /// Whether a transactional batch of (`producer_id`, `epoch`) may be
+    /// appended here now (see `TxnLogState::may_write`).
+    pub fn txn_write_allowed(&self, producer_id: i64, epoch: i16) -> bool {
+        self.txns().may_write(producer_id, epoch)
+    }
+
+    /// Forgets the coordinator's leaves (a role change; see `allow_txn_writes`).
+    pub(crate) fn forget_txn_writes(&self) {
+        self.txns().forget_allowed();
+    }
+
+    /// Takes in batches a follower appended (offsets are the leader's), so
+    /// a follower promoted mid-transaction knows the open transactions and
+    /// the last stable offset. Called with the log locked.
+    pub(crate) fn observe_replicated(&self, batches: &[u8]) {
+        if let Err(e) = self.txns().observe(batches) {
+            tracing::warn!(topic = %self.topic, partition = self.index, error = %e, "could not write the aborted-transaction index");
+        }
+    }
+
+    /// Rebuilds the transactions from the log after it was truncated (the
+    /// truncated batches may have opened or ended some). Called with the
+    /// log locked.
+    pub(crate) fn rebuild_txns(&self, log: &PartitionLog) -> Result<(), BrokerError> {
+        let state = TxnLogState::open(log.dir(), log)?;
+        *self.txns() = state;
+        Ok(())
+    }
+
     /// Under `interval:<ms>`, fdatasyncs when the interval has passed.
     pub fn flush_if_due(&self, now_ms: i64) -> Result<(), BrokerError> {
         let FlushPolicy::Interval { ms } = self.flush_policy() else {

@@ -31,6 +31,8 @@ pub struct Broker {
     /// One change of the single node's dynamic broker configs at a time
     /// (read, merge, write of its file).
     pub broker_configs_lock: tokio::sync::Mutex<()>,
+    /// Connections to the other brokers for the coordinators' calls.
+    pub peers: Arc<super::replication::peer::PeerPool>,
     /// Held for the life of the process so a second broker cannot open the
     /// same data dir.
     _dir_lock: File,
@@ -113,7 +115,8 @@ impl Broker {
                 BrokerError::Io(std::io::Error::other(format!("loading groups: {e}")))
             })?;
         }
-        let txns = open_transactions(&config, &topics, &groups, cluster.is_none()).await?;
+        let peers = Arc::new(super::replication::peer::PeerPool::default());
+        let txns = open_transactions(&config, &topics, &groups, &peers, cluster.is_none()).await?;
         let metrics = config
             .metrics_listen
             .as_ref()
@@ -121,6 +124,7 @@ impl Broker {
         Ok(Arc::new(Broker {
             metrics,
             broker_configs_lock: tokio::sync::Mutex::new(()),
+            peers,
             config,
             topics,
             groups,
@@ -149,19 +153,24 @@ impl Broker {
 }
 
 /// The transaction coordinator: on a single node `__transaction_state` is
-/// created, replayed (prepared transactions are finished) and checked for
-/// expired transactions every `transaction_abort_check_interval`. In a
-/// cluster the coordinator stays empty: InitProducerId with a
-/// transactional id is refused there (docs/transactions.md).
+/// created and replayed (prepared transactions are finished) here; in a
+/// cluster the controller creates it replicated and each partition is
+/// loaded when this broker comes to lead it
+/// (`replication::coordinator::transaction_leadership_listener`). Either
+/// way, expired transactions are checked every
+/// `transaction_abort_check_interval`.
 async fn open_transactions(
     config: &BrokerConfig,
     topics: &Arc<TopicManager>,
     groups: &Arc<GroupCoordinator>,
+    peers: &Arc<super::replication::peer::PeerPool>,
     single_node: bool,
 ) -> Result<Arc<TransactionCoordinator>, BrokerError> {
     if single_node && topics.get(TRANSACTION_STATE_TOPIC).is_none() {
-        // Like the offsets: a decided transaction must outlive retention.
+        // Like the offsets: a decided transaction must outlive retention,
+        // and only an id's newest state matters.
         let mut cfg = std::collections::BTreeMap::new();
+        cfg.insert("cleanup.policy".to_string(), "compact".to_string());
         cfg.insert("retention.ms".to_string(), "-1".to_string());
         cfg.insert("segment.bytes".to_string(), (64u64 << 20).to_string());
         cfg.insert("flush.policy".to_string(), "every-append".to_string());
@@ -182,7 +191,12 @@ async fn open_transactions(
             partitions,
             max_timeout_ms: config.transaction_max_timeout_ms,
         },
-        Arc::new(BrokerTxnEnv::new(topics.clone(), groups.clone())),
+        Arc::new(BrokerTxnEnv::new(
+            config.node_id,
+            topics.clone(),
+            groups.clone(),
+            peers.clone(),
+        )),
     );
     if single_node {
         let n = txns.load().await.map_err(|e| {
@@ -191,6 +205,8 @@ async fn open_transactions(
         if n > 0 {
             tracing::info!(transactional_ids = n, "loaded transaction state");
         }
+    }
+    {
         let weak = Arc::downgrade(&txns);
         let every = config.transaction_abort_check_interval;
         tokio::spawn(async move {

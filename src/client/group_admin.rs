@@ -13,9 +13,10 @@ use super::metadata::{parse_bootstrap, Client, Lane};
 use crate::proto::consumer_protocol::{Assignment, CONSUMER_PROTOCOL_TYPE};
 use crate::proto::messages::groups::{
     DeleteGroupsRequest, DeleteGroupsResponse, DeleteOffsetsRequest, DeleteOffsetsResponse,
-    DescribeGroupsRequest, DescribeGroupsResponse, FindCoordinatorRequest, FindCoordinatorResponse,
-    ListGroupsRequest, ListGroupsResponse, OffsetCommitPartition, OffsetCommitRequest,
-    OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, TopicPartition,
+    DescribeGroupsRequest, DescribeGroupsResponse, FindCoordinatorRequestV1,
+    FindCoordinatorResponse, ListGroupsRequest, ListGroupsResponse, OffsetCommitPartition,
+    OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse,
+    TopicPartition, KEY_TYPE_GROUP,
 };
 use crate::proto::messages::Status;
 use crate::proto::{ApiKey, ErrorCode};
@@ -93,8 +94,15 @@ pub(crate) fn check(status: &Status) -> Result<()> {
 
 /// Asks the bootstrap broker which broker coordinates `group`.
 pub async fn find_coordinator(client: &Client, group: &str) -> Result<Coordinator> {
-    let req = FindCoordinatorRequest {
-        group_id: group.to_string(),
+    find_coordinator_of(client, group, KEY_TYPE_GROUP).await
+}
+
+/// The coordinator of a group ([`KEY_TYPE_GROUP`]) or of a transactional
+/// id ([`KEY_TYPE_TRANSACTION`]).
+pub async fn find_coordinator_of(client: &Client, key: &str, key_type: i8) -> Result<Coordinator> {
+    let req = FindCoordinatorRequestV1 {
+        key: key.to_string(),
+        key_type,
     };
     let conn = client.bootstrap_connection().await?;
     let resp: FindCoordinatorResponse = match conn

@@ -1294,7 +1294,13 @@ async fn request_identity(inner: &Inner) -> Result<(i64, i16)> {
     let deadline = Instant::now() + cfg.delivery_timeout;
     let mut attempt = 0u32;
     loop {
-        let resp = match inner.client.bootstrap_connection().await {
+        // A transactional id goes to its coordinator; an idempotent
+        // producer's id comes from any broker.
+        let conn = match &inner.config.transactional_id {
+            Some(id) => super::transaction::coordinator_connection(&inner.client, id).await,
+            None => inner.client.bootstrap_connection().await,
+        };
+        let resp = match conn {
             Ok(conn) => {
                 conn.call::<_, InitProducerIdResponse>(
                     ApiKey::InitProducerId,

@@ -1,6 +1,6 @@
 //! What only the controller leader does, checked every 250 ms: fence
-//! brokers that missed their session, create `__consumer_offsets` once
-//! enough brokers are registered, and (every leader imbalance check
+//! brokers that missed their session, create `__consumer_offsets` and
+//! `__transaction_state` once enough brokers are registered, and (every leader imbalance check
 //! interval) hand leadership back to preferred replicas.
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::command::MetadataCommand;
 use super::handle::ClusterHandle;
 
+pub use crate::proto::internal_topic::TRANSACTION_STATE_TOPIC;
 pub use crate::proto::OFFSETS_TOPIC;
 
 /// Kafka's `leader.imbalance.per.broker.percentage` default: a broker
@@ -46,8 +47,25 @@ pub async fn run(handle: Arc<ClusterHandle>) {
                 tracing::warn!(node_id, error = %e, "could not fence broker");
             }
         }
+        if !md.topics.contains_key(TRANSACTION_STATE_TOPIC) {
+            create_internal_topic(
+                &handle,
+                &md,
+                TRANSACTION_STATE_TOPIC,
+                handle.config.transaction_state_partitions,
+            )
+            .await;
+        }
         match md.topics.get(OFFSETS_TOPIC) {
-            None => create_offsets_topic(&handle, &md).await,
+            None => {
+                create_internal_topic(
+                    &handle,
+                    &md,
+                    OFFSETS_TOPIC,
+                    handle.config.offsets_partitions,
+                )
+                .await
+            }
             Some(t) if !t.configs.contains_key("cleanup.policy") => {
                 compact_offsets_topic(&handle).await
             }
@@ -84,15 +102,22 @@ async fn rebalance_leaders(handle: &ClusterHandle, md: &super::metadata::Cluster
     }
 }
 
-/// RF = min(3, voters); waits until that many brokers are live so the
-/// topic gets its full replication factor.
-async fn create_offsets_topic(handle: &ClusterHandle, md: &super::metadata::ClusterMetadata) {
+/// An internal topic (`__consumer_offsets`, `__transaction_state`): RF =
+/// min(3, voters); waits until that many brokers are live so the topic
+/// gets its full replication factor.
+async fn create_internal_topic(
+    handle: &ClusterHandle,
+    md: &super::metadata::ClusterMetadata,
+    name: &str,
+    partitions: i32,
+) {
     let rf = handle.config.voters.len().min(3) as i16;
     if md.live_brokers().count() < rf as usize {
         return;
     }
-    // Offsets must outlive any retention: they are the groups' memory.
-    // Only a group's newest commit per partition matters: compacted.
+    // Offsets and transaction states must outlive any retention: they are
+    // the groups' and the producers' memory. Only the newest record per
+    // key matters: compacted.
     let configs = BTreeMap::from([
         ("cleanup.policy".to_string(), "compact".to_string()),
         ("retention.ms".to_string(), "-1".to_string()),
@@ -100,14 +125,14 @@ async fn create_offsets_topic(handle: &ClusterHandle, md: &super::metadata::Clus
         ("flush.policy".to_string(), "every-append".to_string()),
     ]);
     let cmd = MetadataCommand::CreateTopic {
-        name: OFFSETS_TOPIC.into(),
-        partitions: handle.config.offsets_partitions,
+        name: name.into(),
+        partitions,
         replication_factor: rf,
         configs,
         internal: true,
     };
     if let Err(e) = handle.propose(cmd).await {
-        tracing::debug!(error = %e, "could not create the offsets topic yet");
+        tracing::debug!(topic = name, error = %e, "could not create the internal topic yet");
     }
 }
 

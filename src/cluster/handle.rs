@@ -49,6 +49,8 @@ pub struct ClusterConfig {
     /// Partitions and replication factor of `__consumer_offsets` when the
     /// controller creates it.
     pub offsets_partitions: i32,
+    /// Partitions of `__transaction_state` when the controller creates it.
+    pub transaction_state_partitions: i32,
     /// Log entries between snapshots (older entries are then purged, and a
     /// voter or learner that is further behind receives the snapshot).
     pub snapshot_every: u64,
@@ -74,6 +76,7 @@ impl ClusterConfig {
             heartbeat_interval: Duration::from_millis(500),
             propose_timeout: Duration::from_secs(10),
             offsets_partitions: config.offsets_partitions,
+            transaction_state_partitions: config.transaction_state_partitions,
             snapshot_every: 1000,
             leader_imbalance_check_interval: config.leader_imbalance_check_interval,
         }

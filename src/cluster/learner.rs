@@ -307,6 +307,7 @@ mod tests {
             heartbeat_interval: Duration::from_millis(100),
             propose_timeout: Duration::from_secs(10),
             offsets_partitions: 1,
+            transaction_state_partitions: 1,
             // Tiny, so a few dozen writes purge the log.
             snapshot_every: 20,
             leader_imbalance_check_interval: None,

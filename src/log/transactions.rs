@@ -25,6 +25,12 @@ pub struct TxnLogState {
     /// Producer id → first offset of its open transaction here.
     ongoing: HashMap<i64, i64>,
     aborted: AbortedTxnIndex,
+    /// Producer id → the epoch the transaction coordinator let write here
+    /// (the partition joined its transaction) before its first batch:
+    /// KIP-890's verification, so a late or stray transactional batch
+    /// cannot open a transaction no coordinator will ever end. Memory
+    /// only: kept by the leader, and forgotten on a role change.
+    allowed: HashMap<i64, i16>,
 }
 
 impl TxnLogState {
@@ -35,12 +41,14 @@ impl TxnLogState {
             return Ok(TxnLogState {
                 ongoing: HashMap::new(),
                 aborted: AbortedTxnIndex::empty(dir),
+                allowed: HashMap::new(),
             });
         }
         let mut index = AbortedTxnIndex::load(dir)?;
         let mut state = TxnLogState {
             ongoing: HashMap::new(),
             aborted: AbortedTxnIndex::empty(dir),
+            allowed: HashMap::new(),
         };
         let mut found: Vec<AbortedTxn> = Vec::new();
         let (start, end) = (log.log_start_offset(), log.log_end_offset());
@@ -101,7 +109,17 @@ impl TxnLogState {
         }
         if !h.is_control() {
             self.ongoing.entry(h.producer_id).or_insert(h.base_offset);
+            self.allowed.remove(&h.producer_id);
             return None;
+        }
+        // A marker ends the producer's transaction here, and with it the
+        // coordinator's leave to open one (at this epoch or older).
+        if self
+            .allowed
+            .get(&h.producer_id)
+            .is_some_and(|&e| e <= h.producer_epoch)
+        {
+            self.allowed.remove(&h.producer_id);
         }
         let first = self.ongoing.remove(&h.producer_id);
         match (marker, first) {
@@ -112,6 +130,27 @@ impl TxnLogState {
             }),
             _ => None,
         }
+    }
+
+    /// The coordinator's leave for (`producer_id`, `epoch`) to write
+    /// transactional batches here until a marker ends its transaction.
+    pub fn allow(&mut self, producer_id: i64, epoch: i16) {
+        let e = self.allowed.entry(producer_id).or_insert(epoch);
+        *e = (*e).max(epoch);
+    }
+
+    /// Whether a transactional batch of (`producer_id`, `epoch`) may be
+    /// appended: its transaction is already open here, or the coordinator
+    /// let it open one. (An older epoch of an open transaction passes
+    /// here and is fenced by the producer state.)
+    pub fn may_write(&self, producer_id: i64, epoch: i16) -> bool {
+        self.ongoing.contains_key(&producer_id) || self.allowed.get(&producer_id) == Some(&epoch)
+    }
+
+    /// Forgets every leave (the replica's role changed: a new leader is
+    /// told again by the coordinator, or the transaction already wrote).
+    pub fn forget_allowed(&mut self) {
+        self.allowed.clear();
     }
 
     /// The last stable offset: nothing at or above it may be read by a
@@ -206,5 +245,32 @@ mod tests {
         let log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
         let st = TxnLogState::open(dir.path(), &log).unwrap();
         assert_eq!(st.aborted_overlapping(0, 10).len(), 1);
+    }
+
+    #[test]
+    fn a_transaction_opens_only_with_the_coordinators_leave_and_a_marker_ends_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+        let mut st = TxnLogState::open(dir.path(), &log).unwrap();
+        assert!(!st.may_write(7, 0), "no leave, nothing open");
+        st.allow(7, 0);
+        assert!(st.may_write(7, 0));
+        assert!(!st.may_write(7, 1), "another epoch has no leave");
+        append(&mut log, &mut st, txn_batch(7, 0, 2));
+        assert!(st.may_write(7, 0), "its transaction is open here");
+        append(&mut log, &mut st, marker_batch(7, 0, Marker::Commit, 0, 1));
+        assert!(
+            !st.may_write(7, 0),
+            "a late batch after the marker is refused"
+        );
+        st.allow(8, 0);
+        st.forget_allowed();
+        assert!(!st.may_write(8, 0), "a role change forgets leaves");
+        st.allow(9, 0);
+        append(&mut log, &mut st, marker_batch(9, 1, Marker::Abort, 0, 1));
+        assert!(
+            !st.may_write(9, 0),
+            "an abort at a newer epoch ends the leave"
+        );
     }
 }

@@ -53,6 +53,11 @@ api_keys! {
     AlterBrokerConfigs = 33, "AlterBrokerConfigs";
     DescribeLogDirs = 34, "DescribeLogDirs";
     DescribeProducers = 35, "DescribeProducers";
+    WriteTxnMarkers = 36, "WriteTxnMarkers";
+    AllowTxnWrites = 37, "AllowTxnWrites";
+    CommitTxnOffsets = 38, "CommitTxnOffsets";
+    AddOffsetsToTxn = 39, "AddOffsetsToTxn";
+    TxnOffsetCommit = 40, "TxnOffsetCommit";
 }
 
 impl ApiKey {
@@ -65,6 +70,8 @@ impl ApiKey {
             ApiKey::Fetch => 1,
             // v1: transactional id and transaction timeout.
             ApiKey::InitProducerId => 1,
+            // v1: key type (a group or a transactional id).
+            ApiKey::FindCoordinator => 1,
             _ => 0,
         }
     }

@@ -265,5 +265,14 @@ done
 STEP_TIMEOUT=$((STEP_TIMEOUT + 120)) check \
     "transactions: consume-transform-produce exactly once across SIGKILLs of the worker and the broker" \
     "$PY" "$here/test_transactions.py" "$STROM_BIN" eos-crash
+# On a 3-broker cluster (RF 3): each case starts its own cluster (see
+# test_transactions_cluster.py).
+for case in commit-abort coordinator-failover leader-failover; do
+    STEP_TIMEOUT=$((STEP_TIMEOUT + 60)) check "transactions in a cluster: $case" \
+        "$PY" "$here/test_transactions_cluster.py" "$STROM_BIN" "$case"
+done
+STEP_TIMEOUT=$((STEP_TIMEOUT + 180)) check \
+    "transactions in a cluster: consume-transform-produce exactly once across SIGKILLs of the worker and the coordinator's broker" \
+    "$PY" "$here/test_transactions_cluster.py" "$STROM_BIN" eos-crash
 
 finish

@@ -62,31 +62,29 @@ pub async fn find_coordinator(
     req: FindCoordinatorRequest,
 ) -> Reply {
     // One node coordinates every group and every transactional id; in a
-    // cluster transactions are not available yet (docs/transactions.md).
+    // cluster a group's coordinator is the leader of its
+    // __consumer_offsets partition, a transactional id's the leader of its
+    // __transaction_state partition.
     let (node, host, port) = (
         broker.config.node_id,
         &broker.advertised.0,
         broker.advertised.1,
     );
-    // In a cluster the coordinator is the leader of the group's
-    // __consumer_offsets partition.
-    let locate = |group: &str| -> Result<(i32, String, i32), (i16, Option<String>)> {
-        match coordinator::find(broker, group) {
+    let locate = |key_type: i8, key: &str| -> Result<(i32, String, i32), (i16, Option<String>)> {
+        let found = if key_type == KEY_TYPE_TRANSACTION {
+            coordinator::find_transaction(broker, key)
+        } else {
+            coordinator::find(broker, key)
+        };
+        match found {
             None => Ok((node, host.clone(), port)),
             Some(Ok(found)) => Ok(found),
             Some(Err(e)) => Err((e.code().code(), Some(e.to_string()))),
         }
     };
     let answer = |key_type: i8| -> (i16, Option<String>) {
-        if key_type == KEY_TYPE_GROUP
-            || (key_type == KEY_TYPE_TRANSACTION && broker.cluster.is_none())
-        {
+        if key_type == KEY_TYPE_GROUP || key_type == KEY_TYPE_TRANSACTION {
             (0, None)
-        } else if key_type == KEY_TYPE_TRANSACTION {
-            (
-                ErrorCode::CoordinatorNotAvailable.code(),
-                Some("transactions are not available in a strom cluster yet".to_string()),
-            )
         } else {
             (
                 ErrorCode::CoordinatorNotAvailable.code(),
@@ -105,7 +103,7 @@ pub async fn find_coordinator(
                 let (mut code, mut message) = answer(req.key_type);
                 let mut at = None;
                 if code == 0 {
-                    match locate(&key) {
+                    match locate(req.key_type, &key) {
                         Ok(found) => at = Some(found),
                         Err((c, m)) => (code, message) = (c, m),
                     }
@@ -124,7 +122,7 @@ pub async fn find_coordinator(
         let (mut code, mut message) = answer(req.key_type);
         let mut at = None;
         if code == 0 {
-            match locate(&req.key) {
+            match locate(req.key_type, &req.key) {
                 Ok(found) => at = Some(found),
                 Err((c, m)) => (code, message) = (c, m),
             }

@@ -101,8 +101,7 @@ async fn append(
     let part = broker.topics.partition(topic, partition)?;
     crate::broker::transactional::check_batches(
         broker,
-        topic,
-        partition,
+        &part,
         records.as_deref().unwrap_or_default(),
     )?;
     if acks == ACKS_ALL {

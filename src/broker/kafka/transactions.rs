@@ -152,18 +152,17 @@ pub async fn txn_offset_commit(
     let r = if group.is_empty() {
         Err(ErrorCode::InvalidGroupId.code())
     } else {
-        broker
-            .txns
-            .txn_offset_commit(
-                &req.transactional_id.0,
-                req.producer_id.0,
-                req.producer_epoch,
-                &group,
-                offsets,
-            )
-            .await
-            // TxnOffsetCommit never had PRODUCER_FENCED in its versions.
-            .map_err(|e| code(ctx, &e, i16::MAX))
+        crate::broker::transactional::txn_offset_commit(
+            broker,
+            &req.transactional_id.0,
+            req.producer_id.0,
+            req.producer_epoch,
+            &group,
+            offsets,
+        )
+        .await
+        // TxnOffsetCommit never had PRODUCER_FENCED in its versions.
+        .map_err(|e| code(ctx, &e, i16::MAX))
     };
     let c = r.err().unwrap_or(0);
     let mut resp = TxnOffsetCommitResponse::default();

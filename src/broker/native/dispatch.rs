@@ -6,7 +6,7 @@ use bytes::BytesMut;
 
 use super::{
     admin, broker_configs, broker_info, delete_offsets, delete_records, elect_leaders, fetch,
-    groups, list_offsets, metadata, produce, status_frame, transactions, Reply,
+    groups, list_offsets, metadata, produce, status_frame, transactions, txn_markers, Reply,
 };
 use crate::broker::metrics::{timed, Protocol, Waiting};
 use crate::broker::replication::handlers as replication;
@@ -14,6 +14,7 @@ use crate::broker::state::Broker;
 use crate::proto::codec::{Decoder, ProtoError};
 use crate::proto::frame::FrameHeader;
 use crate::proto::messages::fetch::{FetchRequest, FetchRequestV1};
+use crate::proto::messages::groups::{FindCoordinatorRequest, FindCoordinatorRequestV1};
 use crate::proto::messages::replication::InitProducerIdRequest;
 use crate::proto::messages::transactions::InitProducerIdRequestV1;
 use crate::proto::{ApiKey, ErrorCode, Wire};
@@ -140,7 +141,17 @@ async fn handle(
         ApiKey::DeleteTopics => run!(admin::delete_topics),
         ApiKey::DescribeConfigs => run!(admin::describe_configs),
         ApiKey::AlterTopic => run!(admin::alter_topic),
-        ApiKey::FindCoordinator => run!(groups::find_coordinator),
+        ApiKey::FindCoordinator => {
+            let req = if header.api_version == 0 {
+                decode::<FindCoordinatorRequest>(api, cid, body).map(FindCoordinatorRequestV1::from)
+            } else {
+                decode(api, cid, body)
+            };
+            match req {
+                Ok(req) => groups::find_coordinator(broker, cid, req, peer).await,
+                Err(reply) => reply,
+            }
+        }
         ApiKey::JoinGroup => run!(groups::join_group),
         ApiKey::SyncGroup => run!(groups::sync_group),
         ApiKey::Heartbeat => run!(groups::heartbeat),
@@ -175,5 +186,10 @@ async fn handle(
         ApiKey::AlterBrokerConfigs => run!(broker_configs::alter),
         ApiKey::DescribeLogDirs => run!(broker_info::log_dirs),
         ApiKey::DescribeProducers => run!(transactions::describe_producers),
+        ApiKey::WriteTxnMarkers => run!(txn_markers::write_markers),
+        ApiKey::AllowTxnWrites => run!(txn_markers::allow_writes),
+        ApiKey::CommitTxnOffsets => run!(txn_markers::commit_offsets),
+        ApiKey::AddOffsetsToTxn => run!(transactions::add_offsets),
+        ApiKey::TxnOffsetCommit => run!(transactions::txn_offset_commit),
     }
 }

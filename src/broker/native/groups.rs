@@ -25,11 +25,30 @@ fn result_status(r: &Result<(), GroupError>) -> Status {
 pub async fn find_coordinator(
     broker: &Arc<Broker>,
     cid: i32,
-    req: FindCoordinatorRequest,
+    req: FindCoordinatorRequestV1,
     _peer: SocketAddr,
 ) -> Reply {
-    // In a cluster: the leader of the group's __consumer_offsets partition.
-    if let Some(found) = coordinator::find(broker, &req.group_id) {
+    // In a cluster: the leader of the group's __consumer_offsets
+    // partition, or of the transactional id's __transaction_state one.
+    let found = match req.key_type {
+        KEY_TYPE_GROUP => coordinator::find(broker, &req.key),
+        KEY_TYPE_TRANSACTION => coordinator::find_transaction(broker, &req.key),
+        other => {
+            return Reply::Now(frame(
+                cid,
+                &FindCoordinatorResponse {
+                    status: Status::error(
+                        ErrorCode::InvalidRequest,
+                        format!("coordinator key type {other} is not 0 (group) or 1 (transaction)"),
+                    ),
+                    node_id: -1,
+                    host: String::new(),
+                    port: -1,
+                },
+            ))
+        }
+    };
+    if let Some(found) = found {
         let resp = match found {
             Ok((node_id, host, port)) => FindCoordinatorResponse {
                 status: Status::ok(),
@@ -46,7 +65,7 @@ pub async fn find_coordinator(
         };
         return Reply::Now(frame(cid, &resp));
     }
-    // A single node coordinates every group.
+    // A single node coordinates every group and transactional id.
     Reply::Now(frame(
         cid,
         &FindCoordinatorResponse {

@@ -18,6 +18,7 @@ pub(crate) mod list_offsets;
 pub(crate) mod metadata;
 pub(crate) mod produce;
 pub(crate) mod transactions;
+pub(crate) mod txn_markers;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -52,12 +52,7 @@ pub async fn handle(
                 .and_then(|part| {
                     // Transactional batches only inside the producer's
                     // open transaction; no client-written markers.
-                    crate::broker::transactional::check_batches(
-                        broker,
-                        &topic.name,
-                        p.partition,
-                        &records,
-                    )?;
+                    crate::broker::transactional::check_batches(broker, &part, &records)?;
                     Ok(part)
                 }) {
                 Ok(part) => {

@@ -126,6 +126,77 @@ pub async fn end_txn(
     Reply::Now(frame(cid, &EndTxnResponse { status }))
 }
 
+pub async fn add_offsets(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: AddOffsetsToTxnRequest,
+    peer: SocketAddr,
+) -> Reply {
+    let r = broker
+        .txns
+        .add_offsets(
+            &req.transactional_id,
+            req.producer_id,
+            req.producer_epoch,
+            &req.group_id,
+        )
+        .await;
+    let status = match r {
+        Ok(()) => Status::ok(),
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "AddOffsetsToTxn refused");
+            status(&e)
+        }
+    };
+    Reply::Now(frame(cid, &AddOffsetsToTxnResponse { status }))
+}
+
+/// Served by the transaction coordinator itself: never forwarded again
+/// (a Kafka TxnOffsetCommit that reached another broker comes here).
+pub async fn txn_offset_commit(
+    broker: &Arc<Broker>,
+    cid: i32,
+    req: TxnOffsetCommitRequest,
+    peer: SocketAddr,
+) -> Reply {
+    let offsets = pending_offsets(&req.group_id, req.offsets);
+    let r = broker
+        .txns
+        .txn_offset_commit(
+            &req.transactional_id,
+            req.producer_id,
+            req.producer_epoch,
+            &req.group_id,
+            offsets,
+        )
+        .await;
+    let status = match r {
+        Ok(()) => Status::ok(),
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "TxnOffsetCommit refused");
+            status(&e)
+        }
+    };
+    Reply::Now(frame(cid, &TxnOffsetCommitResponse { status }))
+}
+
+fn pending_offsets(
+    group: &str,
+    offsets: Vec<crate::proto::messages::txn_markers::TxnOffset>,
+) -> Vec<crate::broker::txn::PendingOffset> {
+    offsets
+        .into_iter()
+        .map(|o| crate::broker::txn::PendingOffset {
+            group: group.to_string(),
+            topic: o.topic,
+            partition: o.partition,
+            offset: o.offset,
+            leader_epoch: o.leader_epoch,
+            metadata: o.metadata,
+        })
+        .collect()
+}
+
 pub async fn list(
     broker: &Arc<Broker>,
     cid: i32,

@@ -10,7 +10,9 @@ use std::time::Duration;
 use super::manager::{LeadershipListener, ReplicaManager};
 use crate::broker::group::{partition_for_group, GroupCoordinator};
 use crate::broker::state::{Broker, OFFSETS_TOPIC};
+use crate::broker::txn::TransactionCoordinator;
 use crate::cluster::metadata::NO_LEADER;
+use crate::proto::internal_topic::TRANSACTION_STATE_TOPIC;
 use crate::proto::messages::Status;
 use crate::proto::ErrorCode;
 
@@ -33,8 +35,8 @@ pub enum CoordinatorError {
          leadership change; retry shortly"
     )]
     LoadInProgress { group: String, partition: i32 },
-    #[error("{OFFSETS_TOPIC}-{partition} has no leader right now; retry shortly")]
-    NotAvailable { partition: i32 },
+    #[error("{topic}-{partition} has no leader right now; retry shortly")]
+    NotAvailable { topic: &'static str, partition: i32 },
     /// A membership request (join, sync, heartbeat, leave) without a group
     /// id: wrong on every broker, so it is not sent elsewhere.
     #[error("the group id must not be empty")]
@@ -151,14 +153,69 @@ pub fn find(
     broker: &Broker,
     group_id: &str,
 ) -> Option<Result<(i32, String, i32), CoordinatorError>> {
+    locate(broker, OFFSETS_TOPIC, offsets_partition(broker, group_id))
+}
+
+/// (node id, host, port) of a transactional id's coordinator in a
+/// cluster: the leader of its `__transaction_state` partition. `None` on
+/// a single node.
+pub fn find_transaction(
+    broker: &Broker,
+    transactional_id: &str,
+) -> Option<Result<(i32, String, i32), CoordinatorError>> {
+    let p = broker.txns.partition_for(transactional_id);
+    locate(broker, TRANSACTION_STATE_TOPIC, p)
+}
+
+/// The live leader of an internal topic's partition, from the metadata.
+fn locate(
+    broker: &Broker,
+    topic: &'static str,
+    p: i32,
+) -> Option<Result<(i32, String, i32), CoordinatorError>> {
     let mgr = ReplicaManager::for_topics(&broker.topics)?;
     let md = mgr.metadata();
-    let p = offsets_partition(broker, group_id);
     let found = md
-        .partition(OFFSETS_TOPIC, p)
+        .partition(topic, p)
         .filter(|a| a.leader != NO_LEADER)
         .and_then(|a| md.brokers.get(&a.leader))
         .filter(|b| !b.fenced)
         .map(|b| (b.node_id, b.host.clone(), b.port));
-    Some(found.ok_or(CoordinatorError::NotAvailable { partition: p }))
+    Some(found.ok_or(CoordinatorError::NotAvailable {
+        topic,
+        partition: p,
+    }))
+}
+
+/// Loads a partition of `__transaction_state` when this broker starts
+/// leading it and forgets it when it stops, as [`leadership_listener`]
+/// does for groups.
+pub fn transaction_leadership_listener(txns: Arc<TransactionCoordinator>) -> LeadershipListener {
+    Box::new(move |topic, partition, leads| {
+        if topic != TRANSACTION_STATE_TOPIC {
+            return;
+        }
+        if !leads {
+            txns.unload_partition(partition);
+            return;
+        }
+        let ticket = txns.begin_load(partition);
+        let txns = txns.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                match txns.finish_load(ticket).await {
+                    Ok(_) => return,
+                    Err(e) => {
+                        tracing::warn!(partition, error = %e, "cannot load transactions of a __transaction_state partition; retrying");
+                    }
+                }
+                tokio::time::sleep(delay).await;
+                if !txns.is_current(ticket) {
+                    return;
+                }
+                delay = (delay * 2).min(LOAD_RETRY_MAX);
+            }
+        });
+    })
 }

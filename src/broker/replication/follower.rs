@@ -23,6 +23,7 @@ impl Partition {
         }
         *role = Role::Follower { leader, epoch };
         self.replica.producers().clear();
+        self.forget_txn_writes();
         // Until the leader says how far every replica has got.
         self.log().set_tombstone_horizon(-1);
         drop(role);
@@ -64,7 +65,9 @@ impl Partition {
                 }
                 tracing::info!(topic = %self.topic, partition = self.index, start = expected, batch = actual, "log start inside the leader's batch; starting at the batch");
                 log.truncate_fully_and_start_at(actual)?;
+                self.rebuild_txns(&log)?;
                 let info = log.append_as_follower(buf)?;
+                self.observe_replicated(buf);
                 if let Err(e) = log.delete_records_before(expected) {
                     // The records are in; only the start stays lower than
                     // the leader's, which serves a few records more.
@@ -72,7 +75,11 @@ impl Partition {
                 }
                 Ok(info)
             }
-            r => Ok(r?),
+            r => {
+                let info = r?;
+                self.observe_replicated(buf);
+                Ok(info)
+            }
         }
     }
 
@@ -95,6 +102,7 @@ impl Partition {
         }
         tracing::info!(topic = %self.topic, partition = self.index, log_end = leo, leader_log_start, "log ends below the leader's log start; restarting it there");
         log.truncate_fully_and_start_at(leader_log_start)?;
+        self.rebuild_txns(&log)?;
         Ok(true)
     }
 
@@ -106,6 +114,7 @@ impl Partition {
         if offset < log.log_end_offset() {
             tracing::info!(topic = %self.topic, partition = self.index, from = log.log_end_offset(), to = offset, "truncating diverged log");
             log.truncate_to(offset)?;
+            self.rebuild_txns(&log)?;
         }
         Ok(())
     }

@@ -115,6 +115,9 @@ impl Partition {
                 return false;
             }
         }
+        // Leaves a previous term of this broker took are stale: the
+        // coordinator tells the new leader again.
+        self.forget_txn_writes();
         let mut log = self.log();
         let leo = log.log_end_offset();
         let followers: HashMap<i32, Progress> = a

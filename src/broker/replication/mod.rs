@@ -13,7 +13,7 @@ mod follower;
 pub mod handlers;
 pub mod leader;
 pub mod manager;
-mod peer;
+pub(crate) mod peer;
 pub mod producers;
 pub mod quorum;
 pub mod state;

@@ -103,3 +103,42 @@ impl Peer {
         Ok(frame)
     }
 }
+
+/// One connection per broker address for occasional calls (the
+/// transaction coordinator's markers, leaves and offset commits), opened on
+/// first use and dropped after an error so the next call reconnects.
+/// Calls to one broker take turns; calls to different brokers do not wait
+/// on each other.
+#[derive(Default)]
+pub struct PeerPool {
+    peers: std::sync::Mutex<
+        std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<Option<Peer>>>>,
+    >,
+}
+
+impl PeerPool {
+    pub async fn call<Req: Wire, Resp: Wire>(
+        &self,
+        addr: &str,
+        api: ApiKey,
+        req: &Req,
+        timeout: Duration,
+    ) -> std::io::Result<Resp> {
+        let slot = {
+            let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+            peers.entry(addr.to_string()).or_default().clone()
+        };
+        let mut peer = slot.lock().await;
+        if peer.is_none() {
+            *peer = Some(Peer::connect(addr, timeout.min(Duration::from_secs(2))).await?);
+        }
+        let Some(p) = peer.as_mut() else {
+            return Err(std::io::ErrorKind::NotConnected.into());
+        };
+        let result = p.call(api, req, timeout).await;
+        if result.is_err() {
+            *peer = None;
+        }
+        result
+    }
+}

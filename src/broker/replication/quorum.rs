@@ -53,8 +53,9 @@ pub fn start(
         cluster,
         metadata,
         config,
-        vec![super::coordinator::leadership_listener(
-            broker.groups.clone(),
-        )],
+        vec![
+            super::coordinator::leadership_listener(broker.groups.clone()),
+            super::coordinator::transaction_leadership_listener(broker.txns.clone()),
+        ],
     )
 }

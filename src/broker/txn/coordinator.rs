@@ -35,17 +35,41 @@ pub struct TxnConfig {
 pub const DEFAULT_MAX_TIMEOUT_MS: i32 = 900_000;
 
 type Slot = Arc<tokio::sync::Mutex<Option<TxnMetadata>>>;
-type OpenEntry = (i16, Option<BTreeSet<(String, i32)>>);
+
+/// Where a partition of `__transaction_state` stands on this broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Load {
+    /// Being replayed under this ticket (a leadership gain).
+    Loading(u64),
+    /// Its transactions are in memory and served.
+    Loaded,
+}
+
+/// A leadership gain of one partition, to load it (see
+/// [`TransactionCoordinator::begin_load`]).
+#[derive(Debug, Clone, Copy)]
+pub struct LoadTicket {
+    pub partition: i32,
+    id: u64,
+}
+
+#[derive(Default)]
+struct Loads {
+    partitions: HashMap<i32, Load>,
+    last_ticket: u64,
+}
 
 pub struct TransactionCoordinator {
     config: TxnConfig,
     env: Arc<dyn TxnEnv>,
     txns: Mutex<HashMap<String, Slot>>,
-    /// Producer id → (current epoch, partitions of its open transaction
-    /// if one is open), for the partitions' check of transactional batches
-    /// ([`verify_write`](Self::verify_write)) without waiting on a
-    /// transaction's lock. Updated whenever a transaction's metadata is.
-    open: Mutex<HashMap<i64, OpenEntry>>,
+    /// The partitions of `__transaction_state` served here: all of them on
+    /// a single node, those this broker leads in a cluster.
+    loads: Mutex<Loads>,
+    /// Producer id → its current epoch, of the ids served here: a
+    /// transactional batch refused for want of a transaction is told
+    /// apart from one of a fenced (older) instance.
+    epochs: Mutex<HashMap<i64, i16>>,
 }
 
 fn check_producer(
@@ -82,58 +106,54 @@ impl TransactionCoordinator {
             config,
             env,
             txns: Mutex::new(HashMap::new()),
-            open: Mutex::new(HashMap::new()),
+            loads: Mutex::new(Loads::default()),
+            epochs: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Sets a transaction's metadata in memory (after it was persisted)
-    /// and keeps the index of open transactions in step.
+    fn lock_loads(&self) -> std::sync::MutexGuard<'_, Loads> {
+        self.loads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ok when this broker serves `id`'s partition of `__transaction_state`
+    /// and has it loaded; the error tells the client to look again or wait.
+    fn serving(&self, id: &str) -> Result<(), TxnError> {
+        let partition = self.partition_for(id);
+        match self.lock_loads().partitions.get(&partition) {
+            Some(Load::Loaded) => Ok(()),
+            Some(Load::Loading(_)) => Err(TxnError::LoadInProgress {
+                id: id.to_string(),
+                partition,
+            }),
+            None => Err(TxnError::NotCoordinator {
+                id: id.to_string(),
+                partition,
+            }),
+        }
+    }
+
+    /// Whether `id`'s partition is loaded here (FindCoordinator's answer
+    /// on a cluster comes from the metadata; this is the coordinator's own).
+    pub fn serves(&self, id: &str) -> bool {
+        self.serving(id).is_ok()
+    }
+
+    /// Sets a transaction's metadata in memory (after it was persisted).
     fn store(&self, slot: &mut Option<TxnMetadata>, m: TxnMetadata) {
-        self.index(&m);
+        self.note_epoch(&m);
         *slot = Some(m);
     }
 
-    fn index(&self, m: &TxnMetadata) {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let partitions = (m.state == TxnState::Ongoing).then(|| m.partitions.clone());
-        open.insert(m.producer_id, (m.producer_epoch, partitions));
+    fn note_epoch(&self, m: &TxnMetadata) {
+        let mut epochs = self.epochs.lock().unwrap_or_else(|p| p.into_inner());
+        epochs.insert(m.producer_id, m.producer_epoch);
     }
 
-    /// Whether producer (`producer_id`, `epoch`) may write transactional
-    /// batches to `topic`-`partition` now: only inside an open transaction
-    /// that added the partition (KIP-890's check, so a zombie or a
-    /// confused client cannot leave a transaction hanging there, holding
-    /// the last stable offset back for good).
-    pub fn verify_write(
-        &self,
-        producer_id: i64,
-        epoch: i16,
-        topic: &str,
-        partition: i32,
-    ) -> Result<(), TxnError> {
-        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let no_txn =
-            || TxnError::InvalidState(format!("producer {producer_id} has no open transaction"));
-        let Some((current, partitions)) = open.get(&producer_id) else {
-            return Err(no_txn());
-        };
-        if epoch != *current {
-            return Err(TxnError::Fenced {
-                id: format!("producer {producer_id}"),
-                given: epoch,
-                current: *current,
-            });
-        }
-        let Some(partitions) = partitions else {
-            return Err(no_txn());
-        };
-        if !partitions.contains(&(topic.to_string(), partition)) {
-            return Err(TxnError::InvalidState(format!(
-                "{topic}-{partition} was not added to producer {producer_id}'s transaction \
-                 (AddPartitionsToTxn first)"
-            )));
-        }
-        Ok(())
+    /// The current epoch of a producer id whose transactional id is served
+    /// here, if it is.
+    pub fn current_epoch(&self, producer_id: i64) -> Option<i16> {
+        let epochs = self.epochs.lock().unwrap_or_else(|p| p.into_inner());
+        epochs.get(&producer_id).copied()
     }
 
     pub fn config(&self) -> &TxnConfig {
@@ -166,47 +186,151 @@ impl TransactionCoordinator {
             .map_err(TxnError::Unavailable)
     }
 
-    /// Rebuilds every transaction from `__transaction_state`, then
-    /// finishes those whose decision was persisted but whose markers may
-    /// not all be written. Ongoing ones are aborted by [`tick`](Self::tick)
-    /// when their timeout passes.
+    /// Rebuilds every transaction from `__transaction_state` (a single
+    /// node, before serving), then finishes those whose decision was
+    /// persisted but whose markers may not all be written. Ongoing ones
+    /// are aborted by [`tick`](Self::tick) when their timeout passes.
     pub async fn load(&self) -> Result<usize, String> {
-        let mut found: HashMap<String, TxnMetadata> = HashMap::new();
+        let mut n = 0;
         for p in 0..self.config.partitions {
-            for (key, value) in self.env.replay(p)? {
-                let Ok(id) = decode_key(&key) else {
-                    tracing::warn!(
-                        partition = p,
-                        "skipping an unreadable __transaction_state key"
-                    );
-                    continue;
-                };
-                match value {
-                    None => {
-                        found.remove(&id);
-                    }
-                    Some(v) => match decode_value(&id, &v) {
-                        Ok(m) => {
-                            found.insert(id, m);
-                        }
-                        Err(e) => {
-                            tracing::warn!(transactional_id = %id, error = %e, "skipping a record")
-                        }
-                    },
+            let records = self.env.replay(p)?;
+            n += self.install(p, records);
+            self.lock_loads().partitions.insert(p, Load::Loaded);
+        }
+        self.reopen_all(None).await;
+        self.tick().await;
+        Ok(n)
+    }
+
+    /// This broker now leads `partition` (a cluster): it is marked loading
+    /// before this returns, so no request is served from it before
+    /// [`finish_load`](Self::finish_load) replayed it.
+    pub fn begin_load(&self, partition: i32) -> LoadTicket {
+        let mut loads = self.lock_loads();
+        loads.last_ticket += 1;
+        let id = loads.last_ticket;
+        loads.partitions.insert(partition, Load::Loading(id));
+        LoadTicket { partition, id }
+    }
+
+    /// Whether `ticket` is still the latest leadership gain of its partition.
+    pub fn is_current(&self, ticket: LoadTicket) -> bool {
+        self.lock_loads().partitions.get(&ticket.partition) == Some(&Load::Loading(ticket.id))
+    }
+
+    /// Replays the ticket's partition (off the runtime), installs its
+    /// transactions and serves them; then tells the leaders of open
+    /// transactions' partitions again and finishes decided ones, as after
+    /// a restart. Returns false, changing nothing, when leadership changed
+    /// since the ticket.
+    pub async fn finish_load(&self, ticket: LoadTicket) -> Result<bool, String> {
+        if !self.is_current(ticket) {
+            return Ok(false);
+        }
+        let env = self.env.clone();
+        let partition = ticket.partition;
+        let records = tokio::task::spawn_blocking(move || env.replay(partition))
+            .await
+            .map_err(|e| format!("replaying __transaction_state-{partition} failed: {e}"))??;
+        {
+            let mut loads = self.lock_loads();
+            if loads.partitions.get(&partition) != Some(&Load::Loading(ticket.id)) {
+                return Ok(false);
+            }
+            let n = self.install(partition, records);
+            loads.partitions.insert(partition, Load::Loaded);
+            if n > 0 {
+                tracing::info!(partition, transactional_ids = n, "loaded transaction state");
+            }
+        }
+        self.reopen_all(Some(partition)).await;
+        self.tick().await;
+        Ok(true)
+    }
+
+    /// Forgets the transactions of a partition this broker no longer leads
+    /// (their clients find the new coordinator); a load still running is
+    /// discarded.
+    pub fn unload_partition(&self, partition: i32) {
+        self.lock_loads().partitions.remove(&partition);
+        let parts = self.config.partitions;
+        let mut txns = self.txns.lock().unwrap_or_else(|p| p.into_inner());
+        let mut epochs = self.epochs.lock().unwrap_or_else(|p| p.into_inner());
+        txns.retain(|id, slot| {
+            let keep = partition_for_group(id, parts) != partition;
+            if !keep {
+                if let Some(Some(m)) = slot.try_lock().ok().map(|g| g.clone()) {
+                    epochs.remove(&m.producer_id);
                 }
+            }
+            keep
+        });
+    }
+
+    /// Replaces what memory holds of `partition`'s ids with its records:
+    /// the last record of each id wins. Returns how many ids it holds.
+    fn install(&self, partition: i32, records: Vec<(bytes::Bytes, Option<bytes::Bytes>)>) -> usize {
+        let mut found: HashMap<String, TxnMetadata> = HashMap::new();
+        for (key, value) in records {
+            let Ok(id) = decode_key(&key) else {
+                tracing::warn!(partition, "skipping an unreadable __transaction_state key");
+                continue;
+            };
+            match value {
+                None => {
+                    found.remove(&id);
+                }
+                Some(v) => match decode_value(&id, &v) {
+                    Ok(m) => {
+                        found.insert(id, m);
+                    }
+                    Err(e) => {
+                        tracing::warn!(transactional_id = %id, error = %e, "skipping a record")
+                    }
+                },
             }
         }
         let n = found.len();
-        {
-            let mut txns = self.txns.lock().unwrap_or_else(|p| p.into_inner());
-            for (id, m) in found {
-                self.env.observe_producer_id(m.producer_id);
-                self.index(&m);
-                txns.insert(id, Arc::new(tokio::sync::Mutex::new(Some(m))));
+        let parts = self.config.partitions;
+        let mut txns = self.txns.lock().unwrap_or_else(|p| p.into_inner());
+        txns.retain(|id, _| partition_for_group(id, parts) != partition);
+        for (id, m) in found {
+            self.env.observe_producer_id(m.producer_id);
+            self.note_epoch(&m);
+            txns.insert(id, Arc::new(tokio::sync::Mutex::new(Some(m))));
+        }
+        n
+    }
+
+    /// After a load: the partitions of every open transaction (of one
+    /// `__transaction_state` partition, or all) are told again that its
+    /// producer may write there, since their leaders forget that on a
+    /// restart or a leadership change. Best effort: a partition that does
+    /// not take it refuses the producer's first write, which aborts.
+    async fn reopen_all(&self, partition: Option<i32>) {
+        let slots: Vec<(String, Slot)> = {
+            let txns = self.txns.lock().unwrap_or_else(|p| p.into_inner());
+            txns.iter()
+                .filter(|(id, _)| partition.is_none_or(|p| self.partition_for(id) == p))
+                .map(|(id, s)| (id.clone(), s.clone()))
+                .collect()
+        };
+        for (id, slot) in slots {
+            let guard = slot.lock().await;
+            let Some(m) = guard.as_ref().filter(|m| m.state == TxnState::Ongoing) else {
+                continue;
+            };
+            let wanted: Vec<(String, i32)> = m.partitions.iter().cloned().collect();
+            let results = self
+                .env
+                .allow_writes(wanted.clone(), m.producer_id, m.producer_epoch)
+                .await;
+            for ((t, p), r) in wanted.iter().zip(results) {
+                if let Err(e) = r {
+                    tracing::debug!(transactional_id = %id, topic = %t, partition = p, error = %e, "could not tell a partition of an open transaction");
+                }
             }
         }
-        self.tick().await;
-        Ok(n)
     }
 
     /// InitProducerId with a transactional id: a new producer id for a new
@@ -220,6 +344,7 @@ impl TransactionCoordinator {
         timeout_ms: i32,
         expected: Option<(i64, i16)>,
     ) -> Result<(i64, i16), TxnError> {
+        self.serving(id)?;
         if timeout_ms <= 0 || timeout_ms > self.config.max_timeout_ms {
             return Err(TxnError::InvalidTimeout {
                 given: timeout_ms,
@@ -330,12 +455,13 @@ impl TransactionCoordinator {
             TxnState::PrepareAbort => (Marker::Abort, TxnState::CompleteAbort),
             _ => return Ok(m),
         };
-        for (topic, partition) in &m.partitions {
+        if !m.partitions.is_empty() {
+            let partitions = m.partitions.iter().cloned().collect();
             self.env
-                .write_marker(topic, *partition, m.producer_id, m.producer_epoch, marker)
+                .write_markers(partitions, m.producer_id, m.producer_epoch, marker)
                 .await
                 .map_err(|e| {
-                    tracing::warn!(transactional_id = %m.transactional_id, topic = %topic, partition, error = %e, "writing a transaction marker failed; will retry");
+                    tracing::warn!(transactional_id = %m.transactional_id, error = %e, "writing transaction markers failed; will retry");
                     TxnError::Unavailable(e)
                 })?;
         }
@@ -389,6 +515,7 @@ impl TransactionCoordinator {
         epoch: i16,
         partitions: Vec<(String, i32)>,
     ) -> Result<Vec<((String, i32), Result<(), TxnError>)>, TxnError> {
+        self.serving(id)?;
         let slot = self.slot(id);
         let mut guard = slot.lock().await;
         check_producer(&guard, id, producer_id, epoch)?;
@@ -417,12 +544,33 @@ impl TransactionCoordinator {
         Self::begin(&mut m, now)?;
         let before = m.partitions.len();
         m.partitions.extend(partitions.iter().cloned());
+        let (producer_id, epoch) = (m.producer_id, m.producer_epoch);
         if m.partitions.len() != before || guard.as_ref().map(|g| g.state) != Some(m.state) {
             m.last_update_ms = now;
+            // Persisted first: from here on the transaction's end writes a
+            // marker to each, whether or not the producer wrote there.
             self.persist(&m).await?;
             self.store(&mut guard, m);
         }
-        Ok(partitions.into_iter().map(|p| (p, Ok(()))).collect())
+        // Every time, not only for new ones: a retry after a leader that
+        // did not take it must reach the new leader.
+        let allowed = self
+            .env
+            .allow_writes(partitions.clone(), producer_id, epoch)
+            .await;
+        Ok(partitions
+            .into_iter()
+            .zip(allowed)
+            .map(|(p, r)| {
+                let r = r.map_err(|e| {
+                    TxnError::Unavailable(format!(
+                        "{}-{} did not take the transaction: {e}",
+                        p.0, p.1
+                    ))
+                });
+                (p, r)
+            })
+            .collect())
     }
 
     /// AddOffsetsToTxn: the group's offsets will be committed with the
@@ -438,6 +586,7 @@ impl TransactionCoordinator {
         if group.is_empty() {
             return Err(TxnError::InvalidRequest("empty group id".into()));
         }
+        self.serving(id)?;
         let slot = self.slot(id);
         let mut guard = slot.lock().await;
         check_producer(&guard, id, producer_id, epoch)?;
@@ -464,6 +613,7 @@ impl TransactionCoordinator {
         group: &str,
         offsets: Vec<PendingOffset>,
     ) -> Result<(), TxnError> {
+        self.serving(id)?;
         let Some(slot) = self.existing(id) else {
             return Err(TxnError::ProducerIdMapping {
                 id: id.to_string(),
@@ -502,6 +652,7 @@ impl TransactionCoordinator {
         epoch: i16,
         commit: bool,
     ) -> Result<(), TxnError> {
+        self.serving(id)?;
         let Some(slot) = self.existing(id) else {
             return Err(TxnError::ProducerIdMapping {
                 id: id.to_string(),
@@ -612,6 +763,7 @@ impl TransactionCoordinator {
 
     /// DescribeTransactions of one id.
     pub async fn describe(&self, id: &str) -> Result<TxnMetadata, TxnError> {
+        self.serving(id)?;
         let Some(slot) = self.existing(id) else {
             return Err(TxnError::NotFound(id.to_string()));
         };

@@ -27,16 +27,25 @@ pub trait TxnEnv: Send + Sync + 'static {
     /// Records that `id` was handed out (so no new producer gets it).
     fn observe_producer_id(&self, id: i64);
     fn partition_exists(&self, topic: &str, partition: i32) -> bool;
-    /// Writes the marker durably to one partition. A partition deleted
+    /// Writes the marker to every partition, each durable on its leader
+    /// and in-sync replicas before this returns Ok. A partition deleted
     /// since counts as done.
-    fn write_marker<'a>(
-        &'a self,
-        topic: &'a str,
-        partition: i32,
+    fn write_markers(
+        &self,
+        partitions: Vec<(String, i32)>,
         producer_id: i64,
         producer_epoch: i16,
         marker: Marker,
-    ) -> BoxFuture<'a, Result<(), String>>;
+    ) -> BoxFuture<'_, Result<(), String>>;
+    /// Tells each partition's leader that the producer may write
+    /// transactional batches there (they joined its transaction). One
+    /// result per partition, in order.
+    fn allow_writes(
+        &self,
+        partitions: Vec<(String, i32)>,
+        producer_id: i64,
+        producer_epoch: i16,
+    ) -> BoxFuture<'_, Vec<Result<(), String>>>;
     /// Commits a committed transaction's offsets for one group.
     fn commit_offsets<'a>(
         &'a self,

@@ -12,10 +12,11 @@ pub mod broker_env;
 mod codec;
 mod coordinator;
 pub mod env;
+pub mod partition_ops;
 mod types;
 
 #[cfg(test)]
 mod tests;
 
-pub use coordinator::{TransactionCoordinator, TxnConfig, DEFAULT_MAX_TIMEOUT_MS};
+pub use coordinator::{LoadTicket, TransactionCoordinator, TxnConfig, DEFAULT_MAX_TIMEOUT_MS};
 pub use types::{PendingOffset, TxnError, TxnListing, TxnMetadata, TxnState, ALL_STATES};

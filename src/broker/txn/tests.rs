@@ -17,6 +17,8 @@ type WrittenMarker = (String, i32, i64, i16, Marker);
 struct MemEnv {
     log: Mutex<HashMap<i32, Records>>,
     markers: Mutex<Vec<WrittenMarker>>,
+    /// (topic, partition, producer id, epoch) each leave given.
+    allowed: Mutex<Vec<(String, i32, i64, i16)>>,
     offsets: Mutex<Vec<(String, PendingOffset)>>,
     next_id: AtomicI64,
     now: AtomicI64,
@@ -56,22 +58,34 @@ impl TxnEnv for MemEnv {
     fn partition_exists(&self, topic: &str, _partition: i32) -> bool {
         topic != "missing"
     }
-    fn write_marker<'a>(
-        &'a self,
-        topic: &'a str,
-        partition: i32,
+    fn write_markers(
+        &self,
+        partitions: Vec<(String, i32)>,
         producer_id: i64,
         producer_epoch: i16,
         marker: Marker,
-    ) -> BoxFuture<'a, Result<(), String>> {
-        self.markers.lock().unwrap().push((
-            topic.to_string(),
-            partition,
-            producer_id,
-            producer_epoch,
-            marker,
-        ));
+    ) -> BoxFuture<'_, Result<(), String>> {
+        let mut m = self.markers.lock().unwrap();
+        for (topic, partition) in partitions {
+            m.push((topic, partition, producer_id, producer_epoch, marker));
+        }
         Box::pin(async { Ok(()) })
+    }
+    fn allow_writes(
+        &self,
+        partitions: Vec<(String, i32)>,
+        producer_id: i64,
+        producer_epoch: i16,
+    ) -> BoxFuture<'_, Vec<Result<(), String>>> {
+        let mut a = self.allowed.lock().unwrap();
+        let out = partitions
+            .into_iter()
+            .map(|(t, p)| {
+                a.push((t, p, producer_id, producer_epoch));
+                Ok(())
+            })
+            .collect();
+        Box::pin(async move { out })
     }
     fn commit_offsets<'a>(
         &'a self,
@@ -89,14 +103,17 @@ impl TxnEnv for MemEnv {
     }
 }
 
-fn coordinator(env: &Arc<MemEnv>) -> Arc<TransactionCoordinator> {
-    TransactionCoordinator::new(
+/// A single node's coordinator: every partition loaded from `env`.
+async fn coordinator(env: &Arc<MemEnv>) -> Arc<TransactionCoordinator> {
+    let c = TransactionCoordinator::new(
         TxnConfig {
             partitions: 4,
             max_timeout_ms: 60_000,
         },
         env.clone(),
-    )
+    );
+    c.load().await.unwrap();
+    c
 }
 
 fn offset(o: i64) -> PendingOffset {
@@ -113,7 +130,7 @@ fn offset(o: i64) -> PendingOffset {
 #[tokio::test]
 async fn commit_writes_markers_and_offsets_abort_drops_offsets() {
     let env = Arc::new(MemEnv::default());
-    let c = coordinator(&env);
+    let c = coordinator(&env).await;
     assert!(matches!(
         c.init_producer_id("t", 60_001, None).await,
         Err(TxnError::InvalidTimeout { .. })
@@ -170,7 +187,7 @@ async fn commit_writes_markers_and_offsets_abort_drops_offsets() {
 #[tokio::test]
 async fn a_new_instance_fences_the_old_and_aborts_its_transaction() {
     let env = Arc::new(MemEnv::default());
-    let c = coordinator(&env);
+    let c = coordinator(&env).await;
     let (pid, e0) = c.init_producer_id("t", 10_000, None).await.unwrap();
     c.add_partitions("t", pid, e0, vec![("out".into(), 0)])
         .await
@@ -198,7 +215,7 @@ async fn a_new_instance_fences_the_old_and_aborts_its_transaction() {
 #[tokio::test]
 async fn expired_transactions_are_aborted_and_state_survives_a_reload() {
     let env = Arc::new(MemEnv::default());
-    let c = coordinator(&env);
+    let c = coordinator(&env).await;
     let (pid, e0) = c.init_producer_id("t", 1_000, None).await.unwrap();
     c.add_partitions("t", pid, e0, vec![("out".into(), 0)])
         .await
@@ -217,7 +234,7 @@ async fn expired_transactions_are_aborted_and_state_survives_a_reload() {
         Err(TxnError::Fenced { .. })
     ));
     // A second coordinator over the same log sees the same state.
-    let c2 = coordinator(&env);
+    let c2 = coordinator(&env).await;
     assert_eq!(c2.load().await.unwrap(), 1);
     assert_eq!(c2.describe("t").await.unwrap(), m);
     let listed = c2.list(&[TxnState::CompleteAbort], &[]);
@@ -230,7 +247,7 @@ async fn expired_transactions_are_aborted_and_state_survives_a_reload() {
 #[tokio::test]
 async fn a_prepared_commit_is_finished_after_a_restart() {
     let env = Arc::new(MemEnv::default());
-    let c = coordinator(&env);
+    let c = coordinator(&env).await;
     let (pid, e0) = c.init_producer_id("t", 10_000, None).await.unwrap();
     c.add_partitions("t", pid, e0, vec![("out".into(), 3)])
         .await
@@ -247,11 +264,79 @@ async fn a_prepared_commit_is_finished_after_a_restart() {
     )
     .await
     .unwrap();
-    let c2 = coordinator(&env);
+    let c2 = coordinator(&env).await;
     c2.load().await.unwrap();
     assert_eq!(
         c2.describe("t").await.unwrap().state,
         TxnState::CompleteCommit
     );
     assert_eq!(env.markers.lock().unwrap()[0].4, Marker::Commit);
+}
+
+#[tokio::test]
+async fn a_cluster_coordinator_serves_only_the_partitions_it_loaded() {
+    let env = Arc::new(MemEnv::default());
+    let single = coordinator(&env).await;
+    let (pid, epoch) = single.init_producer_id("t", 10_000, None).await.unwrap();
+    // A broker of a cluster: nothing is served until its partition loads.
+    let c = TransactionCoordinator::new(
+        TxnConfig {
+            partitions: 4,
+            max_timeout_ms: 60_000,
+        },
+        env.clone(),
+    );
+    let p = c.partition_for("t");
+    assert!(matches!(
+        c.init_producer_id("t", 10_000, None).await,
+        Err(TxnError::NotCoordinator { partition, .. }) if partition == p
+    ));
+    let ticket = c.begin_load(p);
+    assert!(matches!(
+        c.end_txn("t", pid, epoch, true).await,
+        Err(TxnError::LoadInProgress { .. })
+    ));
+    assert!(c.finish_load(ticket).await.unwrap());
+    // The state written by the other instance is there: the bump fences it.
+    let (pid2, epoch2) = c.init_producer_id("t", 10_000, None).await.unwrap();
+    assert_eq!((pid2, epoch2), (pid, epoch + 1));
+    // Leadership moved on: the partition's ids are forgotten.
+    c.unload_partition(p);
+    assert!(matches!(
+        c.describe("t").await,
+        Err(TxnError::NotCoordinator { .. })
+    ));
+    // A load overtaken by a newer leadership change installs nothing.
+    let old = c.begin_load(p);
+    let _new = c.begin_load(p);
+    assert!(!c.finish_load(old).await.unwrap());
+}
+
+#[tokio::test]
+async fn added_partitions_are_allowed_and_told_again_after_a_reload() {
+    let env = Arc::new(MemEnv::default());
+    let c = coordinator(&env).await;
+    let (pid, epoch) = c.init_producer_id("t", 10_000, None).await.unwrap();
+    let added = c
+        .add_partitions("t", pid, epoch, vec![("a".into(), 0), ("b".into(), 1)])
+        .await
+        .unwrap();
+    assert!(added.iter().all(|(_, r)| r.is_ok()));
+    assert_eq!(
+        *env.allowed.lock().unwrap(),
+        vec![("a".into(), 0, pid, epoch), ("b".into(), 1, pid, epoch)]
+    );
+    // A new coordinator (restart or failover) tells the leaders again,
+    // since they forget leaves when their role changes.
+    env.allowed.lock().unwrap().clear();
+    let c2 = coordinator(&env).await;
+    let mut again = env.allowed.lock().unwrap().clone();
+    again.sort();
+    assert_eq!(
+        again,
+        vec![("a".into(), 0, pid, epoch), ("b".into(), 1, pid, epoch)]
+    );
+    c2.end_txn("t", pid, epoch, true).await.unwrap();
+    let markers = env.markers.lock().unwrap().clone();
+    assert_eq!(markers.len(), 2);
 }

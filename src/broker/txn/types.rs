@@ -130,6 +130,13 @@ pub enum TxnError {
     NotFound(String),
     #[error("transaction coordinator unavailable: {0}")]
     Unavailable(String),
+    /// This broker does not lead the id's `__transaction_state` partition
+    /// (any more): the client finds the coordinator again.
+    #[error("this broker is not the transaction coordinator of {id} (it does not lead __transaction_state-{partition}); find the coordinator again")]
+    NotCoordinator { id: String, partition: i32 },
+    /// It does, but is still replaying that partition.
+    #[error("the transaction state of {id} is still being loaded from __transaction_state-{partition}; retry shortly")]
+    LoadInProgress { id: String, partition: i32 },
     #[error("{0}")]
     InvalidRequest(String),
 }
@@ -149,7 +156,39 @@ impl TxnError {
             TxnError::NotAttempted => ErrorCode::OperationNotAttempted,
             TxnError::NotFound(_) => ErrorCode::TransactionalIdNotFound,
             TxnError::Unavailable(_) => ErrorCode::CoordinatorNotAvailable,
+            TxnError::NotCoordinator { .. } => ErrorCode::NotCoordinator,
+            TxnError::LoadInProgress { .. } => ErrorCode::CoordinatorLoadInProgress,
             TxnError::InvalidRequest(_) => ErrorCode::InvalidRequest,
+        }
+    }
+}
+
+impl TxnError {
+    /// The error another broker's coordinator answered with (a forwarded
+    /// call), so that the client sees the same code.
+    pub fn from_status(code: ErrorCode, message: String) -> TxnError {
+        match code {
+            ErrorCode::ConcurrentTransactions => TxnError::Concurrent(message),
+            ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch => TxnError::Fenced {
+                id: message,
+                given: -1,
+                current: -1,
+            },
+            ErrorCode::InvalidProducerIdMapping => TxnError::ProducerIdMapping {
+                id: message,
+                given: -1,
+            },
+            ErrorCode::InvalidTxnState => TxnError::InvalidState(message),
+            ErrorCode::NotCoordinator => TxnError::NotCoordinator {
+                id: message,
+                partition: -1,
+            },
+            ErrorCode::CoordinatorLoadInProgress => TxnError::LoadInProgress {
+                id: message,
+                partition: -1,
+            },
+            ErrorCode::InvalidRequest => TxnError::InvalidRequest(message),
+            _ => TxnError::Unavailable(message),
         }
     }
 }

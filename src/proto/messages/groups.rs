@@ -7,8 +7,33 @@ use super::Status;
 use crate::wire_struct;
 
 wire_struct! {
+    /// Version 0: a group's coordinator.
     pub struct FindCoordinatorRequest {
         pub group_id: String,
+    }
+}
+
+/// [`FindCoordinatorRequestV1::key_type`] of a consumer group.
+pub const KEY_TYPE_GROUP: i8 = 0;
+/// [`FindCoordinatorRequestV1::key_type`] of a transactional id.
+pub const KEY_TYPE_TRANSACTION: i8 = 1;
+
+wire_struct! {
+    /// Version 1: the coordinator of a group or of a transactional id.
+    pub struct FindCoordinatorRequestV1 {
+        /// The group id or the transactional id.
+        pub key: String,
+        /// [`KEY_TYPE_GROUP`] or [`KEY_TYPE_TRANSACTION`], as in Kafka.
+        pub key_type: i8,
+    }
+}
+
+impl From<FindCoordinatorRequest> for FindCoordinatorRequestV1 {
+    fn from(r: FindCoordinatorRequest) -> FindCoordinatorRequestV1 {
+        FindCoordinatorRequestV1 {
+            key: r.group_id,
+            key_type: KEY_TYPE_GROUP,
+        }
     }
 }
 

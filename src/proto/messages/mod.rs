@@ -13,6 +13,7 @@ pub mod produce;
 pub mod replication;
 pub mod topics;
 pub mod transactions;
+pub mod txn_markers;
 
 use crate::proto::ErrorCode;
 use crate::wire_struct;

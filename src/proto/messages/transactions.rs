@@ -1,9 +1,11 @@
 //! Transactions (KIP-98) in the native protocol: InitProducerId version 1
-//! (with a transactional id), AddPartitionsToTxn (25), EndTxn (26) and the
-//! admin ListTransactions (27) and DescribeTransactions (28). The broker's
+//! (with a transactional id), AddPartitionsToTxn (25), EndTxn (26),
+//! AddOffsetsToTxn (39), TxnOffsetCommit (40) and the admin
+//! ListTransactions (27) and DescribeTransactions (28). The broker's
 //! transaction coordinator answers them; see `docs/transactions.md`.
 use super::groups::{PartitionStatus, TopicPartition};
 use super::replication::InitProducerIdRequest;
+use super::txn_markers::TxnOffset;
 use super::Status;
 use crate::wire_struct;
 
@@ -142,5 +144,41 @@ wire_struct! {
         pub last_timestamp: i64,
         /// First offset of its open transaction on the partition; -1: none.
         pub current_txn_start_offset: i64,
+    }
+}
+
+wire_struct! {
+    /// The group's offsets will be committed with the open transaction
+    /// (which it opens, if none is). Asked of the transaction coordinator.
+    pub struct AddOffsetsToTxnRequest {
+        pub transactional_id: String,
+        pub producer_id: i64,
+        pub producer_epoch: i16,
+        pub group_id: String,
+    }
+}
+
+wire_struct! {
+    pub struct AddOffsetsToTxnResponse {
+        pub status: Status,
+    }
+}
+
+wire_struct! {
+    /// Offsets held with the open transaction: the group sees them once it
+    /// commits, never if it aborts (consume-transform-produce). Asked of
+    /// the transaction coordinator, after AddOffsetsToTxn for the group.
+    pub struct TxnOffsetCommitRequest {
+        pub transactional_id: String,
+        pub producer_id: i64,
+        pub producer_epoch: i16,
+        pub group_id: String,
+        pub offsets: Vec<TxnOffset>,
+    }
+}
+
+wire_struct! {
+    pub struct TxnOffsetCommitResponse {
+        pub status: Status,
     }
 }
