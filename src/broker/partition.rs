@@ -398,6 +398,15 @@ impl Partition {
         self.txns().may_write(producer_id, epoch)
     }
 
+    /// After retention or DeleteRecords moved the log start: forgets the
+    /// transactions' state below it (see `TxnLogState::trim_below`).
+    /// Called with the log locked.
+    pub(crate) fn trim_txns(&self, log: &PartitionLog) {
+        if let Err(e) = self.txns().trim_below(log.log_start_offset()) {
+            tracing::warn!(topic = %self.topic, partition = self.index, error = %e, "could not rewrite the aborted-transaction index");
+        }
+    }
+
     /// Forgets the coordinator's leaves (a role change; see `allow_txn_writes`).
     pub(crate) fn forget_txn_writes(&self) {
         self.txns().forget_allowed();
@@ -462,6 +471,7 @@ impl Partition {
             .into());
         }
         log.delete_records_before(target)?;
+        self.trim_txns(&log);
         Ok(log.log_start_offset())
     }
 

@@ -606,6 +606,7 @@ impl TopicManager {
                 match log.apply_retention(now_ms) {
                     Ok(0) => {}
                     Ok(n) => {
+                        p.trim_txns(&log);
                         tracing::info!(topic = %topic.name, partition = p.index, segments = n, "retention deleted segments")
                     }
                     Err(e) => {

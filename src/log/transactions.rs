@@ -132,6 +132,28 @@ impl TxnLogState {
         }
     }
 
+    /// Forgets what lies below the log start after retention or
+    /// DeleteRecords removed it, so the state stays as small as what is
+    /// left (Kafka drops a deleted segment's `.txnindex` with it): aborted
+    /// transactions that ended below it, and an open transaction's first
+    /// offset moves up to it (its older records are gone, and the last
+    /// stable offset must not stay below the log start).
+    pub fn trim_below(&mut self, log_start: i64) -> Result<(), LogError> {
+        for first in self.ongoing.values_mut() {
+            *first = (*first).max(log_start);
+        }
+        let entries = self.aborted.entries();
+        if entries.iter().any(|e| e.last_offset < log_start) {
+            let kept = entries
+                .iter()
+                .copied()
+                .filter(|e| e.last_offset >= log_start)
+                .collect();
+            self.aborted.replace(kept)?;
+        }
+        Ok(())
+    }
+
     /// The coordinator's leave for (`producer_id`, `epoch`) to write
     /// transactional batches here until a marker ends its transaction.
     pub fn allow(&mut self, producer_id: i64, epoch: i16) {
@@ -272,5 +294,37 @@ mod tests {
             !st.may_write(9, 0),
             "an abort at a newer epoch ends the leave"
         );
+    }
+
+    #[test]
+    fn trimming_below_the_log_start_drops_old_aborts_and_lifts_open_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = PartitionLog::open(dir.path(), LogConfig::default()).unwrap();
+        let mut st = TxnLogState::open(dir.path(), &log).unwrap();
+        append(&mut log, &mut st, txn_batch(7, 0, 2)); // 0-1
+        append(&mut log, &mut st, marker_batch(7, 0, Marker::Abort, 0, 1)); // 2
+        append(&mut log, &mut st, txn_batch(8, 0, 2)); // 3-4
+        append(&mut log, &mut st, txn_batch(9, 0, 1)); // 5
+        append(&mut log, &mut st, marker_batch(9, 0, Marker::Abort, 0, 1)); // 6
+        assert_eq!(st.aborted_overlapping(0, 7).len(), 2);
+        st.trim_below(4).unwrap();
+        let left = st.aborted_overlapping(0, 7);
+        assert_eq!(
+            left.len(),
+            1,
+            "the abort that ended below the start is gone"
+        );
+        assert_eq!(left[0].producer_id, 9);
+        assert_eq!(
+            st.ongoing(),
+            vec![(8, 4)],
+            "the open one starts at the log start now"
+        );
+        assert_eq!(st.last_stable_offset(7), 4);
+        // The index file says the same after a restart's scan... of what is
+        // left; and its own entries were rewritten.
+        drop(st);
+        let reopened = AbortedTxnIndex::load(dir.path()).unwrap();
+        assert_eq!(reopened.entries().len(), 1);
     }
 }
