@@ -2890,7 +2890,7 @@ _strom() {
             return 0
             ;;
         strom__subcmd__stream)
-            opts="-b -g -v -h -V --bootstrap-server --from --to --group --filter --jq --key-jq --dry-run --format --keep-key --keep-partition --exec --batch-max --linger-ms --timeout-ms --retries --on-error --count-by --window --hop --grace --emit --agg --state-dir --idle-flush-ms --guarantee --consumer-property --verbose --profile --help --version"
+            opts="-b -g -v -h -V --bootstrap-server --from --to --group --filter --jq --key-jq --dry-run --format --keep-key --keep-partition --exec --batch-max --linger-ms --timeout-ms --retries --on-error --count-by --window --hop --grace --emit --agg --state-dir --idle-flush-ms --guarantee --transactional-id --consumer-property --verbose --profile --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2993,6 +2993,10 @@ _strom() {
                     return 0
                     ;;
                 --guarantee)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --transactional-id)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -236,10 +236,21 @@ pub struct StreamArgs {
     )]
     pub idle_flush_ms: Option<u64>,
 
-    /// Processing guarantee; only at-least-once (exactly-once needs Kafka
-    /// transactions, which strom does not have yet)
+    /// Processing guarantee: at-least-once (outputs acknowledged before
+    /// their input offsets are committed: after a crash duplicates are
+    /// possible, loss is not) or exactly-once (each batch's outputs and
+    /// input offsets commit in one Kafka transaction and the inputs are
+    /// read read_committed: a read_committed reader of the output sees
+    /// each result once; stateless pipelines only)
     #[arg(long, value_name = "GUARANTEE", default_value = "at-least-once")]
     pub guarantee: String,
+
+    /// With --guarantee exactly-once: the producer's transactional id
+    /// (default: one of its own per process). Give each instance a stable
+    /// one of its own so that its restart fences the crashed predecessor
+    /// at once instead of after the 10 s transaction timeout
+    #[arg(long, value_name = "ID")]
+    pub transactional_id: Option<String>,
 
     /// Kafka consumer property (repeatable), e.g. session.timeout.ms=10000
     #[arg(long = "consumer-property", value_name = "KEY=VALUE", value_parser = key_value)]

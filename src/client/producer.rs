@@ -332,6 +332,10 @@ struct Acc {
     txn_partitions: std::collections::HashSet<(Arc<str>, i32)>,
     /// Why the open transaction cannot commit: a batch of it failed.
     txn_error: Option<ClientError>,
+    /// A group's offsets were sent with the open transaction
+    /// ([`Producer::send_offsets_to_transaction`]): it must be ended at the
+    /// coordinator even when no record was sent in it.
+    txn_offsets: bool,
     /// The producer was fenced: nothing it sends can succeed any more.
     fatal: Option<ClientError>,
 }
@@ -720,7 +724,8 @@ impl Producer {
                 return Err(e.clone());
             }
             let partitions = acc.txn_partitions.len();
-            let Some((producer_id, epoch)) = acc.producer.filter(|_| partitions > 0) else {
+            let opened = partitions > 0 || acc.txn_offsets;
+            let Some((producer_id, epoch)) = acc.producer.filter(|_| opened) else {
                 // Nothing reached the coordinator: no transaction is open
                 // there. Sequences handed to failed batches are a gap, so
                 // a failure still needs the new epoch.
@@ -747,6 +752,7 @@ impl Producer {
             Ok(()) => {
                 tracing::debug!(commit, partitions, "transaction ended");
                 acc.txn_partitions.clear();
+                acc.txn_offsets = false;
                 if acc.txn_error.take().is_some() {
                     acc.renew_identity = true;
                 }
@@ -761,6 +767,57 @@ impl Producer {
                 Err(e)
             }
         }
+    }
+
+    /// Consume-transform-produce: `group`'s offsets (topic, partition,
+    /// next offset to read) are committed with the open transaction, so
+    /// the group sees them when it commits and never when it aborts
+    /// (Kafka's `sendOffsetsToTransaction`). Opens the transaction at the
+    /// coordinator if nothing was sent in it yet.
+    pub async fn send_offsets_to_transaction(
+        &self,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<()> {
+        let cfg = &self.inner.config;
+        let who = {
+            let acc = self.inner.lock();
+            if let Some(e) = acc.fatal.as_ref().or(acc.txn_error.as_ref()) {
+                return Err(e.clone());
+            }
+            let (Some(tid), Some((producer_id, epoch))) =
+                (cfg.transactional_id.clone(), acc.producer)
+            else {
+                return Err(ClientError::broker(
+                    crate::proto::ErrorCode::InvalidTxnState,
+                    Some("not a transactional producer with a producer id"),
+                ));
+            };
+            super::transaction::TxnProducer {
+                transactional_id: tid,
+                producer_id,
+                epoch,
+            }
+        };
+        let retry = super::transaction::Retry {
+            deadline: Instant::now() + cfg.delivery_timeout,
+            backoff: cfg.retry_backoff,
+            backoff_max: cfg.retry_backoff_max,
+        };
+        let result = async {
+            super::transaction::add_offsets(&self.inner.client, &who, group, retry).await?;
+            self.inner.lock().txn_offsets = true;
+            super::transaction::commit_offsets(&self.inner.client, &who, group, offsets, retry)
+                .await
+        }
+        .await;
+        if let Err(e) = &result {
+            let mut acc = self.inner.lock();
+            if e.is_fenced() && acc.fatal.is_none() {
+                acc.fatal = Some(e.clone());
+            }
+        }
+        result
     }
 
     /// Batches not yet acknowledged (open, queued or in flight).

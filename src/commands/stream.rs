@@ -35,14 +35,31 @@ fn plan(
 ) -> Result<Plan, UsageError> {
     let on_error: OnError = args.on_error.parse().map_err(UsageError::new)?;
     match args.guarantee.as_str() {
-        "at-least-once" => {}
-        "exactly-once" => return Err(UsageError::new(
-            "--guarantee exactly-once needs Kafka transactions, which strom does not have yet; \
-                 the guarantee is at-least-once (state itself never counts a record twice)",
-        )),
+        "at-least-once" => {
+            if args.transactional_id.is_some() {
+                return Err(UsageError::new(
+                    "--transactional-id needs --guarantee exactly-once",
+                ));
+            }
+        }
+        "exactly-once" => {
+            if args.count_by.is_some() {
+                // Its state lives in a local store, not in a changelog
+                // written in the same transaction: an aborted batch would
+                // leave the store ahead of the committed output.
+                return Err(UsageError::new(
+                    "--guarantee exactly-once works for stateless pipelines (--jq, --filter, \
+                     a command) only so far; --count-by is at-least-once (its state never \
+                     counts a record twice)",
+                ));
+            }
+            if args.transactional_id.as_deref() == Some("") {
+                return Err(UsageError::new("--transactional-id must not be empty"));
+            }
+        }
         g => {
             return Err(UsageError::new(format!(
-                "--guarantee: expected at-least-once, got {g:?}"
+                "--guarantee: expected at-least-once or exactly-once, got {g:?}"
             )))
         }
     }
@@ -168,6 +185,17 @@ fn config(
         on_error: plan.on_error,
         idle_flush: args.idle_flush_ms.map(Duration::from_millis),
         processor: plan.processor,
+        transactional_id: (args.guarantee == "exactly-once").then(|| {
+            args.transactional_id.clone().unwrap_or_else(|| {
+                // One of its own per process: two instances in one group
+                // must not fence each other.
+                format!(
+                    "strom-stream-{group_id}-{}-{:08x}",
+                    std::process::id(),
+                    fastrand::u32(..)
+                )
+            })
+        }),
     };
     Ok((config, plan.stateful))
 }

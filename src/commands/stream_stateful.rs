@@ -245,6 +245,7 @@ pub fn run_two_stages(
         on_error: config.on_error.clone(),
         idle_flush: config.idle_flush,
         processor: stateful.counting(&repartition, state_dir(args, &group)),
+        transactional_id: None,
     };
     let keying = StreamConfig {
         output: repartition,

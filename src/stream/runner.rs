@@ -35,7 +35,16 @@ pub struct StreamConfig {
     pub idle_flush: Option<Duration>,
     /// Makes one processor per task (input partition).
     pub processor: ProcessorFactory,
+    /// `--guarantee exactly-once`: the producer's transactional id. Each
+    /// batch's outputs, dead letters and input offsets then commit in one
+    /// transaction, and the inputs are read read_committed.
+    pub transactional_id: Option<String>,
 }
+
+/// How long an exactly-once stream's transaction may stay open before the
+/// broker aborts it: a crashed instance's open transaction holds its
+/// output partitions' last stable offset back for at most this long.
+pub const EXACTLY_ONCE_TXN_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RunStats {
@@ -72,10 +81,18 @@ pub fn run(
     let rt = client.runtime().clone();
     let mut group = config.group.clone();
     group.enable_auto_commit = false;
+    let exactly_once = config.transactional_id.is_some();
     let consumer_config = ConsumerConfig {
         max_wait: config
             .linger
             .clamp(Duration::from_millis(10), Duration::from_millis(500)),
+        // Exactly once end to end: never a record of an aborted (or still
+        // open) transaction upstream.
+        isolation: if exactly_once {
+            crate::client::IsolationLevel::ReadCommitted
+        } else {
+            crate::client::IsolationLevel::ReadUncommitted
+        },
         ..ConsumerConfig::default()
     };
     let mut consumer = GroupConsumer::new(
@@ -91,6 +108,8 @@ pub fn run(
             ProducerConfig {
                 acks: Acks::All,
                 idempotence: true,
+                transactional_id: config.transactional_id.clone(),
+                transaction_timeout: EXACTLY_ONCE_TXN_TIMEOUT,
                 ..ProducerConfig::default()
             },
         )
@@ -225,6 +244,31 @@ pub fn run(
             await_delivery(&rt, &producer, &pending)?;
             for p in tasks.values_mut() {
                 p.delivered()?;
+            }
+            if exactly_once {
+                // The outputs are in the open transaction; the inputs'
+                // offsets join it, and both become visible together.
+                let offsets: Vec<(String, i32, i64)> = consumer
+                    .positions()
+                    .into_iter()
+                    .map(|(t, p, o)| (t.to_string(), p, o))
+                    .collect();
+                let group_id = consumer.config().group_id.clone();
+                let committed = rt.block_on(async {
+                    producer
+                        .send_offsets_to_transaction(&group_id, &offsets)
+                        .await?;
+                    producer.commit_transaction().await
+                });
+                if let Err(e) = committed {
+                    // Nothing of the batch is visible and its offsets are
+                    // not committed: the partitions' next owner (or this
+                    // stream, restarted) processes it again, once.
+                    let _ = rt.block_on(producer.abort_transaction());
+                    return Err(anyhow::Error::new(e)
+                        .context("the batch's transaction did not commit; it was aborted"));
+                }
+                continue;
             }
             if let Err(e) = rt.block_on(consumer.commit()) {
                 // The group moved on (a rebalance): the partitions' next
