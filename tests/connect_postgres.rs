@@ -135,7 +135,10 @@ fn sink_insert_upsert_and_tombstones() {
 fn a_bad_record_is_dead_lettered_and_the_rest_of_its_batch_lands() {
     let pg = Postgres::start();
     pg.client()
-        .batch_execute("CREATE TABLE typed (id bigint PRIMARY KEY, n integer NOT NULL)")
+        .batch_execute(
+            "CREATE TABLE typed (id bigint PRIMARY KEY, n integer NOT NULL);
+             CREATE TABLE typed_log (id bigint, n integer NOT NULL)",
+        )
         .unwrap();
     let b = broker();
     b.create_topic("orders", 1);
@@ -151,21 +154,37 @@ fn a_bad_record_is_dead_lettered_and_the_rest_of_its_batch_lands() {
         pg.url
     );
     let file = write(dir, "typed.toml", &text);
-    let child = start_connect(&b, dir, &[&file]);
-    wait_rows(
-        &pg,
-        "SELECT id::text, n::text FROM typed ORDER BY id",
-        &["1|1", "3|3"],
-        dir,
+    // The same in insert mode, whose COPY refuses the chunk and hands it
+    // to the INSERT path to find the bad record.
+    let appended = format!(
+        "name = \"typed-log\"\ntype = \"postgres-sink\"\ntopic = \"orders\"\n[config]\nurl = \"{}\"\n\
+         table = \"typed_log\"\nmode = \"insert\"\nkey_column = \"id\"\n[errors]\ntolerance = \"all\"\ndlq = \"dlq-log\"\n",
+        pg.url
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = b.run(&["consume", "-t", "dlq", "--from-beginning", "-e"], None);
-        if String::from_utf8_lossy(&out.stdout).contains("not a number") {
-            break;
+    let file_log = write(dir, "typed-log.toml", &appended);
+    let child = start_connect(&b, dir, &[&file, &file_log]);
+    for table in ["typed", "typed_log"] {
+        wait_rows(
+            &pg,
+            &format!("SELECT id::text, n::text FROM {table} ORDER BY id"),
+            &["1|1", "3|3"],
+            dir,
+        );
+    }
+    for dlq in ["dlq", "dlq-log"] {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = b.run(&["consume", "-t", dlq, "--from-beginning", "-e"], None);
+            if String::from_utf8_lossy(&out.stdout).contains("not a number") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no dead letter in {dlq}:\n{}",
+                log(dir)
+            );
+            std::thread::sleep(Duration::from_millis(100));
         }
-        assert!(Instant::now() < deadline, "no dead letter:\n{}", log(dir));
-        std::thread::sleep(Duration::from_millis(100));
     }
     stop_connect(child, dir);
 }
@@ -499,6 +518,11 @@ fn bad_postgres_files_exit_2_naming_file_and_key() {
             "offsets-table.toml",
             "name = \"d\"\ntype = \"postgres-sink\"\ntopic = \"t\"\n[config]\nurl = \"postgres://u@127.0.0.1/db\"\ntable = \"strom_offsets\"\n",
             "offsets-table.toml: key 'config.table': must be a table name other than strom_offsets",
+        ),
+        (
+            "copy-upsert.toml",
+            "name = \"g\"\ntype = \"postgres-sink\"\ntopic = \"t\"\n[config]\nurl = \"postgres://u@127.0.0.1/db\"\ntable = \"t\"\nmode = \"upsert\"\nkey_column = \"id\"\ncopy = true\n",
+            "copy-upsert.toml: key 'config.copy': COPY appends rows",
         ),
         (
             "no-mode.toml",

@@ -38,6 +38,8 @@ pub struct Settings {
     pub mode: Mode,
     pub key_column: Option<String>,
     pub auto_create: bool,
+    /// `mode = "insert"` appends with COPY (`copy`, default true).
+    pub copy: bool,
 }
 
 impl Settings {
@@ -52,6 +54,7 @@ pub fn configure(cfg: &ConnectorConfig) -> Result<SinkFactory, ConfigError> {
     let mut k = cfg.keys();
     let url = k.string("url")?;
     let t = TableKeys::read(&mut k)?;
+    let copy = k.opt_bool("copy")?;
     k.finish()?;
     let pg = parse_url(cfg, &url)?;
     t.check(cfg)?;
@@ -63,7 +66,14 @@ pub fn configure(cfg: &ConnectorConfig) -> Result<SinkFactory, ConfigError> {
         mode: t.mode,
         key_column: t.key_column,
         auto_create: t.auto_create,
+        copy: copy.unwrap_or(true),
     });
+    if copy == Some(true) && settings.mode != Mode::Insert {
+        return Err(cfg.error(
+            "copy",
+            "COPY appends rows: it needs mode = \"insert\" (an upsert updates them)",
+        ));
+    }
     Ok(Arc::new(move || {
         Ok(Box::new(PostgresSink::open(settings.clone())?) as Box<dyn Sink>)
     }))
@@ -218,8 +228,6 @@ impl PostgresSink {
                     Failure::Task(e) => return Err(e),
                 }
             }
-            let sql = insert_sql(&s, names);
-            let stmt = prepared(&mut tx, &mut self.statements, &sql)?;
             let rows: Vec<&Map<String, Value>> = chunk
                 .iter()
                 .filter_map(|(_, op)| match op {
@@ -227,6 +235,22 @@ impl PostgresSink {
                     Op::Delete(_) => None,
                 })
                 .collect();
+            if s.mode == Mode::Insert && s.copy {
+                // Appends: COPY streams the chunk in one round trip and no
+                // statement to plan. A row it refuses sends the chunk down
+                // the INSERT path below, which finds the rows at fault.
+                let mut sp = tx.savepoint("strom_copy")?;
+                match copy_rows(&mut sp, &s.table, names, &rows) {
+                    Ok(()) => {
+                        sp.commit()?;
+                        continue;
+                    }
+                    Err(e) if is_record_error(&e) => drop(sp),
+                    Err(e) => return Err(task_error(&s, chunk[0].0, &e)),
+                }
+            }
+            let sql = insert_sql(&s, names);
+            let stmt = prepared(&mut tx, &mut self.statements, &sql)?;
             let json = serde_json::to_string(&rows)?;
             let mut sp = tx.savepoint("strom_chunk")?;
             match sp.execute(&stmt, &[&json]) {
@@ -447,6 +471,55 @@ fn to_op(s: &Settings, r: &ConsumerRecord) -> Result<Op, RecordError> {
     })
 }
 
+/// `COPY table (names) FROM STDIN` of the rows, in COPY's text format.
+fn copy_rows(
+    tx: &mut Transaction<'_>,
+    table: &str,
+    names: &[String],
+    rows: &[&Map<String, Value>],
+) -> Result<(), postgres::Error> {
+    let cols: Vec<String> = names.iter().map(|n| quote(n)).collect();
+    let sql = format!("COPY {} ({}) FROM STDIN", quote(table), cols.join(", "));
+    let mut data = String::with_capacity(rows.len() * 64);
+    for row in rows {
+        copy_line(&mut data, names, row);
+    }
+    let mut w = tx.copy_in(sql.as_str())?;
+    // A write error is the server's refusal; `finish` reports it.
+    let _ = std::io::Write::write_all(&mut w, data.as_bytes());
+    w.finish().map(|_| ())
+}
+
+/// One row as a line of COPY's text format: fields by tab, `\N` for null
+/// (or a missing field), strings as they are, other JSON values as JSON
+/// text (numbers and booleans cast by PostgreSQL as INSERT would), with
+/// backslash, tab, newline and carriage return escaped.
+fn copy_line(out: &mut String, names: &[String], row: &Map<String, Value>) {
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        let text = match row.get(n) {
+            None | Some(Value::Null) => {
+                out.push_str("\\N");
+                continue;
+            }
+            Some(Value::String(v)) => std::borrow::Cow::Borrowed(v.as_str()),
+            Some(v) => std::borrow::Cow::Owned(v.to_string()),
+        };
+        for c in text.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+    }
+    out.push('\n');
+}
+
 /// The INSERT (or upsert) of a JSON array of rows with these columns.
 fn insert_sql(s: &Settings, names: &[String]) -> String {
     let cols: Vec<String> = names.iter().map(|n| quote(n)).collect();
@@ -566,4 +639,24 @@ fn ensure_columns(
         have.insert(n.clone());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod copy_tests {
+    use super::*;
+
+    #[test]
+    fn copy_lines_escape_text_and_mark_nulls() {
+        let row: Map<String, Value> = serde_json::from_str(
+            r#"{"id": 7, "note": "a\tb\\c\nd", "ok": true, "gone": null, "tags": ["x"]}"#,
+        )
+        .unwrap();
+        let names: Vec<String> = ["id", "note", "ok", "gone", "missing", "tags"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut out = String::new();
+        copy_line(&mut out, &names, &row);
+        assert_eq!(out, "7\ta\\tb\\\\c\\nd\ttrue\t\\N\t\\N\t[\"x\"]\n");
+    }
 }
