@@ -103,7 +103,7 @@ done
 
 # PostgreSQL: a throwaway server, then the same comparison.
 pg_bin=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
-pgsink=() pgplain=()
+pgsink=() pgcopy=() pgplain=()
 if [ -z "${SKIP_POSTGRES:-}" ] && [ -x "$pg_bin/initdb" ]; then
     as_pg=()
     if [ "$(id -u)" -eq 0 ]; then
@@ -147,6 +147,21 @@ auto_create = true
 TOML
         time_sink "$work/pgsink-$r.toml" "connect-pgbench-$r" "$work/pgconnect-$r.log"
         pgsink+=("$rate")
+        # Appends (insert mode): COPY FROM STDIN per batch.
+        cat >"$work/pgcopy-$r.toml" <<TOML
+name = "pgcopy-$r"
+type = "postgres-sink"
+topic = "bench"
+batch_max = $BATCH
+[config]
+url = "postgres://strom@127.0.0.1:$pg_port/postgres"
+table = "copy_$r"
+mode = "insert"
+key_column = "id"
+auto_create = true
+TOML
+        time_sink "$work/pgcopy-$r.toml" "connect-pgcopy-$r" "$work/pgcopy-$r.log"
+        pgcopy+=("$rate")
         "${psql[@]}" -c "DROP TABLE IF EXISTS plain; CREATE TABLE plain (id bigint PRIMARY KEY, name text, amount bigint)"
         start=$(now)
         "${psql[@]}" -f "$work/plain.sql"
@@ -164,9 +179,11 @@ awk -v s="$s" -v p="$p" 'BEGIN { printf "sink / plain: %.2f\n", s / p }'
 if [ ${#pgsink[@]} -gt 0 ]; then
     ps_=$(printf '%s\n' "${pgsink[@]}" | median)
     pp=$(printf '%s\n' "${pgplain[@]}" | median)
+    pc=$(printf '%s\n' "${pgcopy[@]}" | median)
     printf 'postgres-sink (upsert, via broker): %8s rows/s   runs: %s\n' "$ps_" "${pgsink[*]}"
+    printf 'postgres-sink (insert: COPY):       %8s rows/s   runs: %s\n' "$pc" "${pgcopy[*]}"
     printf 'plain batched INSERT loop (psql):   %8s rows/s   runs: %s\n' "$pp" "${pgplain[*]}"
-    awk -v s="$ps_" -v p="$pp" 'BEGIN { printf "postgres sink / plain: %.2f\n", s / p }'
+    awk -v s="$ps_" -v c="$pc" -v p="$pp" 'BEGIN { printf "postgres sink / plain: %.2f (upsert), %.2f (COPY)\n", s / p, c / p }'
 else
     echo "postgres: skipped (no initdb in ${pg_bin:-/usr/lib/postgresql/*/bin}, or SKIP_POSTGRES set)"
 fi
